@@ -1,0 +1,69 @@
+"""Request/reply over a transport: JSON lines matched by message id.
+
+Everything that arrives is untrusted bytes from the sandbox: frames are
+bounded in size, parsed as JSON only (never unpickled), and type-checked.
+"""
+
+import itertools
+import json
+import time
+from typing import Any
+
+from ._transport import Transport, TransportClosed
+
+
+class ChannelBroken(Exception):
+    """The supervisor closed, went silent, or sent something that is not a reply."""
+
+
+class Channel:
+    """Sends one request at a time and waits for the reply with the same id."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self._ids = itertools.count(1)
+        self._pending = bytearray()
+
+    def handshake(self, timeout: float) -> dict[str, Any]:
+        """Wait for the supervisor's hello."""
+        hello = self._read_message(time.monotonic() + timeout, limit=65536)
+        if hello.get("op") != "hello":
+            raise ChannelBroken(f"expected a hello from the supervisor, got {str(hello)[:200]!r}")
+        return hello
+
+    def call(self, request: dict[str, Any], timeout: float, limit: int) -> dict[str, Any]:
+        """Send `request`, return its reply; replies to earlier ids are dropped."""
+        message_id = next(self._ids)
+        payload = json.dumps({**request, "id": message_id}, ensure_ascii=True) + "\n"
+        try:
+            self.transport.send(payload.encode())
+        except TransportClosed as exc:
+            raise ChannelBroken(str(exc)) from exc
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self._read_message(deadline, limit)
+            if reply.get("id") == message_id:
+                return reply
+
+    def _read_message(self, deadline: float, limit: int) -> dict[str, Any]:
+        while b"\n" not in self._pending:
+            if len(self._pending) > limit:
+                raise ChannelBroken(f"the sandbox sent a frame over the {limit}-byte limit")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ChannelBroken("the sandbox did not answer in time")
+            try:
+                self._pending += self.transport.receive(remaining)
+            except TransportClosed as exc:
+                raise ChannelBroken(str(exc)) from exc
+        line, _, rest = bytes(self._pending).partition(b"\n")
+        self._pending = bytearray(rest)
+        if len(line) > limit:
+            raise ChannelBroken(f"the sandbox sent a frame over the {limit}-byte limit")
+        try:
+            message = json.loads(line)
+        except ValueError as exc:
+            raise ChannelBroken(f"the sandbox sent a frame that is not JSON: {line[:120]!r}") from exc
+        if not isinstance(message, dict):
+            raise ChannelBroken(f"the sandbox sent a non-object frame: {line[:120]!r}")
+        return message

@@ -1,0 +1,428 @@
+"""The sandbox supervisor: the one process the host talks to.
+
+Runs inside the sandbox (stdlib only). It relays cells to the kernel, captures
+the kernel's stdout/stderr through pipes with a head+tail cap, enforces the
+cell timeout (interrupt first, then kill and start a fresh kernel), and moves
+files in and out of the workspace as bounded tar archives. It never runs
+model code itself, so a cell that wedges the kernel cannot wedge the channel.
+
+Usage: python3 -c SOURCE MODE WORKSPACE PIDS_LIMIT KERNEL_SOURCE
+MODE is "container" (every stray process may be killed) or "local".
+Host protocol: one JSON object per line on stdin/stdout, ASCII only.
+"""
+
+import base64
+import fcntl
+import io
+import json
+import os
+import select
+import signal
+import stat
+import sys
+import tarfile
+import time
+
+MODE, WORKSPACE, PIDS_LIMIT, KERNEL_SOURCE = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+HOST_IN, HOST_OUT = 0, 1
+READ_CHUNK = 65536
+MAX_REPLY = 16 * 1024 * 1024
+
+
+class Capture:
+    """Keeps the first and last `cap // 2` bytes of a stream and counts the rest."""
+
+    def __init__(self, cap):
+        self.half = max(cap // 2, 1)
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def feed(self, data):
+        self.total += len(data)
+        room = self.half - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            if len(self.tail) > 4 * self.half:
+                del self.tail[: len(self.tail) - self.half]
+
+    def text(self, budget):
+        """Return (text, truncated) holding at most `budget` bytes plus a marker."""
+        whole = len(self.head) + len(self.tail) == self.total
+        body = bytes(self.head + self.tail) if whole else b""
+        if whole and self.total <= budget:
+            return body.decode("utf-8", "replace"), False
+        half = budget // 2
+        if whole:
+            head, tail = body[:half], body[len(body) - half :]
+        else:
+            head, tail = bytes(self.head[:half]), bytes(self.tail[len(self.tail) - half :])
+        elided = self.total - len(head) - len(tail)
+        marker = f"\n...[{elided} bytes elided by crewgate]...\n".encode()
+        return (head + marker + tail).decode("utf-8", "replace"), True
+
+
+def _nonblocking(fd):
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+
+
+class Kernel:
+    """One kernel process and the four pipes that connect it."""
+
+    def __init__(self):
+        req_r, self.requests = os.pipe()
+        self.replies, rep_w = os.pipe()
+        self.stdout, out_w = os.pipe()
+        self.stderr, err_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover - runs in the child
+            self._exec_child(req_r, rep_w, out_w, err_w)
+        for fd in (req_r, rep_w, out_w, err_w):
+            os.close(fd)
+        for fd in (self.replies, self.stdout, self.stderr):
+            _nonblocking(fd)
+        self.pending = b""
+
+    @staticmethod
+    def _exec_child(req_r, rep_w, out_w, err_w):
+        try:
+            os.setsid()
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 20) for fd in (devnull, out_w, err_w, req_r, rep_w)]
+            for target, fd in enumerate(high):
+                os.dup2(fd, target)
+            os.closerange(5, 1 << 16)
+            os.execv(sys.executable, [sys.executable, "-c", KERNEL_SOURCE, WORKSPACE])
+        finally:
+            os._exit(127)
+
+    def kill(self):
+        """Kill the kernel and, in a container, every other stray process."""
+        try:
+            if MODE == "container":
+                os.kill(-1, signal.SIGKILL)  # all but this process and init
+            else:
+                os.killpg(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+        for fd in (self.requests, self.replies, self.stdout, self.stderr):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def death_note(self):
+        """Describe how the kernel ended, once its reply pipe closed."""
+        for _ in range(100):
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return "the kernel process ended"
+            if pid:
+                break
+            time.sleep(0.01)
+        else:
+            return "the kernel closed its reply channel"
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            hint = " (likely out of memory)" if sig == signal.SIGKILL else ""
+            return f"the kernel process was killed by signal {sig}{hint}"
+        return f"the kernel process exited with status {os.WEXITSTATUS(status)}"
+
+
+class Supervisor:
+    def __init__(self):
+        self.kernel = Kernel()
+        self.host_pending = b""
+
+    # -- host channel -------------------------------------------------------
+    def send(self, message):
+        data = (json.dumps(message, ensure_ascii=True) + "\n").encode()
+        while data:
+            data = data[os.write(HOST_OUT, data) :]
+
+    def serve(self):
+        self.send({"op": "hello", "pid": os.getpid(), "python": sys.version.split()[0]})
+        while True:
+            while b"\n" not in self.host_pending:
+                chunk = os.read(HOST_IN, 1 << 20)
+                if not chunk:
+                    return
+                self.host_pending += chunk
+            line, self.host_pending = self.host_pending.split(b"\n", 1)
+            request = json.loads(line)
+            try:
+                reply = self.handle(request)
+            except Exception as exc:  # report, keep serving
+                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            reply["id"] = request.get("id")
+            reply.setdefault("ok", True)
+            self.send(reply)
+
+    def handle(self, request):
+        op = request.get("op")
+        if op == "exec":
+            return self.execute(request)
+        if op == "ping":
+            return {}
+        if op == "put":
+            return {"files": extract(base64.b64decode(request["tar"]))}
+        if op == "get":
+            data = read_file(request["path"], int(request["limit"]))
+            return {"data": base64.b64encode(data).decode()}
+        if op == "snapshot":
+            data = pack(WORKSPACE, int(request["limit"]))
+            return {"tar": base64.b64encode(data).decode()}
+        if op == "restore":
+            clear(WORKSPACE)
+            return {"files": extract(base64.b64decode(request["tar"]))}
+        raise ValueError(f"unknown op {op!r}")
+
+    # -- cells --------------------------------------------------------------
+    def execute(self, request):
+        cap, timeout, grace = int(request["cap"]), float(request["timeout"]), float(request["grace"])
+        kernel = self.kernel
+        out, err = Capture(cap), Capture(cap)
+        message = json.dumps({"id": request["id"], "code": request["code"], "cap": cap}) + "\n"
+        try:
+            os.write(kernel.requests, message.encode())  # the kernel may be gone; noticed below
+        except OSError:
+            pass
+        deadline = time.monotonic() + timeout
+        interrupted, reply, note = False, None, ""
+        watched = [kernel.replies, kernel.stdout, kernel.stderr, HOST_IN]
+        while reply is None:
+            wait = max(deadline - time.monotonic(), 0)
+            ready, _, _ = select.select(watched, [], [], wait)
+            if HOST_IN in ready:
+                chunk = os.read(HOST_IN, 1 << 20)
+                if not chunk:  # the host is gone: nobody will read a result
+                    kernel.kill()
+                    sys.exit(0)
+                self.host_pending += chunk
+            for fd, capture in ((kernel.stdout, out), (kernel.stderr, err)):
+                if fd in ready and not _drain(fd, capture):
+                    watched.remove(fd)  # every writer closed it; stop polling it
+            if kernel.replies in ready:
+                reply, dead = self._read_reply(kernel, request["id"])
+                if dead:
+                    note = kernel.death_note()
+                    break
+            if not ready and reply is None:
+                if not interrupted:
+                    interrupted = True
+                    _signal(kernel.pid, signal.SIGINT)
+                    deadline = time.monotonic() + grace
+                else:
+                    note = "the cell ignored the interrupt, so the kernel was killed"
+                    break
+        _drain(kernel.stdout, out)
+        _drain(kernel.stderr, err)
+        restarted = reply is None
+        if restarted:
+            kernel.kill()
+            self.kernel = Kernel()
+            reply = {
+                "value": None,
+                "error": "TimeoutError" if interrupted else "KernelDied",
+                "traceback": f"{note}; a fresh kernel was started: variables, imports and functions "
+                "defined so far are gone (files in the workspace are kept)\n",
+                "truncated": False,
+            }
+        strays = self._reap_strays()
+        if strays:
+            err.feed(f"\n[crewgate] killed {strays} stray processes: the process limit was nearly exhausted\n".encode())
+        stdout, stderr, truncated = _fit(out, err, cap)
+        return {
+            "stdout": stdout,
+            "stderr": stderr,
+            "value": reply.get("value"),
+            "error": reply.get("error"),
+            "traceback": reply.get("traceback") or "",
+            "truncated": bool(truncated or reply.get("truncated")),
+            "timed_out": interrupted,
+            "kernel_restarted": restarted,
+        }
+
+    @staticmethod
+    def _read_reply(kernel, request_id):
+        """Return (reply or None, kernel_dead). Garbage on the reply pipe counts as dead."""
+        eof = False
+        while True:
+            try:
+                chunk = os.read(kernel.replies, READ_CHUNK)
+            except BlockingIOError:
+                break
+            if not chunk:
+                eof = True
+                break
+            kernel.pending += chunk
+            if len(kernel.pending) > MAX_REPLY:
+                return None, True
+        while b"\n" in kernel.pending:
+            line, kernel.pending = kernel.pending.split(b"\n", 1)
+            try:
+                reply = json.loads(line)
+            except ValueError:
+                return None, True
+            if isinstance(reply, dict) and reply.get("id") == request_id:
+                return reply, False
+        return None, eof
+
+    def _reap_strays(self):
+        """In a container, kill everything but init, us and the kernel when pids run low."""
+        if MODE != "container":
+            return 0
+        keep = {1, os.getpid(), self.kernel.pid}
+        killed = 0
+        for _ in range(50):
+            pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+            if len(pids) < PIDS_LIMIT * 3 // 4 and not killed:
+                return 0
+            strays = [p for p in pids if p not in keep]
+            if not strays:
+                break
+            for pid in strays:
+                _signal(pid, signal.SIGKILL)
+            killed += len(strays)
+            time.sleep(0.01)
+        return killed
+
+
+def _signal(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+
+
+def _drain(fd, capture):
+    """Read what is there; return False once the pipe has no writers left."""
+    while True:
+        try:
+            chunk = os.read(fd, READ_CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError:
+            return False
+        if not chunk:
+            return False
+        capture.feed(chunk)
+
+
+def _fit(out, err, cap):
+    """Share the byte budget between stdout and stderr: each gets at least half if it needs it."""
+    out_budget = min(out.total, max(cap // 2, cap - err.total))
+    stdout, out_cut = out.text(max(out_budget, 0))
+    stderr, err_cut = err.text(cap - out_budget)
+    return stdout, stderr, out_cut or err_cut
+
+
+# -- workspace files ---------------------------------------------------------
+def _inside(path):
+    root = os.path.realpath(WORKSPACE)
+    real = os.path.realpath(path)
+    return real == root or real.startswith(root + os.sep)
+
+
+def _member_path(name):
+    if name.startswith("/") or ".." in name.split("/") or "\x00" in name:
+        raise ValueError(f"refusing path {name!r}: absolute or '..' paths are not allowed")
+    return os.path.join(WORKSPACE, name)
+
+
+def extract(data):
+    """Extract regular files and directories, never writing through a symlink."""
+    count = 0
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        for member in archive:
+            path = _member_path(member.name)
+            if not _inside(os.path.dirname(path)):
+                raise ValueError(f"refusing archive member {member.name!r}: leaves the workspace")
+            if member.isdir():
+                os.makedirs(path, exist_ok=True)
+            elif member.isfile():
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                if os.path.islink(path):
+                    os.unlink(path)
+                source = archive.extractfile(member)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+                with os.fdopen(fd, "wb") as handle:
+                    while block := source.read(1 << 20):
+                        handle.write(block)
+                os.chmod(path, 0o755 if member.mode & 0o100 else 0o644)
+                count += 1
+            elif member.issym():
+                if os.path.isabs(member.linkname) or not _inside(os.path.join(os.path.dirname(path), member.linkname)):
+                    raise ValueError(f"refusing symlink {member.name!r}: it points out of the workspace")
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                os.symlink(member.linkname, path)
+            else:
+                raise ValueError(f"refusing archive member {member.name!r}: only files, folders and links")
+    return count
+
+
+def read_file(relative, limit):
+    path = _member_path(relative)
+    if not _inside(path):
+        raise ValueError(f"{relative!r} resolves outside the workspace (symlink?)")
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{relative!r} is not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{relative!r} is larger than the {limit}-byte limit")
+    return data
+
+
+def pack(root, limit):
+    """Tar the workspace: files, folders and symlinks (as links), within `limit` bytes."""
+    buffer, total = io.BytesIO(), 0
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for folder, dirs, files in os.walk(root):
+            dirs.sort()
+            for name in sorted(dirs) + sorted(files):
+                path = os.path.join(folder, name)
+                info = os.lstat(path)
+                if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode) or stat.S_ISLNK(info.st_mode)):
+                    continue
+                total += info.st_size if stat.S_ISREG(info.st_mode) else 0
+                if total > limit:
+                    raise ValueError(f"the workspace is larger than the {limit}-byte snapshot limit")
+                member = archive.gettarinfo(path, os.path.relpath(path, root))
+                member.uid = member.gid = 0
+                member.uname = member.gname = ""
+                if member.isreg():
+                    with open(path, "rb") as handle:
+                        archive.addfile(member, handle)
+                else:
+                    archive.addfile(member)
+    return buffer.getvalue()
+
+
+def clear(root):
+    for folder, dirs, files in os.walk(root, topdown=False):
+        for name in files:
+            os.unlink(os.path.join(folder, name))
+        for name in dirs:
+            path = os.path.join(folder, name)
+            os.unlink(path) if os.path.islink(path) else os.rmdir(path)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    supervisor = Supervisor()
+    try:
+        supervisor.serve()
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass
+    finally:
+        supervisor.kernel.kill()

@@ -1,0 +1,219 @@
+"""What DockerSandbox and LocalSandbox share: lifecycle, cells and files.
+
+Subclasses only provision: start a supervisor somewhere and hand back a
+transport to it (`_provision`), and tear it down (`_discard`).
+"""
+
+import abc
+import base64
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Self
+
+from ._channel import Channel, ChannelBroken
+from ._tarsafe import check_archive, pack_directory, pack_files, relative_path
+from ._transport import Transport
+from .errors import KernelDied, SandboxError, SandboxStateError, SandboxUnavailable, WorkspaceError
+from .limits import SandboxLimits
+from .protocol import SandboxState
+from .result import ExecutionResult
+
+log = logging.getLogger("crewgate.sandbox")
+
+STARTUP_TIMEOUT_S = 30.0
+REPLY_SLACK_S = 10.0
+FILE_TIMEOUT_S = 120.0
+
+_TEXT_FIELDS = ("stdout", "stderr", "traceback")
+_FLAG_FIELDS = ("timed_out", "truncated", "kernel_restarted")
+
+
+class KernelSandbox(abc.ABC):
+    """A session with one supervisor+kernel; see `executors.protocol.Sandbox`."""
+
+    isolated: bool = True
+
+    def __init__(self, limits: SandboxLimits | None = None) -> None:
+        self.limits = limits or SandboxLimits()
+        self._state = SandboxState.NEW
+        self._channel: Channel | None = None
+        self.replacements = 0
+
+    # -- provisioning, per subclass -----------------------------------------
+    @abc.abstractmethod
+    def _provision(self) -> Transport:
+        """Start a supervisor and return a transport to it."""
+
+    @abc.abstractmethod
+    def _discard(self) -> None:
+        """Stop the supervisor and free everything `_provision` made. Idempotent."""
+
+    def _diagnostics(self) -> str:
+        """Anything the supervisor said on its own stderr, for error messages."""
+        return ""
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+    # -- lifecycle ----------------------------------------------------------
+    @property
+    def state(self) -> SandboxState:
+        return self._state
+
+    def start(self) -> Self:
+        """Start the session. Raises SandboxUnavailable when it cannot."""
+        if self._state is SandboxState.RUNNING:
+            raise SandboxStateError(f"{self.describe()} is already started")
+        if self._state is SandboxState.CLOSED:
+            raise SandboxStateError(f"{self.describe()} is closed; open a new session")
+        self._connect()
+        self._state = SandboxState.RUNNING
+        return self
+
+    def _connect(self) -> None:
+        transport = self._provision()
+        channel = Channel(transport)
+        try:
+            channel.handshake(STARTUP_TIMEOUT_S)
+        except ChannelBroken as exc:
+            detail = self._diagnostics()
+            self._discard()
+            raise SandboxUnavailable(
+                f"{self.describe()} did not start: {exc}. {detail}".strip()
+                + " Run `crewgate sandbox doctor` to see what is missing."
+            ) from exc
+        self._channel = channel
+
+    def close(self) -> None:
+        """End the session and free its resources. Safe to call twice."""
+        if self._state is SandboxState.RUNNING:
+            self._channel = None
+            self._discard()
+        self._state = SandboxState.CLOSED
+
+    def __enter__(self) -> Self:
+        return self.start() if self._state is SandboxState.NEW else self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _require_running(self) -> Channel:
+        if self._state is SandboxState.NEW:
+            raise SandboxStateError(f"{self.describe()} is not started; call start() or use it in a `with` block")
+        if self._state is SandboxState.CLOSED or self._channel is None:
+            raise SandboxStateError(f"{self.describe()} is closed; open a new session")
+        return self._channel
+
+    def _replace(self, reason: ChannelBroken) -> str:
+        """The supervisor is gone or misbehaving: start a fresh one in its place."""
+        log.warning("%s: replacing the sandbox: %s", self.describe(), reason)
+        self._channel = None
+        self._discard()
+        self.replacements += 1
+        self._connect()
+        return (
+            f"[crewgate] the sandbox stopped answering ({reason}); a fresh sandbox was started: "
+            "variables, imports and /workspace files from before are gone\n"
+        )
+
+    # -- cells --------------------------------------------------------------
+    def execute(self, code: str, timeout: float | None = None) -> ExecutionResult:
+        """Run `code` in the session's namespace. The code's own errors come back as data."""
+        channel = self._require_running()
+        limits = self.limits
+        timeout = limits.timeout_s if timeout is None else float(timeout)
+        request = {"op": "exec", "code": code, "timeout": timeout, "grace": limits.grace_s, "cap": limits.output_bytes}
+        started = time.perf_counter()
+        try:
+            reply = channel.call(request, timeout + limits.grace_s + REPLY_SLACK_S, 24 * limits.output_bytes + 65536)
+            return _result_from(reply, time.perf_counter() - started)
+        except ChannelBroken as exc:
+            notice = self._replace(exc)
+            return ExecutionResult(
+                stderr=notice,
+                error="KernelDied",
+                traceback=notice,
+                timed_out=time.perf_counter() - started >= timeout,
+                kernel_restarted=True,
+                duration_s=time.perf_counter() - started,
+            )
+
+    # -- files --------------------------------------------------------------
+    def put_files(self, files: Mapping[str, bytes | str]) -> int:
+        """Write files (relative name -> content) into /workspace; return how many."""
+        return int(self._file_call({"op": "put", "tar": _b64(pack_files(files))})["files"])
+
+    def put_directory(self, source: str | Path, dest: str = "") -> int:
+        """Copy a host folder into /workspace (or a subfolder); return the file count."""
+        archive = pack_directory(Path(source), dest, self.limits.transfer_bytes)
+        return int(self._file_call({"op": "put", "tar": _b64(archive)})["files"])
+
+    def read_file(self, path: str) -> bytes:
+        """Read one regular file from /workspace; links out of it are refused."""
+        reply = self._file_call({"op": "get", "path": relative_path(path), "limit": self.limits.transfer_bytes})
+        data = _unb64(reply.get("data"))
+        if len(data) > self.limits.transfer_bytes:
+            raise WorkspaceError(f"{path} is larger than the {self.limits.transfer_bytes}-byte transfer limit")
+        return data
+
+    def snapshot(self) -> bytes:
+        """A tar of /workspace (links kept as links), checked before it is returned."""
+        reply = self._file_call({"op": "snapshot", "limit": self.limits.transfer_bytes})
+        archive = _unb64(reply.get("tar"))
+        check_archive(archive, self.limits.transfer_bytes)
+        return archive
+
+    def restore(self, archive: bytes) -> int:
+        """Replace /workspace with the contents of a snapshot; return the file count."""
+        check_archive(archive, self.limits.transfer_bytes)
+        return int(self._file_call({"op": "restore", "tar": _b64(archive)})["files"])
+
+    def _file_call(self, request: dict[str, Any]) -> dict[str, Any]:
+        channel = self._require_running()
+        limit = self.limits.transfer_bytes * 3 // 2 + 1024 * 1024
+        try:
+            reply = channel.call(request, FILE_TIMEOUT_S, limit)
+        except ChannelBroken as exc:
+            notice = self._replace(exc)
+            raise KernelDied(f"{self.describe()}: {request['op']} failed. {notice.strip()}") from exc
+        if reply.get("ok") is not True:
+            raise WorkspaceError(f"{self.describe()}: {request['op']} refused: {reply.get('error')}")
+        return reply
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: object) -> bytes:
+    if not isinstance(text, str):
+        raise WorkspaceError("the sandbox sent a malformed file reply")
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError as exc:
+        raise WorkspaceError("the sandbox sent a malformed file reply") from exc
+
+
+def _result_from(reply: dict[str, Any], duration: float) -> ExecutionResult:
+    """Build a result from a reply, checking every field's type: the reply is untrusted."""
+    if reply.get("ok") is not True:
+        raise SandboxError(f"the sandbox supervisor failed to run the cell: {reply.get('error')}")
+    for name in _TEXT_FIELDS:
+        if not isinstance(reply.get(name), str):
+            raise ChannelBroken(f"reply field {name!r} is not text")
+    for name in ("value", "error"):
+        if reply.get(name) is not None and not isinstance(reply.get(name), str):
+            raise ChannelBroken(f"reply field {name!r} is not text or null")
+    return ExecutionResult(
+        stdout=reply["stdout"],
+        stderr=reply["stderr"],
+        value=reply.get("value"),
+        error=reply.get("error"),
+        traceback=reply["traceback"],
+        timed_out=bool(reply.get("timed_out")),
+        truncated=bool(reply.get("truncated")),
+        kernel_restarted=bool(reply.get("kernel_restarted")),
+        duration_s=duration,
+    )

@@ -1,0 +1,116 @@
+"""Byte pipes to a supervisor: a local subprocess, or a container's attach socket.
+
+Provisioning (who starts the process) lives elsewhere; these only move bytes.
+"""
+
+import os
+import select
+import socket
+import struct
+import subprocess
+from typing import Protocol
+
+
+class TransportClosed(Exception):
+    """The other end went away."""
+
+
+class Transport(Protocol):
+    def send(self, data: bytes) -> None: ...
+
+    def receive(self, timeout: float) -> bytes:
+        """Return the next bytes of the supervisor's stdout; b"" when none arrived in time."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class PipeTransport:
+    """Talks to a supervisor started as a subprocess with stdin/stdout pipes."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self.process = process
+        self._in = process.stdin.fileno()
+        self._out = process.stdout.fileno()
+
+    def send(self, data: bytes) -> None:
+        try:
+            while data:
+                data = data[os.write(self._in, data) :]
+        except OSError as exc:
+            raise TransportClosed(f"supervisor stdin closed: {exc}") from exc
+
+    def receive(self, timeout: float) -> bytes:
+        ready, _, _ = select.select([self._out], [], [], max(timeout, 0))
+        if not ready:
+            return b""
+        chunk = os.read(self._out, 1 << 20)
+        if not chunk:
+            raise TransportClosed("supervisor stdout closed")
+        return chunk
+
+    def close(self) -> None:
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+
+
+class AttachTransport:
+    """Talks over a Docker attach socket (non-TTY, so output is multiplexed).
+
+    Frames are an 8-byte header (stream id, 3 zero bytes, big-endian length)
+    and a payload; stream 1 is the supervisor's protocol channel, stream 2 its
+    own diagnostics, kept (bounded) for error messages.
+    """
+
+    DIAGNOSTIC_BYTES = 16384
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._raw = bytearray()
+        self.diagnostics = bytearray()
+
+    def send(self, data: bytes) -> None:
+        try:
+            self._sock.sendall(data)
+        except OSError as exc:
+            raise TransportClosed(f"container stdin closed: {exc}") from exc
+
+    def receive(self, timeout: float) -> bytes:
+        out = self._demultiplex()
+        if out:
+            return out
+        self._sock.settimeout(max(timeout, 0.000001))
+        try:
+            chunk = self._sock.recv(1 << 20)
+        except (TimeoutError, BlockingIOError):
+            return b""
+        except OSError as exc:
+            raise TransportClosed(f"container attach socket failed: {exc}") from exc
+        if not chunk:
+            raise TransportClosed("container output closed")
+        self._raw += chunk
+        return self._demultiplex()
+
+    def _demultiplex(self) -> bytes:
+        out = bytearray()
+        while len(self._raw) >= 8:
+            stream, size = self._raw[0], struct.unpack(">I", self._raw[4:8])[0]
+            if len(self._raw) < 8 + size:
+                break
+            payload = self._raw[8 : 8 + size]
+            del self._raw[: 8 + size]
+            if stream == 1:
+                out += payload
+            else:
+                room = self.DIAGNOSTIC_BYTES - len(self.diagnostics)
+                self.diagnostics += payload[: max(room, 0)]
+        return bytes(out)
+
+    def close(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()

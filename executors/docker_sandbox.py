@@ -1,0 +1,135 @@
+"""DockerSandbox: one long-lived, hardened container per session.
+
+This module only provisions (create, attach, start, remove); talking to the
+supervisor inside is `_session.KernelSandbox`'s job.
+"""
+
+import os
+import socket
+import uuid
+from typing import Any
+
+from ._session import KernelSandbox
+from ._sources import supervisor_argv
+from ._transport import AttachTransport, Transport
+from .engine import connect
+from .errors import SandboxUnavailable
+from .image import PATH_ENV, SANDBOX_UID, default_image, image_id
+from .limits import SandboxLimits, parse_size
+
+MANAGED_LABEL = "crewgate.managed"
+CONTAINER_ENV = {"PATH": PATH_ENV, "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+class DockerSandbox(KernelSandbox):
+    """A hardened container running the crewgate kernel; nothing starts until `start()`.
+
+    Args:
+        image: image tag; defaults to `crewgate-sandbox:<crewgate version>`.
+        limits: resource limits; defaults to `SandboxLimits()`.
+        labels: extra container labels, e.g. {"crewgate.run": run_id}.
+    """
+
+    isolated = True
+
+    def __init__(self, image: str | None = None, limits: SandboxLimits | None = None,
+                 labels: dict[str, str] | None = None) -> None:
+        super().__init__(limits)
+        self.image = image or default_image()
+        self.session_id = uuid.uuid4().hex[:16]
+        self.labels = {
+            **(labels or {}),
+            MANAGED_LABEL: "1",
+            "crewgate.session": self.session_id,
+            "crewgate.run": (labels or {}).get("crewgate.run", ""),
+            "crewgate.host": socket.gethostname(),
+            "crewgate.pid": str(os.getpid()),
+        }
+        self.container_id: str | None = None
+        self.image_id: str | None = None
+        self._client: Any = None
+        self._attach: Any = None
+        self._transport: AttachTransport | None = None
+
+    def describe(self) -> str:
+        short = self.container_id[:12] if self.container_id else "not started"
+        return f"DockerSandbox({self.image}, container {short})"
+
+    def _provision(self) -> Transport:
+        from docker.errors import DockerException
+
+        if self._client is None:
+            self._client = connect()
+        api = self._client.api
+        self.image_id = image_id(self._client, self.image)
+        if self.image_id is None:
+            raise SandboxUnavailable(
+                f"sandbox image {self.image} is not present on the engine: run `crewgate sandbox build` "
+                "(or `make test`, which builds it when missing)"
+            )
+        try:
+            container = api.create_container(
+                self.image,
+                command=supervisor_argv("python3", "container", "/workspace", self.limits.pids),
+                user=f"{SANDBOX_UID}:{SANDBOX_UID}",
+                stdin_open=True,  # with detach=False this also sets StdinOnce: our exit ends the container
+                environment=CONTAINER_ENV,
+                labels=self.labels,
+                working_dir="/workspace",
+                hostname="sandbox",
+                network_disabled=self.limits.network == "none",
+                host_config=api.create_host_config(**self._host_config()),
+            )
+            self.container_id = container["Id"]
+            self._attach = api.attach_socket(
+                self.container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
+            api.start(self.container_id)
+        except DockerException as exc:
+            self._discard()
+            raise SandboxUnavailable(f"could not start a sandbox container from {self.image}: {exc}") from exc
+        self._transport = AttachTransport(getattr(self._attach, "_sock", self._attach))
+        return self._transport
+
+    def _host_config(self) -> dict[str, Any]:
+        from docker.types import Ulimit
+
+        limits = self.limits
+        memory = parse_size(limits.memory)
+        owner = f"uid={SANDBOX_UID},gid={SANDBOX_UID}"
+        return {
+            "network_mode": limits.network,
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges:true"],
+            "read_only": True,
+            "tmpfs": {
+                "/workspace": f"rw,nosuid,nodev,size={parse_size(limits.workspace_size)},{owner},mode=0755",
+                "/tmp": f"rw,nosuid,nodev,noexec,size={parse_size(limits.tmp_size)},{owner},mode=1777",
+            },
+            "mem_limit": memory,
+            "memswap_limit": memory,
+            "nano_cpus": int(limits.cpus * 1e9),
+            "pids_limit": limits.pids,
+            "ulimits": [Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile)],
+            "init": True,
+            "auto_remove": True,
+            "ipc_mode": "private",
+        }
+
+    def _diagnostics(self) -> str:
+        if self._transport and self._transport.diagnostics:
+            return "The sandbox said: " + self._transport.diagnostics.decode("utf-8", "replace")[-2000:]
+        return ""
+
+    def _discard(self) -> None:
+        from docker.errors import DockerException
+
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        self._attach = None
+        if self.container_id and self._client is not None:
+            try:
+                self._client.api.remove_container(self.container_id, force=True)
+            except DockerException:
+                pass  # already gone (auto-remove) or being removed

@@ -1,0 +1,66 @@
+"""LocalSandbox: the same kernel as a host subprocess. NOT a security boundary.
+
+For development on machines without Docker. It is never chosen silently: code
+asks for it by name, and it logs that it is not isolated when it starts.
+"""
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ._session import KernelSandbox
+from ._sources import supervisor_argv
+from ._transport import PipeTransport, Transport
+from .limits import SandboxLimits
+
+log = logging.getLogger("crewgate.sandbox")
+
+
+class LocalSandbox(KernelSandbox):
+    """Runs cells in a subprocess on this host, in a temporary workspace folder."""
+
+    isolated = False
+
+    def __init__(self, limits: SandboxLimits | None = None) -> None:
+        super().__init__(limits)
+        self.workspace: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._transport: PipeTransport | None = None
+
+    def describe(self) -> str:
+        return f"LocalSandbox({self.workspace or 'not started'}, NOT isolated)"
+
+    def _provision(self) -> Transport:
+        log.warning("LocalSandbox runs model code on this host WITHOUT isolation: use it for development only")
+        self.workspace = Path(tempfile.mkdtemp(prefix="crewgate-local-"))
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.workspace), "LANG": "C.UTF-8",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        self._process = subprocess.Popen(
+            supervisor_argv(sys.executable, "local", str(self.workspace), self.limits.pids),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=self.workspace,
+            env=env,
+            start_new_session=True,
+        )
+        self._transport = PipeTransport(self._process)
+        return self._transport
+
+    def _discard(self) -> None:
+        if self._transport is not None:
+            self._transport.close()  # EOF: the supervisor kills its kernel and exits
+            self._transport = None
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._process.pid, 9)
+                self._process.wait()
+            self._process = None
+        if self.workspace is not None:
+            shutil.rmtree(self.workspace, ignore_errors=True)

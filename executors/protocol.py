@@ -1,0 +1,47 @@
+"""The Sandbox seam: what every executor offers the agents."""
+
+import enum
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol, Self, runtime_checkable
+
+from .result import ExecutionResult
+
+
+class SandboxState(enum.Enum):
+    """Lifecycle of a session: NEW -> RUNNING -> CLOSED (never reopened)."""
+
+    NEW = "new"
+    RUNNING = "running"
+    CLOSED = "closed"
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """A stateful place to run Python: one namespace and one /workspace per session."""
+
+    @property
+    def state(self) -> SandboxState: ...
+
+    @property
+    def isolated(self) -> bool: ...
+
+    def start(self) -> Self: ...
+
+    def execute(self, code: str, timeout: float | None = None) -> ExecutionResult: ...
+
+    def put_files(self, files: Mapping[str, bytes | str]) -> int: ...
+
+    def put_directory(self, source: str | Path, dest: str = "") -> int: ...
+
+    def read_file(self, path: str) -> bytes: ...
+
+    def snapshot(self) -> bytes: ...
+
+    def restore(self, archive: bytes) -> int: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...

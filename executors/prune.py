@@ -1,0 +1,73 @@
+"""Finding and removing sandbox containers whose owner is gone."""
+
+import os
+import socket
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import docker
+
+MANAGED_FILTER = {"label": "crewgate.managed=1"}
+
+
+@dataclass(frozen=True)
+class SandboxContainer:
+    """A container crewgate started, as seen from its labels."""
+
+    id: str
+    status: str
+    session: str
+    run: str
+    owner_host: str
+    owner_pid: int
+
+    @property
+    def orphaned(self) -> bool:
+        """Not running, or started by a process on this host that no longer exists."""
+        if self.status != "running":
+            return True
+        return self.owner_host == socket.gethostname() and not _alive(self.owner_pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def list_sandboxes(client: "docker.DockerClient") -> list[SandboxContainer]:
+    found = []
+    for item in client.api.containers(all=True, filters=MANAGED_FILTER):
+        labels = item.get("Labels") or {}
+        pid = labels.get("crewgate.pid", "")
+        found.append(
+            SandboxContainer(
+                id=item["Id"],
+                status=item.get("State", "unknown"),
+                session=labels.get("crewgate.session", ""),
+                run=labels.get("crewgate.run", ""),
+                owner_host=labels.get("crewgate.host", ""),
+                owner_pid=int(pid) if pid.isdigit() else 0,
+            )
+        )
+    return found
+
+
+def prune(client: "docker.DockerClient", everything: bool = False) -> list[SandboxContainer]:
+    """Remove orphaned sandbox containers (all of them with `everything`); return what went."""
+    from docker.errors import NotFound
+
+    removed = []
+    for container in list_sandboxes(client):
+        if everything or container.orphaned:
+            try:
+                client.api.remove_container(container.id, force=True)
+            except NotFound:
+                continue
+            removed.append(container)
+    return removed

@@ -1,0 +1,63 @@
+"""Shared fixtures and the marker policy.
+
+`docker` tests need a reachable engine and the sandbox image. Locally they
+skip with the reason when either is missing; with CREWGATE_REQUIRE_DOCKER=1
+(as in CI) they fail instead, so a green CI always means they ran.
+"""
+
+import functools
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from executors import DockerSandbox, LocalSandbox, SandboxLimits
+from executors.image import default_image
+
+os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
+os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("OTEL_SDK_DISABLED", "true")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+FAST_LIMITS = SandboxLimits(timeout_s=10.0, grace_s=1.0)
+
+
+@functools.cache
+def docker_missing() -> str | None:
+    """Why Docker tests cannot run here, or None when they can."""
+    from executors.engine import connect
+    from executors.errors import SandboxUnavailable
+    from executors.image import image_id
+
+    try:
+        client = connect(timeout=5)
+    except SandboxUnavailable as exc:
+        return str(exc)
+    if image_id(client, default_image()) is None:
+        return f"sandbox image {default_image()} missing: run `crewgate sandbox build` (make test does)"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("docker") is None:
+        return
+    reason = docker_missing()
+    if reason is None:
+        return
+    if os.environ.get("CREWGATE_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"CREWGATE_REQUIRE_DOCKER=1 but Docker tests cannot run: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def docker_box() -> Iterator[DockerSandbox]:
+    with DockerSandbox(limits=FAST_LIMITS) as box:
+        yield box
+
+
+@pytest.fixture(params=[pytest.param("docker", marks=pytest.mark.docker), "local"])
+def any_box(request: pytest.FixtureRequest) -> Iterator[DockerSandbox | LocalSandbox]:
+    """The contract suite's subject: every Sandbox implementation in turn."""
+    box = DockerSandbox(limits=FAST_LIMITS) if request.param == "docker" else LocalSandbox(limits=FAST_LIMITS)
+    with box:
+        yield box

@@ -1,0 +1,3 @@
+"""What happens when: runbooks, durable runs, gates, promotion, and the CLI."""
+
+__all__: list[str] = []

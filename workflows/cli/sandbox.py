@@ -1,0 +1,108 @@
+"""`crewgate sandbox ...`: build the image, check the machine, clean up."""
+
+import time
+from typing import Any
+
+import click
+
+from ._output import emit_json, fail
+
+
+@click.group()
+def sandbox() -> None:
+    """Build, check and clean up the code sandbox."""
+
+
+@sandbox.command()
+@click.option("--method", type=click.Choice(["auto", "rootfs", "dockerfile"]), default="auto", show_default=True,
+              help="rootfs: debootstrap + docker import (no registry needed, root); dockerfile: needs a registry.")
+@click.option("--tag", default=None, help="Image tag to build [default: crewgate-sandbox:<version>].")
+@click.option("--if-missing", is_flag=True, help="Do nothing when the image is already present.")
+def build(method: str, tag: str | None, if_missing: bool) -> None:
+    """Build the sandbox image (python3, pytest, bandit, git, user 10001, /workspace)."""
+    from executors.engine import connect
+    from executors.errors import SandboxUnavailable
+    from executors.image import build_image, default_image, image_id
+
+    tag = tag or default_image()
+    try:
+        client = connect()
+        existing = image_id(client, tag)
+        if existing and if_missing:
+            click.echo(f"{tag} is present ({existing[:19]}); nothing to do")
+            return
+        started = time.monotonic()
+        built = build_image(client, tag, method, say=lambda line: click.echo(f"  {line}"))
+    except SandboxUnavailable as exc:
+        fail(str(exc), 1)
+    click.echo(f"built {tag} ({built[:19]}) in {time.monotonic() - started:.0f} s")
+
+
+@sandbox.command()
+@click.option("--image", default=None, help="Image to check [default: crewgate-sandbox:<version>].")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def doctor(image: str | None, as_json: bool) -> None:
+    """Check the engine, the image and the runtime, and run one smoke cell."""
+    checks = _doctor_checks(image)
+    if as_json:
+        emit_json(checks)
+    else:
+        for check in checks:
+            mark = "ok  " if check["ok"] else "FAIL"
+            click.echo(f"{mark} {check['name']:<7} {check['detail']}")
+            if not check["ok"] and check.get("fix"):
+                click.echo(f"     fix: {check['fix']}")
+    if not all(check["ok"] for check in checks):
+        raise SystemExit(1)
+
+
+def _doctor_checks(image: str | None) -> list[dict[str, Any]]:
+    from executors import DockerSandbox, SandboxUnavailable
+    from executors.engine import FIX, connect, engine_address
+    from executors.image import default_image, image_id
+
+    tag = image or default_image()
+    try:
+        client = connect()
+    except SandboxUnavailable as exc:
+        return [{"name": "engine", "ok": False, "detail": str(exc).split(". ")[0], "fix": FIX}]
+    info = client.info()
+    runtime = f"runtime {info.get('DefaultRuntime')}, security {', '.join(info.get('SecurityOptions') or []) or 'none'}"
+    checks: list[dict[str, Any]] = [
+        {"name": "engine", "ok": True, "detail": f"{engine_address()} (Docker {info.get('ServerVersion')}, {runtime})"}
+    ]
+    found = image_id(client, tag)
+    if found is None:
+        checks.append({"name": "image", "ok": False, "detail": f"{tag} is missing", "fix": "run `crewgate sandbox build`"})
+        return checks
+    checks.append({"name": "image", "ok": True, "detail": f"{tag} ({found[:19]})"})
+    started = time.monotonic()
+    try:
+        with DockerSandbox(image=tag) as box:
+            result = box.execute("import sys; sys.version_info[:2]")
+    except SandboxUnavailable as exc:
+        checks.append({"name": "smoke", "ok": False, "detail": str(exc), "fix": "see the message above"})
+        return checks
+    ok = result.ok and result.value is not None
+    detail = f"python {result.value} answered in {time.monotonic() - started:.2f} s from a cold start"
+    checks.append({"name": "smoke", "ok": ok, "detail": detail if ok else f"smoke cell failed: {result.traceback}"})
+    return checks
+
+
+@sandbox.command()
+@click.option("--all", "everything", is_flag=True, help="Remove every crewgate sandbox, not only orphans.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+def prune(everything: bool, as_json: bool) -> None:
+    """Remove sandbox containers whose owning process is gone."""
+    from executors.engine import connect
+    from executors.errors import SandboxUnavailable
+    from executors.prune import prune as prune_containers
+
+    try:
+        removed = prune_containers(connect(), everything)
+    except SandboxUnavailable as exc:
+        fail(str(exc), 1)
+    if as_json:
+        emit_json([{"id": c.id, "session": c.session, "run": c.run, "status": c.status} for c in removed])
+    else:
+        click.echo(f"removed {len(removed)} sandbox container(s)")
