@@ -15,7 +15,7 @@ from typing import Any, Self
 from ._channel import Channel, ChannelBroken
 from ._tarsafe import check_archive, pack_directory, pack_files, relative_path
 from ._transport import Transport
-from .errors import KernelDied, SandboxError, SandboxStateError, SandboxUnavailable, WorkspaceError
+from .errors import KernelDied, SandboxStateError, SandboxUnavailable, WorkspaceError
 from .limits import SandboxLimits
 from .protocol import SandboxState
 from .result import ExecutionResult
@@ -199,7 +199,7 @@ def _unb64(text: object) -> bytes:
 def _result_from(reply: dict[str, Any], duration: float) -> ExecutionResult:
     """Build a result from a reply, checking every field's type: the reply is untrusted."""
     if reply.get("ok") is not True:
-        raise SandboxError(f"the sandbox supervisor failed to run the cell: {reply.get('error')}")
+        raise ChannelBroken(f"the sandbox supervisor did not run the cell: {str(reply.get('error'))[:200]}")
     for name in _TEXT_FIELDS:
         if not isinstance(reply.get(name), str):
             raise ChannelBroken(f"reply field {name!r} is not text")

@@ -50,7 +50,11 @@ def pack_directory(source: Path, dest: str, limit: int) -> bytes:
                 path = Path(folder, name)
                 if path.is_symlink() and not _link_stays_inside(path, root):
                     continue  # a link out of the repo would mean nothing in the sandbox
-                arcname = posixpath.join(prefix, path.relative_to(root).as_posix()) if prefix else path.relative_to(root).as_posix()
+                arcname = (
+                    posixpath.join(prefix, path.relative_to(root).as_posix())
+                    if prefix
+                    else path.relative_to(root).as_posix()
+                )
                 member = archive.gettarinfo(str(path), arcname)
                 if not (member.isfile() or member.isdir() or member.issym()):
                     continue

@@ -3,6 +3,7 @@
 Provisioning (who starts the process) lives elsewhere; these only move bytes.
 """
 
+import contextlib
 import os
 import select
 import socket
@@ -29,7 +30,8 @@ class PipeTransport:
     """Talks to a supervisor started as a subprocess with stdin/stdout pipes."""
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
-        assert process.stdin is not None and process.stdout is not None
+        if process.stdin is None or process.stdout is None:
+            raise ValueError("PipeTransport needs a process started with stdin and stdout pipes")
         self.process = process
         self._in = process.stdin.fileno()
         self._out = process.stdout.fileno()
@@ -109,8 +111,6 @@ class AttachTransport:
         return bytes(out)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self._sock.close()

@@ -4,6 +4,7 @@ This module only provisions (create, attach, start, remove); talking to the
 supervisor inside is `_session.KernelSandbox`'s job.
 """
 
+import contextlib
 import os
 import socket
 import uuid
@@ -18,7 +19,8 @@ from .image import PATH_ENV, SANDBOX_UID, default_image, image_id
 from .limits import SandboxLimits, parse_size
 
 MANAGED_LABEL = "crewgate.managed"
-CONTAINER_ENV = {"PATH": PATH_ENV, "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+# The whole environment of a sandbox: nothing is copied from the host. /tmp is the container's own tmpfs.
+CONTAINER_ENV = {"PATH": PATH_ENV, "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}  # noqa: S108
 
 
 class DockerSandbox(KernelSandbox):
@@ -32,8 +34,9 @@ class DockerSandbox(KernelSandbox):
 
     isolated = True
 
-    def __init__(self, image: str | None = None, limits: SandboxLimits | None = None,
-                 labels: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, image: str | None = None, limits: SandboxLimits | None = None, labels: dict[str, str] | None = None
+    ) -> None:
         super().__init__(limits)
         self.image = image or default_image()
         self.session_id = uuid.uuid4().hex[:16]
@@ -103,8 +106,8 @@ class DockerSandbox(KernelSandbox):
             "security_opt": ["no-new-privileges:true"],
             "read_only": True,
             "tmpfs": {
-                "/workspace": f"rw,nosuid,nodev,size={parse_size(limits.workspace_size)},{owner},mode=0755",
-                "/tmp": f"rw,nosuid,nodev,noexec,size={parse_size(limits.tmp_size)},{owner},mode=1777",
+                "/workspace": f"rw,exec,nosuid,nodev,size={parse_size(limits.workspace_size)},{owner},mode=0755",
+                "/tmp": f"rw,nosuid,nodev,noexec,size={parse_size(limits.tmp_size)},{owner},mode=1777",  # noqa: S108
             },
             "mem_limit": memory,
             "memswap_limit": memory,
@@ -129,7 +132,6 @@ class DockerSandbox(KernelSandbox):
             self._transport = None
         self._attach = None
         if self.container_id and self._client is not None:
-            try:
+            # It may already be gone (auto-remove) or being removed.
+            with contextlib.suppress(DockerException):
                 self._client.api.remove_container(self.container_id, force=True)
-            except DockerException:
-                pass  # already gone (auto-remove) or being removed

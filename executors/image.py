@@ -64,7 +64,9 @@ def _build_from_dockerfile(client: "docker.DockerClient", tag: str, say: Callabl
 
     say(f"building {tag} from {dockerfile_dir() / 'Dockerfile'} (needs a reachable registry)")
     try:
-        image, _ = client.images.build(path=str(dockerfile_dir()), tag=tag, rm=True, labels={"crewgate.version": VERSION})
+        image, _ = client.images.build(
+            path=str(dockerfile_dir()), tag=tag, rm=True, labels={"crewgate.version": VERSION}
+        )
     except (BuildError, DockerException) as exc:
         raise SandboxUnavailable(
             f"building {tag} from the Dockerfile failed: {exc}. Without a registry, run as root with debootstrap "
@@ -94,8 +96,13 @@ def _build_from_rootfs(client: "docker.DockerClient", tag: str, say: Callable[[s
             src=str(tarball),
             repository=repository,
             tag=version,
-            changes=[f"USER {SANDBOX_UID}:{SANDBOX_UID}", "WORKDIR /workspace", f"ENV PATH={PATH_ENV}",
-                     f"LABEL crewgate.version={VERSION}", 'CMD ["python3"]'],
+            changes=[
+                f"USER {SANDBOX_UID}:{SANDBOX_UID}",
+                "WORKDIR /workspace",
+                f"ENV PATH={PATH_ENV}",
+                f"LABEL crewgate.version={VERSION}",
+                'CMD ["python3"]',
+            ],
         )
     found = image_id(client, tag)
     if found is None:
@@ -120,7 +127,7 @@ def _finish_rootfs(root: Path) -> None:
 
 
 def _run(argv: list[str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603 - fixed argv, no shell
     if done.returncode != 0:
         tail = (done.stdout + done.stderr)[-2000:]
         raise SandboxUnavailable(f"`{' '.join(argv[:3])} ...` failed with exit {done.returncode}:\n{tail}")

@@ -28,7 +28,8 @@ class SandboxLimits:
         timeout_s: default wall-clock limit of one `execute` call.
         output_bytes: stdout+stderr kept per cell; the middle of longer output is elided.
         network: "none" (default) or the name of a Docker network to join.
-        workspace_size: size of the /workspace tmpfs.
+        workspace_size: size of the /workspace tmpfs. tmpfs counts against `memory`, so
+            workspace_size + tmp_size must fit in 3/4 of it.
         tmp_size: size of the /tmp tmpfs.
         nofile: open-file limit inside the container.
         grace_s: how long an interrupted cell may take to stop before the kernel is killed.
@@ -54,5 +55,13 @@ class SandboxLimits:
             raise SandboxUnavailable(
                 f"invalid sandbox limits {self}: cpus and timeout_s must be > 0, pids >= 8, output_bytes >= 256"
             )
+        scratch = parse_size(self.workspace_size) + parse_size(self.tmp_size)
+        if scratch > parse_size(self.memory) * 3 // 4:
+            raise SandboxUnavailable(
+                f"invalid sandbox limits: workspace_size + tmp_size ({scratch} bytes) must fit in 3/4 of memory "
+                f"({self.memory}): tmpfs files are charged to the memory limit, and the kernel needs the rest"
+            )
         if self.grace_s <= 0 or self.nofile < 64 or self.transfer_bytes < 1024:
-            raise SandboxUnavailable(f"invalid sandbox limits {self}: grace_s > 0, nofile >= 64, transfer_bytes >= 1024")
+            raise SandboxUnavailable(
+                f"invalid sandbox limits {self}: grace_s > 0, nofile >= 64, transfer_bytes >= 1024"
+            )

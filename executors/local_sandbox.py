@@ -37,9 +37,13 @@ class LocalSandbox(KernelSandbox):
     def _provision(self) -> Transport:
         log.warning("LocalSandbox runs model code on this host WITHOUT isolation: use it for development only")
         self.workspace = Path(tempfile.mkdtemp(prefix="crewgate-local-"))
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.workspace), "LANG": "C.UTF-8",
-               "PYTHONDONTWRITEBYTECODE": "1"}
-        self._process = subprocess.Popen(
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.workspace),
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        self._process = subprocess.Popen(  # noqa: S603 - our own supervisor, no shell
             supervisor_argv(sys.executable, "local", str(self.workspace), self.limits.pids),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -90,7 +90,9 @@ def test_timeout_interrupts_and_keeps_state(any_box: Sandbox) -> None:
 def test_timeout_ignoring_interrupts_restarts_the_kernel(any_box: Sandbox) -> None:
     any_box.execute("lost = 1")
     any_box.put_files({"kept.txt": "files survive a kernel restart"})
-    stubborn = "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass"
+    stubborn = (
+        "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass"
+    )
     result = any_box.execute(stubborn, timeout=0.5)
     assert result.timed_out and result.kernel_restarted
     assert "variables" in result.traceback  # the state loss is said, not hidden

@@ -75,7 +75,7 @@ def _run_cell(cell_id, code):
                 _namespace["_"] = value
                 return repr(value), None, ""
         return None, None, ""
-    except BaseException as exc:  # noqa: B036 - the cell's errors are data, SystemExit included
+    except BaseException as exc:  # the cell's errors are data, SystemExit included
         return None, type(exc).__name__, _format_error(exc)
 
 
@@ -90,7 +90,7 @@ def _flush():
 def _reply(message):
     data = (json.dumps(message, ensure_ascii=True) + "\n").encode()
     while data:
-        data = data[os.write(REPLIES, data):]
+        data = data[os.write(REPLIES, data) :]
 
 
 def main():

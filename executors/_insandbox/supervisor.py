@@ -417,8 +417,23 @@ def clear(root):
             os.unlink(path) if os.path.islink(path) else os.rmdir(path)
 
 
+def _undumpable():
+    """Make this process non-dumpable: cells (same uid) then cannot ptrace it or open
+    /proc/<pid>/fd/*, so they cannot write into the host channel or read its memory.
+    The kernel is exec'd afresh, so it does not inherit the flag."""
+    try:
+        import ctypes
+
+        PR_SET_DUMPABLE = 4
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if MODE == "container":
+        _undumpable()
     supervisor = Supervisor()
     try:
         supervisor.serve()

@@ -14,8 +14,13 @@ def sandbox() -> None:
 
 
 @sandbox.command()
-@click.option("--method", type=click.Choice(["auto", "rootfs", "dockerfile"]), default="auto", show_default=True,
-              help="rootfs: debootstrap + docker import (no registry needed, root); dockerfile: needs a registry.")
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "rootfs", "dockerfile"]),
+    default="auto",
+    show_default=True,
+    help="rootfs: debootstrap + docker import (no registry needed, root); dockerfile: needs a registry.",
+)
 @click.option("--tag", default=None, help="Image tag to build [default: crewgate-sandbox:<version>].")
 @click.option("--if-missing", is_flag=True, help="Do nothing when the image is already present.")
 def build(method: str, tag: str | None, if_missing: bool) -> None:
@@ -73,7 +78,9 @@ def _doctor_checks(image: str | None) -> list[dict[str, Any]]:
     ]
     found = image_id(client, tag)
     if found is None:
-        checks.append({"name": "image", "ok": False, "detail": f"{tag} is missing", "fix": "run `crewgate sandbox build`"})
+        checks.append(
+            {"name": "image", "ok": False, "detail": f"{tag} is missing", "fix": "run `crewgate sandbox build`"}
+        )
         return checks
     checks.append({"name": "image", "ok": True, "detail": f"{tag} ({found[:19]})"})
     started = time.monotonic()

@@ -1,0 +1,566 @@
+"""Hostile code against DockerSandbox: every attempt must be contained.
+
+Each test tries one thing a malicious or broken cell could do and asserts it
+was stopped (or confined to the sandbox). After every test, the autouse check
+proves the host is unaffected: no container is left behind, a host sentinel
+file is intact, and a brand-new session works.
+"""
+
+import os
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from executors import DockerSandbox, SandboxLimits
+from executors.engine import connect
+
+pytestmark = pytest.mark.docker
+
+SECRET = "crewgate-test-secret-d41d8cd98f00b204"  # noqa: S105 - a canary, not a credential
+LIMITS = SandboxLimits(timeout_s=20.0, grace_s=1.0, memory="256m", pids=64, workspace_size="128m", tmp_size="32m")
+
+
+@pytest.fixture(scope="module")
+def sentinel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("host") / "sentinel.txt"
+    path.write_text("untouched")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def host_unaffected(sentinel: Path) -> Iterator[None]:
+    before = _my_containers()
+    yield
+    assert sentinel.read_text() == "untouched"
+    with DockerSandbox(limits=LIMITS) as fresh:
+        assert fresh.execute("6 * 7").value == "42"
+    assert _my_containers() <= before, "a sandbox container outlived its session"
+
+
+def _my_containers() -> set[str]:
+    client = connect()
+    found = client.api.containers(all=True, filters={"label": f"crewgate.pid={os.getpid()}"})
+    return {item["Id"] for item in found}
+
+
+@pytest.fixture
+def box() -> Iterator[DockerSandbox]:
+    with DockerSandbox(limits=LIMITS) as sandbox:
+        yield sandbox
+
+
+def run(box: DockerSandbox, code: str, timeout: float | None = None):
+    return box.execute(textwrap.dedent(code), timeout=timeout)
+
+
+def still_works(box: DockerSandbox) -> None:
+    result = box.execute("sum(range(10))")
+    assert result.value == "45", result
+
+
+# -- escape ------------------------------------------------------------------
+def test_runs_as_non_root_and_cannot_become_root(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import os
+        uid = os.getuid()
+        try:
+            os.setuid(0)
+            became = True
+        except PermissionError:
+            became = False
+        (uid, became)
+    """,
+    )
+    assert result.value == "(10001, False)"
+
+
+def test_no_capabilities_and_no_new_privileges(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        status = dict(line.split(':\\t', 1) for line in open('/proc/self/status').read().splitlines() if ':\\t' in line)
+        (status['CapEff'].strip(), status['CapBnd'].strip(), status['NoNewPrivs'].strip(), status['Seccomp'].strip())
+    """,
+    )
+    assert result.value == "('0000000000000000', '0000000000000000', '1', '2')"
+
+
+def test_root_filesystem_is_read_only(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        outcomes = []
+        for target in ('/etc/passwd', '/usr/bin/evil', '/opt/x', '/home/x'):
+            try:
+                open(target, 'a').write('x')
+                outcomes.append('written')
+            except OSError as exc:
+                outcomes.append(type(exc).__name__)
+        outcomes
+    """,
+    )
+    assert result.value is not None and "written" not in result.value
+
+
+def test_cannot_mount(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import ctypes, ctypes.util, os
+        libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)
+        rc = libc.mount(b'none', b'/tmp', b'tmpfs', 0, None)
+        (rc, os.strerror(ctypes.get_errno()))
+    """,
+    )
+    assert result.value is not None and result.value.startswith("(-1,")
+
+
+def test_cannot_create_namespaces(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import ctypes, ctypes.util
+        libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)
+        CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET = 0x10000000, 0x00020000, 0x40000000
+        [libc.unshare(flag) for flag in (CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET)]
+    """,
+    )
+    assert result.value == "[-1, -1, -1]"
+
+
+def test_cannot_chroot_or_make_devices(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import os, stat
+        errors = []
+        device = lambda: os.mknod('/workspace/sda', stat.S_IFBLK | 0o600, os.makedev(8, 0))
+        for attempt in (lambda: os.chroot('/tmp'), device):
+            try:
+                attempt()
+                errors.append('allowed')
+            except OSError as exc:
+                errors.append(type(exc).__name__)
+        errors
+    """,
+    )
+    assert result.value == "['PermissionError', 'PermissionError']"
+
+
+def test_no_docker_socket_and_no_host_files(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import os
+        candidates = ('/var/run/docker.sock', '/run/docker.sock', '/run/containerd/containerd.sock')
+        sockets = [p for p in candidates if os.path.exists(p)]
+        (sockets, os.path.exists('/work'), os.path.exists('/root/.docker'), open('/etc/hostname').read().strip())
+    """,
+    )
+    assert result.value == "([], False, False, 'sandbox')"
+
+
+def test_cannot_see_host_processes(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import os
+        commands = []
+        for pid in filter(str.isdigit, os.listdir('/proc')):
+            try:
+                commands.append(open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\\0')[0].decode())
+            except OSError:
+                pass
+        (len(commands) < 10, any('dockerd' in c or 'containerd' in c or 'pytest' in c for c in commands))
+    """,
+    )
+    assert result.value == "(True, False)"
+
+
+def test_kernel_tunables_are_read_only(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        outcomes = []
+        for path in ('/proc/sys/kernel/hostname', '/proc/sysrq-trigger', '/sys/kernel/mm/transparent_hugepage/enabled'):
+            try:
+                open(path, 'w').write('x')
+                outcomes.append('written')
+            except OSError as exc:
+                outcomes.append(type(exc).__name__)
+        outcomes
+    """,
+    )
+    assert result.value is not None and "written" not in result.value
+
+
+def test_cannot_ptrace_the_supervisor(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import ctypes, ctypes.util, os
+        libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)
+        PTRACE_ATTACH = 16
+        libc.ptrace(PTRACE_ATTACH, os.getppid(), None, None)
+    """,
+    )
+    assert result.value == "-1"
+    still_works(box)
+
+
+def test_cannot_read_the_supervisor_memory_or_files(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import os
+        outcomes = []
+        for name in ('mem', 'environ', 'fd/0', 'fd/1'):
+            try:
+                open(f'/proc/{os.getppid()}/{name}', 'rb').close()
+                outcomes.append('opened')
+            except OSError as exc:
+                outcomes.append(type(exc).__name__)
+        outcomes
+    """,
+    )
+    assert result.value is not None and "opened" not in result.value
+
+
+# -- secrets -----------------------------------------------------------------
+def test_host_secrets_do_not_enter_the_container(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("CREWGATE_TEST_SECRET", SECRET)
+    with DockerSandbox(limits=LIMITS) as sandbox:
+        result = run(
+            sandbox,
+            f"""
+            import os
+            found = [k for k, v in os.environ.items() if {SECRET!r} in v]
+            for pid in filter(str.isdigit, os.listdir('/proc')):
+                for name in ('environ', 'cmdline'):
+                    try:
+                        if {SECRET!r}.encode() in open(f'/proc/{{pid}}/{{name}}', 'rb').read():
+                            found.append(f'/proc/{{pid}}/{{name}}')
+                    except OSError:
+                        pass
+            (found, sorted(os.environ))
+        """,
+        )
+    assert result.value is not None
+    assert result.value.startswith("([], ")
+    assert "OPENAI_API_KEY" not in result.value
+
+
+# -- network -----------------------------------------------------------------
+def test_no_outbound_network(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import socket
+        outcomes = []
+        for address in (('1.1.1.1', 53), ('8.8.8.8', 443), ('172.17.0.1', 2375)):
+            try:
+                socket.create_connection(address, timeout=2).close()
+                outcomes.append('connected')
+            except OSError as exc:
+                outcomes.append(type(exc).__name__)
+        outcomes
+    """,
+    )
+    assert result.value is not None and "connected" not in result.value
+
+
+def test_no_dns_and_only_loopback(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import os, socket
+        try:
+            socket.getaddrinfo('deb.debian.org', 80)
+            resolved = True
+        except OSError:
+            resolved = False
+        (resolved, sorted(os.listdir('/sys/class/net')))
+    """,
+    )
+    assert result.value == "(False, ['lo'])"
+
+
+def test_no_raw_sockets(box: DockerSandbox) -> None:
+    result = run(box, "import socket\nsocket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)")
+    assert result.error == "PermissionError"
+
+
+# -- exhaust -----------------------------------------------------------------
+def test_fork_bomb_is_contained(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import os
+        while True:
+            os.fork()
+    """,
+        timeout=10,
+    )
+    assert result.error is not None
+    still_works(box)
+
+
+def test_process_limit_holds(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import subprocess
+        children = []
+        try:
+            for _ in range(500):
+                children.append(subprocess.Popen(['sleep', '60']))
+        except OSError as exc:
+            failed = type(exc).__name__
+        for child in children:
+            child.kill()
+            child.wait()
+        (len(children) < LIMIT, failed)
+    """.replace("LIMIT", str(LIMITS.pids)),
+    )
+    assert result.value == "(True, 'BlockingIOError')"
+    still_works(box)
+
+
+def test_thread_bomb_is_contained(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import threading, time
+        started = 0
+        try:
+            while True:
+                threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+                started += 1
+        except RuntimeError as exc:
+            outcome = str(exc)
+        (started < 1000, outcome)
+    """,
+    )
+    assert result.value is not None and result.value.startswith("(True,")
+
+
+def test_memory_bomb_restarts_the_kernel(box: DockerSandbox) -> None:
+    box.put_files({"kept.txt": "still here"})
+    result = run(box, "hog = bytearray(2 * 1024 ** 3)")
+    assert result.error in {"MemoryError", "KernelDied"}, result
+    if result.error == "KernelDied":
+        assert result.kernel_restarted and "memory" in result.traceback
+    still_works(box)
+    assert box.read_file("kept.txt") == b"still here"
+
+
+def test_growing_memory_bomb_restarts_the_kernel(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        hog = []
+        while True:
+            hog.append(' ' * 10_000_000)
+    """,
+    )
+    assert result.error in {"MemoryError", "KernelDied"}, result
+    still_works(box)
+
+
+def test_filling_the_workspace_hits_its_size_cap(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import errno
+        block = b'x' * (1 << 20)
+        written = 0
+        try:
+            with open('/workspace/fill', 'wb') as handle:
+                while True:
+                    handle.write(block)
+                    written += 1
+        except OSError as exc:
+            code = errno.errorcode[exc.errno]
+        (written <= 128, code)
+    """,
+    )
+    assert result.value == "(True, 'ENOSPC')"
+    assert run(box, "import os\nos.remove('/workspace/fill')\nopen('/workspace/ok', 'w').write('ok')").error is None
+
+
+def test_filling_tmp_hits_its_size_cap(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import errno
+        try:
+            with open('/tmp/fill', 'wb') as handle:
+                for _ in range(1024):
+                    handle.write(b'x' * (1 << 20))
+            code = 'no limit'
+        except OSError as exc:
+            code = errno.errorcode[exc.errno]
+        code
+    """,
+    )
+    assert result.value == "'ENOSPC'"
+
+
+def test_interrupt_ignoring_loop_is_killed(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import signal, time
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        while True:
+            time.sleep(0.1)
+    """,
+        timeout=1,
+    )
+    assert result.timed_out and result.kernel_restarted
+    still_works(box)
+
+
+def test_busy_loop_swallowing_keyboardinterrupt_is_killed(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        while True:
+            try:
+                while True:
+                    pass
+            except KeyboardInterrupt:
+                pass
+    """,
+        timeout=1,
+    )
+    assert result.timed_out and result.kernel_restarted
+    still_works(box)
+
+
+# -- crash the plumbing ------------------------------------------------------
+def test_kernel_exit_is_reported(box: DockerSandbox) -> None:
+    result = run(box, "import os\nos._exit(3)")
+    assert result.error == "KernelDied" and result.kernel_restarted
+    assert "status 3" in result.traceback
+    still_works(box)
+
+
+def test_segfault_is_reported(box: DockerSandbox) -> None:
+    result = run(box, "import ctypes\nctypes.string_at(0)")
+    assert result.error == "KernelDied" and result.kernel_restarted
+    still_works(box)
+
+
+def test_killing_the_supervisor_gets_a_fresh_sandbox(box: DockerSandbox) -> None:
+    result = run(box, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")
+    assert result.error == "KernelDied" and result.kernel_restarted
+    assert "/workspace files" in result.stderr
+    still_works(box)
+
+
+def test_killing_every_process_gets_a_fresh_sandbox(box: DockerSandbox) -> None:
+    result = run(box, "import os, signal\nos.kill(-1, signal.SIGKILL)")
+    assert result.kernel_restarted
+    still_works(box)
+
+
+def test_closing_standard_streams_is_undone(box: DockerSandbox) -> None:
+    run(box, "import os, sys\nos.close(1)\nos.close(2)\nsys.stdout = None")
+    result = run(box, "import sys\nprint('visible')\nprint('also', file=sys.stderr)")
+    assert (result.stdout, result.stderr) == ("visible\n", "also\n")
+
+
+def test_garbage_on_the_reply_channel_is_contained(box: DockerSandbox) -> None:
+    result = run(box, "import os\nos.write(4, b'this is not json\\n')")
+    assert result.kernel_restarted
+    still_works(box)
+
+
+def test_huge_frame_on_the_reply_channel_is_contained(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import os
+        chunk = b'{' * (1 << 20)
+        for _ in range(40):
+            os.write(4, chunk)
+    """,
+    )
+    assert result.kernel_restarted
+    still_works(box)
+
+
+def test_forged_frames_to_the_host_channel_are_contained(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import os
+        try:
+            fd = os.open(f'/proc/{os.getppid()}/fd/1', os.O_WRONLY)
+            os.write(fd, b'{"op": "forged", "id": 1}\\nnot json at all\\n' + b'x' * (8 << 20) + b'\\n')
+            outcome = 'wrote'
+        except OSError as exc:
+            outcome = type(exc).__name__
+        outcome
+    """,
+    )
+    # Either the write is refused, or the host drops the broken channel and starts afresh.
+    assert result.value == "'PermissionError'" or result.kernel_restarted, result
+    still_works(box)
+
+
+# -- hostile output ----------------------------------------------------------
+def test_output_flood_costs_the_host_only_the_cap(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        """
+        import sys
+        block = 'x' * (1 << 20)
+        for _ in range(300):
+            sys.stdout.write(block)
+    """,
+    )
+    assert result.truncated
+    assert len(result.stdout) <= LIMITS.output_bytes + 200
+    still_works(box)
+
+
+def test_binary_and_control_bytes_come_back_as_text(box: DockerSandbox) -> None:
+    result = run(
+        box,
+        r"""
+        import os, sys
+        os.write(1, b'nul:\x00 bad:\xff\xfe esc:\x1b[2J\x1b]0;owned\x07 end\n')
+        sys.stdout.write('surrogate:\udcff\n')
+    """,
+    )
+    assert result.error is None
+    assert "nul:\x00" in result.stdout and "\ufffd" in result.stdout and "\x1b[2J" in result.stdout
+    assert "surrogate:" in result.stdout
+    still_works(box)
+
+
+def test_unterminated_flood_on_stderr(box: DockerSandbox) -> None:
+    result = run(box, "import os\nfor _ in range(100):\n    os.write(2, b'e' * (1 << 20))")
+    assert result.truncated and len(result.stderr) <= LIMITS.output_bytes + 200
+    still_works(box)
+
+
+def test_background_process_output_cannot_corrupt_later_cells(box: DockerSandbox) -> None:
+    run(
+        box,
+        """
+        import subprocess
+        script = 'import time\\nfor i in range(50):\\n    print("{\\\\"id\\\\": 99}", flush=True)\\n    time.sleep(.01)'
+        noisy = subprocess.Popen(['python3', '-c', script])
+    """,
+    )
+    for number in range(20):
+        assert box.execute(f"{number} * 2").value == str(number * 2)
+    run(box, "noisy.kill()")
