@@ -41,9 +41,20 @@ test: image lint
 bench: image
 	$(BIN)/python benchmarks/executor_latency.py
 
+# Until the runbook engine lands, the demo is a live session in the hardened sandbox:
+# shared state, a mistake and its fix, a timeout that keeps state, and a contained escape attempt.
 demo: image
 	$(BIN)/crewgate sandbox doctor
-	$(BIN)/python benchmarks/demo_session.py
+	$(BIN)/crewgate sandbox exec --timeout 2 \
+	  "import os, subprocess; answer = 41" \
+	  "math.sqrt(answer + 1)" \
+	  "import math; round(math.sqrt(answer + 1) ** 2)" \
+	  "subprocess.run(['python3', '-m', 'pytest', '--version']).returncode" \
+	  "import time; time.sleep(60)" \
+	  "answer" \
+	  "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2)" \
+	  "(os.getuid(), open('/proc/self/status').read().split('CapEff:')[1].split()[0])" || true
+	@echo "demo done: the NameError, the timeout and the refused connection above are the sandbox working."
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -370,10 +370,11 @@ def extract(data):
 
 
 def read_file(relative, limit):
-    path = _member_path(relative)
-    if not _inside(path):
+    """Read a file; links are followed only while they stay inside the workspace."""
+    real = os.path.realpath(_member_path(relative))
+    if not _inside(real):
         raise ValueError(f"{relative!r} resolves outside the workspace (symlink?)")
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW)
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ValueError(f"{relative!r} is not a regular file")

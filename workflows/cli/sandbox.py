@@ -1,10 +1,12 @@
 """`crewgate sandbox ...`: build the image, check the machine, clean up."""
 
+import json
 import time
 from typing import Any
 
 import click
 
+from ._display import terminal_safe
 from ._output import emit_json, fail
 
 
@@ -113,3 +115,49 @@ def prune(everything: bool, as_json: bool) -> None:
         emit_json([{"id": c.id, "session": c.session, "run": c.run, "status": c.status} for c in removed])
     else:
         click.echo(f"removed {len(removed)} sandbox container(s)")
+
+
+@sandbox.command(name="exec")
+@click.argument("cells", nargs=-1, required=True)
+@click.option("--local", is_flag=True, help="Use LocalSandbox: runs on THIS host, NOT isolated. Development only.")
+@click.option("--repo", type=click.Path(exists=True, file_okay=False), help="Copy this folder into /workspace first.")
+@click.option("--timeout", type=float, default=None, help="Seconds per cell [default: the sandbox limit, 30].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON result per cell.")
+def exec_cells(cells: tuple[str, ...], local: bool, repo: str | None, timeout: float | None, as_json: bool) -> None:
+    """Run CELLS (Python; `-` reads one from stdin) in one fresh sandbox session.
+
+    Cells share one namespace, as a crew's members do. Exits 1 if a cell failed.
+    """
+    from executors import DockerSandbox, LocalSandbox, SandboxUnavailable
+
+    if local:
+        click.echo("warning: LocalSandbox runs this code on this host WITHOUT isolation", err=True)
+    sources = [click.get_text_stream("stdin").read() if cell == "-" else cell for cell in cells]
+    failed = False
+    try:
+        with LocalSandbox() if local else DockerSandbox() as box:
+            if repo:
+                box.put_directory(repo)
+            for number, code in enumerate(sources, 1):
+                result = box.execute(code, timeout=timeout)
+                failed = failed or not result.ok
+                if as_json:
+                    click.echo(json.dumps({"cell": number, **result.to_dict()}))
+                    continue
+                _show(number, code, result)
+    except SandboxUnavailable as exc:
+        fail(str(exc), 1)
+    raise SystemExit(1 if failed else 0)
+
+
+def _show(number: int, code: str, result: Any) -> None:
+    click.secho(f"[{number}] " + code.strip().replace("\n", "\n    "), bold=True)
+    for text, colour in ((result.stdout, None), (result.stderr, "yellow")):
+        if text:
+            click.secho(terminal_safe(text).rstrip("\n"), fg=colour)
+    if result.value is not None:
+        click.secho(f"=> {terminal_safe(result.value)}", fg="green")
+    if result.error:
+        click.secho(terminal_safe(result.traceback).rstrip("\n"), fg="red")
+    flags = [name for name in ("timed_out", "truncated", "kernel_restarted") if getattr(result, name)]
+    click.secho(f"   ({result.duration_s * 1000:.1f} ms{', ' + ', '.join(flags) if flags else ''})", dim=True)

@@ -1,0 +1,76 @@
+"""With no reachable engine, crewgate refuses to run code rather than run it on the host."""
+
+import json
+
+import pytest
+
+from executors import DockerSandbox, SandboxLimits, SandboxStateError, SandboxUnavailable
+from tests.helpers import crewgate
+
+NOWHERE = ["unix:///nonexistent/docker.sock", "tcp://127.0.0.1:9"]
+
+
+@pytest.mark.parametrize("docker_host", NOWHERE)
+def test_start_fails_closed_and_runs_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path, docker_host: str) -> None:
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    marker = tmp_path / "code-ran-on-the-host"
+    box = DockerSandbox()
+    with pytest.raises(SandboxUnavailable) as failure:
+        box.start()
+    message = str(failure.value)
+    assert "Docker engine unreachable" in message and docker_host in message
+    assert "never runs model code on this machine" in message
+    with pytest.raises(SandboxStateError, match="not started"):
+        box.execute(f"open({str(marker)!r}, 'w').write('ran')")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("docker_host", NOWHERE)
+def test_doctor_fails_with_a_fix(docker_host: str) -> None:
+    done = crewgate("sandbox", "doctor", env={"DOCKER_HOST": docker_host})
+    assert done.returncode == 1
+    assert "FAIL engine" in done.stdout
+    assert "fix: Start the Docker engine" in done.stdout
+    as_json = crewgate("sandbox", "doctor", "--json", env={"DOCKER_HOST": docker_host})
+    assert as_json.returncode == 1
+    checks = json.loads(as_json.stdout)
+    assert checks[0]["name"] == "engine" and checks[0]["ok"] is False
+
+
+@pytest.mark.docker
+def test_missing_image_fails_closed_with_the_build_command() -> None:
+    with pytest.raises(SandboxUnavailable, match="crewgate sandbox build"):
+        DockerSandbox(image="crewgate-sandbox:no-such-tag").start()
+    done = crewgate("sandbox", "doctor", "--image", "crewgate-sandbox:no-such-tag")
+    assert done.returncode == 1
+    assert "FAIL image" in done.stdout and "crewgate sandbox build" in done.stdout
+
+
+@pytest.mark.docker
+def test_doctor_passes_on_a_working_machine() -> None:
+    done = crewgate("sandbox", "doctor")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ok   smoke" in done.stdout
+    checks = json.loads(crewgate("sandbox", "doctor", "--json").stdout)
+    assert [check["name"] for check in checks] == ["engine", "image", "smoke"]
+    assert all(check["ok"] for check in checks)
+
+
+@pytest.mark.parametrize(
+    ("limits", "complaint"),
+    [
+        ({"memory": "lots"}, "invalid size"),
+        ({"cpus": 0}, "cpus"),
+        ({"pids": 2}, "pids"),
+        ({"memory": "128m", "workspace_size": "256m"}, "charged to the memory limit"),
+        ({"output_bytes": 10}, "output_bytes"),
+    ],
+)
+def test_bad_limits_are_refused_before_anything_starts(limits: dict, complaint: str) -> None:
+    with pytest.raises(SandboxUnavailable, match=complaint):
+        SandboxLimits(**limits)
+
+
+def test_bad_cli_usage_exits_2() -> None:
+    assert crewgate("sandbox", "build", "--method", "teleport").returncode == 2
+    assert crewgate("no-such-command").returncode == 2

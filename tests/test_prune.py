@@ -1,0 +1,51 @@
+"""Containers outlive no owner: a killed process's sandbox disappears; live ones are kept."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from executors import DockerSandbox
+from executors.engine import connect
+from tests.helpers import crewgate
+
+pytestmark = pytest.mark.docker
+
+OWNER = """
+from executors import DockerSandbox
+box = DockerSandbox().start()
+print(box.container_id, flush=True)
+import time
+time.sleep(600)
+"""
+
+
+def container_exists(container_id: str) -> bool:
+    return bool(connect().api.containers(all=True, filters={"id": container_id}))
+
+
+def test_sandbox_of_a_killed_process_is_gone_after_prune() -> None:
+    owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None
+    container_id = owner.stdout.readline().strip()
+    assert container_exists(container_id)
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    done = crewgate("sandbox", "prune", "--json")
+    assert done.returncode == 0, done.stderr
+    json.loads(done.stdout)
+    deadline = time.monotonic() + 15
+    while container_exists(container_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not container_exists(container_id)
+
+
+def test_prune_keeps_sessions_whose_owner_is_alive(docker_box: DockerSandbox) -> None:
+    assert docker_box.container_id is not None
+    done = crewgate("sandbox", "prune")
+    assert done.returncode == 0
+    assert container_exists(docker_box.container_id)
+    assert docker_box.execute("'alive'").value == "'alive'"

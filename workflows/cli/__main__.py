@@ -1,0 +1,5 @@
+"""`python -m workflows.cli` is the same as `crewgate`."""
+
+from . import main
+
+main()
