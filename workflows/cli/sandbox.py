@@ -128,14 +128,15 @@ def exec_cells(cells: tuple[str, ...], local: bool, repo: str | None, timeout: f
 
     Cells share one namespace, as a crew's members do. Exits 1 if a cell failed.
     """
-    from executors import DockerSandbox, LocalSandbox, SandboxUnavailable
+    from executors import DockerSandbox, LocalSandbox, Sandbox, SandboxUnavailable
 
     if local:
         click.echo("warning: LocalSandbox runs this code on this host WITHOUT isolation", err=True)
     sources = [click.get_text_stream("stdin").read() if cell == "-" else cell for cell in cells]
     failed = False
+    chosen: Sandbox = LocalSandbox() if local else DockerSandbox()
     try:
-        with LocalSandbox() if local else DockerSandbox() as box:
+        with chosen as box:
             if repo:
                 box.put_directory(repo)
             for number, code in enumerate(sources, 1):
