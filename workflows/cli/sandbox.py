@@ -1,6 +1,7 @@
 """`crewgate sandbox ...`: build the image, check the machine, clean up."""
 
 import json
+import sys
 import time
 from typing import Any
 
@@ -132,7 +133,7 @@ def exec_cells(cells: tuple[str, ...], local: bool, repo: str | None, timeout: f
 
     if local:
         click.echo("warning: LocalSandbox runs this code on this host WITHOUT isolation", err=True)
-    sources = [click.get_text_stream("stdin").read() if cell == "-" else cell for cell in cells]
+    sources = [sys.stdin.read() if cell == "-" else cell for cell in cells]
     failed = False
     chosen: Sandbox = LocalSandbox() if local else DockerSandbox()
     try:
