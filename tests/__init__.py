@@ -1,0 +1,1 @@
+"""crewgate tests (a package, so tests can share helpers)."""
