@@ -119,6 +119,13 @@ class DockerSandbox(KernelSandbox):
             "ipc_mode": "private",
         }
 
+    def close(self) -> None:
+        """End the session, remove the container and close the engine connection."""
+        super().close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def _diagnostics(self) -> str:
         if self._transport and self._transport.diagnostics:
             return "The sandbox said: " + self._transport.diagnostics.decode("utf-8", "replace")[-2000:]
@@ -130,7 +137,9 @@ class DockerSandbox(KernelSandbox):
         if self._transport is not None:
             self._transport.close()
             self._transport = None
-        self._attach = None
+        if self._attach is not None:
+            self._attach.close()  # the socket file object docker-py handed us holds a reference too
+            self._attach = None
         if self.container_id and self._client is not None:
             # It may already be gone (auto-remove) or being removed.
             with contextlib.suppress(DockerException):

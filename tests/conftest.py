@@ -25,15 +25,16 @@ FAST_LIMITS = SandboxLimits(timeout_s=10.0, grace_s=1.0)
 @functools.cache
 def docker_missing() -> str | None:
     """Why Docker tests cannot run here, or None when they can."""
-    from executors.engine import connect
+    from executors.engine import engine
     from executors.errors import SandboxUnavailable
     from executors.image import image_id
 
     try:
-        client = connect(timeout=5)
+        with engine(timeout=5) as client:
+            present = image_id(client, default_image()) is not None
     except SandboxUnavailable as exc:
         return str(exc)
-    if image_id(client, default_image()) is None:
+    if not present:
         return f"sandbox image {default_image()} missing: run `crewgate sandbox build` (make test does)"
     return None
 

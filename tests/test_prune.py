@@ -9,7 +9,7 @@ import time
 import pytest
 
 from executors import DockerSandbox
-from executors.engine import connect
+from executors.engine import engine
 from tests.helpers import crewgate
 
 pytestmark = pytest.mark.docker
@@ -24,7 +24,8 @@ time.sleep(600)
 
 
 def container_exists(container_id: str) -> bool:
-    return bool(connect().api.containers(all=True, filters={"id": container_id}))
+    with engine() as client:
+        return bool(client.api.containers(all=True, filters={"id": container_id}))
 
 
 def test_sandbox_of_a_killed_process_is_gone_after_prune() -> None:
@@ -34,6 +35,7 @@ def test_sandbox_of_a_killed_process_is_gone_after_prune() -> None:
     assert container_exists(container_id)
     owner.send_signal(signal.SIGKILL)
     owner.wait()
+    owner.stdout.close()
     done = crewgate("sandbox", "prune", "--json")
     assert done.returncode == 0, done.stderr
     json.loads(done.stdout)

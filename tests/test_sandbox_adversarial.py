@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from executors import DockerSandbox, SandboxLimits
-from executors.engine import connect
+from executors.engine import engine
 
 pytestmark = pytest.mark.docker
 
@@ -40,8 +40,8 @@ def host_unaffected(sentinel: Path) -> Iterator[None]:
 
 
 def _my_containers() -> set[str]:
-    client = connect()
-    found = client.api.containers(all=True, filters={"label": f"crewgate.pid={os.getpid()}"})
+    with engine() as client:
+        found = client.api.containers(all=True, filters={"label": f"crewgate.pid={os.getpid()}"})
     return {item["Id"] for item in found}
 
 

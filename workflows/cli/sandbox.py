@@ -28,19 +28,19 @@ def sandbox() -> None:
 @click.option("--if-missing", is_flag=True, help="Do nothing when the image is already present.")
 def build(method: str, tag: str | None, if_missing: bool) -> None:
     """Build the sandbox image (python3, pytest, bandit, git, user 10001, /workspace)."""
-    from executors.engine import connect
+    from executors.engine import engine
     from executors.errors import SandboxUnavailable
     from executors.image import build_image, default_image, image_id
 
     tag = tag or default_image()
     try:
-        client = connect()
-        existing = image_id(client, tag)
-        if existing and if_missing:
-            click.echo(f"{tag} is present ({existing[:19]}); nothing to do")
-            return
-        started = time.monotonic()
-        built = build_image(client, tag, method, say=lambda line: click.echo(f"  {line}"))
+        with engine() as client:
+            existing = image_id(client, tag)
+            if existing and if_missing:
+                click.echo(f"{tag} is present ({existing[:19]}); nothing to do")
+                return
+            started = time.monotonic()
+            built = build_image(client, tag, method, say=lambda line: click.echo(f"  {line}"))
     except SandboxUnavailable as exc:
         fail(str(exc), 1)
     click.echo(f"built {tag} ({built[:19]}) in {time.monotonic() - started:.0f} s")
@@ -66,20 +66,20 @@ def doctor(image: str | None, as_json: bool) -> None:
 
 def _doctor_checks(image: str | None) -> list[dict[str, Any]]:
     from executors import DockerSandbox, SandboxUnavailable
-    from executors.engine import FIX, connect, engine_address
+    from executors.engine import FIX, engine, engine_address
     from executors.image import default_image, image_id
 
     tag = image or default_image()
     try:
-        client = connect()
+        with engine() as client:
+            info = client.info()
+            found = image_id(client, tag)
     except SandboxUnavailable as exc:
         return [{"name": "engine", "ok": False, "detail": str(exc).split(". ")[0], "fix": FIX}]
-    info = client.info()
     runtime = f"runtime {info.get('DefaultRuntime')}, security {', '.join(info.get('SecurityOptions') or []) or 'none'}"
     checks: list[dict[str, Any]] = [
         {"name": "engine", "ok": True, "detail": f"{engine_address()} (Docker {info.get('ServerVersion')}, {runtime})"}
     ]
-    found = image_id(client, tag)
     if found is None:
         checks.append(
             {"name": "image", "ok": False, "detail": f"{tag} is missing", "fix": "run `crewgate sandbox build`"}
@@ -104,12 +104,13 @@ def _doctor_checks(image: str | None) -> list[dict[str, Any]]:
 @click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
 def prune(everything: bool, as_json: bool) -> None:
     """Remove sandbox containers whose owning process is gone."""
-    from executors.engine import connect
+    from executors.engine import engine
     from executors.errors import SandboxUnavailable
     from executors.prune import prune as prune_containers
 
     try:
-        removed = prune_containers(connect(), everything)
+        with engine() as client:
+            removed = prune_containers(client, everything)
     except SandboxUnavailable as exc:
         fail(str(exc), 1)
     if as_json:
