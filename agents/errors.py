@@ -1,0 +1,19 @@
+"""Errors of the agent layer: the model provider, the scripted model, the budget."""
+
+from executors.errors import CrewgateError
+
+
+class AgentError(CrewgateError):
+    """A crew member could not get a reply it can act on."""
+
+
+class LLMError(AgentError):
+    """The model provider failed (after retries, or with an error retrying cannot fix)."""
+
+
+class ScriptError(AgentError):
+    """The scripted model's reply file is missing, malformed, or out of replies."""
+
+
+class BudgetExceeded(AgentError):
+    """The run's token or money budget is spent."""

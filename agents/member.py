@@ -1,0 +1,200 @@
+"""The CodeAct member loop: reply -> code -> sandbox -> observation -> ... -> final answer."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from executors import ExecutionResult, Sandbox
+
+from .blocks import parse_reply
+from .context import fit_prompt
+from .errors import AgentError, BudgetExceeded, LLMError, ScriptError
+from .gateway import LLMGateway
+from .observation import render_observation
+from .prompts import helper_source, system_prompt
+from .trace import TraceEvent, TraceSink, discard
+from .usage import Usage
+
+Status = Literal["done", "max_turns", "budget", "error"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One model reply and what running its code showed."""
+
+    number: int
+    reply: str
+    code: tuple[str, ...]
+    results: tuple[ExecutionResult, ...]
+    observation: str
+
+    @property
+    def result(self) -> ExecutionResult | None:
+        """The last block's result, if any code ran."""
+        return self.results[-1] if self.results else None
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    """How a member's work ended. `message` says why when the status is not `done`."""
+
+    member: str
+    status: Status
+    final_answer: str
+    turns: tuple[Turn, ...]
+    usage: Usage
+    message: str = ""
+
+
+class CodeActMember:
+    """A crew member that acts by writing Python into a shared sandbox.
+
+    Args:
+        name: the member's name in the crew (also its key in a scripted reply file).
+        role: a shipped role template: planner, coder, tester, security_reviewer.
+        model: a litellm model string, or `scripted/<file>`.
+        sandbox: the run's shared, started sandbox session.
+        goal: what this member is for, added to its system prompt.
+        max_turns: model replies allowed before the member stops with `max_turns`.
+        model_params: passed through to litellm (api_base, api_key, temperature, ...).
+        helpers: plain functions defined in the sandbox and described in the prompt.
+        gateway: the run's gateway (budget, retries); a private one by default.
+        trace: sink for one TraceEvent per turn.
+        observation_chars: longest observation sent back; head and tail are kept.
+        prompt_budget_tokens: older turns are elided beyond this estimate.
+        script_key: scripted-model cursor key (a re-run step passes the same key).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        role: str,
+        model: str,
+        sandbox: Sandbox,
+        goal: str = "",
+        max_turns: int = 10,
+        model_params: dict[str, Any] | None = None,
+        helpers: Sequence[Callable[..., object]] = (),
+        *,
+        gateway: LLMGateway | None = None,
+        trace: TraceSink = discard,
+        observation_chars: int = 4000,
+        prompt_budget_tokens: int = 16000,
+        script_key: str = "",
+    ) -> None:
+        if max_turns < 1:
+            raise AgentError(f"member {name}: max_turns must be at least 1")
+        self.name = name
+        self.role = role
+        self.model = model
+        self.sandbox = sandbox
+        self.goal = goal
+        self.max_turns = max_turns
+        self.model_params = dict(model_params or {})
+        self.helpers = tuple(helpers)
+        self.gateway = gateway or LLMGateway()
+        self.trace = trace
+        self.observation_chars = observation_chars
+        self.prompt_budget_tokens = prompt_budget_tokens
+        self.script_key = script_key
+        self.system = system_prompt(name, role, goal, self.helpers)
+        self._helper_code = "\n\n".join(helper_source(helper) for helper in self.helpers)
+
+    def run(self, task: str, context: str = "") -> MemberResult:
+        """Work on `task` until a final answer, max_turns, the budget, or a model failure."""
+        self._define_helpers()
+        task_message = f"{task}\n\nContext from earlier steps:\n{context}" if context else task
+        history: list[tuple[str, str]] = []
+        turns: list[Turn] = []
+        usage = Usage()
+        for number in range(1, self.max_turns + 1):
+            messages, elided = fit_prompt(self.system, task_message, history, self.prompt_budget_tokens)
+            try:
+                completion = self.gateway.complete(
+                    self.model, messages, self.model_params, member=self.name, script_key=self.script_key
+                )
+            except BudgetExceeded as exc:
+                return self._end("budget", turns, usage, str(exc))
+            except (ScriptError, LLMError) as exc:
+                return self._end("error", turns, usage, str(exc))
+            usage = usage + completion.usage
+            parsed = parse_reply(completion.text)
+            if not parsed.code and parsed.problem is None:
+                turns.append(Turn(number, completion.text, (), (), ""))
+                self._emit(number, messages, completion, (), (), "", elided, status="final")
+                return MemberResult(self.name, "done", completion.text.strip(), tuple(turns), usage)
+            results, observation = self._act(parsed.code, parsed.problem)
+            turns.append(Turn(number, completion.text, parsed.code, results, observation))
+            history.append((completion.text, observation))
+            self._emit(number, messages, completion, parsed.code, results, observation, elided)
+        return self._end(
+            "max_turns", turns, usage, f"{self.name} used all {self.max_turns} turns without a final answer"
+        )
+
+    def _define_helpers(self) -> None:
+        if not self._helper_code:
+            return
+        defined = self.sandbox.execute(self._helper_code)
+        if not defined.ok:
+            raise AgentError(f"member {self.name}: defining its helpers in the sandbox failed:\n{defined.traceback}")
+
+    def _act(self, code: tuple[str, ...], problem: str | None) -> tuple[tuple[ExecutionResult, ...], str]:
+        """Run the blocks in order, stopping at the first error; build the observation."""
+        if problem is not None:
+            return (), f"Observation:\n{problem}. Nothing was run: close the block and send it again."
+        results: list[ExecutionResult] = []
+        for block in code:
+            result = self.sandbox.execute(block)
+            results.append(result)
+            if not result.ok:
+                break
+        return tuple(results), render_observation(results, len(code), self.observation_chars)
+
+    def _emit(
+        self,
+        number: int,
+        messages: list[dict[str, str]],
+        completion: Any,
+        code: tuple[str, ...],
+        results: Sequence[ExecutionResult],
+        observation: str,
+        elided: int,
+        status: str = "turn",
+    ) -> None:
+        self.trace(
+            TraceEvent(
+                member=self.name,
+                turn=number,
+                model=self.model,
+                messages=messages,
+                reply=completion.text,
+                code=code,
+                results=tuple(result.to_dict() for result in results),
+                observation=observation,
+                usage=completion.usage,
+                llm_latency_s=completion.latency_s,
+                exec_duration_s=sum(result.duration_s for result in results),
+                elided_turns=elided,
+                status=status,
+            )
+        )
+
+    def _end(self, status: Status, turns: list[Turn], usage: Usage, message: str) -> MemberResult:
+        self.trace(
+            TraceEvent(
+                member=self.name,
+                turn=len(turns) + 1,
+                model=self.model,
+                messages=[],
+                reply="",
+                code=(),
+                results=(),
+                observation="",
+                usage=Usage(),
+                llm_latency_s=0.0,
+                exec_duration_s=0.0,
+                status=status,
+                note=message,
+            )
+        )
+        return MemberResult(self.name, status, "", tuple(turns), usage, message)

@@ -1,0 +1,64 @@
+"""Token and money accounting, and the per-run budget."""
+
+import threading
+from dataclasses import dataclass
+
+from .errors import BudgetExceeded
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What model calls consumed. Adds up with `+`."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: "Usage") -> "Usage":
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.cost_usd + other.cost_usd,
+            self.calls + other.calls,
+        )
+
+
+class Budget:
+    """A run's spending limit, shared by every member of the run (thread-safe).
+
+    Args:
+        max_tokens: total prompt+completion tokens allowed, or None.
+        max_usd: total cost allowed in US dollars, or None.
+    """
+
+    def __init__(self, max_tokens: int | None = None, max_usd: float | None = None) -> None:
+        self.max_tokens = max_tokens
+        self.max_usd = max_usd
+        self._spent = Usage()
+        self._lock = threading.Lock()
+
+    @property
+    def spent(self) -> Usage:
+        return self._spent
+
+    def charge(self, usage: Usage) -> None:
+        with self._lock:
+            self._spent = self._spent + usage
+
+    def check(self) -> None:
+        """Raise BudgetExceeded when nothing is left for another call."""
+        spent = self._spent
+        if self.max_tokens is not None and spent.total_tokens >= self.max_tokens:
+            raise BudgetExceeded(
+                f"budget exceeded: {spent.total_tokens} of {self.max_tokens} tokens used; "
+                "raise the run's token budget or shorten the task"
+            )
+        if self.max_usd is not None and spent.cost_usd >= self.max_usd:
+            raise BudgetExceeded(
+                f"budget exceeded: ${spent.cost_usd:.4f} of ${self.max_usd:.4f} spent; raise the run's cost budget"
+            )

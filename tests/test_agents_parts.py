@@ -1,0 +1,80 @@
+"""The member's parts on their own: roles, prompts, block parsing, budgets, the scripted file."""
+
+from pathlib import Path
+
+import pytest
+
+from agents import AgentError, Budget, BudgetExceeded, ScriptError, Usage, role_names
+from agents.blocks import parse_reply
+from agents.gateway import redact
+from agents.prompts import role_template, system_prompt
+from agents.scripted import load_script
+
+
+def test_every_role_ships_a_template_saying_what_good_output_is() -> None:
+    assert role_names() == ["coder", "planner", "security_reviewer", "tester"]
+    expectations = {
+        "planner": "numbered plan",
+        "coder": "verify every change by running it",
+        "tester": "counts",
+        "security_reviewer": "severity",
+    }
+    for role, phrase in expectations.items():
+        assert phrase in role_template(role)
+
+
+def test_unknown_role_lists_the_known_ones() -> None:
+    with pytest.raises(AgentError, match="choose one of coder, planner"):
+        system_prompt("x", "wizard", "")
+
+
+def test_system_prompt_has_goal_and_codeact_rules() -> None:
+    prompt = system_prompt("alice", "planner", "Break work down")
+    assert "Your goal: Break work down" in prompt and "<execute>" in prompt and "WITHOUT any code" in prompt
+
+
+@pytest.mark.parametrize(
+    ("reply", "code", "problem"),
+    [
+        ("no code here", (), None),
+        ("<execute>a = 1</execute> then <execute>\nb = 2\n</execute>", ("a = 1", "b = 2"), None),
+        ("```python\nx = 1\n```", ("x = 1",), None),
+        ("```py\nx = 1\n```\n```bash\nls\n```", ("x = 1",), None),
+        ("<execute>\nx = 1", (), "never closed"),
+        ("```python\nx = 1\n", (), "never closed"),
+        ("<execute>a</execute>\n```python\nignored\n```", ("a",), None),
+    ],
+)
+def test_parse_reply(reply: str, code: tuple[str, ...], problem: str | None) -> None:
+    parsed = parse_reply(reply)
+    assert parsed.code == code
+    assert (parsed.problem is None) if problem is None else (problem in (parsed.problem or ""))
+
+
+def test_budget_in_tokens_and_money() -> None:
+    budget = Budget(max_tokens=100, max_usd=0.5)
+    budget.charge(Usage(prompt_tokens=60, completion_tokens=30, cost_usd=0.1, calls=1))
+    budget.check()
+    budget.charge(Usage(prompt_tokens=10, calls=1))
+    with pytest.raises(BudgetExceeded, match="100 of 100 tokens"):
+        budget.check()
+    money = Budget(max_usd=0.5)
+    money.charge(Usage(cost_usd=0.6))
+    with pytest.raises(BudgetExceeded, match=r"\$0.6000 of \$0.5000"):
+        money.check()
+
+
+def test_secrets_are_redacted_from_params() -> None:
+    shown = redact({"api_key": "sk-1", "api_base": "http://x", "temperature": 0, "auth_token": "t"})
+    assert shown == {"api_key": "***", "api_base": "http://x", "temperature": 0, "auth_token": "***"}
+
+
+@pytest.mark.parametrize(
+    ("content", "complaint"),
+    [("coder: [unclosed", "not valid YAML"), ("- a list", "expected a mapping"), ("coder: [1, 2]", "list of reply")],
+)
+def test_malformed_script_files(tmp_path: Path, content: str, complaint: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    with pytest.raises(ScriptError, match=complaint):
+        load_script(path)
