@@ -6,6 +6,7 @@ import click
 
 from executors._version import VERSION
 
+from .runbook import runbook
 from .sandbox import sandbox
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_WAITING = 0, 1, 2, 10
@@ -20,6 +21,7 @@ def cli() -> None:
     """
 
 
+cli.add_command(runbook)
 cli.add_command(sandbox)
 
 

@@ -1,0 +1,149 @@
+"""Malformed runbooks: each fails `crewgate runbook validate` with exit 2 at the offending line:col.
+
+In every case the offending spot is marked with « in the YAML; the test
+removes the marker and expects the error at exactly that position.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import crewgate
+
+BASE = """\
+name: demo
+version: 1.0.0
+inputs:
+  request: {type: string}
+model: scripted/replies.yaml
+crew:
+  members:
+    coder: {goal: Code}
+steps:
+  - id: implement
+    task: "Do {{ inputs.request }}"
+    member: coder
+  - id: test
+    check: python3 -m pytest -q
+    on_fail: implement
+  - id: approve
+    gate: {required: 1}
+  - id: ship
+    promote: {to: patch, path: out.patch}
+"""
+
+CASES = {
+    "yaml syntax": ("model: scripted/replies.yaml", "model: scripted/replies.yaml«: extra"),
+    "unclosed bracket": ("  request: {type: string}", "  request: {type: string\nx«: 1"),
+    "tab indentation": ("    coder: {goal: Code}", "«\tcoder: {goal: Code}"),
+    "duplicate key": ("model: scripted/replies.yaml", "model: scripted/replies.yaml\n«model: other"),
+    "unknown top-level key": ("steps:\n", "«stepz:\n"),
+    "unknown step key": ("    member: coder", "    «membr: coder"),
+    "wrong type": ("    member: coder", "    member: coder\n    max_turns: «ten"),
+    "bad semver": ("version: 1.0.0", "version: «'1.0'"),
+    "unquoted version": ("version: 1.0.0", "version: «1.0"),
+    "unknown member": ("    member: coder", "    member: «tester"),
+    "on_fail to a later step": ("    on_fail: implement", "    on_fail: «approve"),
+    "promote without gate": ("  - id: approve\n    gate: {required: 1}\n", ""),
+    "duplicate step id": ("  - id: test", "  - id: «implement"),
+    "template syntax": ('    task: "Do {{ inputs.request }}"', '    task: «"Do {{ inputs.request "'),
+    "undeclared input": ('    task: "Do {{ inputs.request }}"', '    task: «"Do {{ inputs.reqest }}"'),
+    "later step output": ('    task: "Do {{ inputs.request }}"', '    task: «"Do {{ steps.test.output }}"'),
+    "two step kinds": ("  - id: test\n", "  - «id: test\n    task: also\n"),
+    "unknown promote target": ("{to: patch, path: out.patch}", "«{to: s3, path: out.patch}"),
+    "bad cron": ("steps:\n", 'schedule:\n  - cron: «"61 * * *"\nsteps:\n'),
+    "process not on engine": (
+        "    member: coder\n",
+        "    member: coder\n  - id: together\n    crew: Build it\n    process: «round_robin\n",
+    ),
+    "missing scripted file": ("model: scripted/replies.yaml", "model: «scripted/missing.yaml"),
+    "wrong default type": ("  request: {type: string}", "  request: {type: integer, default: «'many'}"),
+    "unknown role": ("    coder: {goal: Code}", "    coder: {goal: Code}\n    «wizard: {goal: Magic}"),
+    "missing required key": ("model: scripted/replies.yaml\n", ""),
+    "bad input type": ("  request: {type: string}", "  request: {type: «strin}"),
+}
+EXPECTED_WORDS = {
+    "yaml syntax": "mapping values are not allowed here",
+    "unclosed bracket": "started at line 4, column 12",
+    "tab indentation": "tab",
+    "duplicate key": "duplicate key 'model'",
+    "unknown top-level key": "did you mean 'steps'",
+    "unknown step key": "did you mean 'member'",
+    "wrong type": "expected an integer",
+    "bad semver": "not a semantic version",
+    "unquoted version": 'quote it: "1.0"',
+    "unknown member": "unknown member 'tester'",
+    "on_fail to a later step": "must name an earlier step",
+    "promote without gate": "needs a gate step before it",
+    "duplicate step id": "duplicate step id 'implement'",
+    "template syntax": "template syntax error",
+    "undeclared input": "undeclared input 'reqest'",
+    "later step output": "steps.test, which is not an earlier step",
+    "two step kinds": "exactly one of: task, crew, check, gate, promote",
+    "unknown promote target": "use git, directory or patch",
+    "bad cron": "invalid cron",
+    "process not on engine": "not available on engine 'crewai'",
+    "missing scripted file": "missing.yaml not found",
+    "wrong default type": "default must be a integer",
+    "unknown role": "has no role 'wizard'",
+    "missing required key": "missing required key 'model'",
+    "bad input type": "did you mean 'string'",
+}
+
+
+def write_case(folder: Path, old: str, new: str) -> tuple[Path, int, int]:
+    assert old in BASE, old
+    text = BASE.replace(old, new, 1)
+    if "«" in text:
+        before = text[: text.index("«")]
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        text = text.replace("«", "", 1)
+    else:  # the problem is about something absent: reported at the step or document it belongs to
+        line, col = 0, 0
+    (folder / "replies.yaml").write_text("coder: ['done']\n")
+    path = folder / "runbook.yaml"
+    path.write_text(text)
+    return path, line, col
+
+
+def test_base_runbook_is_valid(tmp_path: Path) -> None:
+    path, _, _ = write_case(tmp_path, "name: demo", "name: demo")
+    done = crewgate("runbook", "validate", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "ok (demo@1.0.0" in done.stdout
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_malformed_runbook_points_at_the_offending_spot(tmp_path: Path, case: str) -> None:
+    path, line, col = write_case(tmp_path, *CASES[case])
+    done = crewgate("runbook", "validate", str(path))
+    assert done.returncode == 2, done.stdout + done.stderr
+    messages = done.stderr.strip().splitlines()
+    matching = [m for m in messages if EXPECTED_WORDS[case] in m]
+    assert matching, f"{case}: expected {EXPECTED_WORDS[case]!r} in {messages}"
+    if line:
+        assert matching[0].startswith(f"{path}:{line}:{col}: "), f"{case}: {matching[0]}"
+    else:
+        assert matching[0].startswith(f"{path}:"), matching[0]
+
+
+def test_json_output_lists_problems(tmp_path: Path) -> None:
+    import json
+
+    path, line, col = write_case(tmp_path, *CASES["unknown step key"])
+    done = crewgate("runbook", "validate", "--json", str(path))
+    assert done.returncode == 2
+    (report,) = json.loads(done.stdout)
+    assert report["ok"] is False
+    unknown = next(problem for problem in report["problems"] if problem["field"] == "steps.0.membr")
+    assert (unknown["line"], unknown["col"]) == (line, col)
+    assert "did you mean 'member'" in unknown["message"]
+
+
+def test_missing_file_and_non_mapping(tmp_path: Path) -> None:
+    done = crewgate("runbook", "validate", str(tmp_path / "nope.yaml"))
+    assert done.returncode == 2 and "file not found" in done.stderr
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- just\n- a list\n")
+    done = crewgate("runbook", "validate", str(listing))
+    assert done.returncode == 2 and "a runbook is a YAML mapping" in done.stderr

@@ -1,0 +1,32 @@
+"""Errors of the workflow layer, with where they happened."""
+
+from dataclasses import dataclass
+
+from executors.errors import CrewgateError
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a runbook, at `file:line:col` (1-based)."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+    path: str = ""
+
+    def __str__(self) -> str:
+        where = f" (at {self.path})" if self.path else ""
+        return f"{self.file}:{self.line}:{self.col}: {self.message}{where}"
+
+
+class RunbookError(CrewgateError):
+    """A runbook cannot be used; `problems` says every place that is wrong."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.col))
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class RunError(CrewgateError):
+    """A run cannot start or continue (bad inputs, unknown runbook version, ...)."""

@@ -1,0 +1,35 @@
+"""Finding the runbook a user means: a file path, NAME@VERSION, or NAME (its latest version)."""
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ..store import Store
+from .loader import LoadedRunbook, load_runbook
+from .schema import Runbook
+
+REF = re.compile(r"^(?P<name>[a-z][a-z0-9-]*)(?:@(?P<version>[0-9][0-9A-Za-z.+-]*))?$")
+
+
+def resolve_runbook(reference: str, store: Store) -> LoadedRunbook:
+    """Load a runbook file (registering its version) or a registered version from the store."""
+    path = Path(reference)
+    match = REF.match(reference)
+    if path.suffix in (".yaml", ".yml") or path.exists() or not match:
+        loaded = load_runbook(path)
+        store.register_runbook(loaded)
+        return loaded
+    return store.get_runbook(match["name"], match["version"]).load()
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of runbooks, generated from the same models that validate them."""
+    schema = Runbook.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://crewgate.invalid/schema/runbook.schema.json"
+    return schema
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,217 @@
+"""The runbook schema: one set of pydantic models, exported as JSON Schema.
+
+Every model forbids unknown keys. Step kinds form a tagged union: the tag is
+the key that names the kind (`task:`, `crew:`, `check:`, `gate:`,
+`promote:`), so runbooks read naturally and each kind has only its own
+fields. Promotion targets are a union tagged by `to:`.
+"""
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+NAME = r"^[a-z][a-z0-9-]{0,62}$"
+IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
+DURATION = r"^\d+[smhd]$"
+STEP_KINDS = ("task", "crew", "check", "gate", "promote")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InputSpec(Strict):
+    """A runbook input, given with `-i name=value` at run time."""
+
+    type: Literal["string", "integer", "boolean", "path", "choice"] = Field(description="Value type.")
+    description: str = Field("", description="What the input is for, shown in `crewgate runbook show`.")
+    default: str | int | bool | None = Field(None, description="Value used when the input is not given.")
+    choices: list[str] | None = Field(None, description="Allowed values; required for type `choice`.")
+
+    @field_validator("choices")
+    @classmethod
+    def _non_empty(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("choices must list at least one value")
+        return value
+
+
+class MemberSpec(Strict):
+    """A crew member. Its role defaults to its name when that is a shipped role."""
+
+    role: str | None = Field(None, description="planner, coder, tester or security_reviewer; default: the name.")
+    goal: str = Field("", description="What this member is for; added to its system prompt.")
+    model: str | None = Field(None, description="litellm model string; default: the runbook's `model`.")
+    model_params: dict[str, Any] = Field(default_factory=dict, description="Passed to litellm (no API keys here).")
+    max_turns: int = Field(10, ge=1, le=200, description="Model replies allowed per task.")
+
+
+class CrewSpec(Strict):
+    """Who works in this runbook, and on which framework."""
+
+    engine: Literal["crewai", "autogen"] = Field("crewai", description="crewai (default) or autogen.")
+    members: dict[Annotated[str, Field(pattern=IDENTIFIER)], MemberSpec] = Field(
+        description="Member name -> member; names are what steps refer to.", min_length=1
+    )
+
+
+class SandboxSpec(Strict):
+    """The run's sandbox: one hardened container shared by every member."""
+
+    image: str | None = Field(None, description="Image tag; default: crewgate-sandbox:<version>.")
+    memory: str = Field("512m", pattern=r"^\d+[kmg]?$", description="Memory limit (RAM = RAM+swap).")
+    cpus: float = Field(1.0, gt=0, le=64, description="CPU share.")
+    pids: int = Field(128, ge=16, le=4096, description="Process and thread limit.")
+    timeout_s: float = Field(60.0, gt=0, le=3600, description="Default per-cell timeout.")
+    network: Literal["none"] = Field("none", description="Only `none`: sandboxes have no network.")
+
+
+class BudgetSpec(Strict):
+    """The run's spending limit across all members."""
+
+    max_tokens: int | None = Field(None, ge=1, description="Total prompt+completion tokens.")
+    max_usd: float | None = Field(None, gt=0, description="Total cost in US dollars.")
+
+
+class StepBase(Strict):
+    id: str = Field(pattern=IDENTIFIER, description="Unique step id; later templates use `steps.<id>.output`.")
+
+
+class TaskStep(StepBase):
+    """One member works on a task."""
+
+    task: str = Field(description="The task (a template).")
+    member: str = Field(description="Name of the crew member who does it.")
+    max_turns: int | None = Field(None, ge=1, le=200, description="Overrides the member's max_turns.")
+
+
+class CrewStep(StepBase):
+    """The crew works on a goal together."""
+
+    crew: str = Field(description="The goal (a template).")
+    process: Literal["sequential", "hierarchical", "round_robin", "selector"] = Field(
+        "sequential", description="crewai: sequential, hierarchical; autogen: round_robin, selector."
+    )
+    members: list[str] | None = Field(None, description="Who takes part, in order; default: every member.")
+    max_rounds: int = Field(1, ge=1, le=20, description="autogen: rounds through the members at most.")
+
+
+class CheckStep(StepBase):
+    """A deterministic command in the sandbox (exit code 0 passes)."""
+
+    check: str = Field(description="Shell command run in /workspace (a template).")
+    on_fail: str | None = Field(None, description="An earlier step to go back to when the check fails.")
+    max_loops: int = Field(1, ge=1, le=20, description="How many times on_fail may send the run back.")
+    timeout_s: float = Field(300.0, gt=0, le=3600, description="Time limit of the command.")
+
+
+class GatePolicy(Strict):
+    """Who must approve before the run continues."""
+
+    reviewers: list[str] = Field(default_factory=lambda: ["any"], description="Allowed reviewers, or [any].")
+    required: int = Field(1, ge=1, le=10, description="Approvals needed.")
+    allow_requester: bool = Field(False, description="May the person who started the run approve it?")
+    expires_after: str | None = Field(None, pattern=DURATION, description="e.g. 48h; the item expires after.")
+
+
+class GateStep(StepBase):
+    """Snapshot the workspace into an artifact and wait for human review."""
+
+    gate: GatePolicy = Field(description="The approval policy.")
+
+
+class GitTarget(Strict):
+    to: Literal["git"]
+    repo: str = Field(description="Path of the git repository (a template).")
+    branch: str = Field("crewgate/{{ run.id }}", description="New branch to create (a template).")
+
+
+class DirectoryTarget(Strict):
+    to: Literal["directory"]
+    path: str = Field(description="Folder to write the approved files into (a template).")
+
+
+class PatchTarget(Strict):
+    to: Literal["patch"]
+    path: str = Field(description="File to write the approved unified diff to (a template).")
+
+
+PromoteTarget = Annotated[GitTarget | DirectoryTarget | PatchTarget, Field(discriminator="to")]
+
+
+class PromoteStep(StepBase):
+    """Apply exactly the approved bytes to a target, once."""
+
+    promote: PromoteTarget = Field(description="Where the approved artifact goes.")
+
+
+def _step_kind(value: Any) -> str | None:
+    """The tag of a step: the one kind key it has (None lets validation explain)."""
+    if isinstance(value, BaseModel):
+        return next((kind for kind in STEP_KINDS if hasattr(value, kind)), None)
+    if isinstance(value, dict):
+        kinds = [kind for kind in STEP_KINDS if kind in value]
+        return kinds[0] if len(kinds) == 1 else None
+    return None
+
+
+Step = Annotated[
+    Annotated[TaskStep, Tag("task")]
+    | Annotated[CrewStep, Tag("crew")]
+    | Annotated[CheckStep, Tag("check")]
+    | Annotated[GateStep, Tag("gate")]
+    | Annotated[PromoteStep, Tag("promote")],
+    Discriminator(
+        _step_kind,
+        custom_error_type="step_kind",
+        custom_error_message="a step needs exactly one of: task, crew, check, gate, promote",
+    ),
+]
+
+
+class ScheduleEntry(Strict):
+    """Run this runbook on a cron schedule with these inputs."""
+
+    cron: str = Field(description="Five-field cron expression, e.g. '0 3 * * *'.")
+    inputs: dict[str, str | int | bool] = Field(default_factory=dict, description="Inputs for scheduled runs.")
+
+
+class Runbook(Strict):
+    """A versioned recipe: inputs, a crew, a sandbox, and steps run in order."""
+
+    name: str = Field(pattern=NAME, description="Lower-case name, e.g. add-feature.")
+    version: str = Field(description="Semantic version, e.g. 1.0.0; content under a used version is immutable.")
+    description: str = Field("", description="What the runbook does.")
+    inputs: dict[Annotated[str, Field(pattern=IDENTIFIER)], InputSpec] = Field(default_factory=dict)
+    model: str = Field(description="Default litellm model for members, e.g. scripted/replies.yaml.")
+    model_params: dict[str, Any] = Field(default_factory=dict, description="Default litellm params (no API keys).")
+    budget: BudgetSpec = Field(default_factory=lambda: BudgetSpec())
+    crew: CrewSpec
+    sandbox: SandboxSpec = Field(default_factory=lambda: SandboxSpec())
+    steps: list[Step] = Field(min_length=1)
+    schedule: list[ScheduleEntry] = Field(default_factory=list)
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, value: str) -> str:
+        if not SEMVER.match(value):
+            raise ValueError(f"{value!r} is not a semantic version: use MAJOR.MINOR.PATCH, e.g. 1.0.0")
+        return value
+
+    def step(self, step_id: str) -> TaskStep | CrewStep | CheckStep | GateStep | PromoteStep:
+        return next(step for step in self.steps if step.id == step_id)
+
+
+def semver_key(version: str) -> tuple[int, int, int, int, str]:
+    """Sort key: releases after their pre-releases, numerically by part."""
+    match = SEMVER.match(version)
+    if not match:
+        return (0, 0, 0, 0, version)
+    major, minor, patch, pre = int(match[1]), int(match[2]), int(match[3]), match[4]
+    return (major, minor, patch, 0 if pre else 1, pre or "")

@@ -1,0 +1,160 @@
+"""crewgate's own tables, beside DBOS's in the same database.
+
+SQLite under $CREWGATE_HOME (default ~/.crewgate) unless CREWGATE_DATABASE_URL
+names another database (PostgreSQL to scale out). SQLAlchemy Core keeps the
+SQL portable between the two.
+"""
+
+import datetime
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from .errors import Problem, RunbookError, RunError
+from .runbook.loader import LoadedRunbook, parse_runbook
+from .runbook.schema import semver_key
+
+metadata = MetaData()
+
+runbook_versions = Table(
+    "crewgate_runbook_versions",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("version", String(64), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("source_file", Text, nullable=False),
+    Column("base_dir", Text, nullable=True),
+    Column("registered_at", String(40), nullable=False),
+)
+
+
+def crewgate_home() -> Path:
+    return Path(os.environ.get("CREWGATE_HOME") or Path.home() / ".crewgate")
+
+
+def database_url() -> str:
+    """CREWGATE_DATABASE_URL, or a SQLite file under $CREWGATE_HOME."""
+    url = os.environ.get("CREWGATE_DATABASE_URL")
+    if url:
+        return url
+    home = crewgate_home()
+    home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{home / 'crewgate.db'}"
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class RegisteredRunbook:
+    name: str
+    version: str
+    sha256: str
+    content: str
+    source_file: str
+    base_dir: str | None
+    registered_at: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def load(self) -> LoadedRunbook:
+        """Validate the stored content again (it must still hash to what was registered)."""
+        base = Path(self.base_dir) if self.base_dir else None
+        loaded = parse_runbook(self.content, f"{self.ref} (stored)", base)
+        if loaded.sha256 != self.sha256:
+            raise RunError(f"stored runbook {self.ref} no longer matches its hash: the store was modified")
+        return loaded
+
+
+class Store:
+    """The database crewgate keeps its records in."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or database_url()
+        self.engine: Engine = create_engine(self.url, connect_args=_connect_args(self.url))
+        if self.url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- runbook versions ---------------------------------------------------
+    def register_runbook(self, loaded: LoadedRunbook) -> tuple[RegisteredRunbook, bool]:
+        """Record name@version -> content hash; return (record, newly registered).
+
+        The same content again is fine; different content under a used version is refused.
+        """
+        book = loaded.runbook
+        row: dict[str, Any] = {
+            "name": book.name,
+            "version": book.version,
+            "sha256": loaded.sha256,
+            "content": loaded.source,
+            "source_file": loaded.file,
+            "base_dir": str(loaded.base_dir) if loaded.base_dir else None,
+            "registered_at": _now(),
+        }
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(runbook_versions.insert().values(**row))
+            return RegisteredRunbook(**row), True
+        except IntegrityError:
+            existing = self.get_runbook(book.name, book.version)
+        if existing.sha256 != loaded.sha256:
+            line = next((n for n, text in enumerate(loaded.source.splitlines(), 1) if text.startswith("version:")), 1)
+            raise RunbookError(
+                [
+                    Problem(
+                        loaded.file,
+                        line,
+                        1,
+                        f"{loaded.ref} is already registered with different content (sha256 {existing.sha256[:12]}, "
+                        f"first registered {existing.registered_at}); a used version never changes: bump `version:`",
+                        "version",
+                    )
+                ]
+            )
+        return existing, False
+
+    def get_runbook(self, name: str, version: str | None = None) -> RegisteredRunbook:
+        """A registered version; without `version`, the latest by semantic version."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(runbook_versions).where(runbook_versions.c.name == name)).mappings().all()
+        if not rows:
+            raise RunError(
+                f"no runbook named {name!r} is registered: run it from its file first, or see `crewgate runbook list`"
+            )
+        if version is None:
+            return RegisteredRunbook(**max(rows, key=lambda row: semver_key(row["version"])))
+        for row in rows:
+            if row["version"] == version:
+                return RegisteredRunbook(**row)
+        known = ", ".join(sorted((row["version"] for row in rows), key=semver_key))
+        raise RunError(f"runbook {name!r} has no registered version {version!r} (registered: {known})")
+
+    def list_runbooks(self) -> list[RegisteredRunbook]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(runbook_versions)).mappings().all()
+        records = [RegisteredRunbook(**row) for row in rows]
+        return sorted(records, key=lambda record: (record.name, semver_key(record.version)))
+
+
+def _connect_args(url: str) -> dict[str, object]:
+    return {"timeout": 30} if url.startswith("sqlite") else {}
+
+
+def _sqlite_pragmas(connection: object, _record: object) -> None:
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
