@@ -1,5 +1,10 @@
 """Who acts: CodeAct crew members, the LLM gateway on litellm, the offline scripted model."""
 
+import os
+
+# litellm fetches a price list from the network when imported unless told not to.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 from .errors import AgentError, BudgetExceeded, LLMError, ScriptError
 from .gateway import Completion, LLMGateway
 from .member import CodeActMember, MemberResult, Turn

@@ -30,3 +30,11 @@ class RunbookError(CrewgateError):
 
 class RunError(CrewgateError):
     """A run cannot start or continue (bad inputs, unknown runbook version, ...)."""
+
+
+class GateError(CrewgateError):
+    """A review decision was refused; nothing was changed."""
+
+
+class PromotionError(CrewgateError):
+    """Approved bytes could not be applied to their target (or were tampered with)."""

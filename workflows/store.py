@@ -11,27 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, event, select
+from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from .errors import Problem, RunbookError, RunError
 from .runbook.loader import LoadedRunbook, parse_runbook
 from .runbook.schema import semver_key
-
-metadata = MetaData()
-
-runbook_versions = Table(
-    "crewgate_runbook_versions",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("version", String(64), primary_key=True),
-    Column("sha256", String(64), nullable=False),
-    Column("content", Text, nullable=False),
-    Column("source_file", Text, nullable=False),
-    Column("base_dir", Text, nullable=True),
-    Column("registered_at", String(40), nullable=False),
-)
+from .tables import metadata, runbook_versions
 
 
 def crewgate_home() -> Path:

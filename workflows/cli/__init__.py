@@ -6,7 +6,10 @@ import click
 
 from executors._version import VERSION
 
+from .review import review
+from .run import run, worker
 from .runbook import runbook
+from .runs import runs
 from .sandbox import sandbox
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_WAITING = 0, 1, 2, 10
@@ -21,8 +24,8 @@ def cli() -> None:
     """
 
 
-cli.add_command(runbook)
-cli.add_command(sandbox)
+for command in (run, runs, review, runbook, sandbox, worker):
+    cli.add_command(command)
 
 
 def main() -> None:

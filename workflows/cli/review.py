@@ -1,0 +1,175 @@
+"""`crewgate review ...`: the review queue. Decisions are refused unless every gate rule allows them."""
+
+import datetime
+import os
+import sys
+from typing import Any
+
+import click
+
+from ._display import terminal_safe
+from ._output import emit_json, fail
+from ._progress import reporter
+
+EXIT_BAD_INPUT, EXIT_WAITING = 2, 10
+
+
+@click.group()
+def review() -> None:
+    """List, inspect and decide review items."""
+
+
+def _records() -> Any:
+    from ..engine.env import env
+
+    return env().records
+
+
+def _age(created_at: str) -> str:
+    seconds = (datetime.datetime.now(datetime.UTC) - datetime.datetime.fromisoformat(created_at)).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+@review.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (id, run_id, runbook, status, ...).")
+def list_items(as_json: bool) -> None:
+    """Review items, pending first, with age, runbook and run."""
+    items = [
+        {
+            "id": r["id"],
+            "run_id": r["run_id"],
+            "runbook": f"{r['runbook']}@{r['version']}",
+            "step": r["step_id"],
+            "status": r["status"],
+            "artifact_sha256": r["artifact_sha256"],
+            "created_at": r["created_at"],
+            "expires_at": r["expires_at"],
+            "age": _age(r["created_at"]),
+        }
+        for r in _records().list_reviews()
+    ]
+    if as_json:
+        emit_json(items)
+        return
+    if not items:
+        click.echo("the review queue is empty")
+    for item in items:
+        click.echo(
+            f"{item['id']:<32} {item['status']:<18} {item['age']:>5}  {item['runbook']:<26} "
+            f"sha256 {item['artifact_sha256'][:12]}"
+        )
+
+
+@review.command()
+@click.argument("review_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the item, its evidence and its decisions as JSON.")
+def show(review_id: str, as_json: bool) -> None:
+    """A review item: the diff, the evidence (check output, answers) and the artifact sha256."""
+    from ..errors import GateError
+
+    records = _records()
+    try:
+        item = records.review(review_id)
+    except GateError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    decided = [d.__dict__ for d in records.decisions(review_id)]
+    if as_json:
+        emit_json({**item, "decisions": decided})
+        return
+    click.echo(f"review {item['id']} ({item['status']}) for run {item['run_id']}, step {item['step_id']}")
+    click.echo(f"artifact sha256 {item['artifact_sha256']}")
+    policy = item["policy"]
+    click.echo(
+        f"policy: {policy['required']} approval(s) from {', '.join(policy['reviewers'])}; "
+        f"requester may approve: {policy['allow_requester']}; expires: {item['expires_at'] or 'never'}"
+    )
+    for step_id, output in item["evidence"].get("outputs", {}).items():
+        click.secho(f"\n## {step_id}", bold=True)
+        click.echo(terminal_safe(output.strip())[-1500:])
+    click.secho("\n## diff", bold=True)
+    click.echo(terminal_safe(item["evidence"].get("diff", "")) or "(no changes)")
+    for decision in decided:
+        click.echo(f"{decision['created_at']} {decision['reviewer']}: {decision['decision']} {decision['message']}")
+    click.echo(f"\ntrace: {item['evidence'].get('trace')}")
+
+
+def _decide(
+    review_id: str,
+    reviewer: str,
+    decision: str,
+    message: str,
+    sha: str | None,
+    step: str | None,
+    wait: bool,
+    as_json: bool,
+) -> None:
+    from ..engine.launch import host, wake
+    from ..errors import GateError
+
+    records = _records()
+    try:
+        status = records.decide(review_id, reviewer, decision, message, sha, step)
+    except GateError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    item = records.review(review_id)
+    click.echo(
+        f"{reviewer}: {decision} recorded for {review_id} (artifact sha256 {item['artifact_sha256'][:12]}); "
+        f"item is {status}",
+        err=as_json,
+    )
+    if status == "pending":
+        raise SystemExit(EXIT_WAITING)
+    wake(item["run_id"], review_id, status)
+    if not wait:
+        click.echo(f"run {item['run_id']} continues in `crewgate worker` (or `crewgate runs resume {item['run_id']}`)")
+        return
+    code = host(item["run_id"], reporter(as_json))
+    sys.stdout.flush()
+    os._exit(code)
+
+
+WAIT = click.option("--no-wait", "no_wait", is_flag=True, help="Do not continue the run here; leave it to a worker.")
+JSON = click.option("--json", "as_json", is_flag=True, help="Print the continued run's events as JSON lines.")
+REVIEWER = click.option("--reviewer", required=True, help="Your name, as the gate's policy knows it.")
+
+
+@review.command()
+@click.argument("review_id")
+@REVIEWER
+@click.option("-m", "--message", default="", help="Why you approve.")
+@click.option("--sha256", default=None, help="The artifact sha256 you reviewed; refused if it is not the item's.")
+@WAIT
+@JSON
+def approve(review_id: str, reviewer: str, message: str, sha256: str | None, no_wait: bool, as_json: bool) -> None:
+    """Approve exactly this artifact; the run continues here and this exits with its exit code."""
+    _decide(review_id, reviewer, "approve", message, sha256, None, not no_wait, as_json)
+
+
+@review.command()
+@click.argument("review_id")
+@REVIEWER
+@click.option("-m", "--message", required=True, help="Why you reject.")
+@WAIT
+@JSON
+def reject(review_id: str, reviewer: str, message: str, no_wait: bool, as_json: bool) -> None:
+    """Reject: the run ends as rejected and nothing is promoted."""
+    _decide(review_id, reviewer, "reject", message, None, None, not no_wait, as_json)
+
+
+@review.command(name="request-changes")
+@click.argument("review_id")
+@REVIEWER
+@click.option("-m", "--message", required=True, help="The feedback for the crew.")
+@click.option(
+    "--step", default=None, help="Earlier step to send the feedback to [default: the last task before the gate]."
+)
+@WAIT
+@JSON
+def request_changes(
+    review_id: str, reviewer: str, message: str, step: str | None, no_wait: bool, as_json: bool
+) -> None:
+    """Send feedback back to an earlier step; a new artifact and review item follow."""
+    _decide(review_id, reviewer, "request_changes", message, None, step, not no_wait, as_json)

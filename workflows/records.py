@@ -1,0 +1,262 @@
+"""Reading and writing run records: runs, steps, trace, reviews, decisions, promotions.
+
+The approval gate is data: a pending review is a row bound to an artifact's
+sha256, a decision is a row (one per reviewer, by a unique constraint), and a
+promotion is a row keyed by run id + artifact sha256, so it happens once.
+"""
+
+import contextlib
+import datetime
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from .errors import GateError, RunError
+from .tables import decisions, promotions, reviews, runs, steps, trace
+
+TERMINAL = frozenset({"promoted", "completed", "failed", "rejected", "cancelled"})
+ANY_REVIEWER = "any"
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+
+
+def parse_time(text: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class Decision:
+    review_id: str
+    reviewer: str
+    decision: str
+    message: str
+    target_step: str | None
+    artifact_sha256: str
+    created_at: str
+
+
+class Records:
+    """Run records in the crewgate database (the Store's engine)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- runs -------------------------------------------------------------
+    def create_run(self, **fields: Any) -> None:
+        stamp = now()
+        with self.engine.begin() as db:
+            db.execute(insert(runs).values(**fields, status="queued", message="", created_at=stamp, updated_at=stamp))
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        with self.engine.connect() as db:
+            row = db.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+        if row is None:
+            raise RunError(f"no run {run_id!r}: see `crewgate runs list`")
+        return dict(row)
+
+    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(runs).order_by(runs.c.created_at.desc()).limit(limit)).mappings().all()
+        return [dict(row) for row in rows]
+
+    def set_run(self, run_id: str, **fields: Any) -> None:
+        with self.engine.begin() as db:
+            db.execute(update(runs).where(runs.c.id == run_id).values(**fields, updated_at=now()))
+
+    # -- steps and trace --------------------------------------------------
+    def start_step(self, run_id: str, step_id: str, attempt: int, kind: str) -> None:
+        row = {"run_id": run_id, "step_id": step_id, "attempt": attempt, "kind": kind}
+        with self.engine.begin() as db:
+            found = db.execute(
+                select(steps.c.status).where(
+                    steps.c.run_id == run_id, steps.c.step_id == step_id, steps.c.attempt == attempt
+                )
+            ).first()
+            if found is None:
+                db.execute(insert(steps).values(**row, status="running", output="", usage="{}", started_at=now()))
+            else:  # a step re-run after a crash
+                db.execute(
+                    update(steps)
+                    .where(steps.c.run_id == run_id, steps.c.step_id == step_id, steps.c.attempt == attempt)
+                    .values(status="running", started_at=now())
+                )
+
+    def finish_step(
+        self, run_id: str, step_id: str, attempt: int, status: str, output: str, usage: dict[str, Any]
+    ) -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                update(steps)
+                .where(steps.c.run_id == run_id, steps.c.step_id == step_id, steps.c.attempt == attempt)
+                .values(status=status, output=output, usage=json.dumps(usage), finished_at=now())
+            )
+
+    def steps(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(steps).where(steps.c.run_id == run_id).order_by(steps.c.started_at, steps.c.attempt)
+            ).mappings()
+            return [dict(row) for row in rows]
+
+    def add_trace(self, run_id: str, step_id: str, attempt: int, member: str, turn: int, data: dict[str, Any]) -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                insert(trace).values(
+                    run_id=run_id,
+                    step_id=step_id,
+                    attempt=attempt,
+                    member=member,
+                    turn=turn,
+                    data=json.dumps(data, default=str),
+                    created_at=now(),
+                )
+            )
+
+    def trace(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(trace).where(trace.c.run_id == run_id).order_by(trace.c.id)).mappings()
+            return [{**dict(row), "data": json.loads(row["data"])} for row in rows]
+
+    # -- reviews and decisions ------------------------------------------------
+    def open_review(self, **fields: Any) -> None:
+        """Create the review item; a re-run of the same gate attempt finds it already there."""
+        with self.engine.begin() as db:
+            exists = db.execute(select(reviews.c.id).where(reviews.c.id == fields["id"])).first()
+            if exists is None:
+                db.execute(insert(reviews).values(**fields, status="pending", created_at=now()))
+
+    def review(self, review_id: str) -> dict[str, Any]:
+        with self.engine.connect() as db:
+            row = db.execute(select(reviews).where(reviews.c.id == review_id)).mappings().first()
+        if row is None:
+            raise GateError(f"no review item {review_id!r}: see `crewgate review list`")
+        return {**dict(row), "policy": json.loads(row["policy"]), "evidence": json.loads(row["evidence"])}
+
+    def list_reviews(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(reviews, runs.c.runbook, runs.c.version).join(runs, runs.c.id == reviews.c.run_id))
+            items = [dict(row) for row in rows.mappings()]
+        return sorted(items, key=lambda item: (item["status"] != "pending", item["created_at"]))
+
+    def decisions(self, review_id: str) -> list[Decision]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(decisions).where(decisions.c.review_id == review_id).order_by(decisions.c.id))
+            return [
+                Decision(r.review_id, r.reviewer, r.decision, r.message, r.target_step, r.artifact_sha256, r.created_at)
+                for r in rows
+            ]
+
+    def decide(
+        self,
+        review_id: str,
+        reviewer: str,
+        decision: str,
+        message: str,
+        artifact_sha256: str | None,
+        target_step: str | None = None,
+    ) -> str:
+        """Record a decision if every rule allows it; return the item's new status.
+
+        Refused (GateError, nothing changed): unknown, closed or expired item, a reviewer the
+        policy does not allow, the requester approving their own run, a second decision by the
+        same reviewer, or a sha256 that is not the item's.
+        """
+        with self.engine.begin() as db:
+            item = db.execute(select(reviews).where(reviews.c.id == review_id)).mappings().first()
+            if item is None:
+                raise GateError(f"no review item {review_id!r}: see `crewgate review list`")
+            policy = json.loads(item["policy"])
+            _check_decision(dict(item), policy, reviewer, decision, artifact_sha256)
+            try:
+                db.execute(
+                    insert(decisions).values(
+                        review_id=review_id,
+                        reviewer=reviewer,
+                        decision=decision,
+                        message=message,
+                        target_step=target_step,
+                        artifact_sha256=item["artifact_sha256"],
+                        created_at=now(),
+                    )
+                )
+            except IntegrityError as exc:
+                raise GateError(f"{reviewer} has already decided on {review_id}; a reviewer decides once") from exc
+            status = _new_status(db, review_id, decision, policy["required"])
+            if status != "pending":
+                db.execute(
+                    update(reviews)
+                    .where(reviews.c.id == review_id, reviews.c.status == "pending")
+                    .values(status=status, closed_at=now())
+                )
+            return status
+
+    # -- promotions ---------------------------------------------------------
+    def claim_promotion(self, run_id: str, artifact_sha256: str, target: str) -> dict[str, Any]:
+        """The promotion row for run + artifact, created on first claim (idempotency key)."""
+        key = f"{run_id}:{artifact_sha256}"
+        # The first claim creates the row; a later one (a re-run after a crash) finds it. The
+        # transaction is outside the suppress so a refused insert is rolled back, not committed.
+        with contextlib.suppress(IntegrityError), self.engine.begin() as db:
+            db.execute(
+                insert(promotions).values(
+                    idempotency_key=key,
+                    run_id=run_id,
+                    artifact_sha256=artifact_sha256,
+                    target=target,
+                    status="started",
+                    created_at=now(),
+                )
+            )
+        with self.engine.connect() as db:
+            return dict(db.execute(select(promotions).where(promotions.c.idempotency_key == key)).mappings().one())
+
+    def finish_promotion(self, run_id: str, artifact_sha256: str, ref: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                update(promotions)
+                .where(promotions.c.idempotency_key == f"{run_id}:{artifact_sha256}")
+                .values(status="done", ref=ref)
+            )
+
+    def promotions(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            return [dict(r) for r in db.execute(select(promotions).where(promotions.c.run_id == run_id)).mappings()]
+
+
+def _check_decision(
+    item: dict[str, Any], policy: dict[str, Any], reviewer: str, decision: str, artifact_sha256: str | None
+) -> None:
+    review_id = item["id"]
+    if item["status"] != "pending":
+        raise GateError(f"review {review_id} is closed ({item['status']}); nothing was changed")
+    if item["expires_at"] and parse_time(item["expires_at"]) <= datetime.datetime.now(datetime.UTC):
+        raise GateError(f"review {review_id} expired at {item['expires_at']}; start a new run")
+    allowed = policy.get("reviewers") or [ANY_REVIEWER]
+    if ANY_REVIEWER not in allowed and reviewer not in allowed:
+        raise GateError(f"{reviewer} may not decide on {review_id}: the gate allows {', '.join(allowed)}")
+    if decision == "approve" and reviewer == item["requester"] and not policy.get("allow_requester", False):
+        raise GateError(f"{reviewer} started this run and may not approve it (the gate's allow_requester is false)")
+    if artifact_sha256 is not None and artifact_sha256 != item["artifact_sha256"]:
+        raise GateError(
+            f"sha256 {artifact_sha256[:12]} is not the artifact of {review_id} ({item['artifact_sha256'][:12]}); "
+            "review what is actually there with `crewgate review show`"
+        )
+
+
+def _new_status(db: Any, review_id: str, decision: str, required: int) -> str:
+    if decision == "reject":
+        return "rejected"
+    if decision == "request_changes":
+        return "changes_requested"
+    approvals = db.execute(
+        select(func.count())
+        .select_from(decisions)
+        .where(decisions.c.review_id == review_id, decisions.c.decision == "approve")
+    ).scalar_one()
+    return "approved" if approvals >= required else "pending"

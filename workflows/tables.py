@@ -1,0 +1,106 @@
+"""crewgate's own tables. They live beside DBOS's tables in the same database."""
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, UniqueConstraint
+
+metadata = MetaData()
+
+runbook_versions = Table(
+    "crewgate_runbook_versions",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("version", String(64), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("source_file", Text, nullable=False),
+    Column("base_dir", Text, nullable=True),
+    Column("registered_at", String(40), nullable=False),
+)
+
+runs = Table(
+    "crewgate_runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("runbook", String(64), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("inputs", Text, nullable=False),  # JSON
+    Column("models", Text, nullable=False),  # JSON: member -> model
+    Column("image", Text, nullable=False),
+    Column("image_id", Text, nullable=True),
+    Column("requester", String(128), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("message", Text, nullable=False, default=""),
+    Column("base_commit", String(64), nullable=True),
+    Column("base_snapshot", String(64), nullable=True),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+
+steps = Table(
+    "crewgate_steps",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("step_id", String(64), primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("output", Text, nullable=False, default=""),
+    Column("usage", Text, nullable=False, default="{}"),  # JSON
+    Column("started_at", String(40), nullable=False),
+    Column("finished_at", String(40), nullable=True),
+)
+
+trace = Table(
+    "crewgate_trace",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), nullable=False, index=True),
+    Column("step_id", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("member", String(64), nullable=False),
+    Column("turn", Integer, nullable=False),
+    Column("data", Text, nullable=False),  # JSON TraceEvent
+    Column("created_at", String(40), nullable=False),
+)
+
+reviews = Table(
+    "crewgate_reviews",
+    metadata,
+    Column("id", String(48), primary_key=True),
+    Column("run_id", String(32), nullable=False, index=True),
+    Column("step_id", String(64), nullable=False),
+    Column("artifact_sha256", String(64), nullable=False),
+    Column("status", String(24), nullable=False),  # pending, approved, rejected, changes_requested
+    Column("policy", Text, nullable=False),  # JSON GatePolicy
+    Column("evidence", Text, nullable=False),  # JSON
+    Column("requester", String(128), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=True),
+    Column("closed_at", String(40), nullable=True),
+)
+
+decisions = Table(
+    "crewgate_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("review_id", String(48), nullable=False),
+    Column("reviewer", String(128), nullable=False),
+    Column("decision", String(24), nullable=False),  # approve, reject, request_changes
+    Column("message", Text, nullable=False, default=""),
+    Column("target_step", String(64), nullable=True),
+    Column("artifact_sha256", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    UniqueConstraint("review_id", "reviewer", name="one_decision_per_reviewer"),
+)
+
+promotions = Table(
+    "crewgate_promotions",
+    metadata,
+    Column("idempotency_key", String(128), primary_key=True),  # run id + artifact sha256
+    Column("run_id", String(32), nullable=False),
+    Column("artifact_sha256", String(64), nullable=False),
+    Column("target", String(16), nullable=False),
+    Column("ref", Text, nullable=True),
+    Column("status", String(16), nullable=False),  # started, done
+    Column("created_at", String(40), nullable=False),
+)
