@@ -108,12 +108,14 @@ def _decide(
 ) -> None:
     from ..engine.launch import host, wake
     from ..errors import GateError
+    from ..faults import pause
 
     records = _records()
     try:
         status = records.decide(review_id, reviewer, decision, message, sha, step)
     except GateError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
+    pause("after-decision")
     item = records.review(review_id)
     click.echo(
         f"{reviewer}: {decision} recorded for {review_id} (artifact sha256 {item['artifact_sha256'][:12]}); "

@@ -17,6 +17,7 @@ from executors import ExecutionResult
 
 from ..artifacts import build_artifact, read_artifact, sha256_of
 from ..errors import PromotionError
+from ..faults import pause
 from ..promote import promote_directory, promote_git, promote_patch
 from ..runbook.schema import CheckStep, CrewStep, GitTarget, PatchTarget, TaskStep
 from ..runbook.templates import render
@@ -184,6 +185,7 @@ def promote(run_id: str, step_id: str, artifact_sha256: str, approvers: list[str
     except PromotionError as exc:
         records.finish_step(run_id, step_id, 1, "failed", str(exc), {})
         return {"ok": False, "error": str(exc)}
+    pause("during-promotion")  # the target is written but not yet recorded: the hardest moment to crash
     records.finish_promotion(run_id, artifact_sha256, ref)
     records.finish_step(run_id, step_id, 1, "done", ref, {})
     return {"ok": True, "ref": ref}

@@ -1,0 +1,93 @@
+"""Running real `crewgate` processes against a private CREWGATE_HOME, and reading what they recorded."""
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import CREWGATE
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def make_repo(target: Path, example: str = "calculator") -> Path:
+    shutil.copytree(EXAMPLES / example, target)
+    git(target, "init", "-q", "-b", "main")
+    git(target, "add", "-A")
+    git(target, "-c", "user.name=dev", "-c", "user.email=dev@example.invalid", "commit", "-qm", "base")
+    return target
+
+
+@dataclass
+class Crewgate:
+    """A crewgate installation in a temp folder: its own database, blobs and runbooks."""
+
+    home: Path
+    requester: str = "requester"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {**os.environ, "CREWGATE_HOME": str(self.home), "USER": self.requester, **extra}
+
+    def run(self, *args: str, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(CREWGATE), *args], capture_output=True, text=True, timeout=timeout, env=self.env(**extra), check=False
+        )
+
+    def start(self, *args: str, **extra: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [str(CREWGATE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env(**extra)
+        )
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.home / "crewgate.db", timeout=30) as db:
+            return db.execute(sql, params).fetchall()
+
+    def wait_for(self, sql: str, *params: Any, timeout: float = 120) -> list[tuple[Any, ...]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                rows = self.query(sql, *params)
+            except sqlite3.OperationalError:  # tables not created yet
+                rows = []
+            if rows:
+                return rows
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for: {sql} {params}")
+
+    def show(self, run_id: str) -> dict[str, Any]:
+        done = self.run("runs", "show", run_id, "--json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    def turns(self, run_id: str, step: str) -> list[dict[str, Any]]:
+        rows = self.query("SELECT data FROM crewgate_trace WHERE run_id = ? AND step_id = ? ORDER BY id", run_id, step)
+        return [json.loads(row[0]) for row in rows]
+
+
+def last_event(output: str) -> dict[str, Any]:
+    return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def kill(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+
+
+def durable_runbook(folder: Path, sleep_seconds: float = 0.0) -> Path:
+    """The crash-test runbook, with the coder's sandbox cell sleeping `sleep_seconds`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(DATA / "durable" / "runbook.yaml", folder / "runbook.yaml")
+    replies = (DATA / "durable" / "replies.yaml").read_text().replace("SLEEP_SECONDS", str(sleep_seconds))
+    (folder / "replies.yaml").write_text(replies)
+    return folder / "runbook.yaml"

@@ -1,0 +1,182 @@
+"""Durable runs, the gate and promotion, with real processes killed by SIGKILL.
+
+Every test drives the real `crewgate` command against a private database,
+a real git repository and real Docker sandboxes. Crashes are real: the
+process is killed with SIGKILL, then another process carries on.
+"""
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.durable_helpers import Crewgate, durable_runbook, git, kill, last_event, make_repo
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture
+def cg(tmp_path: Path) -> Crewgate:
+    return Crewgate(tmp_path / "home")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo")
+
+
+def start_to_gate(cg: Crewgate, runbook: Path, repo: Path) -> tuple[str, str]:
+    """Run to the gate; return (run id, review id)."""
+    done = cg.run("run", str(runbook), "-i", f"repo={repo}", "--json")
+    assert done.returncode == 10, done.stdout[-2000:] + done.stderr[-2000:]
+    event = last_event(done.stdout)
+    assert event["status"] == "waiting"
+    return event["run"], event["review"]
+
+
+def branch_commits(repo: Path, run_id: str) -> list[str]:
+    return git(repo, "rev-list", f"main..crewgate/{run_id}").splitlines()
+
+
+def assert_promoted_once(cg: Crewgate, repo: Path, run_id: str) -> None:
+    view = cg.show(run_id)
+    assert view["status"] == "promoted", view
+    assert view["promotion"]["target"] == "git"
+    commits = branch_commits(repo, run_id)
+    assert len(commits) == 1, commits
+    assert view["promotion"]["ref"] == f"crewgate/{run_id}@{commits[0]}"
+    body = git(repo, "log", "-1", "--format=%B", commits[0])
+    assert f"Crewgate-Run: {run_id}" in body and "Crewgate-Runbook: durable-test@1.0.0" in body
+    assert f"Crewgate-Artifact-SHA256: {view['promotion']['artifact_sha256']}" in body and "Approved-by: alice" in body
+    assert "def multiply" in git(repo, "show", f"{commits[0]}:calc/ops.py")
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"  # the user's checkout is untouched
+    assert git(repo, "status", "--porcelain") == ""
+    assert len(cg.query("SELECT * FROM crewgate_promotions WHERE run_id = ?", run_id)) == 1
+
+
+def test_gate_approve_promote(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
+    runbook = durable_runbook(tmp_path / "rb")
+    run_id, review_id = start_to_gate(cg, runbook, repo)
+    assert cg.query("SELECT status FROM crewgate_runs WHERE id = ?", run_id) == [("waiting",)]
+    listing = json.loads(cg.run("review", "list", "--json").stdout)
+    assert listing[0]["id"] == review_id and listing[0]["status"] == "pending"
+    assert {"id", "run_id", "runbook", "status", "artifact_sha256", "created_at"} <= set(listing[0])
+    shown = json.loads(cg.run("review", "show", review_id, "--json").stdout)
+    assert "+def multiply(a, b):" in shown["evidence"]["diff"]
+    assert "passed" in shown["evidence"]["outputs"]["test"]
+    approved = cg.run("review", "approve", review_id, "--reviewer", "alice", "--sha256", shown["artifact_sha256"])
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    assert_promoted_once(cg, repo, run_id)
+
+
+def test_decisions_that_break_the_rules_are_refused(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
+    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb"), repo)
+    refusals = {
+        "started this run": cg.run("review", "approve", review_id, "--reviewer", "requester"),
+        "no review item": cg.run("review", "approve", "nope", "--reviewer", "alice"),
+        "is not the artifact": cg.run("review", "approve", review_id, "--reviewer", "bob", "--sha256", "0" * 64),
+    }
+    for words, done in refusals.items():
+        assert done.returncode == 2 and words in done.stderr, (words, done.stderr)
+    assert cg.query("SELECT COUNT(*) FROM crewgate_decisions") == [(0,)]  # nothing changed
+    rejected = cg.run("review", "reject", review_id, "--reviewer", "carol", "-m", "not this way")
+    assert rejected.returncode == 1, rejected.stdout + rejected.stderr
+    again = cg.run("review", "approve", review_id, "--reviewer", "alice")
+    assert again.returncode == 2 and "closed (rejected)" in again.stderr
+    assert cg.show(run_id)["status"] == "rejected"
+    assert git(repo, "branch", "--list", f"crewgate/{run_id}") == ""
+
+
+def test_twenty_concurrent_approvals_record_one_approval_and_one_promotion(
+    cg: Crewgate, repo: Path, tmp_path: Path
+) -> None:
+    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb"), repo)
+    reviewers = ["alice"] * 10 + [f"reviewer{n}" for n in range(10)]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(lambda name: cg.run("review", "approve", review_id, "--reviewer", name), reviewers))
+    codes = sorted(done.returncode for done in results)
+    assert codes == [0] + [2] * 19, [(d.returncode, d.stderr[-300:]) for d in results]
+    assert cg.query("SELECT COUNT(*) FROM crewgate_decisions WHERE review_id = ?", review_id) == [(1,)]
+    winner = cg.query("SELECT reviewer FROM crewgate_decisions")[0][0]
+    view = cg.show(run_id)
+    assert view["status"] == "promoted"
+    assert len(branch_commits(repo, run_id)) == 1
+    assert f"Approved-by: {winner}" in git(repo, "log", "-1", "--format=%B", f"crewgate/{run_id}")
+
+
+def test_tampered_artifact_is_not_promoted(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
+    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb"), repo)
+    sha = cg.query("SELECT artifact_sha256 FROM crewgate_reviews WHERE id = ?", review_id)[0][0]
+    blob = cg.home / "blobs" / sha[:2] / sha
+    blob.write_bytes(blob.read_bytes().replace(b"return a * b", b"return a ** b"))
+    done = cg.run("review", "approve", review_id, "--reviewer", "alice")
+    assert done.returncode == 1, done.stdout + done.stderr
+    view = cg.show(run_id)
+    assert view["status"] == "failed" and "no longer matches its approved sha256" in view["message"]
+    assert view["promotion"] is None
+    assert git(repo, "branch", "--list", f"crewgate/{run_id}") == ""
+
+
+def test_kill_during_a_sandbox_execution(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
+    runbook = durable_runbook(tmp_path / "rb", sleep_seconds=8)
+    process = cg.start("run", str(runbook), "-i", f"repo={repo}", "--json")
+    cg.wait_for("SELECT 1 FROM crewgate_steps WHERE step_id = 'implement' AND status = 'running'")
+    time.sleep(2)  # the coder's reply came at once; its cell now sleeps inside the sandbox
+    kill(process)
+    run_id = cg.query("SELECT id FROM crewgate_runs")[0][0]
+    planner_turns_before = cg.turns(run_id, "plan")
+    assert cg.turns(run_id, "implement") == []  # killed mid-cell: the turn never finished
+    resumed = cg.run("runs", "resume", run_id, "--json")
+    assert resumed.returncode == 10, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    assert cg.turns(run_id, "plan") == planner_turns_before  # the finished step did not run again
+    coder = cg.turns(run_id, "implement")
+    replies = [turn["reply"] for turn in coder if turn["status"] in ("turn", "final")]
+    assert len(replies) == 2 and "time.sleep(8" in replies[0]  # the re-run step got the same scripted replies
+    review_id = last_event(resumed.stdout)["review"]
+    assert cg.run("review", "approve", review_id, "--reviewer", "alice").returncode == 0
+    assert_promoted_once(cg, repo, run_id)
+
+
+def test_kill_while_waiting_and_full_restart(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
+    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb"), repo)
+    containers = cg.run("sandbox", "prune", "--json")  # a waiting run holds no container
+    assert containers.returncode == 0
+    worker = cg.start("worker")  # a process that hosts the waiting run...
+    time.sleep(8)
+    kill(worker)  # ...dies with it; then nothing runs for a while
+    time.sleep(2)
+    assert cg.show(run_id)["status"] == "waiting"
+    done = cg.run("review", "approve", review_id, "--reviewer", "alice")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_promoted_once(cg, repo, run_id)
+
+
+def test_kill_right_after_the_approval_is_recorded(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
+    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb"), repo)
+    approving = cg.start(
+        "review", "approve", review_id, "--reviewer", "alice", CREWGATE_FAULT_PAUSE="after-decision:60"
+    )
+    cg.wait_for("SELECT 1 FROM crewgate_decisions WHERE review_id = ?", review_id)
+    kill(approving)
+    assert cg.show(run_id)["status"] == "waiting"
+    resumed = cg.run("runs", "resume", run_id)  # the approval was not lost
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert_promoted_once(cg, repo, run_id)
+
+
+def test_kill_during_promotion(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
+    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb"), repo)
+    approving = cg.start(
+        "review", "approve", review_id, "--reviewer", "alice", CREWGATE_FAULT_PAUSE="during-promotion:60"
+    )
+    cg.wait_for("SELECT 1 FROM crewgate_promotions WHERE run_id = ?", run_id)
+    deadline = time.monotonic() + 60
+    while not git(repo, "branch", "--list", f"crewgate/{run_id}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    kill(approving)  # the branch exists, the promotion is not recorded as done
+    assert cg.query("SELECT status FROM crewgate_promotions WHERE run_id = ?", run_id) == [("started",)]
+    resumed = cg.run("runs", "resume", run_id)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert_promoted_once(cg, repo, run_id)
