@@ -8,7 +8,7 @@ export CREWAI_DISABLE_TELEMETRY ?= true
 export OTEL_SDK_DISABLED ?= true
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 
-.PHONY: install image lint test bench demo clean
+.PHONY: install image lint test bench demo sandbox-demo clean
 
 install: $(STAMP)
 
@@ -39,22 +39,32 @@ test: image lint
 	$(BIN)/pytest
 
 bench: image
+	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/executor_latency.py
 
-# Until the runbook engine lands, the demo is a live session in the hardened sandbox:
-# shared state, a mistake and its fix, a timeout that keeps state, and a contained escape attempt.
+# The main job: the shipped add-feature runbook, on a fresh git copy of the sample repository,
+# run by its crew on the offline scripted model up to the approval gate (the run exits 10 there).
+DEMO_REPO := .demo/calculator
 demo: image
+	@rm -rf $(DEMO_REPO) && mkdir -p .demo && cp -r examples/calculator $(DEMO_REPO)
+	@git -C $(DEMO_REPO) init -q -b main && git -C $(DEMO_REPO) add -A && \
+	  git -C $(DEMO_REPO) -c user.name=demo -c user.email=demo@example.invalid commit -qm "calculator: base"
+	@$(BIN)/crewgate run runbooks/add-feature.yaml -i repo=$(CURDIR)/$(DEMO_REPO); status=$$?; \
+	if [ $$status -ne 10 ]; then echo "the demo run ended with exit code $$status (expected 10: waiting at the gate)"; exit 1; fi; \
+	echo; echo "Next (see README, 'The demo'):"; \
+	echo "  .venv/bin/crewgate review approve <review id above> --reviewer alice"; \
+	echo "  git -C $(DEMO_REPO) log -p main..crewgate/<run id>   # the approved change, on its own branch"
+
+# The sandbox on its own: shared state, a mistake and its fix, a timeout that keeps state, a refused connection.
+sandbox-demo: image
 	$(BIN)/crewgate sandbox doctor
 	$(BIN)/crewgate sandbox exec --timeout 2 \
 	  "import os, subprocess; answer = 41" \
 	  "math.sqrt(answer + 1)" \
 	  "import math; round(math.sqrt(answer + 1) ** 2)" \
-	  "subprocess.run(['python3', '-m', 'pytest', '--version']).returncode" \
 	  "import time; time.sleep(60)" \
 	  "answer" \
-	  "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2)" \
-	  "(os.getuid(), open('/proc/self/status').read().split('CapEff:')[1].split()[0])" || true
-	@echo "demo done: the NameError, the timeout and the refused connection above are the sandbox working."
+	  "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2)" || true
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
