@@ -168,7 +168,8 @@ class Records:
         same reviewer, or a sha256 that is not the item's.
         """
         with self.engine.begin() as db:
-            item = db.execute(select(reviews).where(reviews.c.id == review_id)).mappings().first()
+            locked = select(reviews).where(reviews.c.id == review_id).with_for_update()
+            item = db.execute(locked).mappings().first()
             if item is None:
                 raise GateError(f"no review item {review_id!r}: see `crewgate review list`")
             policy = json.loads(item["policy"])

@@ -70,6 +70,7 @@ class Store:
         self.engine: Engine = create_engine(self.url, connect_args=_connect_args(self.url))
         if self.url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin_immediate)
         metadata.create_all(self.engine)
 
     def close(self) -> None:
@@ -141,7 +142,15 @@ def _connect_args(url: str) -> dict[str, object]:
 
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:
+    # pysqlite opens a transaction only at the first write, so a read-check-write could race
+    # another process; we issue BEGIN ourselves (below) and turn pysqlite's off.
+    connection.isolation_level = None  # type: ignore[attr-defined]
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    """Take the write lock when a transaction starts, so checks and writes see one state."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
