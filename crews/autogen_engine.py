@@ -20,6 +20,7 @@ from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, 
 
 from agents import CodeActMember, LLMGateway, MemberResult
 
+from .base import EngineBase
 from .outcome import CrewOutcome, outcome_from
 
 DONE_WORD = "TERMINATE"
@@ -104,29 +105,16 @@ class GatewayChatClient(ChatCompletionClient):
         )
 
 
-class AutoGenCrew:
+class AutoGenCrew(EngineBase):
     """Runs task and crew steps as AgentChat agents and teams."""
 
     engine = "autogen"
 
-    def __init__(
-        self, members: dict[str, CodeActMember], gateway: LLMGateway, manager_model: str, manager_params: dict[str, Any]
-    ) -> None:
-        self.members = members
-        self.gateway = gateway
-        self.manager_model = manager_model
-        self.manager_params = manager_params
-
     def run_task(self, member: str, task: str, context: str = "", max_turns: int | None = None) -> CrewOutcome:
         log: list[MemberResult] = []
-        chosen = self.members[member]
-        saved = chosen.max_turns
-        chosen.max_turns = max_turns or saved
-        agent = CodeActChatAgent(chosen, log, context=context)
-        try:
+        with self.turns(member, max_turns) as chosen:
+            agent = CodeActChatAgent(chosen, log, context=context)
             response = asyncio.run(agent.on_messages([TextMessage(content=task, source="user")], CancellationToken()))
-        finally:
-            chosen.max_turns = saved
         return outcome_from(response.chat_message.to_text(), log)
 
     def run_crew(

@@ -1,6 +1,7 @@
 """The crew seam: one small interface over CrewAI and AutoGen."""
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 from agents import CodeActMember, LLMGateway
@@ -24,6 +25,29 @@ class Crew(Protocol):
     ) -> CrewOutcome:
         """The members work on `goal` together under `process`."""
         ...
+
+
+class EngineBase:
+    """What both engines hold: the run's members, its gateway, and the model of a manager/selector."""
+
+    def __init__(
+        self, members: dict[str, CodeActMember], gateway: LLMGateway, manager_model: str, manager_params: dict[str, Any]
+    ) -> None:
+        self.members = members
+        self.gateway = gateway
+        self.manager_model = manager_model
+        self.manager_params = manager_params
+
+    @contextlib.contextmanager
+    def turns(self, member: str, max_turns: int | None) -> Iterator[CodeActMember]:
+        """The member, with a step's `max_turns` in force for the duration."""
+        chosen = self.members[member]
+        saved = chosen.max_turns
+        chosen.max_turns = max_turns or saved
+        try:
+            yield chosen
+        finally:
+            chosen.max_turns = saved
 
 
 def build_crew(

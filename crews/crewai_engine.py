@@ -21,6 +21,7 @@ from pydantic import PrivateAttr  # noqa: E402
 
 from agents import CodeActMember, LLMGateway, MemberResult  # noqa: E402
 
+from .base import EngineBase  # noqa: E402
 from .outcome import CrewOutcome, outcome_from  # noqa: E402
 
 MANAGER = "manager"
@@ -103,18 +104,10 @@ class GatewayLLM(BaseLLM):
         return False  # the manager uses crewAI's text ReAct format, which any model can follow
 
 
-class CrewAICrew:
+class CrewAICrew(EngineBase):
     """Runs task and crew steps as crewAI tasks and crews."""
 
     engine = "crewai"
-
-    def __init__(
-        self, members: dict[str, CodeActMember], gateway: LLMGateway, manager_model: str, manager_params: dict[str, Any]
-    ) -> None:
-        self.members = members
-        self.gateway = gateway
-        self.manager_model = manager_model
-        self.manager_params = manager_params
 
     def _agent(self, name: str, log: list[MemberResult], step_context: str = "") -> CodeActAgent:
         member = self.members[name]
@@ -126,13 +119,8 @@ class CrewAICrew:
         log: list[MemberResult] = []
         agent = self._agent(member, log, context)
         crew_task = Task(description=task, expected_output="your final answer", agent=agent)
-        chosen = self.members[member]
-        saved = chosen.max_turns
-        chosen.max_turns = max_turns or saved
-        try:
+        with self.turns(member, max_turns):
             output: Any = Crew(agents=[agent], tasks=[crew_task], process=Process.sequential, verbose=False).kickoff()
-        finally:
-            chosen.max_turns = saved
         return outcome_from(str(output.raw), log)
 
     def run_crew(
