@@ -180,3 +180,43 @@ def test_kill_during_promotion(cg: Crewgate, repo: Path, tmp_path: Path) -> None
     resumed = cg.run("runs", "resume", run_id)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert_promoted_once(cg, repo, run_id)
+
+
+def test_an_expired_review_refuses_decisions_and_ends_the_run(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
+    runbook = durable_runbook(tmp_path / "rb")
+    runbook.write_text(runbook.read_text().replace("gate: {}", "gate: {expires_after: 2s}"))
+    run_id, review_id = start_to_gate(cg, runbook, repo)
+    time.sleep(3)
+    late = cg.run("review", "approve", review_id, "--reviewer", "alice")
+    assert late.returncode == 2 and "expired" in late.stderr
+    assert cg.query("SELECT COUNT(*) FROM crewgate_decisions") == [(0,)]
+    resumed = cg.run("runs", "resume", run_id)
+    assert resumed.returncode == 1, resumed.stdout + resumed.stderr
+    view = cg.show(run_id)
+    assert view["status"] == "rejected" and "expired" in view["message"]
+    assert json.loads(cg.run("review", "list", "--json").stdout)[0]["status"] == "expired"
+    assert git(repo, "branch", "--list", f"crewgate/{run_id}") == ""
+
+
+def test_detached_run_is_run_by_a_worker(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
+    queued = cg.run("run", str(durable_runbook(tmp_path / "rb")), "-i", f"repo={repo}", "--detach")
+    assert queued.returncode == 0 and "queued run" in queued.stdout, queued.stderr
+    run_id = cg.query("SELECT id FROM crewgate_runs")[0][0]
+    assert cg.show(run_id)["status"] == "queued"
+    worker = cg.run("worker", "--until-idle", timeout=300)
+    assert worker.returncode == 0, worker.stdout[-2000:] + worker.stderr[-2000:]
+    assert cg.show(run_id)["status"] == "waiting"
+    review_id = cg.query("SELECT id FROM crewgate_reviews WHERE run_id = ?", run_id)[0][0]
+    done = cg.run("review", "approve", review_id, "--reviewer", "alice")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert_promoted_once(cg, repo, run_id)
+
+
+def test_a_cancelled_run_refuses_decisions(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
+    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb"), repo)
+    cancelled = cg.run("runs", "cancel", run_id)
+    assert cancelled.returncode == 0, cancelled.stderr
+    late = cg.run("review", "approve", review_id, "--reviewer", "alice")
+    assert late.returncode == 2 and "already ended (cancelled)" in late.stderr
+    assert cg.show(run_id)["status"] == "cancelled"
+    assert git(repo, "branch", "--list", f"crewgate/{run_id}") == ""

@@ -131,6 +131,15 @@ class Records:
             if exists is None:
                 db.execute(insert(reviews).values(**fields, status="pending", created_at=now()))
 
+    def expire(self, review_id: str) -> None:
+        """Close a pending item whose time ran out (its run ends as rejected)."""
+        with self.engine.begin() as db:
+            db.execute(
+                update(reviews)
+                .where(reviews.c.id == review_id, reviews.c.status == "pending")
+                .values(status="expired", closed_at=now())
+            )
+
     def review(self, review_id: str) -> dict[str, Any]:
         with self.engine.connect() as db:
             row = db.execute(select(reviews).where(reviews.c.id == review_id)).mappings().first()
@@ -173,6 +182,9 @@ class Records:
             if item is None:
                 raise GateError(f"no review item {review_id!r}: see `crewgate review list`")
             policy = json.loads(item["policy"])
+            run_status = db.execute(select(runs.c.status).where(runs.c.id == item["run_id"])).scalar_one()
+            if run_status in TERMINAL:
+                raise GateError(f"run {item['run_id']} already ended ({run_status}); nothing was changed")
             _check_decision(dict(item), policy, reviewer, decision, artifact_sha256)
             try:
                 db.execute(

@@ -44,6 +44,9 @@ def _line(event: dict[str, Any]) -> str:
     if event["event"] == "turn":
         what = "final answer" if event.get("status") == "final" else event.get("status") or "turn"
         return f"{elapsed}     {event['member']} turn {event['turn']} ({what}, {event['tokens']} tokens)"
+    if event["event"] == "worker":
+        details = f": took over {event['recovered']} run(s), woke {len(event['woken'])}" if "recovered" in event else ""
+        return f"worker {event['status']}{details}"
     status, run = event["status"], event["run"]
     if status == "waiting" and event.get("review"):
         review = event["review"]

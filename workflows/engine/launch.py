@@ -140,9 +140,11 @@ def follow(run_id: str, say: Callable[[dict[str, Any]], None], poll_s: float = 0
 
 
 def client() -> Any:
-    from dbos import DBOSClient
+    """A DBOS client for commands that only send, enqueue or read (they must not recover runs)."""
+    from dbos import DBOS, DBOSClient
     from dbos._serialization import DBOSPortableJSON
 
+    DBOS.migrate(database_url())  # the client never creates DBOS's tables itself; this is idempotent
     return DBOSClient(system_database_url=database_url(), serializer=DBOSPortableJSON)
 
 
@@ -163,11 +165,18 @@ def wake(run_id: str, review_id: str, status: str) -> None:
 
 
 def wake_decided(run_id: str | None = None) -> list[str]:
-    """Wake every waiting run (or just `run_id`) whose review is already decided."""
+    """Wake every waiting run (or just `run_id`) whose review is decided or has expired."""
+    from .steps import is_overdue
+
     records = env().records
     woken = []
     for item in records.list_reviews():
-        if item["status"] == "pending" or (run_id and item["run_id"] != run_id):
+        if run_id and item["run_id"] != run_id:
+            continue
+        if is_overdue(item):
+            records.expire(item["id"])
+            item = {**item, "status": "expired"}
+        if item["status"] == "pending":
             continue
         if records.run(item["run_id"])["status"] == "waiting":
             wake(item["run_id"], item["id"], item["status"])

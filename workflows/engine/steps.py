@@ -124,15 +124,18 @@ def open_review(run_id: str, step_id: str, attempt: int, snapshot: str, evidence
 
 
 def read_decision(review_id: str) -> dict[str, Any] | None:
-    """The item's outcome once it is decided (or expired); None while it is pending."""
+    """The item's outcome once it is decided or expired; None while it is pending."""
     records = env().records
+    if is_overdue(records.review(review_id)):
+        records.expire(review_id)
     item = records.review(review_id)
-    attempt = int(review_id.rsplit("-", 1)[1])
     if item["status"] == "pending":
-        expires = item["expires_at"]
-        if expires and datetime.datetime.fromisoformat(expires) <= datetime.datetime.now(datetime.UTC):
-            return {"decision": "expired", "message": f"review {review_id} expired at {expires}", "reviewers": []}
         return None
+    attempt = int(review_id.rsplit("-", 1)[1])
+    if item["status"] == "expired":
+        message = f"review {review_id} expired at {item['expires_at']} without a decision"
+        records.finish_step(item["run_id"], item["step_id"], attempt, "expired", message, {})
+        return {"decision": "expired", "message": message, "reviewers": []}
     decided = records.decisions(review_id)
     last = decided[-1]
     summary = f"{item['status']} by {', '.join(d.reviewer for d in decided)}"
@@ -144,6 +147,16 @@ def read_decision(review_id: str) -> dict[str, Any] | None:
         "reviewers": [d.reviewer for d in decided if d.decision == "approve"],
         "decided_at": last.created_at,
     }
+
+
+def is_overdue(item: dict[str, Any]) -> bool:
+    """A pending item whose `expires_after` has run out."""
+    expires = item["expires_at"]
+    return bool(
+        item["status"] == "pending"
+        and expires
+        and datetime.datetime.fromisoformat(expires) <= datetime.datetime.now(datetime.UTC)
+    )
 
 
 def promote(run_id: str, step_id: str, artifact_sha256: str, approvers: list[str], approved_at: str) -> dict[str, Any]:
