@@ -118,10 +118,11 @@ class Records:
                 )
             )
 
-    def trace(self, run_id: str) -> list[dict[str, Any]]:
+    def trace(self, run_id: str, after_id: int = 0) -> list[dict[str, Any]]:
+        """The run's trace events in order; with `after_id`, only the ones recorded since."""
+        query = select(trace).where(trace.c.run_id == run_id, trace.c.id > after_id).order_by(trace.c.id)
         with self.engine.connect() as db:
-            rows = db.execute(select(trace).where(trace.c.run_id == run_id).order_by(trace.c.id)).mappings()
-            return [{**dict(row), "data": json.loads(row["data"])} for row in rows]
+            return [{**dict(row), "data": json.loads(row["data"])} for row in db.execute(query).mappings()]
 
     # -- reviews and decisions ------------------------------------------------
     def open_review(self, **fields: Any) -> None:
@@ -146,6 +147,11 @@ class Records:
         if row is None:
             raise GateError(f"no review item {review_id!r}: see `crewgate review list`")
         return {**dict(row), "policy": json.loads(row["policy"]), "evidence": json.loads(row["evidence"])}
+
+    def pending_reviews(self, run_id: str) -> list[dict[str, Any]]:
+        query = select(reviews).where(reviews.c.run_id == run_id, reviews.c.status == "pending")
+        with self.engine.connect() as db:
+            return [dict(row) for row in db.execute(query.order_by(reviews.c.created_at)).mappings()]
 
     def list_reviews(self) -> list[dict[str, Any]]:
         with self.engine.connect() as db:

@@ -83,10 +83,10 @@ def follow(run_id: str, say: Callable[[dict[str, Any]], None], poll_s: float = 0
     """
     records = env().records
     seen_steps: dict[tuple[str, int], str] = {}
-    seen_trace = 0
+    last_trace_id = 0
     if not replay:
         seen_steps = {(row["step_id"], row["attempt"]): row["status"] for row in records.steps(run_id)}
-        seen_trace = len(records.trace(run_id))
+        last_trace_id = max((item["id"] for item in records.trace(run_id)), default=0)
     started = time.monotonic()
     while True:
         run = records.run(run_id)
@@ -109,8 +109,8 @@ def follow(run_id: str, say: Callable[[dict[str, Any]], None], poll_s: float = 0
                         },
                     )
                 )
-        events = records.trace(run_id)
-        for item in events[seen_trace:]:
+        for item in records.trace(run_id, after_id=last_trace_id):
+            last_trace_id = item["id"]
             usage = item["data"].get("usage", {})
             news.append(
                 (
@@ -126,10 +126,9 @@ def follow(run_id: str, say: Callable[[dict[str, Any]], None], poll_s: float = 0
                     },
                 )
             )
-        seen_trace = len(events)
         for _, news_event in sorted(news, key=lambda pair: pair[0]):
             say({**news_event, "elapsed_s": round(time.monotonic() - started, 1)})
-        pending = [r for r in records.list_reviews() if r["run_id"] == run_id and r["status"] == "pending"]
+        pending = records.pending_reviews(run_id)
         if run["status"] in TERMINAL or (run["status"] == "waiting" and pending):
             event: dict[str, Any] = {"event": "run", "run": run_id, "status": run["status"], "message": run["message"]}
             if pending:
