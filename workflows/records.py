@@ -189,9 +189,7 @@ class Records:
                 raise GateError(f"no review item {review_id!r}: see `crewgate review list`")
             policy = json.loads(item["policy"])
             run_status = db.execute(select(runs.c.status).where(runs.c.id == item["run_id"])).scalar_one()
-            if run_status in TERMINAL:
-                raise GateError(f"run {item['run_id']} already ended ({run_status}); nothing was changed")
-            _check_decision(dict(item), policy, reviewer, decision, artifact_sha256)
+            _check_decision(dict(item), policy, reviewer, decision, artifact_sha256, run_status)
             try:
                 db.execute(
                     insert(decisions).values(
@@ -249,11 +247,18 @@ class Records:
 
 
 def _check_decision(
-    item: dict[str, Any], policy: dict[str, Any], reviewer: str, decision: str, artifact_sha256: str | None
+    item: dict[str, Any],
+    policy: dict[str, Any],
+    reviewer: str,
+    decision: str,
+    artifact_sha256: str | None,
+    run_status: str,
 ) -> None:
     review_id = item["id"]
     if item["status"] != "pending":
         raise GateError(f"review {review_id} is closed ({item['status']}); nothing was changed")
+    if run_status in TERMINAL:
+        raise GateError(f"run {item['run_id']} already ended ({run_status}); nothing was changed")
     if item["expires_at"] and parse_time(item["expires_at"]) <= datetime.datetime.now(datetime.UTC):
         raise GateError(f"review {review_id} expired at {item['expires_at']}; start a new run")
     allowed = policy.get("reviewers") or [ANY_REVIEWER]
