@@ -10,6 +10,13 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
+def open_records() -> Any:
+    """The run records of this crewgate home (opened on first use, not at CLI start)."""
+    from ..engine.env import env
+
+    return env().records
+
+
 def fail(message: str, code: int) -> NoReturn:
     """Print an actionable error and exit with `code` (1 failed, 2 bad input)."""
     click.echo(f"error: {message}", err=True)

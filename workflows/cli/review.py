@@ -3,12 +3,11 @@
 import datetime
 import os
 import sys
-from typing import Any
 
 import click
 
 from ._display import terminal_safe
-from ._output import emit_json, fail
+from ._output import emit_json, fail, open_records
 from ._progress import reporter
 
 EXIT_BAD_INPUT, EXIT_WAITING = 2, 10
@@ -17,12 +16,6 @@ EXIT_BAD_INPUT, EXIT_WAITING = 2, 10
 @click.group()
 def review() -> None:
     """List, inspect and decide review items."""
-
-
-def _records() -> Any:
-    from ..engine.env import env
-
-    return env().records
 
 
 def _age(created_at: str) -> str:
@@ -49,7 +42,7 @@ def list_items(as_json: bool) -> None:
             "expires_at": r["expires_at"],
             "age": _age(r["created_at"]),
         }
-        for r in _records().list_reviews()
+        for r in open_records().list_reviews()
     ]
     if as_json:
         emit_json(items)
@@ -70,7 +63,7 @@ def show(review_id: str, as_json: bool) -> None:
     """A review item: the diff, the evidence (check output, answers) and the artifact sha256."""
     from ..errors import GateError
 
-    records = _records()
+    records = open_records()
     try:
         item = records.review(review_id)
     except GateError as exc:
@@ -110,7 +103,7 @@ def _decide(
     from ..errors import GateError
     from ..faults import pause
 
-    records = _records()
+    records = open_records()
     try:
         status = records.decide(review_id, reviewer, decision, message, sha, step)
     except GateError as exc:

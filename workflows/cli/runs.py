@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ._display import terminal_safe
-from ._output import emit_json, fail
+from ._output import emit_json, fail, open_records
 from ._progress import reporter
 
 EXIT_BAD_INPUT = 2
@@ -19,15 +19,9 @@ def runs() -> None:
     """Inspect and manage runs."""
 
 
-def _records() -> Any:
-    from ..engine.env import env
-
-    return env().records
-
-
 def run_view(run_id: str) -> dict[str, Any]:
     """The documented `runs show --json` shape."""
-    records = _records()
+    records = open_records()
     run = records.run(run_id)
     promotions = records.promotions(run_id)
     done = [p for p in promotions if p["status"] == "done"]
@@ -69,7 +63,7 @@ def run_view(run_id: str) -> dict[str, Any]:
 @click.option("--limit", default=50, show_default=True)
 def list_runs(as_json: bool, limit: int) -> None:
     """Recent runs, newest first."""
-    rows = _records().list_runs(limit)
+    rows = open_records().list_runs(limit)
     items = [
         {
             "id": r["id"],
@@ -120,7 +114,7 @@ def show(run_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print every trace event as JSON.")
 def trace_run(run_id: str, as_json: bool) -> None:
     """Every member turn of a run: prompts, replies, code, observations, tokens."""
-    events = _records().trace(run_id)
+    events = open_records().trace(run_id)
     if as_json:
         emit_json(events)
         return
@@ -149,7 +143,7 @@ def cancel(run_id: str) -> None:
     from ..engine.launch import client
     from ..records import TERMINAL
 
-    records = _records()
+    records = open_records()
     run = records.run(run_id)
     if run["status"] in TERMINAL:
         fail(f"run {run_id} already ended ({run['status']})", EXIT_BAD_INPUT)
