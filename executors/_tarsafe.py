@@ -80,26 +80,87 @@ def _link_stays_inside(path: Path, root: Path) -> bool:
 
 
 def check_archive(data: bytes, limit: int) -> list[str]:
-    """Validate an archive that came out of a sandbox; return its member names."""
+    """Validate an archive that came out of a sandbox; return its member names.
+
+    Besides each member on its own (relative, no '..', no special files, bounded
+    size), the archive as a tree must be one a filesystem could hold: no name twice,
+    nothing below a symlink, and every symlink resolving inside the workspace through
+    every other link in the archive. A packer raced by a process swapping a folder for
+    a link produces exactly such an impossible tree, so it is refused here.
+    """
     if len(data) > limit * 2 + 65536:
         raise WorkspaceError(f"the sandbox sent an archive over the {limit}-byte limit")
-    names, total = [], 0
+    tree: dict[str, str | None] = {}
+    total = 0
     try:
         with tarfile.open(fileobj=io.BytesIO(data)) as archive:
             for member in archive:
-                name = member.name
-                if name.startswith("/") or ".." in name.split("/") or "\x00" in name:
+                name = posixpath.normpath(member.name)
+                if name.startswith("/") or ".." in name.split("/") or "\x00" in name or member.name.startswith("/"):
                     raise WorkspaceError(f"the sandbox archive has an unsafe member {name!r} (absolute or '..')")
-                if member.issym():
-                    target = posixpath.normpath(posixpath.join(posixpath.dirname(name), member.linkname))
-                    if member.linkname.startswith("/") or target == ".." or target.startswith("../"):
-                        raise WorkspaceError(f"the sandbox archive has a link {name!r} pointing out of the workspace")
-                elif not (member.isfile() or member.isdir()):
+                if not (member.isfile() or member.isdir() or member.issym()):
                     raise WorkspaceError(f"the sandbox archive has a special file {name!r}")
+                if name in tree:
+                    raise WorkspaceError(f"the sandbox archive holds {name!r} twice: it was changed while being packed")
+                tree[name] = member.linkname if member.issym() else None
                 total += member.size
                 if total > limit:
                     raise WorkspaceError(f"the sandbox archive holds more than the {limit}-byte limit")
-                names.append(name)
     except tarfile.TarError as exc:
         raise WorkspaceError(f"the sandbox sent an unreadable archive: {exc}") from exc
-    return names
+    problem = tree_problem(tree)
+    if problem:
+        raise WorkspaceError(f"the workspace cannot be accepted: {problem}")
+    return list(tree)
+
+
+MAX_LINK_HOPS = 40
+
+
+def tree_problem(tree: Mapping[str, str | None]) -> str | None:
+    """What makes a tree of paths unsafe to write out, or None.
+
+    `tree` maps each relative path to its symlink target (None for files and folders).
+    Unsafe: a path below a symlink, or a symlink that does not resolve inside the
+    tree's root once every other link in it is followed (absolute targets, '..' past
+    the root, chains such as `a/up -> ..` plus `leak -> a/up/a/up/../../x`, loops).
+    """
+    links = {name: target for name, target in tree.items() if target is not None}
+    for name in tree:
+        parts = name.split("/")
+        for depth in range(1, len(parts)):
+            ancestor = "/".join(parts[:depth])
+            if ancestor in links:
+                return f"{name!r} lies below the symlink {ancestor!r}"
+    for name, target in sorted(links.items()):
+        if resolve_link(links, name) is None:
+            return f"the symlink {name!r} -> {target!r} resolves outside the workspace"
+    return None
+
+
+def resolve_link(links: Mapping[str, str], name: str) -> str | None:
+    """Where the symlink `name` leads, following `links` physically; None if outside or looping."""
+    resolved = name.split("/")[:-1]
+    pending = links[name].split("/")
+    if links[name].startswith("/"):
+        return None
+    hops = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not resolved:
+                return None
+            resolved.pop()
+            continue
+        candidate = "/".join([*resolved, part])
+        target = links.get(candidate)
+        if target is None:
+            resolved.append(part)
+            continue
+        hops += 1
+        if hops > MAX_LINK_HOPS or target.startswith("/"):
+            return None
+        pending[:0] = target.split("/")
+    return "/".join(resolved)

@@ -31,3 +31,7 @@ class SandboxStateError(SandboxError):
 
 class WorkspaceError(SandboxError):
     """A file transfer was refused: unsafe path, symlink escape, size limit."""
+
+
+class SandboxLost(SandboxError):
+    """A run's sandbox container was replaced in the middle of a step, more often than a retry can mend."""

@@ -64,7 +64,7 @@ def test_gate_approve_promote(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
     assert listing[0]["id"] == review_id and listing[0]["status"] == "pending"
     assert {"id", "run_id", "runbook", "status", "artifact_sha256", "created_at"} <= set(listing[0])
     shown = json.loads(cg.run("review", "show", review_id, "--json").stdout)
-    assert "+def multiply(a, b):" in shown["evidence"]["diff"]
+    assert "+def multiply(a, b):" in shown["diff"]
     assert "passed" in shown["evidence"]["outputs"]["test"]
     approved = cg.run("review", "approve", review_id, "--reviewer", "alice", "--sha256", shown["artifact_sha256"])
     assert approved.returncode == 0, approved.stdout + approved.stderr

@@ -1,65 +1,81 @@
-"""Workspace snapshots and review artifacts, stored content-addressed.
+"""Review artifacts: exactly what a gate shows a reviewer and what promotion applies.
 
-A snapshot is the sandbox's tar of /workspace. An artifact is what a gate puts
-in front of a reviewer and what promotion applies: a deterministic tar with
-`manifest.json` (changed and deleted paths), `changes.diff` (a unified diff
-against the base) and `files/<path>` (the changed files' exact bytes). Its
-sha256 is taken over exactly those stored bytes, so an approval binds to them.
+An artifact is a deterministic tar of `manifest.json` (every changed path with its
+status, kind, mode, size, sha256 and flags), `changes.diff` (a git-format diff of
+every change, mode-only changes, empty files and symlinks included) and
+`files/<path>` (the exact new bytes of every path that is not deleted). Its sha256
+is taken over those stored bytes, so an approval binds to them. Reading an
+artifact checks it against its own manifest and refuses a tree that could write
+through a symlink.
 """
 
-import difflib
 import hashlib
 import io
 import json
-import os
 import tarfile
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from executors._tarsafe import tree_problem
 
 from .errors import RunError
+from .gitdiff import Entry, file_diff, is_binary
+from .visible import hidden_characters
 
+FORMAT = "crewgate-artifact/2"
 IGNORED_PARTS = frozenset({".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
+STATUSES = ("added", "modified", "mode_changed", "type_changed", "deleted")
 
 
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-class BlobStore:
-    """Immutable blobs named by their sha256, under $CREWGATE_HOME/blobs."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-
-    def path(self, sha: str) -> Path:
-        if len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):
-            raise RunError(f"{sha!r} is not a sha256")
-        return self.root / sha[:2] / sha
-
-    def put(self, data: bytes) -> str:
-        sha = sha256_of(data)
-        target = self.path(sha)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
-                handle.write(data)
-            os.replace(handle.name, target)
-        return sha
-
-    def get(self, sha: str) -> bytes:
-        try:
-            return self.path(sha).read_bytes()
-        except FileNotFoundError as exc:
-            raise RunError(f"blob {sha[:12]} is missing from {self.root}") from exc
+class ArtifactError(RunError):
+    """An artifact cannot be read or does not agree with its own manifest."""
 
 
 @dataclass(frozen=True)
-class Entry:
+class Side:
+    """One side (before or after) of a changed path."""
+
     kind: str  # file or link
-    data: bytes
-    executable: bool = False
+    mode: str  # git mode: 100644, 100755, 120000
+    size: int
+    sha256: str
+    binary: bool
+    target: str | None = None  # a link's target
+
+    @classmethod
+    def of(cls, entry: Entry) -> "Side":
+        target = entry.data.decode(errors="surrogateescape") if entry.kind == "link" else None
+        binary = entry.kind == "file" and is_binary(entry.data)
+        return cls(entry.kind, entry.mode, len(entry.data), hashlib.sha256(entry.data).hexdigest(), binary, target)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A changed path: what it was, what it becomes, and what a reviewer should notice."""
+
+    path: str
+    status: str  # one of STATUSES
+    old: Side | None
+    new: Side | None
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A parsed artifact."""
+
+    base_snapshot: str
+    changes: tuple[Change, ...]
+    diff: str
+    files: dict[str, Entry]  # the new content of every path that is not deleted
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        return tuple(change.path for change in self.changes if change.new is not None)
+
+    @property
+    def deleted(self) -> tuple[str, ...]:
+        return tuple(change.path for change in self.changes if change.new is None)
 
 
 def workspace_entries(snapshot: bytes) -> dict[str, Entry]:
@@ -75,54 +91,118 @@ def workspace_entries(snapshot: bytes) -> dict[str, Entry]:
                 data = source.read() if source else b""
                 entries[name] = Entry("file", data, bool(member.mode & 0o100))
             elif member.issym():
-                entries[name] = Entry("link", member.linkname.encode())
+                entries[name] = Entry("link", member.linkname.encode(errors="surrogateescape"))
     return entries
 
 
-@dataclass(frozen=True)
-class Artifact:
-    """A parsed artifact: what changed, the diff, and the changed files' bytes."""
-
-    changed: tuple[str, ...]
-    deleted: tuple[str, ...]
-    diff: str
-    files: dict[str, Entry]
-
-
-def build_artifact(base: bytes, current: bytes) -> bytes:
+def build_artifact(base: bytes, current: bytes, base_sha256: str) -> bytes:
     """The deterministic artifact tar for the change from snapshot `base` to `current`."""
     before, after = workspace_entries(base), workspace_entries(current)
-    changed = sorted(name for name, entry in after.items() if before.get(name) != entry)
-    deleted = sorted(name for name in before if name not in after)
-    diff = "".join(_diff(name, before.get(name), after.get(name)) for name in sorted(set(changed) | set(deleted)))
-    manifest = {"format": "crewgate-artifact/1", "changed": changed, "deleted": deleted}
+    paths = sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+    changes = [_change(path, before.get(path), after.get(path)) for path in paths]
+    diff = "".join(file_diff(path, before.get(path), after.get(path)) for path in paths)
+    manifest = {
+        "format": FORMAT,
+        "base_snapshot": base_sha256,
+        "summary": {status: sum(c.status == status for c in changes) for status in STATUSES},
+        "changes": [asdict(change) for change in changes],
+    }
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        _add(archive, "manifest.json", json.dumps(manifest, indent=2, sort_keys=True).encode())
-        _add(archive, "changes.diff", diff.encode())
-        for name in changed:
-            entry = after[name]
+        _add(archive, "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
+        _add(archive, "changes.diff", diff.encode(errors="surrogateescape"))
+        for path in paths:
+            entry = after.get(path)
+            if entry is None:
+                continue
             if entry.kind == "link":
-                info = tarfile.TarInfo(f"files/{name}")
-                info.type, info.linkname, info.mtime = tarfile.SYMTYPE, entry.data.decode(), 0
+                info = tarfile.TarInfo(f"files/{path}")
+                info.type, info.linkname, info.mtime = tarfile.SYMTYPE, entry.data.decode(errors="surrogateescape"), 0
                 archive.addfile(info)
             else:
-                _add(archive, f"files/{name}", entry.data, 0o755 if entry.executable else 0o644)
+                _add(archive, f"files/{path}", entry.data, 0o755 if entry.executable else 0o644)
     return buffer.getvalue()
 
 
+def _change(path: str, old: Entry | None, new: Entry | None) -> Change:
+    if old is None:
+        status = "added"
+    elif new is None:
+        status = "deleted"
+    elif old.kind != new.kind:
+        status = "type_changed"
+    elif old.data == new.data:
+        status = "mode_changed"
+    else:
+        status = "modified"
+    old_side, new_side = (Side.of(old) if old else None), (Side.of(new) if new else None)
+    return Change(path, status, old_side, new_side, _flags(path, new, old_side, new_side))
+
+
+def _flags(path: str, new: Entry | None, old_side: Side | None, new_side: Side | None) -> tuple[str, ...]:
+    """What a reviewer must not miss about a path, beyond its diff."""
+    flags = []
+    sides = [side for side in (old_side, new_side) if side]
+    if any(side.kind == "link" for side in sides):
+        flags.append("symlink")
+    if old_side and new_side and old_side.kind != new_side.kind:
+        flags.append("type change")
+    if old_side and new_side and old_side.kind == new_side.kind and old_side.mode != new_side.mode:
+        flags.append("mode change")
+    if new_side and new_side.mode == "100755" and (old_side is None or old_side.mode != "100755"):
+        flags.append("executable")
+    if any(side.kind == "file" and side.size == 0 for side in sides):
+        flags.append("empty")
+    if any(side.binary for side in sides):
+        flags.append("binary")
+    flags += [f"name: {flag}" for flag in hidden_characters(path)]
+    if new is not None and not (new_side and new_side.binary):
+        text = new.data.decode(errors="replace").replace("\r", "")  # CR alone is common (CRLF files)
+        flags += [f"content: {flag}" for flag in hidden_characters(text)]
+    return tuple(flags)
+
+
 def read_artifact(data: bytes) -> Artifact:
-    files = {}
-    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-        manifest = json.loads(_read(archive, "manifest.json"))
-        diff = _read(archive, "changes.diff").decode()
-        for name in manifest["changed"]:
-            member = archive.getmember(f"files/{name}")
-            if member.issym():
-                files[name] = Entry("link", member.linkname.encode())
-            else:
-                files[name] = Entry("file", _read(archive, f"files/{name}"), bool(member.mode & 0o100))
-    return Artifact(tuple(manifest["changed"]), tuple(manifest["deleted"]), diff, files)
+    """Parse an artifact and check it against its manifest; refuse one that could write through a link."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            members = {member.name: member for member in archive}
+            manifest = json.loads(_read(archive, members, "manifest.json"))
+            if manifest.get("format") != FORMAT:
+                raise ArtifactError(
+                    f"artifact format {manifest.get('format')!r} is not {FORMAT}: it was made by another crewgate "
+                    "version; request changes on its review to build it again"
+                )
+            diff = _read(archive, members, "changes.diff").decode(errors="surrogateescape")
+            changes = tuple(_change_from(item) for item in manifest["changes"])
+            files = {change.path: _entry(archive, members, change) for change in changes if change.new}
+    except (tarfile.TarError, KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"the artifact cannot be read: {exc}") from exc
+    links = {path: e.data.decode(errors="surrogateescape") if e.kind == "link" else None for path, e in files.items()}
+    problem = tree_problem(links)
+    if problem:
+        raise ArtifactError(f"the artifact cannot be applied safely: {problem}")
+    return Artifact(manifest["base_snapshot"], changes, diff, files)
+
+
+def _change_from(item: dict[str, Any]) -> Change:
+    old, new = item["old"], item["new"]
+    return Change(
+        item["path"], item["status"], Side(**old) if old else None, Side(**new) if new else None, tuple(item["flags"])
+    )
+
+
+def _entry(archive: tarfile.TarFile, members: dict[str, tarfile.TarInfo], change: Change) -> Entry:
+    """A path's new content, checked against what the manifest says it is."""
+    member = members[f"files/{change.path}"]
+    if member.issym():
+        entry = Entry("link", member.linkname.encode(errors="surrogateescape"))
+    else:
+        entry = Entry("file", _read(archive, members, member.name), bool(member.mode & 0o100))
+    side = Side.of(entry)
+    if side != change.new:
+        raise ArtifactError(f"the artifact's bytes for {change.path!r} do not match its manifest")
+    return entry
 
 
 def _add(archive: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> None:
@@ -131,24 +211,8 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) ->
     archive.addfile(info, io.BytesIO(data))
 
 
-def _read(archive: tarfile.TarFile, name: str) -> bytes:
-    source = archive.extractfile(name)
+def _read(archive: tarfile.TarFile, members: dict[str, tarfile.TarInfo], name: str) -> bytes:
+    source = archive.extractfile(members[name])
     if source is None:
-        raise RunError(f"artifact member {name} is not a file")
+        raise ArtifactError(f"artifact member {name} is not a file")
     return source.read()
-
-
-def _diff(name: str, before: Entry | None, after: Entry | None) -> str:
-    old = before.data if before else b""
-    new = after.data if after else b""
-    try:
-        old_text, new_text = old.decode(), new.decode()
-    except UnicodeDecodeError:
-        return f"Binary files a/{name} and b/{name} differ\n"
-    lines = difflib.unified_diff(
-        old_text.splitlines(keepends=True),
-        new_text.splitlines(keepends=True),
-        fromfile=f"a/{name}" if before else "/dev/null",
-        tofile=f"b/{name}" if after else "/dev/null",
-    )
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)

@@ -38,3 +38,7 @@ class GateError(CrewgateError):
 
 class PromotionError(CrewgateError):
     """Approved bytes could not be applied to their target (or were tampered with)."""
+
+
+class IdentityError(GateError):
+    """A person's name cannot be used: empty, only whitespace, or holding control or invisible characters."""

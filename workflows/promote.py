@@ -4,9 +4,11 @@ Every promoter is idempotent, so a promotion interrupted by a crash can simply
 run again: the git commit is built deterministically (same tree, parent,
 message and dates give the same commit id) and the branch is created only if
 absent; folders and patch files are written atomically and recognised if they
-are already there.
+are already there. Nothing is ever written through a symlink: folders are
+built by file descriptor with O_NOFOLLOW on every component.
 """
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -15,29 +17,11 @@ from pathlib import Path
 
 from .artifacts import Artifact
 from .errors import PromotionError
+from .git import git as _git
 
 AUTHOR = {"GIT_AUTHOR_NAME": "crewgate", "GIT_AUTHOR_EMAIL": "crewgate@localhost"}
 MARKER = ".crewgate-artifact"
-
-
-def _git(repo: Path, *args: str, env: dict[str, str] | None = None, data: bytes | None = None) -> str:
-    done = subprocess.run(  # noqa: S603 - fixed git argv, no shell
-        ["git", "-C", str(repo), *args],  # noqa: S607 - git from PATH, as the user runs it
-        input=data,
-        capture_output=True,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
-    if done.returncode != 0:
-        raise PromotionError(
-            f"git {' '.join(args[:2])} failed in {repo}: {done.stderr.decode(errors='replace').strip()}"
-        )
-    return done.stdout.decode().strip()
-
-
-def head_commit(repo: Path) -> str:
-    """The commit a run starts from (promotion branches from it)."""
-    return _git(repo, "rev-parse", "--verify", "HEAD^{commit}")
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 
 
 def promote_git(repo: Path, base_commit: str, branch: str, artifact: Artifact, message: str, when: str) -> str:
@@ -55,13 +39,7 @@ def promote_git(repo: Path, base_commit: str, branch: str, artifact: Artifact, m
     with tempfile.TemporaryDirectory(prefix="crewgate-index-") as scratch:
         env = {**dates, "GIT_INDEX_FILE": str(Path(scratch, "index"))}
         _git(repo, "read-tree", base_commit, env=env)
-        for name in artifact.changed:
-            entry = artifact.files[name]
-            blob = _git(repo, "hash-object", "-w", "--stdin", data=entry.data, env=env)
-            mode = "120000" if entry.kind == "link" else "100755" if entry.executable else "100644"
-            _git(repo, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{name}", env=env)
-        for name in artifact.deleted:
-            _git(repo, "update-index", "--force-remove", name, env=env)
+        _git(repo, "update-index", "-z", "--index-info", data=_index_info(repo, artifact, Path(scratch)), env=env)
         tree = _git(repo, "write-tree", env=env)
         commit = _git(repo, "commit-tree", tree, "-p", base_commit, "-m", message, env=env)
     ref = f"refs/heads/{branch}"
@@ -70,7 +48,7 @@ def promote_git(repo: Path, base_commit: str, branch: str, artifact: Artifact, m
         ["git", "-C", str(repo), "rev-parse", "--verify", "-q", ref],  # noqa: S607 - git from PATH
         capture_output=True,
         text=True,
-        check=False,  # noqa: S607
+        check=False,
     ).stdout.strip()
     if not existing:
         try:
@@ -82,8 +60,38 @@ def promote_git(repo: Path, base_commit: str, branch: str, artifact: Artifact, m
     return f"{branch}@{commit}"
 
 
+def _index_info(repo: Path, artifact: Artifact, scratch: Path) -> bytes:
+    """`update-index --index-info` input: removals first, then every new blob with its exact mode."""
+    lines = [b"0 " + b"0" * 40 + b"\t" + _raw(path) + b"\0" for path in sorted(artifact.deleted, reverse=True)]
+    changed = artifact.changed
+    if changed:
+        blobs = scratch / "blobs"
+        blobs.mkdir()
+        for number, path in enumerate(changed):
+            (blobs / str(number)).write_bytes(artifact.files[path].data)
+        listing = "".join(f"{blobs / str(n)}\n" for n in range(len(changed))).encode()
+        ids = _git(repo, "hash-object", "-w", "--no-filters", "--stdin-paths", data=listing).split("\n")
+        for path, blob in zip(changed, ids, strict=True):
+            lines.append(f"{artifact.files[path].mode} {blob}\t".encode() + _raw(path) + b"\0")
+    return b"".join(lines)
+
+
+def _raw(path: str) -> bytes:
+    return path.encode("utf-8", "surrogateescape")
+
+
 def promote_directory(path: Path, artifact: Artifact, artifact_sha256: str) -> str:
-    """Write the changed files into a new folder `path`, atomically (temp folder + rename)."""
+    """Write the changed files into a new folder `path`, atomically (temp folder + rename).
+
+    A folder receives new and changed paths only, so a change that deletes paths is
+    refused: promote it to git or a patch instead.
+    """
+    if artifact.deleted:
+        shown = ", ".join(repr(p) for p in artifact.deleted[:5]) + (" ..." if len(artifact.deleted) > 5 else "")
+        raise PromotionError(
+            f"the approved change deletes {len(artifact.deleted)} path(s) ({shown}); a directory target receives only "
+            "new and changed files and cannot delete: promote to git or patch, or request changes; nothing was written"
+        )
     marker = path / MARKER
     if path.exists():
         if marker.is_file() and marker.read_text().strip() == artifact_sha256:
@@ -92,16 +100,12 @@ def promote_directory(path: Path, artifact: Artifact, artifact_sha256: str) -> s
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        for name in artifact.changed:
-            entry = artifact.files[name]
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if entry.kind == "link":
-                os.symlink(entry.data.decode(), target)
-            else:
-                target.write_bytes(entry.data)
-                target.chmod(0o755 if entry.executable else 0o644)
-        (staging / MARKER).write_text(artifact_sha256 + "\n")
+        root = os.open(staging, _DIR_FLAGS)
+        try:
+            write_tree(root, artifact)
+            _write_file(root, MARKER, (artifact_sha256 + "\n").encode(), 0o644)
+        finally:
+            os.close(root)
         os.rename(staging, path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -109,9 +113,56 @@ def promote_directory(path: Path, artifact: Artifact, artifact_sha256: str) -> s
     return str(path)
 
 
+def write_tree(root: int, artifact: Artifact) -> None:
+    """Create the artifact's files, then its links, below the folder open as `root`.
+
+    Every component is opened with O_NOFOLLOW relative to its parent's descriptor and
+    files are created exclusively, so no write can pass through a link, whatever the
+    artifact holds.
+    """
+    ordered = sorted(artifact.changed, key=lambda p: artifact.files[p].kind == "link")
+    for name in ordered:
+        entry = artifact.files[name]
+        *folders, leaf = name.split("/")
+        parent = _open_folders(root, folders, name)
+        try:
+            if entry.kind == "link":
+                os.symlink(entry.data.decode(errors="surrogateescape"), leaf, dir_fd=parent)
+            else:
+                _write_file(parent, leaf, entry.data, 0o755 if entry.executable else 0o644)
+        except OSError as exc:
+            raise PromotionError(f"refusing to write {name!r}: {exc.strerror} (the artifact's tree is unsafe)") from exc
+        finally:
+            if parent != root:
+                os.close(parent)
+
+
+def _open_folders(root: int, folders: list[str], name: str) -> int:
+    current = root
+    for folder in folders:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder, 0o755, dir_fd=current)
+        try:
+            opened = os.open(folder, _DIR_FLAGS, dir_fd=current)
+        except OSError as exc:
+            raise PromotionError(f"refusing to write {name!r}: {folder!r} is not a plain folder ({exc})") from exc
+        finally:
+            if current != root:
+                os.close(current)
+        current = opened
+    return current
+
+
+def _write_file(parent: int, leaf: str, data: bytes, mode: int) -> None:
+    fd = os.open(leaf, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=parent)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        os.fchmod(handle.fileno(), mode)
+
+
 def promote_patch(path: Path, artifact: Artifact) -> str:
-    """Write the approved unified diff to `path` atomically."""
-    data = artifact.diff.encode()
+    """Write the approved git-format diff to `path` atomically (`git apply` takes it as it is)."""
+    data = artifact.diff.encode(errors="surrogateescape")
     if path.exists():
         if path.read_bytes() == data:
             return str(path)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from .errors import GateError, RunError
+from .identity import fold, person_key
 from .tables import decisions, promotions, reviews, runs, steps, trace
 
 TERMINAL = frozenset({"promoted", "completed", "failed", "rejected", "cancelled"})
@@ -178,10 +179,12 @@ class Records:
     ) -> str:
         """Record a decision if every rule allows it; return the item's new status.
 
+        Names are compared by their key (see `identity`), and the key is what is stored.
         Refused (GateError, nothing changed): unknown, closed or expired item, a reviewer the
         policy does not allow, the requester approving their own run, a second decision by the
         same reviewer, or a sha256 that is not the item's.
         """
+        reviewer = person_key(reviewer)
         with self.engine.begin() as db:
             locked = select(reviews).where(reviews.c.id == review_id).with_for_update()
             item = db.execute(locked).mappings().first()
@@ -261,10 +264,10 @@ def _check_decision(
         raise GateError(f"run {item['run_id']} already ended ({run_status}); nothing was changed")
     if item["expires_at"] and parse_time(item["expires_at"]) <= datetime.datetime.now(datetime.UTC):
         raise GateError(f"review {review_id} expired at {item['expires_at']}; start a new run")
-    allowed = policy.get("reviewers") or [ANY_REVIEWER]
+    allowed = [fold(name) for name in policy.get("reviewers") or [ANY_REVIEWER]]
     if ANY_REVIEWER not in allowed and reviewer not in allowed:
         raise GateError(f"{reviewer} may not decide on {review_id}: the gate allows {', '.join(allowed)}")
-    if decision == "approve" and reviewer == item["requester"] and not policy.get("allow_requester", False):
+    if decision == "approve" and reviewer == fold(item["requester"]) and not policy.get("allow_requester", False):
         raise GateError(f"{reviewer} started this run and may not approve it (the gate's allow_requester is false)")
     if artifact_sha256 is not None and artifact_sha256 != item["artifact_sha256"]:
         raise GateError(

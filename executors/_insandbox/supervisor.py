@@ -178,11 +178,13 @@ class Supervisor:
             data = read_file(request["path"], int(request["limit"]))
             return {"data": base64.b64encode(data).decode()}
         if op == "snapshot":
-            data = pack(WORKSPACE, int(request["limit"]))
+            with Frozen(self.kernel.pid):
+                data = pack(WORKSPACE, int(request["limit"]))
             return {"tar": base64.b64encode(data).decode()}
         if op == "restore":
-            clear(WORKSPACE)
-            return {"files": extract(base64.b64decode(request["tar"]))}
+            with Frozen(self.kernel.pid):
+                clear(WORKSPACE)
+                return {"files": extract(base64.b64decode(request["tar"]))}
         raise ValueError(f"unknown op {op!r}")
 
     # -- cells --------------------------------------------------------------
@@ -385,28 +387,101 @@ def read_file(relative, limit):
 
 
 def pack(root, limit):
-    """Tar the workspace: files, folders and symlinks (as links), within `limit` bytes."""
+    """Tar the workspace: files, folders and symlinks (as links), within `limit` bytes.
+
+    The walk goes by file descriptor with O_NOFOLLOW at every level, so a folder
+    swapped for a symlink mid-walk is never entered; the host still checks the tree.
+    """
     buffer, total = io.BytesIO(), 0
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for folder, dirs, files in os.walk(root):
-            dirs.sort()
-            for name in sorted(dirs) + sorted(files):
-                path = os.path.join(folder, name)
-                info = os.lstat(path)
-                if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode) or stat.S_ISLNK(info.st_mode)):
-                    continue
-                total += info.st_size if stat.S_ISREG(info.st_mode) else 0
-                if total > limit:
-                    raise ValueError(f"the workspace is larger than the {limit}-byte snapshot limit")
-                member = archive.gettarinfo(path, os.path.relpath(path, root))
-                member.uid = member.gid = 0
-                member.uname = member.gname = ""
-                if member.isreg():
-                    with open(path, "rb") as handle:
-                        archive.addfile(member, handle)
-                else:
-                    archive.addfile(member)
+        stack = [(os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW), "")]
+        try:
+            while stack:
+                dir_fd, prefix = stack.pop()
+                try:
+                    for name in sorted(os.listdir(dir_fd)):
+                        total += _pack_entry(archive, dir_fd, name, prefix, stack)
+                        if total > limit:
+                            raise ValueError(f"the workspace is larger than the {limit}-byte snapshot limit")
+                finally:
+                    os.close(dir_fd)
+        finally:
+            for dir_fd, _ in stack:
+                os.close(dir_fd)
     return buffer.getvalue()
+
+
+def _pack_entry(archive, dir_fd, name, prefix, stack):
+    """Add one entry of an open folder; folders are pushed on `stack` to walk later. Returns bytes added."""
+    info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    member = tarfile.TarInfo(prefix + name)
+    member.mtime, member.mode = int(info.st_mtime), stat.S_IMODE(info.st_mode)
+    if stat.S_ISDIR(info.st_mode):
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+        member.type = tarfile.DIRTYPE
+        archive.addfile(member)
+        stack.append((fd, member.name + "/"))
+        return 0
+    if stat.S_ISLNK(info.st_mode):
+        member.type, member.linkname = tarfile.SYMTYPE, os.readlink(name, dir_fd=dir_fd)
+        archive.addfile(member)
+        return 0
+    if not stat.S_ISREG(info.st_mode):
+        return 0
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return 0
+        data = handle.read()
+    member.size = len(data)
+    archive.addfile(member, io.BytesIO(data))
+    return len(data)
+
+
+class Frozen:
+    """Every other process in the sandbox stopped (SIGSTOP) while the workspace is read or written.
+
+    In a container that is every process but init and the supervisor; locally, the
+    kernel's process group. Nothing can then change the workspace under the packer.
+    """
+
+    def __init__(self, kernel_pid):
+        self.kernel_pid = kernel_pid
+
+    def __enter__(self):
+        for _ in range(20):
+            self._signal(signal.SIGSTOP)
+            if self._all_stopped():
+                break
+            time.sleep(0.005)
+        return self
+
+    def __exit__(self, *exc_info):
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, sig):
+        try:
+            if MODE == "container":
+                os.kill(-1, sig)  # every process but init and this one
+            else:
+                os.killpg(self.kernel_pid, sig)
+        except OSError:
+            pass
+
+    def _all_stopped(self):
+        if MODE != "container":
+            return True
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) in (1, os.getpid()):
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    state = handle.read().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state not in ("T", "t", "Z", "X"):
+                return False
+        return True
 
 
 def clear(root):

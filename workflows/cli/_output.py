@@ -17,6 +17,13 @@ def open_records() -> Any:
     return env().records
 
 
+def open_env() -> Any:
+    """The records and blob store of this crewgate home (opened on first use)."""
+    from ..engine.env import env
+
+    return env()
+
+
 def fail(message: str, code: int) -> NoReturn:
     """Print an actionable error and exit with `code` (1 failed, 2 bad input)."""
     click.echo(f"error: {message}", err=True)

@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from ._display import terminal_safe
-from ._output import emit_json, fail, open_records
+from ._output import emit_json, fail, open_env, open_records
 from ._progress import reporter
+from ._review_text import review_lines
 
 EXIT_BAD_INPUT, EXIT_WAITING = 2, 10
 
@@ -58,35 +58,32 @@ def list_items(as_json: bool) -> None:
 
 @review.command()
 @click.argument("review_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the item, its evidence and its decisions as JSON.")
-def show(review_id: str, as_json: bool) -> None:
-    """A review item: the diff, the evidence (check output, answers) and the artifact sha256."""
+@click.option("--json", "as_json", is_flag=True, help="Print the item, its change list, diff, evidence and decisions.")
+@click.option("--full", is_flag=True, help="Show the whole diff and every output, however long.")
+def show(review_id: str, as_json: bool, full: bool) -> None:
+    """A review item: every changed path, the diff, the evidence and the decisions, all from the artifact."""
     from ..errors import GateError
+    from ..review_view import DIFF_LIMIT, review_view
 
-    records = open_records()
+    env = open_env()
     try:
-        item = records.review(review_id)
+        view = review_view(env.records, env.blobs, review_id, None if full else DIFF_LIMIT)
     except GateError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
-    decided = [d.__dict__ for d in records.decisions(review_id)]
     if as_json:
-        emit_json({**item, "decisions": decided})
+        emit_json(view)
         return
-    click.echo(f"review {item['id']} ({item['status']}) for run {item['run_id']}, step {item['step_id']}")
-    click.echo(f"artifact sha256 {item['artifact_sha256']}")
-    policy = item["policy"]
-    click.echo(
-        f"policy: {policy['required']} approval(s) from {', '.join(policy['reviewers'])}; "
-        f"requester may approve: {policy['allow_requester']}; expires: {item['expires_at'] or 'never'}"
-    )
-    for step_id, output in item["evidence"].get("outputs", {}).items():
-        click.secho(f"\n## {step_id}", bold=True)
-        click.echo(terminal_safe(output.strip())[-1500:])
-    click.secho("\n## diff", bold=True)
-    click.echo(terminal_safe(item["evidence"].get("diff", "")) or "(no changes)")
-    for decision in decided:
-        click.echo(f"{decision['created_at']} {decision['reviewer']}: {decision['decision']} {decision['message']}")
-    click.echo(f"\ntrace: {item['evidence'].get('trace')}")
+    lines, flags = review_lines(view, full)
+    click.echo(f"review {view['id']} ({view['status']}) for run {view['run_id']}, step {view['step_id']}")
+    click.echo(f"artifact sha256 {view['artifact_sha256']}")
+    if flags:
+        click.secho(
+            f"⚠ escaped for display (could hide, reorder or control text): {', '.join(flags)}; "
+            "the lines holding them are marked ⚠",
+            fg="yellow",
+        )
+    for line in lines:
+        click.echo(line)
 
 
 def _decide(

@@ -52,7 +52,23 @@ def run(reference: str, pairs: tuple[str, ...], requester: str | None, as_json: 
         return
     if not as_json:
         click.echo(f"run {run_id}: {loaded.ref} (sha256 {loaded.sha256[:12]})")
+        _say_base(run_id, inputs)
     _finish(start_and_follow(run_id, reporter(as_json)))
+
+
+def _say_base(run_id: str, inputs: dict[str, object]) -> None:
+    """Say which tree the run starts from, and that working-tree changes are not part of it."""
+    from pathlib import Path
+
+    from ..base import left_out
+    from ..engine.env import env
+
+    base_commit = env().records.run(run_id)["base_commit"]
+    if base_commit is None:
+        return
+    skipped = left_out(Path(str(inputs["repo"])))
+    note = f"; {skipped} uncommitted, untracked or ignored path(s) are left out" if skipped else ""
+    click.echo(f"  base: commit {base_commit[:12]} (committed files only{note})")
 
 
 def _enqueue(run_id: str, queue: str) -> None:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from functools import cache
 
-from ..artifacts import BlobStore
+from ..blobs import BlobStore
 from ..records import Records
 from ..store import Store, crewgate_home
 

@@ -19,8 +19,9 @@ from executors.engine import engine
 from executors.errors import SandboxUnavailable
 from executors.image import default_image, image_id
 
+from ..base import commit_snapshot, head_commit
 from ..errors import RunError
-from ..promote import head_commit
+from ..identity import person_key
 from ..records import TERMINAL
 from ..runbook.loader import LoadedRunbook
 from ..runbook.schema import GitTarget, PromoteStep
@@ -35,15 +36,18 @@ MAX_REPO_BYTES = 64 * 1024 * 1024
 def create_run(loaded: LoadedRunbook, inputs: dict[str, Any], requester: str) -> str:
     """Record a new run pinned to the runbook's exact content; return its id."""
     book = loaded.runbook
+    requester = person_key(requester, "requester")
     run_id = uuid.uuid4().hex[:12]
     repo = Path(inputs[REPO_INPUT]) if REPO_INPUT in inputs else None
     base_commit = None
     if repo is not None:
         if not repo.is_dir():
             raise RunError(f"input repo={repo} is not a folder")
-        snapshot = pack_directory(repo, "", MAX_REPO_BYTES)
-        if (repo / ".git").exists():
+        if (repo / ".git").exists():  # the recorded commit's tree, never the working tree
             base_commit = head_commit(repo)
+            snapshot = commit_snapshot(repo, base_commit, MAX_REPO_BYTES)
+        else:
+            snapshot = pack_directory(repo, "", MAX_REPO_BYTES)
     else:
         snapshot = pack_files({})
     if base_commit is None and any(isinstance(s, PromoteStep) and isinstance(s.promote, GitTarget) for s in book.steps):

@@ -14,17 +14,21 @@ from typing import Any
 
 from agents.script_cursors import CURSORS
 from executors import ExecutionResult
+from executors.errors import KernelDied, SandboxLost
 
-from ..artifacts import build_artifact, read_artifact, sha256_of
+from ..artifacts import ArtifactError, build_artifact, read_artifact
+from ..blobs import BlobCorrupt
 from ..errors import PromotionError
 from ..faults import pause
 from ..promote import promote_directory, promote_git, promote_patch
-from ..runbook.schema import CheckStep, CrewStep, GitTarget, PatchTarget, TaskStep
+from ..runbook.schema import CheckStep, CrewStep, DirectoryTarget, GitTarget, PatchTarget, PromoteStep, TaskStep
 from ..runbook.templates import render
+from ..visible import clip_tail
 from .env import env
-from .live import close_run, live_run, runbook_of
+from .live import LiveRun, close_run, live_run, runbook_of
 
 OUTPUT_LIMIT = 20000
+SANDBOX_TRIES = 3
 DURATION = re.compile(r"^(\d+)([smhd])$")
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -41,34 +45,64 @@ def template_variables(run_id: str, outputs: dict[str, str]) -> dict[str, Any]:
 def work(
     run_id: str, step_id: str, attempt: int, snapshot: str, outputs: dict[str, str], context: str
 ) -> dict[str, Any]:
-    """Run a task, crew or check step; return its status, output, usage and new snapshot."""
+    """Run a task, crew or check step; return its status, output, usage and new snapshot.
+
+    If the run's container is replaced during the step (killed, out of memory, the
+    engine restarted), the workspace the step leaves is not one it produced: the try
+    is discarded and the step runs again in a fresh sandbox restored from its
+    starting snapshot, at most SANDBOX_TRIES times, then the run fails naming the loss.
+    """
     step = runbook_of(run_id).runbook.step(step_id)
     records = env().records
     records.start_step(run_id, step_id, attempt, type(step).__name__.removesuffix("Step").lower())
-    live = live_run(run_id, snapshot)
-    key = f"{run_id}:{step_id}:{attempt}"
+    variables = template_variables(run_id, outputs)
+    lost = ""
+    for _ in range(SANDBOX_TRIES):
+        try:
+            live = live_run(run_id, snapshot)
+            replacements = live.sandbox.replacements
+            ok, output, usage = _perform(live, step, run_id, attempt, variables, context)
+            archive = live.sandbox.snapshot()
+            if live.sandbox.replacements == replacements:
+                break
+            lost = "its container stopped answering and was replaced"
+        except KernelDied as exc:
+            lost = str(exc)
+        close_run(run_id)  # the next try starts a fresh sandbox from the step's starting snapshot
+        records.add_trace(run_id, step_id, attempt, "crewgate", 0, {"status": "sandbox_lost", "note": lost})
+    else:
+        raise SandboxLost(
+            f"run {run_id}, step {step_id}: the sandbox was lost during the step {SANDBOX_TRIES} times ({lost}); "
+            "the step's work was discarded and nothing reached the gate. Check the engine (`crewgate sandbox doctor`) "
+            "and the runbook's sandbox memory, then start a new run"
+        )
+    new_snapshot = env().blobs.put(archive)
+    live.snapshot = new_snapshot
+    status = "done" if ok else "failed"
+    output = clip_tail(output, OUTPUT_LIMIT)
+    records.finish_step(run_id, step_id, attempt, status, output, usage)
+    return {"status": status, "output": output, "snapshot": new_snapshot}
+
+
+def _perform(
+    live: LiveRun, step: Any, run_id: str, attempt: int, variables: dict[str, Any], context: str
+) -> tuple[bool, str, dict[str, Any]]:
+    """Do the step's work in the live sandbox; return (ok, output, usage)."""
+    key = f"{run_id}:{step.id}:{attempt}"
     CURSORS.reset(key)  # a step re-run after a crash gets the same scripted replies again
     for member in live.members.values():
         member.script_key = key
-    live.position.update(step=step_id, attempt=attempt)
-    variables = template_variables(run_id, outputs)
-    usage: dict[str, Any] = {}
+    live.position.update(step=step.id, attempt=attempt)
     if isinstance(step, TaskStep):
         outcome = live.crew.run_task(step.member, render(step.task, variables), context, step.max_turns)
-        ok, output, usage = outcome.ok, outcome.output if outcome.ok else outcome.message, _usage(outcome.usage)
     elif isinstance(step, CrewStep):
-        members = step.members
-        outcome = live.crew.run_crew(render(step.crew, variables), step.process, members, context, step.max_rounds)
-        ok, output, usage = outcome.ok, outcome.output if outcome.ok else outcome.message, _usage(outcome.usage)
+        outcome = live.crew.run_crew(render(step.crew, variables), step.process, step.members, context, step.max_rounds)
     elif isinstance(step, CheckStep):
         ok, output = _check(live.sandbox.execute, render(step.check, variables), step.timeout_s)
+        return ok, output, {}
     else:
-        raise ValueError(f"step {step_id} is not a work step")
-    new_snapshot = env().blobs.put(live.sandbox.snapshot())
-    live.snapshot = new_snapshot
-    status = "done" if ok else "failed"
-    records.finish_step(run_id, step_id, attempt, status, output[-OUTPUT_LIMIT:], usage)
-    return {"status": status, "output": output[-OUTPUT_LIMIT:], "snapshot": new_snapshot}
+        raise ValueError(f"step {step.id} is not a work step")
+    return outcome.ok, outcome.output if outcome.ok else outcome.message, _usage(outcome.usage)
 
 
 def _usage(usage: Any) -> dict[str, Any]:
@@ -94,26 +128,32 @@ def _check(execute: Any, command: str, timeout: float) -> tuple[bool, str]:
 
 
 def open_review(run_id: str, step_id: str, attempt: int, snapshot: str, evidence: dict[str, Any]) -> dict[str, Any]:
-    """Freeze the workspace into an artifact, open its review item, stop the container."""
+    """Freeze the workspace into an artifact, open its review item, stop the container.
+
+    The diff and the manifest are not copied into the item: `review show` reads them
+    from the artifact itself (verified against its sha256), so what a reviewer sees is
+    what promotion applies.
+    """
     records, blobs = env().records, env().blobs
     run = records.run(run_id)
     records.start_step(run_id, step_id, attempt, "gate")
-    artifact = build_artifact(blobs.get(run["base_snapshot"]), blobs.get(snapshot))
+    artifact = build_artifact(blobs.get(run["base_snapshot"]), blobs.get(snapshot), run["base_snapshot"])
     sha = blobs.put(artifact)
-    gate = runbook_of(run_id).runbook.step(step_id).gate  # type: ignore[union-attr]
+    book = runbook_of(run_id).runbook
+    gate = book.step(step_id).gate  # type: ignore[union-attr]
     review_id = f"{run_id}-{step_id}-{attempt}"
     expires = None
     if gate.expires_after:
         amount, unit = DURATION.match(gate.expires_after).groups()  # type: ignore[union-attr]
         expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=int(amount) * SECONDS[unit])
-    diff = read_artifact(artifact).diff
+    warnings = _promotion_warnings(book.steps, read_artifact(artifact).deleted)
     records.open_review(
         id=review_id,
         run_id=run_id,
         step_id=step_id,
         artifact_sha256=sha,
         policy=json.dumps(gate.model_dump()),
-        evidence=json.dumps({**evidence, "diff": diff[:200000], "trace": f"crewgate runs trace {run_id}"}),
+        evidence=json.dumps({**evidence, "warnings": warnings, "trace": f"crewgate runs trace {run_id}"}),
         requester=run["requester"],
         expires_at=expires.isoformat(timespec="seconds") if expires else None,
     )
@@ -121,6 +161,16 @@ def open_review(run_id: str, step_id: str, attempt: int, snapshot: str, evidence
     records.set_run(run_id, status="waiting", message=f"waiting for review {review_id}")
     close_run(run_id)  # a waiting run holds no container
     return {"review_id": review_id, "artifact_sha256": sha, "expires_at": expires.isoformat() if expires else None}
+
+
+def _promotion_warnings(steps: list[Any], deleted: tuple[str, ...]) -> list[str]:
+    """What will go wrong at promotion if this artifact is approved, said before anyone approves."""
+    return [
+        f"step {step.id} promotes to a directory, which cannot delete; this change deletes {len(deleted)} path(s), "
+        "so approving it fails that promotion: request changes, or change the runbook's target"
+        for step in steps
+        if isinstance(step, PromoteStep) and isinstance(step.promote, DirectoryTarget) and deleted
+    ]
 
 
 def read_decision(review_id: str) -> dict[str, Any] | None:
@@ -169,15 +219,16 @@ def promote(run_id: str, step_id: str, artifact_sha256: str, approvers: list[str
     if claim["status"] == "done":
         records.finish_step(run_id, step_id, 1, "done", str(claim["ref"]), {})
         return {"ok": True, "ref": claim["ref"]}
-    data = blobs.path(artifact_sha256).read_bytes()
-    if sha256_of(data) != artifact_sha256:
-        message = (
-            f"artifact {artifact_sha256[:12]} no longer matches its approved sha256 (stored bytes were modified "
-            f"after review, now {sha256_of(data)[:12]}); nothing was promoted"
-        )
+    try:
+        artifact = read_artifact(blobs.get(artifact_sha256))
+    except BlobCorrupt as exc:
+        message = f"artifact {artifact_sha256[:12]} no longer matches its approved sha256 ({exc}); nothing was promoted"
         records.finish_step(run_id, step_id, 1, "failed", message, {})
         return {"ok": False, "error": message}
-    artifact = read_artifact(data)
+    except ArtifactError as exc:
+        message = f"artifact {artifact_sha256[:12]}: {exc}; nothing was promoted"
+        records.finish_step(run_id, step_id, 1, "failed", message, {})
+        return {"ok": False, "error": message}
     variables = template_variables(run_id, {})
     try:
         if isinstance(target, GitTarget):

@@ -1,0 +1,61 @@
+"""Content-addressed blobs: workspace snapshots and review artifacts, named by their sha256.
+
+Identical bytes from different runs share one file, so every read verifies the
+hash first (a corrupt blob never passes for the one that was reviewed), and
+every write checks what is already there and replaces it if it is corrupt (so
+one damaged blob cannot fail later, unrelated runs).
+"""
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import RunError
+
+
+class BlobCorrupt(RunError):
+    """A stored blob's bytes no longer hash to its name: it was modified after it was stored."""
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class BlobStore:
+    """Immutable blobs named by their sha256, under $CREWGATE_HOME/blobs."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha: str) -> Path:
+        if len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):
+            raise RunError(f"{sha!r} is not a sha256")
+        return self.root / sha[:2] / sha
+
+    def put(self, data: bytes) -> str:
+        """Store `data` and return its sha256; a corrupt copy already there is replaced."""
+        sha = sha256_of(data)
+        target = self.path(sha)
+        if target.exists() and sha256_of(target.read_bytes()) == sha:
+            return sha
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
+            handle.write(data)
+        os.replace(handle.name, target)
+        return sha
+
+    def get(self, sha: str) -> bytes:
+        """The blob's bytes, verified against `sha` (BlobCorrupt if they differ)."""
+        try:
+            data = self.path(sha).read_bytes()
+        except FileNotFoundError as exc:
+            raise RunError(f"blob {sha[:12]} is missing from {self.root}") from exc
+        actual = sha256_of(data)
+        if actual != sha:
+            raise BlobCorrupt(
+                f"blob {sha[:12]} no longer matches its sha256 (its stored bytes now hash to {actual[:12]}): "
+                f"it was modified after it was stored in {self.root}"
+            )
+        return data
