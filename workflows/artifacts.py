@@ -95,8 +95,8 @@ def workspace_entries(snapshot: bytes) -> dict[str, Entry]:
     return entries
 
 
-def build_artifact(base: bytes, current: bytes, base_sha256: str) -> bytes:
-    """The deterministic artifact tar for the change from snapshot `base` to `current`."""
+def build_artifact(base: bytes, current: bytes, base_sha256: str) -> tuple[bytes, Artifact]:
+    """The deterministic artifact tar for the change from snapshot `base` to `current`, and what it holds."""
     before, after = workspace_entries(base), workspace_entries(current)
     paths = sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
     changes = [_change(path, before.get(path), after.get(path)) for path in paths]
@@ -121,7 +121,8 @@ def build_artifact(base: bytes, current: bytes, base_sha256: str) -> bytes:
                 archive.addfile(info)
             else:
                 _add(archive, f"files/{path}", entry.data, 0o755 if entry.executable else 0o644)
-    return buffer.getvalue()
+    files = {path: after[path] for path in paths if path in after}
+    return buffer.getvalue(), Artifact(base_sha256, tuple(changes), diff, files)
 
 
 def _change(path: str, old: Entry | None, new: Entry | None) -> Change:

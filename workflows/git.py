@@ -7,14 +7,14 @@ from pathlib import Path
 from .errors import PromotionError
 
 
-def git(
+def git_bytes(
     repo: Path,
     *args: str,
     env: dict[str, str] | None = None,
     data: bytes | None = None,
     error: type[Exception] = PromotionError,
-) -> str:
-    """`git -C repo ARGS` with `data` on stdin; its stdout, or `error` naming the command and git's message."""
+) -> bytes:
+    """`git -C repo ARGS` with `data` on stdin; its raw stdout, or `error` naming the command and git's message."""
     done = subprocess.run(  # noqa: S603 - fixed git argv, no shell
         ["git", "-C", str(repo), *args],  # noqa: S607 - git from PATH, as the user runs it
         input=data,
@@ -24,17 +24,15 @@ def git(
     )
     if done.returncode != 0:
         raise error(f"git {' '.join(args[:2])} failed in {repo}: {done.stderr.decode(errors='replace').strip()}")
-    return done.stdout.decode(errors="surrogateescape").strip()
-
-
-def git_bytes(repo: Path, *args: str, data: bytes | None = None, error: type[Exception] = PromotionError) -> bytes:
-    """Like `git`, but the raw stdout (for object contents and -z listings)."""
-    done = subprocess.run(  # noqa: S603 - fixed git argv, no shell
-        ["git", "-C", str(repo), *args],  # noqa: S607 - git from PATH
-        input=data,
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise error(f"git {' '.join(args[:2])} failed in {repo}: {done.stderr.decode(errors='replace').strip()}")
     return done.stdout
+
+
+def git(
+    repo: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    data: bytes | None = None,
+    error: type[Exception] = PromotionError,
+) -> str:
+    """Like `git_bytes`, as text with surrounding whitespace stripped."""
+    return git_bytes(repo, *args, env=env, data=data, error=error).decode(errors="surrogateescape").strip()

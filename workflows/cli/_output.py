@@ -10,18 +10,16 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
-def open_records() -> Any:
-    """The run records of this crewgate home (opened on first use, not at CLI start)."""
-    from ..engine.env import env
-
-    return env().records
-
-
 def open_env() -> Any:
-    """The records and blob store of this crewgate home (opened on first use)."""
+    """The records and blob store of this crewgate home (opened on first use, not at CLI start)."""
     from ..engine.env import env
 
     return env()
+
+
+def open_records() -> Any:
+    """The run records of this crewgate home."""
+    return open_env().records
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -137,8 +137,8 @@ def open_review(run_id: str, step_id: str, attempt: int, snapshot: str, evidence
     records, blobs = env().records, env().blobs
     run = records.run(run_id)
     records.start_step(run_id, step_id, attempt, "gate")
-    artifact = build_artifact(blobs.get(run["base_snapshot"]), blobs.get(snapshot), run["base_snapshot"])
-    sha = blobs.put(artifact)
+    data, artifact = build_artifact(blobs.get(run["base_snapshot"]), blobs.get(snapshot), run["base_snapshot"])
+    sha = blobs.put(data)
     book = runbook_of(run_id).runbook
     gate = book.step(step_id).gate  # type: ignore[union-attr]
     review_id = f"{run_id}-{step_id}-{attempt}"
@@ -146,7 +146,7 @@ def open_review(run_id: str, step_id: str, attempt: int, snapshot: str, evidence
     if gate.expires_after:
         amount, unit = DURATION.match(gate.expires_after).groups()  # type: ignore[union-attr]
         expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=int(amount) * SECONDS[unit])
-    warnings = _promotion_warnings(book.steps, read_artifact(artifact).deleted)
+    warnings = _promotion_warnings(book.steps, artifact.deleted)
     records.open_review(
         id=review_id,
         run_id=run_id,
