@@ -144,6 +144,13 @@ def test_promotion_to_a_folder_never_writes_through_a_link(tmp_path: Path) -> No
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []  # staging cleaned up
 
 
+def test_a_change_cannot_forge_the_folder_marker(tmp_path: Path) -> None:
+    artifact = forged({".crewgate-artifact": Entry("file", b"f" * 64 + b"\n")})  # would fake "already promoted"
+    with pytest.raises(PromotionError, match="refusing to write '.crewgate-artifact'"):
+        promote_directory(tmp_path / "out", artifact, "a" * 64)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_promotion_to_a_folder_refuses_deletions(tmp_path: Path) -> None:
     artifact = forged({"a.txt": Entry("file", b"a")}, deleted=("old.txt",))
     with pytest.raises(PromotionError, match="deletes 1 path.*cannot delete"):

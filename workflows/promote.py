@@ -102,8 +102,8 @@ def promote_directory(path: Path, artifact: Artifact, artifact_sha256: str) -> s
     try:
         root = os.open(staging, _DIR_FLAGS)
         try:
+            _write_file(root, MARKER, (artifact_sha256 + "\n").encode(), 0o644)  # first: the change cannot forge it
             write_tree(root, artifact)
-            _write_file(root, MARKER, (artifact_sha256 + "\n").encode(), 0o644)
         finally:
             os.close(root)
         os.rename(staging, path)
