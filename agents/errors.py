@@ -1,6 +1,6 @@
 """Errors of the agent layer: the model provider, the scripted model, the budget."""
 
-from executors.errors import CrewgateError
+from executors.errors import CrewgateError, Exit
 
 
 class AgentError(CrewgateError):
@@ -13,6 +13,8 @@ class LLMError(AgentError):
 
 class ScriptError(AgentError):
     """The scripted model's reply file is missing, malformed, or out of replies."""
+
+    exit_code = Exit.BAD_INPUT
 
 
 class BudgetExceeded(AgentError):

@@ -19,6 +19,7 @@ from autogen_core import CancellationToken
 from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, ModelInfo, RequestUsage
 
 from agents import CodeActMember, LLMGateway, MemberResult
+from executors.errors import BadInput
 
 from .base import EngineBase
 from .outcome import CrewOutcome, outcome_from
@@ -133,7 +134,7 @@ class AutoGenCrew(EngineBase):
             chooser = GatewayChatClient(self.gateway, self.manager_model, self.manager_params)
             team = SelectorGroupChat(agents, model_client=chooser, termination_condition=stop)
         else:
-            raise ValueError(f"process {process!r} is not an AutoGen process: use round_robin or selector")
+            raise BadInput(f"process {process!r} is not an AutoGen process: use round_robin or selector")
         result = asyncio.run(team.run(task=goal))
         spoken = [message for message in result.messages if message.source in names]
         output = spoken[-1].to_text() if spoken else ""

@@ -5,6 +5,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 from agents import CodeActMember, LLMGateway
+from executors.errors import BadInput
 
 from .outcome import CrewOutcome
 
@@ -66,4 +67,4 @@ def build_crew(
         from .autogen_engine import AutoGenCrew
 
         return AutoGenCrew(dict(members), gateway, manager_model, dict(manager_params or {}))
-    raise ValueError(f"unknown crew engine {engine!r}: use {' or '.join(ENGINES)}")
+    raise BadInput(f"unknown crew engine {engine!r}: use {' or '.join(ENGINES)}")

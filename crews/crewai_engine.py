@@ -20,6 +20,7 @@ from crewai.llms.base_llm import BaseLLM  # noqa: E402
 from pydantic import PrivateAttr  # noqa: E402
 
 from agents import CodeActMember, LLMGateway, MemberResult  # noqa: E402
+from executors.errors import BadInput  # noqa: E402
 
 from .base import EngineBase  # noqa: E402
 from .outcome import CrewOutcome, outcome_from  # noqa: E402
@@ -149,6 +150,6 @@ class CrewAICrew(EngineBase):
                 agents=agents, tasks=[goal_task], process=Process.hierarchical, manager_llm=manager, verbose=False
             )
         else:
-            raise ValueError(f"process {process!r} is not a crewAI process: use sequential or hierarchical")
+            raise BadInput(f"process {process!r} is not a crewAI process: use sequential or hierarchical")
         output: Any = crew.kickoff()
         return outcome_from(str(output.raw), log)

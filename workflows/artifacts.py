@@ -18,7 +18,7 @@ from typing import Any
 
 from executors._tarsafe import tree_problem
 
-from .errors import RunError
+from .errors import StoreCorrupt
 from .gitdiff import Entry, file_diff, is_binary
 from .visible import hidden_characters
 
@@ -27,7 +27,7 @@ IGNORED_PARTS = frozenset({".git", "__pycache__", ".pytest_cache", ".mypy_cache"
 STATUSES = ("added", "modified", "mode_changed", "type_changed", "deleted")
 
 
-class ArtifactError(RunError):
+class ArtifactError(StoreCorrupt):
     """An artifact cannot be read or does not agree with its own manifest."""
 
 

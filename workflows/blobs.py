@@ -11,10 +11,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import RunError
+from .errors import RunError, StoreCorrupt
 
 
-class BlobCorrupt(RunError):
+class BlobCorrupt(StoreCorrupt):
     """A stored blob's bytes no longer hash to its name: it was modified after it was stored."""
 
 
@@ -51,7 +51,7 @@ class BlobStore:
         try:
             data = self.path(sha).read_bytes()
         except FileNotFoundError as exc:
-            raise RunError(f"blob {sha[:12]} is missing from {self.root}") from exc
+            raise StoreCorrupt(f"blob {sha[:12]} is missing from {self.root}") from exc
         actual = sha256_of(data)
         if actual != sha:
             raise BlobCorrupt(

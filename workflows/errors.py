@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
-from executors.errors import CrewgateError
+from executors.errors import BadInput, CrewgateError, NotFound
+
+__all__ = ["BadInput", "CrewgateError", "NotFound"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,7 @@ class Problem:
         return f"{self.file}:{self.line}:{self.col}: {self.message}{where}"
 
 
-class RunbookError(CrewgateError):
+class RunbookError(BadInput):
     """A runbook cannot be used; `problems` says every place that is wrong."""
 
     def __init__(self, problems: list[Problem]) -> None:
@@ -28,16 +30,20 @@ class RunbookError(CrewgateError):
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
-class RunError(CrewgateError):
+class RunError(BadInput):
     """A run cannot start or continue (bad inputs, unknown runbook version, ...)."""
 
 
-class GateError(CrewgateError):
+class GateError(BadInput):
     """A review decision was refused; nothing was changed."""
 
 
 class PromotionError(CrewgateError):
     """Approved bytes could not be applied to their target (or were tampered with)."""
+
+
+class StoreCorrupt(CrewgateError):
+    """Stored bytes no longer match the hash they were recorded under: the store was modified."""
 
 
 class IdentityError(GateError):

@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from .errors import GateError, RunError
+from .errors import GateError, NotFound
 from .identity import fold, person_key
 from .tables import decisions, promotions, reviews, runs, steps, trace
 
@@ -58,7 +58,7 @@ class Records:
         with self.engine.connect() as db:
             row = db.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
         if row is None:
-            raise RunError(f"no run {run_id!r}: see `crewgate runs list`")
+            raise NotFound(f"no run {run_id!r}: see `crewgate runs list`")
         return dict(row)
 
     def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
@@ -146,7 +146,7 @@ class Records:
         with self.engine.connect() as db:
             row = db.execute(select(reviews).where(reviews.c.id == review_id)).mappings().first()
         if row is None:
-            raise GateError(f"no review item {review_id!r}: see `crewgate review list`")
+            raise NotFound(f"no review item {review_id!r}: see `crewgate review list`")
         return {**dict(row), "policy": json.loads(row["policy"]), "evidence": json.loads(row["evidence"])}
 
     def pending_reviews(self, run_id: str) -> list[dict[str, Any]]:
@@ -189,7 +189,7 @@ class Records:
             locked = select(reviews).where(reviews.c.id == review_id).with_for_update()
             item = db.execute(locked).mappings().first()
             if item is None:
-                raise GateError(f"no review item {review_id!r}: see `crewgate review list`")
+                raise NotFound(f"no review item {review_id!r}: see `crewgate review list`")
             policy = json.loads(item["policy"])
             run_status = db.execute(select(runs.c.status).where(runs.c.id == item["run_id"])).scalar_one()
             _check_decision(dict(item), policy, reviewer, decision, artifact_sha256, run_status)

@@ -11,7 +11,7 @@ from typing import Any
 
 from .artifacts import STATUSES, read_artifact
 from .blobs import BlobStore
-from .errors import RunError
+from .errors import RunError, StoreCorrupt
 from .records import Records
 
 DIFF_LIMIT = 200_000
@@ -31,7 +31,7 @@ def review_view(
     view["decisions"] = [asdict(decision) for decision in records.decisions(review_id)]
     try:
         artifact = read_artifact(blobs.get(item["artifact_sha256"]))
-    except RunError as exc:
+    except (RunError, StoreCorrupt) as exc:
         view.update(artifact_problem=str(exc), changes=[], summary={}, flags=[], diff="", diff_truncated=False)
         return view
     changes = [asdict(change) for change in artifact.changes]

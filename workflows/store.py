@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from .errors import Problem, RunbookError, RunError
+from .errors import NotFound, Problem, RunbookError, StoreCorrupt
 from .runbook.loader import LoadedRunbook, parse_runbook
 from .runbook.schema import semver_key
 from .tables import metadata, runbook_versions
@@ -58,7 +58,7 @@ class RegisteredRunbook:
         base = Path(self.base_dir) if self.base_dir else None
         loaded = parse_runbook(self.content, f"{self.ref} (stored)", base)
         if loaded.sha256 != self.sha256:
-            raise RunError(f"stored runbook {self.ref} no longer matches its hash: the store was modified")
+            raise StoreCorrupt(f"stored runbook {self.ref} no longer matches its hash: the store was modified")
         return loaded
 
 
@@ -119,7 +119,7 @@ class Store:
         with self.engine.connect() as connection:
             rows = connection.execute(select(runbook_versions).where(runbook_versions.c.name == name)).mappings().all()
         if not rows:
-            raise RunError(
+            raise NotFound(
                 f"no runbook named {name!r} is registered: run it from its file first, or see `crewgate runbook list`"
             )
         if version is None:
@@ -128,7 +128,7 @@ class Store:
             if row["version"] == version:
                 return RegisteredRunbook(**row)
         known = ", ".join(sorted((row["version"] for row in rows), key=semver_key))
-        raise RunError(f"runbook {name!r} has no registered version {version!r} (registered: {known})")
+        raise NotFound(f"runbook {name!r} has no registered version {version!r} (registered: {known})")
 
     def list_runbooks(self) -> list[RegisteredRunbook]:
         with self.engine.connect() as connection:

@@ -6,11 +6,11 @@ import sys
 
 import click
 
-from ._output import emit_json, fail, open_env, open_records
+from executors.errors import Exit
+
+from ._output import emit_json, open_env, open_records
 from ._progress import reporter
 from ._review_text import review_lines
-
-EXIT_BAD_INPUT, EXIT_WAITING = 2, 10
 
 
 @click.group()
@@ -62,14 +62,10 @@ def list_items(as_json: bool) -> None:
 @click.option("--full", is_flag=True, help="Show the whole diff and every output, however long.")
 def show(review_id: str, as_json: bool, full: bool) -> None:
     """A review item: every changed path, the diff, the evidence and the decisions, all from the artifact."""
-    from ..errors import GateError
     from ..review_view import DIFF_LIMIT, review_view
 
     env = open_env()
-    try:
-        view = review_view(env.records, env.blobs, review_id, None if full else DIFF_LIMIT)
-    except GateError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
+    view = review_view(env.records, env.blobs, review_id, None if full else DIFF_LIMIT)
     if as_json:
         emit_json(view)
         return
@@ -97,14 +93,10 @@ def _decide(
     as_json: bool,
 ) -> None:
     from ..engine.launch import host, wake
-    from ..errors import GateError
     from ..faults import pause
 
     records = open_records()
-    try:
-        status = records.decide(review_id, reviewer, decision, message, sha, step)
-    except GateError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
+    status = records.decide(review_id, reviewer, decision, message, sha, step)
     pause("after-decision")
     item = records.review(review_id)
     click.echo(
@@ -113,7 +105,7 @@ def _decide(
         err=as_json,
     )
     if status == "pending":
-        raise SystemExit(EXIT_WAITING)
+        raise SystemExit(Exit.WAITING)
     wake(item["run_id"], review_id, status)
     if not wait:
         click.echo(f"run {item['run_id']} continues in `crewgate worker` (or `crewgate runs resume {item['run_id']}`)")

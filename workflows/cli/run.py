@@ -7,10 +7,7 @@ import time
 
 import click
 
-from ._output import fail
 from ._progress import reporter
-
-EXIT_BAD_INPUT = 2
 
 
 def _finish(code: int) -> None:
@@ -29,21 +26,16 @@ def _finish(code: int) -> None:
 def run(reference: str, pairs: tuple[str, ...], requester: str | None, as_json: bool, detach: bool) -> None:
     """Run a runbook: a file path, NAME@VERSION, or NAME (its latest registered version).
 
-    Exit codes: 0 done, 1 failed or rejected, 2 bad input, 10 waiting at a gate.
+    Exit codes: 0 done, 1 failed or rejected, 2 bad input, 3 environment (Docker), 10 waiting at a gate.
     """
-    from executors.errors import CrewgateError
-
     from ..engine.env import env
     from ..engine.launch import create_run, start_and_follow
     from ..inputs import parse_pairs, resolve_inputs
     from ..runbook.resolve import resolve_runbook
 
-    try:
-        loaded = resolve_runbook(reference, env().store)
-        inputs = resolve_inputs(loaded.runbook, parse_pairs(pairs))
-        run_id = create_run(loaded, inputs, requester or getpass.getuser())
-    except CrewgateError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
+    loaded = resolve_runbook(reference, env().store)
+    inputs = resolve_inputs(loaded.runbook, parse_pairs(pairs))
+    run_id = create_run(loaded, inputs, requester or getpass.getuser())
     if detach:
         from ..engine.durable import QUEUE
 

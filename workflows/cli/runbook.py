@@ -5,9 +5,9 @@ from typing import Any
 
 import click
 
-from ._output import emit_json, fail
+from executors.errors import BadInput, Exit
 
-EXIT_BAD_INPUT = 2
+from ._output import emit_json
 
 
 @click.group()
@@ -43,7 +43,7 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
             for problem in report["problems"]:
                 click.echo(problem["text"], err=True)
     if not all(report["ok"] for report in reports):
-        raise SystemExit(EXIT_BAD_INPUT)
+        raise SystemExit(Exit.BAD_INPUT)
 
 
 @runbook.command()
@@ -93,18 +93,15 @@ def list_versions(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the record and the parsed runbook as JSON.")
 def show(reference: str, as_json: bool) -> None:
     """Show a registered version's stored content: NAME@VERSION, or NAME for the latest."""
-    from ..errors import CrewgateError
     from ..runbook.resolve import REF
     from ..store import Store
 
     match = REF.match(reference)
     if not match:
-        fail(f"{reference!r} is not NAME or NAME@VERSION (e.g. add-feature@1.0.0)", EXIT_BAD_INPUT)
+        raise BadInput(f"{reference!r} is not NAME or NAME@VERSION (e.g. add-feature@1.0.0)")
     store = Store()
     try:
         record = store.get_runbook(match["name"], match["version"])
-    except CrewgateError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
     finally:
         store.close()
     if as_json:
@@ -125,15 +122,12 @@ def show(reference: str, as_json: bool) -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 def register(path: str) -> None:
     """Validate a runbook file and register its version (refused if the version's content changed)."""
-    from ..errors import RunbookError
     from ..runbook import load_runbook
     from ..store import Store
 
     store = Store()
     try:
         record, new = store.register_runbook(load_runbook(path))
-    except RunbookError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
     finally:
         store.close()
     click.echo(f"{'registered' if new else 'already registered'}: {record.ref} sha256 {record.sha256[:12]}")

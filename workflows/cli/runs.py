@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from ._display import terminal_safe
-from ._output import emit_json, fail, open_records
-from ._progress import reporter
+from executors.errors import BadInput
 
-EXIT_BAD_INPUT = 2
+from ._display import terminal_safe
+from ._output import emit_json, open_records
+from ._progress import reporter
 
 
 @click.group()
@@ -90,12 +90,7 @@ def list_runs(as_json: bool, limit: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON (id, status, runbook, steps, promotion).")
 def show(run_id: str, as_json: bool) -> None:
     """A run: its pins, steps and promotion."""
-    from ..errors import RunError
-
-    try:
-        view = run_view(run_id)
-    except RunError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
+    view = run_view(run_id)
     if as_json:
         emit_json(view)
         return
@@ -146,7 +141,7 @@ def cancel(run_id: str) -> None:
     records = open_records()
     run = records.run(run_id)
     if run["status"] in TERMINAL:
-        fail(f"run {run_id} already ended ({run['status']})", EXIT_BAD_INPUT)
+        raise BadInput(f"run {run_id} already ended ({run['status']}): there is nothing to cancel")
     dbos = client()
     try:
         dbos.cancel_workflow(run_id)

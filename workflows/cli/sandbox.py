@@ -7,8 +7,10 @@ from typing import Any
 
 import click
 
+from executors.errors import Exit
+
 from ._display import terminal_safe
-from ._output import emit_json, fail
+from ._output import emit_json
 
 
 @click.group()
@@ -29,20 +31,16 @@ def sandbox() -> None:
 def build(method: str, tag: str | None, if_missing: bool) -> None:
     """Build the sandbox image (python3, pytest, bandit, git, user 10001, /workspace)."""
     from executors.engine import engine
-    from executors.errors import SandboxUnavailable
     from executors.image import build_image, default_image, image_id
 
     tag = tag or default_image()
-    try:
-        with engine() as client:
-            existing = image_id(client, tag)
-            if existing and if_missing:
-                click.echo(f"{tag} is present ({existing[:19]}); nothing to do")
-                return
-            started = time.monotonic()
-            built = build_image(client, tag, method, say=lambda line: click.echo(f"  {line}"))
-    except SandboxUnavailable as exc:
-        fail(str(exc), 1)
+    with engine() as client:
+        existing = image_id(client, tag)
+        if existing and if_missing:
+            click.echo(f"{tag} is present ({existing[:19]}); nothing to do")
+            return
+        started = time.monotonic()
+        built = build_image(client, tag, method, say=lambda line: click.echo(f"  {line}"))
     click.echo(f"built {tag} ({built[:19]}) in {time.monotonic() - started:.0f} s")
 
 
@@ -61,7 +59,7 @@ def doctor(image: str | None, as_json: bool) -> None:
             if not check["ok"] and check.get("fix"):
                 click.echo(f"     fix: {check['fix']}")
     if not all(check["ok"] for check in checks):
-        raise SystemExit(1)
+        raise SystemExit(Exit.ENVIRONMENT)
 
 
 def _doctor_checks(image: str | None) -> list[dict[str, Any]]:
@@ -105,14 +103,10 @@ def _doctor_checks(image: str | None) -> list[dict[str, Any]]:
 def prune(everything: bool, as_json: bool) -> None:
     """Remove sandbox containers whose owning process is gone."""
     from executors.engine import engine
-    from executors.errors import SandboxUnavailable
     from executors.prune import prune as prune_containers
 
-    try:
-        with engine() as client:
-            removed = prune_containers(client, everything)
-    except SandboxUnavailable as exc:
-        fail(str(exc), 1)
+    with engine() as client:
+        removed = prune_containers(client, everything)
     if as_json:
         emit_json([{"id": c.id, "session": c.session, "run": c.run, "status": c.status} for c in removed])
     else:
@@ -130,26 +124,23 @@ def exec_cells(cells: tuple[str, ...], local: bool, repo: str | None, timeout: f
 
     Cells share one namespace, as a crew's members do. Exits 1 if a cell failed.
     """
-    from executors import DockerSandbox, LocalSandbox, Sandbox, SandboxUnavailable
+    from executors import DockerSandbox, LocalSandbox, Sandbox
 
     if local:
         click.echo("warning: LocalSandbox runs this code on this host WITHOUT isolation", err=True)
     sources = [sys.stdin.read() if cell == "-" else cell for cell in cells]
     failed = False
     chosen: Sandbox = LocalSandbox() if local else DockerSandbox()
-    try:
-        with chosen as box:
-            if repo:
-                box.put_directory(repo)
-            for number, code in enumerate(sources, 1):
-                result = box.execute(code, timeout=timeout)
-                failed = failed or not result.ok
-                if as_json:
-                    click.echo(json.dumps({"cell": number, **result.to_dict()}))
-                    continue
-                _show(number, code, result)
-    except SandboxUnavailable as exc:
-        fail(str(exc), 1)
+    with chosen as box:
+        if repo:
+            box.put_directory(repo)
+        for number, code in enumerate(sources, 1):
+            result = box.execute(code, timeout=timeout)
+            failed = failed or not result.ok
+            if as_json:
+                click.echo(json.dumps({"cell": number, **result.to_dict()}))
+                continue
+            _show(number, code, result)
     raise SystemExit(1 if failed else 0)
 
 

@@ -13,10 +13,12 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
+from executors.errors import BadInput
+
 ROOTS = frozenset({"inputs", "steps", "run"})
 
 
-class TemplateProblem(Exception):
+class TemplateProblem(BadInput):
     """A template that cannot be parsed or rendered."""
 
 
