@@ -6,8 +6,9 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from .errors import AgentError, BudgetExceeded, LLMError, ScriptError
-from .gateway import Completion, LLMGateway
+from .gateway import Completion, LLMGateway, ReplyLog
 from .member import CodeActMember, MemberResult, Turn
+from .models import ChatModel, ModelCall, ModelReply, TransientModelError
 from .prompts import role_names
 from .trace import ListSink, TraceEvent, TraceSink
 from .usage import Budget, Usage
@@ -15,6 +16,7 @@ from .usage import Budget, Usage
 __all__ = [
     "AgentError",
     "Budget",
+    "ChatModel",
     "BudgetExceeded",
     "CodeActMember",
     "Completion",
@@ -22,9 +24,13 @@ __all__ = [
     "LLMGateway",
     "ListSink",
     "MemberResult",
+    "ModelCall",
+    "ModelReply",
+    "ReplyLog",
     "ScriptError",
     "TraceEvent",
     "TraceSink",
+    "TransientModelError",
     "Turn",
     "Usage",
     "role_names",

@@ -1,34 +1,46 @@
-"""The LLM gateway: one call path to every model, through litellm.
+"""The LLM gateway: one call path to every model, above the model seam.
 
 Model strings are litellm's (`openai/gpt-4o`, `anthropic/...`, `ollama/...`,
 any OpenAI-compatible server via `api_base`), plus `scripted/<file>` for the
 offline scripted model. The gateway adds what a run needs around each call:
 retries with capped backoff on transient errors, a per-call timeout, token
-and cost accounting, and the run's budget. API keys come from the environment
-or from `params`; they are never logged, traced, or sent into a sandbox.
+and cost accounting, the run's budget, and durable replies: with a reply log,
+every reply is recorded before its code runs, and a step re-run after a crash
+gets the recorded replies back instead of calling (and paying for) the model
+again. API keys come from the environment or from `params`; they are never
+logged, traced, or sent into a sandbox.
 """
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from ._litellm import litellm_module
-from .errors import LLMError, ScriptError
+from .errors import LLMError
+from .litellm_model import SECRET_WORDS, LiteLLMModel
+from .models import ChatModel, ModelCall, ModelReply, TransientModelError
 from .usage import Budget, Usage
-
-SECRET_WORDS = ("key", "token", "secret", "password", "authorization")
 
 
 @dataclass(frozen=True)
 class Completion:
-    """One model reply with what it cost."""
+    """One model reply with what it cost. `replayed` replies came from the reply log, not the model."""
 
     text: str
     usage: Usage
     latency_s: float
     attempts: int
+    replayed: bool = False
+
+
+class ReplyLog(Protocol):
+    """Where a run's model replies are kept, by (scope, member, index): durable in the engine."""
+
+    def recorded(self, scope: str, member: str, index: int) -> ModelReply | None: ...
+
+    def record(self, scope: str, member: str, index: int, reply: ModelReply) -> None: ...
 
 
 def redact(params: dict[str, Any]) -> dict[str, Any]:
@@ -48,6 +60,8 @@ class LLMGateway:
         backoff_s / backoff_cap_s: first retry delay, doubled each time up to the cap.
         base_dir: folder that relative `scripted/...` paths resolve against (the runbook's).
         sleep: injected for tests; `time.sleep` by default.
+        model: the model seam; litellm by default.
+        replies: the run's reply log; None keeps nothing (a member used on its own).
     """
 
     def __init__(
@@ -59,6 +73,8 @@ class LLMGateway:
         backoff_cap_s: float = 16.0,
         base_dir: Path | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        model: ChatModel | None = None,
+        replies: ReplyLog | None = None,
     ) -> None:
         self.budget = budget or Budget()
         self.retries = retries
@@ -66,7 +82,19 @@ class LLMGateway:
         self.backoff_s = backoff_s
         self.backoff_cap_s = backoff_cap_s
         self.base_dir = base_dir
+        self.model = model or LiteLLMModel()
+        self.replies = replies
         self._sleep = sleep
+        self._scope = ""
+        self._counts: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def begin(self, scope: str) -> None:
+        """Start counting calls afresh under `scope` (a step try): replies are replayed from its first."""
+        with self._lock:
+            self._scope = scope
+            for key in [key for key in self._counts if key[0] == scope]:
+                del self._counts[key]
 
     def resolve_model(self, model: str) -> str:
         """Make a relative `scripted/` path absolute against the runbook's folder."""
@@ -78,83 +106,39 @@ class LLMGateway:
         return model
 
     def complete(
-        self,
-        model: str,
-        messages: list[dict[str, str]],
-        params: dict[str, Any] | None = None,
-        member: str = "",
-        script_key: str = "",
+        self, model: str, messages: list[dict[str, str]], params: dict[str, Any] | None = None, member: str = ""
     ) -> Completion:
-        """Return the model's reply. Raises BudgetExceeded, ScriptError or LLMError."""
+        """Return the model's reply (or the recorded one). Raises BudgetExceeded, ScriptError or LLMError."""
+        with self._lock:
+            scope = self._scope
+            index = self._counts.get((scope, member), 0)
+            self._counts[(scope, member)] = index + 1
+        if self.replies is not None:
+            recorded = self.replies.recorded(scope, member, index)
+            if recorded is not None:
+                return Completion(recorded.text, recorded.usage, 0.0, 0, replayed=True)
         self.budget.check()
-        litellm = litellm_module()
-        transient = (
-            litellm.RateLimitError,
-            litellm.InternalServerError,
-            litellm.ServiceUnavailableError,
-            litellm.BadGatewayError,
-            litellm.Timeout,
-            litellm.APIConnectionError,
-        )
         params = dict(params or {})
-        resolved = self.resolve_model(model)
+        params.setdefault("timeout", self.timeout_s)
         started = time.perf_counter()
+        reply, attempts = self._call(model, messages, params, ModelCall(member, index))
+        if self.replies is not None:
+            self.replies.record(scope, member, index, reply)  # before any of its code runs
+        self.budget.charge(reply.usage)
+        return Completion(reply.text, reply.usage, time.perf_counter() - started, attempts)
+
+    def _call(
+        self, model: str, messages: list[dict[str, str]], params: dict[str, Any], call: ModelCall
+    ) -> tuple[ModelReply, int]:
+        resolved = self.resolve_model(model)
         for attempt in range(1, self.retries + 2):
             try:
-                response = litellm.completion(
-                    model=resolved,
-                    messages=messages,
-                    timeout=params.pop("timeout", self.timeout_s),
-                    max_retries=0,  # retries are ours, counted and bounded
-                    metadata={"crewgate_member": member, "crewgate_script_key": script_key},
-                    **params,
-                )
-                break
-            except Exception as exc:  # translated once, here, at the litellm boundary
-                script_error = _script_error(exc)
-                if script_error is not None:
-                    raise script_error from exc
-                message = _safe_message(exc, params)
-                if not isinstance(exc, transient):
-                    raise LLMError(f"{model}: the provider refused the call: {message}") from exc
+                return self.model.complete(resolved, messages, params, call), attempt
+            except TransientModelError as exc:
                 if attempt > self.retries:
                     raise LLMError(
-                        f"{model}: the provider kept failing ({attempt} attempts): {message}; "
+                        f"{model}: the provider kept failing ({attempt} attempts): {exc}; "
                         "check the provider's status, the api_base and the network"
                     ) from exc
                 self._sleep(min(self.backoff_s * 2 ** (attempt - 1), self.backoff_cap_s))
-        usage = Usage(
-            prompt_tokens=int(getattr(response.usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(response.usage, "completion_tokens", 0) or 0),
-            cost_usd=_cost(litellm, response),
-            calls=1,
-        )
-        self.budget.charge(usage)
-        text = response.choices[0].message.content or ""
-        return Completion(text=text, usage=usage, latency_s=time.perf_counter() - started, attempts=attempt)
-
-
-def _script_error(exc: BaseException) -> ScriptError | None:
-    """litellm wraps a custom provider's exceptions; find ours in the chain."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ScriptError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _safe_message(exc: BaseException, params: dict[str, Any]) -> str:
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    for name, value in params.items():
-        if isinstance(value, str) and value and any(word in name.lower() for word in SECRET_WORDS):
-            message = message.replace(value, "***")
-    return message[:500]
-
-
-def _cost(litellm: Any, response: Any) -> float:
-    """litellm's price for the call; 0 for models it has no price for (local, scripted)."""
-    try:
-        return float(litellm.completion_cost(completion_response=response) or 0.0)
-    except Exception:  # unknown model: no price
-        return 0.0
+        raise AssertionError("unreachable: the loop returns or raises")

@@ -62,7 +62,6 @@ class CodeActMember:
         trace: sink for one TraceEvent per turn.
         observation_chars: longest observation sent back; head and tail are kept.
         prompt_budget_tokens: older turns are elided beyond this estimate.
-        script_key: scripted-model cursor key (a re-run step passes the same key).
     """
 
     def __init__(
@@ -80,7 +79,6 @@ class CodeActMember:
         trace: TraceSink = discard,
         observation_chars: int = 4000,
         prompt_budget_tokens: int = 16000,
-        script_key: str = "",
     ) -> None:
         if max_turns < 1:
             raise AgentError(f"member {name}: max_turns must be at least 1")
@@ -96,7 +94,6 @@ class CodeActMember:
         self.trace = trace
         self.observation_chars = observation_chars
         self.prompt_budget_tokens = prompt_budget_tokens
-        self.script_key = script_key
         self.system = system_prompt(name, role, goal, self.helpers)
         self._helper_code = "\n\n".join(helper_source(helper) for helper in self.helpers)
 
@@ -110,9 +107,7 @@ class CodeActMember:
         for number in range(1, self.max_turns + 1):
             messages, elided = fit_prompt(self.system, task_message, history, self.prompt_budget_tokens)
             try:
-                completion = self.gateway.complete(
-                    self.model, messages, self.model_params, member=self.name, script_key=self.script_key
-                )
+                completion = self.gateway.complete(self.model, messages, self.model_params, member=self.name)
             except BudgetExceeded as exc:
                 return self._end("budget", turns, usage, str(exc))
             except (ScriptError, LLMError) as exc:

@@ -1,7 +1,7 @@
 """The offline scripted model: a litellm custom provider replaying replies from YAML.
 
 Addressed as `scripted/<path to a YAML file>`. The file maps a member name to
-its ordered list of replies; each call by that member returns its next reply:
+its ordered list of replies; a member's Nth call in a step gets its Nth reply:
 
     coder:
       - |
@@ -9,9 +9,8 @@ its ordered list of replies; each call by that member returns its next reply:
       - The answer is 42.
 
 It goes through litellm like any model, so everything around it (the gateway,
-accounting, tracing) runs for real. Replies are counted per (file, member,
-script key): callers that pass the same key again (a step re-run after a
-crash) can reset it and get the same replies again.
+accounting, tracing) runs for real. Which call this is comes with the call
+(the gateway's `crewgate_call_index`), so the provider keeps no state.
 """
 
 from pathlib import Path
@@ -21,7 +20,7 @@ from litellm import CustomLLM, ModelResponse
 from litellm.types.utils import Choices, Message
 from litellm.types.utils import Usage as LiteUsage
 
-from .script_cursors import CURSORS
+from .script_file import reply_for
 from .tokens import estimate_message_tokens, estimate_tokens
 
 
@@ -31,8 +30,8 @@ class ScriptedProvider(CustomLLM):
     def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
         metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
         member = str(metadata.get("crewgate_member", ""))
-        key = str(metadata.get("crewgate_script_key", ""))
-        text = CURSORS.take(Path(model), member, key)
+        index = int(metadata.get("crewgate_call_index", 0))
+        text = reply_for(Path(model), member, index)
         prompt_tokens = estimate_message_tokens(messages)
         completion_tokens = estimate_tokens(text)
         return ModelResponse(

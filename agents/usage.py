@@ -1,6 +1,7 @@
 """Token and money accounting, and the per-run budget."""
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import BudgetExceeded
@@ -34,25 +35,33 @@ class Budget:
     Args:
         max_tokens: total prompt+completion tokens allowed, or None.
         max_usd: total cost allowed in US dollars, or None.
+        ledger: what the run has spent so far, read from where its calls are recorded. With a
+            ledger the budget holds across processes, crashes and resumes (the records are the
+            truth and `charge` adds nothing); without one, spending is counted in memory.
     """
 
-    def __init__(self, max_tokens: int | None = None, max_usd: float | None = None) -> None:
+    def __init__(
+        self, max_tokens: int | None = None, max_usd: float | None = None, ledger: Callable[[], Usage] | None = None
+    ) -> None:
         self.max_tokens = max_tokens
         self.max_usd = max_usd
+        self._ledger = ledger
         self._spent = Usage()
         self._lock = threading.Lock()
 
     @property
     def spent(self) -> Usage:
-        return self._spent
+        return self._ledger() if self._ledger is not None else self._spent
 
     def charge(self, usage: Usage) -> None:
+        if self._ledger is not None:
+            return  # the call is already recorded, and so counted
         with self._lock:
             self._spent = self._spent + usage
 
     def check(self) -> None:
         """Raise BudgetExceeded when nothing is left for another call."""
-        spent = self._spent
+        spent = self.spent
         if self.max_tokens is not None and spent.total_tokens >= self.max_tokens:
             raise BudgetExceeded(
                 f"budget exceeded: {spent.total_tokens} of {self.max_tokens} tokens used; "

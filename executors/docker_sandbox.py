@@ -15,6 +15,7 @@ from ._sources import supervisor_argv
 from ._transport import AttachTransport, Transport
 from .engine import connect
 from .errors import SandboxUnavailable
+from .faults import pause
 from .image import PATH_ENV, SANDBOX_UID, default_image, image_id
 from .limits import SandboxLimits, parse_size
 
@@ -84,6 +85,7 @@ class DockerSandbox(KernelSandbox):
                 host_config=api.create_host_config(**self._host_config()),
             )
             self.container_id = container["Id"]
+            pause("after-container-create")  # crash tests: a created, never started container must be reaped
             self._attach = api.attach_socket(
                 self.container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
             )

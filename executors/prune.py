@@ -24,10 +24,13 @@ class SandboxContainer:
 
     @property
     def orphaned(self) -> bool:
-        """Not running, or started by a process on this host that no longer exists."""
-        if self.status != "running":
-            return True
-        return self.owner_host == socket.gethostname() and not _alive(self.owner_pid)
+        """Its owner is a process on this host that no longer exists, or (elsewhere) it is not running.
+
+        A created container whose owner is alive is about to be started, not an orphan.
+        """
+        if self.owner_host == socket.gethostname():
+            return not _alive(self.owner_pid)
+        return self.status != "running"
 
 
 def _alive(pid: int) -> bool:
@@ -58,13 +61,13 @@ def list_sandboxes(client: "docker.DockerClient") -> list[SandboxContainer]:
     return found
 
 
-def prune(client: "docker.DockerClient", everything: bool = False) -> list[SandboxContainer]:
-    """Remove orphaned sandbox containers (all of them with `everything`); return what went."""
+def prune(client: "docker.DockerClient", everything: bool = False, run: str | None = None) -> list[SandboxContainer]:
+    """Remove orphaned sandbox containers (all of them with `everything`, or all of one `run`); return what went."""
     from docker.errors import NotFound
 
     removed = []
     for container in list_sandboxes(client):
-        if everything or container.orphaned:
+        if everything or container.orphaned or (run is not None and container.run == run):
             try:
                 client.api.remove_container(container.id, force=True)
             except NotFound:

@@ -8,7 +8,7 @@ from agents import AgentError, Budget, BudgetExceeded, ScriptError, Usage, role_
 from agents.blocks import parse_reply
 from agents.gateway import redact
 from agents.prompts import role_template, system_prompt
-from agents.script_cursors import load_script
+from agents.script_file import load_script
 
 
 def test_every_role_ships_a_template_saying_what_good_output_is() -> None:

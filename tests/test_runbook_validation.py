@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import crewgate
+from workflows.errors import RunbookError
+from workflows.runbook import load_runbook
 
 BASE = """\
 name: demo
@@ -36,6 +38,7 @@ CASES = {
     "yaml syntax": ("model: scripted/replies.yaml", "model: scripted/replies.yaml«: extra"),
     "unclosed bracket": ("  request: {type: string}", "  request: {type: string\nx«: 1"),
     "tab indentation": ("    coder: {goal: Code}", "«\tcoder: {goal: Code}"),
+    "unclosed quote": ('    task: "Do {{ inputs.request }}"', '    task: «"Do {{ inputs.request }}'),
     "duplicate key": ("model: scripted/replies.yaml", "model: scripted/replies.yaml\n«model: other"),
     "unknown top-level key": ("steps:\n", "«stepz:\n"),
     "unknown step key": ("    member: coder", "    «membr: coder"),
@@ -63,6 +66,7 @@ CASES = {
     "bad input type": ("  request: {type: string}", "  request: {type: «strin}"),
 }
 EXPECTED_WORDS = {
+    "unclosed quote": "quote is never closed",
     "yaml syntax": "mapping values are not allowed here",
     "unclosed bracket": "started at line 4, column 12",
     "tab indentation": "tab",
@@ -115,10 +119,11 @@ def test_base_runbook_is_valid(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_malformed_runbook_points_at_the_offending_spot(tmp_path: Path, case: str) -> None:
+    """In-process: the loader's problems are what `crewgate runbook validate` prints (one smoke test below)."""
     path, line, col = write_case(tmp_path, *CASES[case])
-    done = crewgate("runbook", "validate", str(path))
-    assert done.returncode == 2, done.stdout + done.stderr
-    messages = done.stderr.strip().splitlines()
+    with pytest.raises(RunbookError) as refused:
+        load_runbook(path)
+    messages = [str(problem) for problem in refused.value.problems]
     matching = [m for m in messages if EXPECTED_WORDS[case] in m]
     assert matching, f"{case}: expected {EXPECTED_WORDS[case]!r} in {messages}"
     if line:

@@ -66,6 +66,12 @@ class Records:
             rows = db.execute(select(runs).order_by(runs.c.created_at.desc()).limit(limit)).mappings().all()
         return [dict(row) for row in rows]
 
+    def active_runs(self) -> list[dict[str, Any]]:
+        """Every run that has not ended, oldest first."""
+        query = select(runs).where(runs.c.status.not_in(sorted(TERMINAL))).order_by(runs.c.created_at)
+        with self.engine.connect() as db:
+            return [dict(row) for row in db.execute(query).mappings()]
+
     def set_run(self, run_id: str, **fields: Any) -> None:
         with self.engine.begin() as db:
             db.execute(update(runs).where(runs.c.id == run_id).values(**fields, updated_at=now()))

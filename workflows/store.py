@@ -16,9 +16,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from .errors import NotFound, Problem, RunbookError, StoreCorrupt
+from .migrations import migrate
 from .runbook.loader import LoadedRunbook, parse_runbook
 from .runbook.schema import semver_key
-from .tables import metadata, runbook_versions
+from .tables import runbook_versions
 
 
 def crewgate_home() -> Path:
@@ -65,13 +66,14 @@ class RegisteredRunbook:
 class Store:
     """The database crewgate keeps its records in."""
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, upgrade: bool = True) -> None:
         self.url = url or database_url()
         self.engine: Engine = create_engine(self.url, connect_args=_connect_args(self.url))
         if self.url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
-        metadata.create_all(self.engine)
+        if upgrade:
+            migrate(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

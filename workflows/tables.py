@@ -1,6 +1,6 @@
 """crewgate's own tables. They live beside DBOS's tables in the same database."""
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -102,5 +102,19 @@ promotions = Table(
     Column("target", String(16), nullable=False),
     Column("ref", Text, nullable=True),
     Column("status", String(16), nullable=False),  # started, done
+    Column("created_at", String(40), nullable=False),
+)
+
+model_calls = Table(
+    "crewgate_model_calls",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("scope", String(96), primary_key=True),  # step id and attempt: "<step>#<attempt>"
+    Column("member", String(64), primary_key=True),
+    Column("call_index", Integer, primary_key=True),
+    Column("reply", Text, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("cost_usd", Float, nullable=False),
     Column("created_at", String(40), nullable=False),
 )

@@ -7,6 +7,7 @@ import click
 from executors._version import VERSION
 from executors.errors import CrewgateError, Exit
 
+from .db import db
 from .review import review
 from .run import run, worker
 from .runbook import runbook
@@ -24,7 +25,7 @@ def cli() -> None:
     """
 
 
-for command in (run, runs, review, runbook, sandbox, worker):
+for command in (run, runs, review, runbook, sandbox, worker, db):
     cli.add_command(command)
 
 

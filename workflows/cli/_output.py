@@ -11,10 +11,10 @@ def emit_json(data: Any) -> None:
 
 
 def open_env() -> Any:
-    """The records and blob store of this crewgate home (opened on first use, not at CLI start)."""
-    from ..engine.env import env
+    """This process's run services (database, blobs, Docker sandboxes), built here at the edge."""
+    from ..runs.services import open_services
 
-    return env()
+    return open_services()
 
 
 def open_records() -> Any:

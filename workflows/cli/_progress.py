@@ -45,7 +45,11 @@ def _line(event: dict[str, Any]) -> str:
         what = "final answer" if event.get("status") == "final" else event.get("status") or "turn"
         return f"{elapsed}     {event['member']} turn {event['turn']} ({what}, {event['tokens']} tokens)"
     if event["event"] == "worker":
-        details = f": took over {event['recovered']} run(s), woke {len(event['woken'])}" if "recovered" in event else ""
+        details = ""
+        if "recovered" in event:
+            details = f": took over {event['recovered']} run(s), removed {event['reaped']} orphaned container(s)"
+        elif "runs" in event:
+            details = f": {', '.join(event['runs'])}"
         return f"worker {event['status']}{details}"
     status, run = event["status"], event["run"]
     if status == "waiting" and event.get("review"):

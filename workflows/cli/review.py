@@ -92,10 +92,12 @@ def _decide(
     wait: bool,
     as_json: bool,
 ) -> None:
-    from ..engine.launch import host, wake
-    from ..faults import pause
+    from executors.faults import pause
 
-    records = open_records()
+    from ..runs.hosting import host, wake
+
+    services = open_env()
+    records = services.records
     status = records.decide(review_id, reviewer, decision, message, sha, step)
     pause("after-decision")
     item = records.review(review_id)
@@ -110,7 +112,7 @@ def _decide(
     if not wait:
         click.echo(f"run {item['run_id']} continues in `crewgate worker` (or `crewgate runs resume {item['run_id']}`)")
         return
-    code = host(item["run_id"], reporter(as_json))
+    code = host(services, item["run_id"], reporter(as_json))
     sys.stdout.flush()
     os._exit(code)
 

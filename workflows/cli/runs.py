@@ -10,7 +10,7 @@ import click
 from executors.errors import BadInput
 
 from ._display import terminal_safe
-from ._output import emit_json, open_records
+from ._output import emit_json, open_env, open_records
 from ._progress import reporter
 
 
@@ -135,8 +135,8 @@ def cancel(run_id: str) -> None:
     from executors.engine import engine
     from executors.errors import SandboxUnavailable
 
-    from ..engine.launch import client
     from ..records import TERMINAL
+    from ..runs.hosting import client
 
     records = open_records()
     run = records.run(run_id)
@@ -162,9 +162,8 @@ def cancel(run_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
 def resume(run_id: str, as_json: bool) -> None:
     """Continue an interrupted run in this process (finished steps are not run again)."""
-    from ..engine.launch import host, wake_decided
+    from ..runs.hosting import host
 
-    wake_decided(run_id)
-    code = host(run_id, reporter(as_json))
+    code = host(open_env(), run_id, reporter(as_json))
     sys.stdout.flush()
     os._exit(code)

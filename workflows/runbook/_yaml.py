@@ -58,6 +58,11 @@ def parse(text: str) -> tuple[Any, Positions]:
         problem = exc.problem or str(exc)
         if "\t" in problem or "'\\t'" in problem:
             problem = "a tab character: YAML indentation must use spaces"
+        elif exc.context_mark is not None and "quoted scalar" in (exc.context or ""):
+            opened = exc.context_mark  # the problem is where the quote opened, not where the file ends
+            position = Mark(opened.line + 1, opened.column + 1)
+            ended = f" at line {mark.line + 1}" if mark else ""
+            problem = f"this quote is never closed ({exc.problem}{ended}): close it on this line"
         elif exc.context_mark is not None and exc.context:
             opened = exc.context_mark
             problem += f" ({exc.context} started at line {opened.line + 1}, column {opened.column + 1})"

@@ -1,0 +1,78 @@
+"""litellm behind the model seam: every provider, and `scripted/<file>` offline."""
+
+from typing import Any
+
+from ._litellm import litellm_module
+from .errors import LLMError, ScriptError
+from .models import ModelCall, ModelReply, TransientModelError
+from .usage import Usage
+
+SECRET_WORDS = ("key", "token", "secret", "password", "authorization")
+
+
+class LiteLLMModel:
+    """Calls `litellm.completion` once; litellm's exceptions are translated here, and only here."""
+
+    def complete(
+        self, model: str, messages: list[dict[str, str]], params: dict[str, Any], call: ModelCall
+    ) -> ModelReply:
+        litellm = litellm_module()
+        transient = (
+            litellm.RateLimitError,
+            litellm.InternalServerError,
+            litellm.ServiceUnavailableError,
+            litellm.BadGatewayError,
+            litellm.Timeout,
+            litellm.APIConnectionError,
+        )
+        params = dict(params)
+        try:
+            response = litellm.completion(
+                model=model,
+                messages=messages,
+                max_retries=0,  # retries are the gateway's, counted and bounded
+                metadata={"crewgate_member": call.member, "crewgate_call_index": call.index},
+                **params,
+            )
+        except Exception as exc:  # translated once, here, at the litellm boundary
+            script_error = _script_error(exc)
+            if script_error is not None:
+                raise script_error from exc
+            message = safe_message(exc, params)
+            if isinstance(exc, transient):
+                raise TransientModelError(message) from exc
+            raise LLMError(f"{model}: the provider refused the call: {message}") from exc
+        usage = Usage(
+            prompt_tokens=int(getattr(response.usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(response.usage, "completion_tokens", 0) or 0),
+            cost_usd=_cost(litellm, response),
+            calls=1,
+        )
+        return ModelReply(response.choices[0].message.content or "", usage)
+
+
+def _script_error(exc: BaseException) -> ScriptError | None:
+    """litellm wraps a custom provider's exceptions; find ours in the chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ScriptError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def safe_message(exc: BaseException, params: dict[str, Any]) -> str:
+    """The error's first line with any secret from `params` replaced by '***'."""
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    for name, value in params.items():
+        if isinstance(value, str) and value and any(word in name.lower() for word in SECRET_WORDS):
+            message = message.replace(value, "***")
+    return message[:500]
+
+
+def _cost(litellm: Any, response: Any) -> float:
+    """litellm's price for the call; 0 for models it has no price for (local, scripted)."""
+    try:
+        return float(litellm.completion_cost(completion_response=response) or 0.0)
+    except Exception:  # unknown model: no price
+        return 0.0

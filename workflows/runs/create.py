@@ -1,0 +1,67 @@
+"""Recording a new run: its pinned runbook, inputs, image and base workspace."""
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from executors._tarsafe import pack_directory, pack_files
+from executors.engine import engine
+from executors.errors import SandboxUnavailable
+from executors.image import default_image, image_id
+
+from ..base import commit_snapshot, head_commit
+from ..errors import RunError
+from ..identity import person_key
+from ..runbook.loader import LoadedRunbook
+from ..runbook.schema import GitTarget, PromoteStep
+from .services import RunServices
+
+REPO_INPUT = "repo"
+MAX_REPO_BYTES = 64 * 1024 * 1024
+
+
+def create_run(services: RunServices, loaded: LoadedRunbook, inputs: dict[str, Any], requester: str) -> str:
+    """Record a new run, `queued`, pinned to the runbook's exact content; return its id.
+
+    The record is the queue: whichever process hosts runs (`crewgate run`, `runs resume`,
+    `crewgate worker`) starts the run's workflow by the run's id, so a run recorded by a
+    process that died at once is still started, and never twice.
+    """
+    book = loaded.runbook
+    requester = person_key(requester, "requester")
+    run_id = uuid.uuid4().hex[:12]
+    repo = Path(inputs[REPO_INPUT]) if REPO_INPUT in inputs else None
+    base_commit = None
+    if repo is not None:
+        if not repo.is_dir():
+            raise RunError(f"input repo={repo} is not a folder")
+        if (repo / ".git").exists():  # the recorded commit's tree, never the working tree
+            base_commit = head_commit(repo)
+            snapshot = commit_snapshot(repo, base_commit, MAX_REPO_BYTES)
+        else:
+            snapshot = pack_directory(repo, "", MAX_REPO_BYTES)
+    else:
+        snapshot = pack_files({})
+    if base_commit is None and any(isinstance(s, PromoteStep) and isinstance(s.promote, GitTarget) for s in book.steps):
+        raise RunError(f"{loaded.ref} promotes to git, but input repo={repo} is not a git repository with a commit")
+    image = book.sandbox.image or default_image()
+    with engine() as client:  # fail closed before anything is recorded
+        found = image_id(client, image)
+    if found is None:
+        raise SandboxUnavailable(f"sandbox image {image} is missing: run `crewgate sandbox build`")
+    models = {name: member.model or book.model for name, member in book.crew.members.items()}
+    services.records.create_run(
+        id=run_id,
+        runbook=book.name,
+        version=book.version,
+        sha256=loaded.sha256,
+        inputs=json.dumps(inputs),
+        models=json.dumps(models),
+        image=image,
+        image_id=found,
+        requester=requester,
+        base_commit=base_commit,
+        base_snapshot=services.blobs.put(snapshot),
+    )
+    return run_id

@@ -1,0 +1,104 @@
+"""Gate steps: freeze the workspace into an artifact, open its review item, read its outcome.
+
+The run is reported `waiting` only by `read_outcome`, which the workflow calls
+after the gate step's result is checkpointed: a command that sees `waiting`
+can stop, and the gate step is never run a second time for the same item.
+"""
+
+import datetime
+import json
+import re
+from typing import Any
+
+from ..artifacts import build_artifact
+from ..records import Records
+from ..runbook.schema import DirectoryTarget, PromoteStep
+from .live import LiveRuns
+from .results import Outcome, ReviewOpened
+
+DURATION = re.compile(r"^(\d+)([smhd])$")
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def open_review(
+    runs: LiveRuns, run_id: str, step_id: str, attempt: int, snapshot: str, evidence: dict[str, Any]
+) -> ReviewOpened:
+    """Build the artifact, open its review item, stop the container.
+
+    The diff and the manifest are not copied into the item: `review show` reads them
+    from the artifact itself (verified against its sha256), so what a reviewer sees is
+    what promotion applies.
+    """
+    services = runs.services
+    records, blobs = services.records, services.blobs
+    run = records.run(run_id)
+    records.start_step(run_id, step_id, attempt, "gate")
+    data, artifact = build_artifact(blobs.get(run["base_snapshot"]), blobs.get(snapshot), run["base_snapshot"])
+    sha = blobs.put(data)
+    book = runs.runbook(run_id).runbook
+    gate = book.step(step_id).gate  # type: ignore[union-attr]
+    review_id = f"{run_id}-{step_id}-{attempt}"
+    expires = None
+    if gate.expires_after:
+        amount, unit = DURATION.match(gate.expires_after).groups()  # type: ignore[union-attr]
+        expires = services.clock() + datetime.timedelta(seconds=int(amount) * SECONDS[unit])
+    warnings = _promotion_warnings(book.steps, artifact.deleted)
+    records.open_review(
+        id=review_id,
+        run_id=run_id,
+        step_id=step_id,
+        artifact_sha256=sha,
+        policy=json.dumps(gate.model_dump()),
+        evidence=json.dumps({**evidence, "warnings": warnings, "trace": f"crewgate runs trace {run_id}"}),
+        requester=run["requester"],
+        expires_at=expires.isoformat(timespec="seconds") if expires else None,
+    )
+    records.finish_step(run_id, step_id, attempt, "waiting", f"review {review_id}, artifact sha256 {sha}", {})
+    runs.close(run_id)  # a waiting run holds no container
+    return ReviewOpened(review_id, sha, expires.isoformat() if expires else None)
+
+
+def _promotion_warnings(steps: list[Any], deleted: tuple[str, ...]) -> list[str]:
+    """What will go wrong at promotion if this artifact is approved, said before anyone approves."""
+    return [
+        f"step {step.id} promotes to a directory, which cannot delete; this change deletes {len(deleted)} path(s), "
+        "so approving it fails that promotion: request changes, or change the runbook's target"
+        for step in steps
+        if isinstance(step, PromoteStep) and isinstance(step.promote, DirectoryTarget) and deleted
+    ]
+
+
+def read_outcome(records: Records, review_id: str, now: datetime.datetime) -> Outcome | None:
+    """The item's outcome once it is decided or expired; None (and the run `waiting`) while it is pending."""
+    item = records.review(review_id)
+    if is_overdue(item, now):
+        records.expire(review_id)
+        item = records.review(review_id)
+    if item["status"] == "pending":
+        run = records.run(item["run_id"])
+        if run["status"] != "waiting":
+            records.set_run(item["run_id"], status="waiting", message=f"waiting for review {review_id}")
+        return None
+    attempt = int(review_id.rsplit("-", 1)[1])
+    if item["status"] == "expired":
+        message = f"review {review_id} expired at {item['expires_at']} without a decision"
+        records.finish_step(item["run_id"], item["step_id"], attempt, "expired", message, {})
+        return Outcome("expired", message)
+    decided = records.decisions(review_id)
+    last = decided[-1]
+    summary = f"{item['status']} by {', '.join(d.reviewer for d in decided)}"
+    records.finish_step(item["run_id"], item["step_id"], attempt, item["status"], summary, {})
+    records.set_run(item["run_id"], status="running", message="")
+    return Outcome(
+        decision=item["status"],
+        message=last.message,
+        reviewers=[d.reviewer for d in decided if d.decision == "approve"],
+        target_step=last.target_step,
+        decided_at=last.created_at,
+    )
+
+
+def is_overdue(item: dict[str, Any], now: datetime.datetime) -> bool:
+    """A pending item whose `expires_after` has run out."""
+    expires = item["expires_at"]
+    return bool(item["status"] == "pending" and expires and datetime.datetime.fromisoformat(expires) <= now)

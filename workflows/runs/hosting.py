@@ -1,0 +1,136 @@
+"""Which process hosts which run, and how runs are started, woken and taken over.
+
+`crewgate run` launches DBOS with the executor id `run-<id>`, so it recovers
+only its own run; the command that approves a run launches with that run's
+executor id to continue it; `crewgate worker` hosts everything else. A run
+waiting at a gate is hosted by nobody: its state is in the database, and the
+command that decides it wakes it up.
+
+DBOS recovers only workflows of its own application version. That version is
+the durable protocol of the run workflow (its steps and their order), not
+crewgate's release, so a run left waiting by one release is continued by the
+next; a release that changes the protocol bumps WORKFLOW_VERSION.
+"""
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from ..store import database_url
+from .engine import WAKE_TOPIC, RunEngine
+from .follow import follow
+from .gate import is_overdue
+from .services import RunServices
+
+APP = "crewgate"
+QUEUE = "crewgate-runs"
+WORKFLOW_VERSION = "crewgate-runs-2"  # 1 was crewgate 0.1.0's module-level workflow
+
+
+def dbos_config(executor_id: str) -> Any:
+    from dbos._serialization import DBOSPortableJSON
+
+    return {
+        "name": APP,
+        "system_database_url": database_url(),
+        "application_version": WORKFLOW_VERSION,
+        "executor_id": executor_id,
+        "serializer": DBOSPortableJSON,  # JSON, never pickle
+        "log_level": os.environ.get("CREWGATE_DBOS_LOG_LEVEL", "WARNING"),
+    }
+
+
+def launch(services: RunServices, executor_id: str) -> RunEngine:
+    """Start DBOS in this process with an engine on `services`; it recovers the pending runs of `executor_id`."""
+    from dbos import DBOS
+
+    engine = RunEngine(services)  # registered with DBOS before launch, so recovered runs find it
+    DBOS(config=dbos_config(executor_id))
+    DBOS.launch()
+    DBOS.register_queue(QUEUE, worker_concurrency=int(os.environ.get("CREWGATE_WORKER_CONCURRENCY", "2")))
+    return engine
+
+
+def start(engine: RunEngine, run_id: str) -> None:
+    """Start the run's workflow here (a no-op when it already exists: the run id is the workflow id)."""
+    from dbos import DBOS, SetWorkflowID
+
+    with SetWorkflowID(run_id):
+        DBOS.start_workflow(engine.run_workflow, run_id)
+
+
+def enqueue(engine: RunEngine, run_id: str) -> None:
+    """Put the run's workflow on the worker queue (a no-op when it already exists)."""
+    from dbos import DBOS, SetWorkflowID
+
+    with SetWorkflowID(run_id):
+        DBOS.enqueue_workflow(QUEUE, engine.run_workflow, run_id)
+
+
+def client() -> Any:
+    """A DBOS client for commands that only send, cancel or read (they must not recover runs)."""
+    from dbos import DBOS, DBOSClient
+    from dbos._serialization import DBOSPortableJSON
+
+    DBOS.migrate(database_url())  # the client never creates DBOS's tables itself; this is idempotent
+    return DBOSClient(system_database_url=database_url(), serializer=DBOSPortableJSON)
+
+
+def workflow_of(run_id: str) -> Any | None:
+    """The run's workflow status in DBOS, or None if it was never started."""
+    dbos = client()
+    try:
+        found = dbos.list_workflows(workflow_ids=[run_id])
+    finally:
+        dbos.destroy()
+    return found[0] if found else None
+
+
+def wake(run_id: str, review_id: str, status: str) -> None:
+    """Tell a waiting run its review was decided (idempotent; the decision rows are the truth)."""
+    dbos = client()
+    try:
+        dbos.send(
+            run_id,
+            {"review": review_id},
+            topic=f"{WAKE_TOPIC}:{review_id}",
+            idempotency_key=f"wake-{review_id}-{status}",
+        )
+    finally:
+        dbos.destroy()
+
+
+def wake_decided(services: RunServices, run_id: str | None = None) -> list[str]:
+    """Wake every waiting run (or just `run_id`) whose review is decided or has expired."""
+    records = services.records
+    woken = []
+    for item in records.list_reviews():
+        if run_id and item["run_id"] != run_id:
+            continue
+        if is_overdue(item, services.clock()):
+            records.expire(item["id"])
+            item = {**item, "status": "expired"}
+        if item["status"] == "pending":
+            continue
+        if records.run(item["run_id"])["status"] == "waiting":
+            wake(item["run_id"], item["id"], item["status"])
+            woken.append(item["run_id"])
+    return woken
+
+
+def host(services: RunServices, run_id: str, say: Callable[[dict[str, Any]], None]) -> int:
+    """Continue an existing run in this process and follow it; start it if it was never started."""
+    services.records.run(run_id)  # an unknown id is bad input, before anything starts
+    wake_decided(services, run_id)
+    found = workflow_of(run_id)
+    executor = str(found.executor_id) if found and found.executor_id else f"run-{run_id}"
+    engine = launch(services, executor)
+    if found is None:  # recorded, but its process died before the workflow existed
+        start(engine, run_id)
+    return follow(services.records, run_id, say, replay=found is None)
+
+
+def start_and_follow(services: RunServices, run_id: str, say: Callable[[dict[str, Any]], None]) -> int:
+    engine = launch(services, f"run-{run_id}")
+    start(engine, run_id)
+    return follow(services.records, run_id, say)

@@ -1,0 +1,108 @@
+"""A run's live resources in this process: its sandbox session, its gateway and its crew.
+
+Nothing here is durable. Each step says which workspace snapshot it starts
+from; if this process has no sandbox for the run (it just recovered the run
+after a crash, or the gate closed the container), a fresh one is started and
+restored from that snapshot. Variables do not survive that; files do, and a
+re-run step replays its recorded model replies, so their code runs again.
+"""
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents import Budget, CodeActMember, LLMGateway
+from agents.trace import TraceEvent
+from crews import Crew, build_crew, build_members
+from executors import SandboxLimits
+from executors.protocol import Sandbox
+
+from ..errors import StoreCorrupt
+from ..runbook.loader import LoadedRunbook
+from .replies import RecordedReplies
+from .services import RunServices
+
+
+@dataclass
+class LiveRun:
+    run_id: str
+    sandbox: Sandbox
+    gateway: LLMGateway
+    members: dict[str, CodeActMember]
+    crew: Crew
+    snapshot: str
+    position: dict[str, Any] = field(default_factory=dict)  # step id and attempt the trace belongs to
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+
+def pinned_runbook(services: RunServices, run_id: str) -> LoadedRunbook:
+    """The exact registered runbook content the run was pinned to."""
+    run = services.records.run(run_id)
+    loaded = services.store.get_runbook(run["runbook"], run["version"]).load()
+    if loaded.sha256 != run["sha256"]:
+        raise StoreCorrupt(f"run {run_id} is pinned to sha256 {run['sha256'][:12]}, the store has {loaded.sha256[:12]}")
+    return loaded
+
+
+class LiveRuns:
+    """The live runs of one engine (one process): at most one sandbox per run."""
+
+    def __init__(self, services: RunServices) -> None:
+        self.services = services
+        self._runs: dict[str, LiveRun] = {}
+        self._books: dict[str, LoadedRunbook] = {}
+        self._lock = threading.Lock()
+
+    def runbook(self, run_id: str) -> LoadedRunbook:
+        with self._lock:
+            if run_id not in self._books:
+                self._books[run_id] = pinned_runbook(self.services, run_id)
+            return self._books[run_id]
+
+    def at(self, run_id: str, snapshot: str) -> LiveRun:
+        """The run's live resources, with its workspace at `snapshot`."""
+        book = self.runbook(run_id)
+        with self._lock:
+            live = self._runs.get(run_id)
+            if live is not None and live.snapshot == snapshot:
+                return live
+            if live is None:
+                live = self._start(run_id, book)
+                self._runs[run_id] = live
+            live.sandbox.restore(self.services.blobs.get(snapshot))
+            live.snapshot = snapshot
+            return live
+
+    def close(self, run_id: str) -> None:
+        """Stop the run's container (at a gate, or at the end)."""
+        with self._lock:
+            live = self._runs.pop(run_id, None)
+        if live is not None:
+            live.close()
+
+    def _start(self, run_id: str, loaded: LoadedRunbook) -> LiveRun:
+        book, services = loaded.runbook, self.services
+        spec = book.sandbox
+        limits = SandboxLimits(memory=spec.memory, cpus=spec.cpus, pids=spec.pids, timeout_s=spec.timeout_s)
+        sandbox = services.sandboxes.start(run_id, spec.image, limits)
+        replies = RecordedReplies(services.store.engine, run_id)
+        budget = Budget(max_tokens=book.budget.max_tokens, max_usd=book.budget.max_usd, ledger=replies.spent)
+        gateway = LLMGateway(budget=budget, base_dir=loaded.base_dir, model=services.model, replies=replies)
+        live = LiveRun(run_id, sandbox, gateway, {}, None, "")  # type: ignore[arg-type]
+
+        def record(event: TraceEvent) -> None:
+            services.records.add_trace(
+                run_id,
+                live.position.get("step", ""),
+                live.position.get("attempt", 0),
+                event.member,
+                event.turn,
+                json.loads(json.dumps(event.to_dict(), default=str)),
+            )
+
+        live.members = build_members(book.crew.members, sandbox, gateway, book.model, book.model_params, trace=record)
+        live.crew = build_crew(book.crew.engine, live.members, gateway, book.model, book.model_params)
+        return live

@@ -1,0 +1,92 @@
+"""What a run needs from the outside world, built once per process and passed down.
+
+The database, the blob store, how sandboxes are made (Docker unless asked
+otherwise), how models are reached, and the clock: a test swaps any of them
+for a real local one (LocalSandbox, a model object) without touching globals.
+"""
+
+import datetime
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from agents import ChatModel
+from executors import DockerSandbox, LocalSandbox, SandboxLimits
+from executors.protocol import Sandbox
+
+from ..blobs import BlobStore
+from ..records import Records
+from ..store import Store, crewgate_home
+
+log = logging.getLogger("crewgate.runs")
+
+
+class Sandboxes(Protocol):
+    """Makes a run's sandbox, and removes whatever a run left behind."""
+
+    def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox: ...
+
+    def reap(self, run_id: str) -> None: ...
+
+
+class DockerSandboxes:
+    """Hardened containers, labelled with their run so they can be found and reaped."""
+
+    def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox:
+        return DockerSandbox(image=image, limits=limits, labels={"crewgate.run": run_id}).start()
+
+    def reap(self, run_id: str) -> None:
+        """Remove every container of the run, including one created by a process that died before starting it."""
+        from executors.engine import engine
+        from executors.errors import SandboxUnavailable
+        from executors.prune import prune
+
+        try:
+            with engine() as client:
+                prune(client, run=run_id)
+        except SandboxUnavailable as exc:  # the run is over either way; say why nothing was removed
+            log.warning("could not remove run %s's containers: %s", run_id, exc)
+
+
+class LocalSandboxes:
+    """Host subprocesses: NOT a security boundary. Only when asked for by name (tests, development)."""
+
+    def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox:
+        return LocalSandbox(limits=limits).start()
+
+    def reap(self, run_id: str) -> None:
+        """A local sandbox dies with its process; nothing outlives it."""
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+@dataclass(frozen=True)
+class RunServices:
+    """One per process. `model` None means litellm (real providers and `scripted/...`)."""
+
+    store: Store
+    records: Records
+    blobs: BlobStore
+    sandboxes: Sandboxes = field(default_factory=DockerSandboxes)
+    model: ChatModel | None = None
+    clock: Callable[[], datetime.datetime] = utc_now
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_services(
+    url: str | None = None, sandboxes: Sandboxes | None = None, model: ChatModel | None = None
+) -> RunServices:
+    """The services of this crewgate home (or of database `url`)."""
+    store = Store(url)
+    return RunServices(
+        store=store,
+        records=Records(store.engine),
+        blobs=BlobStore(crewgate_home() / "blobs"),
+        sandboxes=sandboxes or DockerSandboxes(),
+        model=model,
+    )
