@@ -9,7 +9,7 @@ import datetime
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
@@ -17,9 +17,11 @@ from sqlalchemy.exc import IntegrityError
 
 from .errors import NotFound, Problem, RunbookError, StoreCorrupt
 from .migrations import migrate
-from .runbook.loader import LoadedRunbook, parse_runbook
-from .runbook.schema import semver_key
+from .semver import semver_key
 from .tables import runbook_versions
+
+if TYPE_CHECKING:  # the loader (pydantic) is imported only by the commands that load runbooks
+    from .runbook.loader import LoadedRunbook
 
 
 def crewgate_home() -> Path:
@@ -54,9 +56,11 @@ class RegisteredRunbook:
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
 
-    def load(self) -> LoadedRunbook:
+    def load(self) -> "LoadedRunbook":
         """Validate the stored content again (it must still hash to what was registered)."""
         base = Path(self.base_dir) if self.base_dir else None
+        from .runbook.loader import parse_runbook
+
         loaded = parse_runbook(self.content, f"{self.ref} (stored)", base)
         if loaded.sha256 != self.sha256:
             raise StoreCorrupt(f"stored runbook {self.ref} no longer matches its hash: the store was modified")
@@ -79,7 +83,7 @@ class Store:
         self.engine.dispose()
 
     # -- runbook versions ---------------------------------------------------
-    def register_runbook(self, loaded: LoadedRunbook) -> tuple[RegisteredRunbook, bool]:
+    def register_runbook(self, loaded: "LoadedRunbook") -> tuple[RegisteredRunbook, bool]:
         """Record name@version -> content hash; return (record, newly registered).
 
         The same content again is fine; different content under a used version is refused.

@@ -8,7 +8,7 @@ import click
 
 from executors.errors import Exit
 
-from ._output import emit_json, open_env, open_records
+from ._output import emit_json, open_records, open_services
 from ._progress import reporter
 from ._review_text import review_lines
 
@@ -64,8 +64,8 @@ def show(review_id: str, as_json: bool, full: bool) -> None:
     """A review item: every changed path, the diff, the evidence and the decisions, all from the artifact."""
     from ..review_view import DIFF_LIMIT, review_view
 
-    env = open_env()
-    view = review_view(env.records, env.blobs, review_id, None if full else DIFF_LIMIT)
+    services = open_services()
+    view = review_view(services.records, services.blobs, review_id, None if full else DIFF_LIMIT)
     if as_json:
         emit_json(view)
         return
@@ -96,7 +96,7 @@ def _decide(
 
     from ..runs.hosting import host, wake
 
-    services = open_env()
+    services = open_services()
     records = services.records
     status = records.decide(review_id, reviewer, decision, message, sha, step)
     pause("after-decision")

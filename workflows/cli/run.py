@@ -9,7 +9,7 @@ import click
 
 from executors.faults import pause
 
-from ._output import open_env
+from ._output import open_services
 from ._progress import reporter
 
 
@@ -36,7 +36,7 @@ def run(reference: str, pairs: tuple[str, ...], requester: str | None, as_json: 
     from ..runs.create import create_run
     from ..runs.hosting import start_and_follow
 
-    services = open_env()
+    services = open_services()
     loaded = resolve_runbook(reference, services.store)
     inputs = resolve_inputs(loaded.runbook, parse_pairs(pairs))
     run_id = create_run(services, loaded, inputs, requester or getpass.getuser())
@@ -73,5 +73,5 @@ def worker(until_idle: bool, as_json: bool) -> None:
     """Run queued runs, recover interrupted ones (from any process) and continue decided ones; keep serving."""
     from ..runs.worker import serve
 
-    serve(open_env(), reporter(as_json), until_idle)
+    serve(open_services(), reporter(as_json), until_idle)
     _finish(0)

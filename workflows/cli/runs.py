@@ -10,7 +10,7 @@ import click
 from executors.errors import BadInput
 
 from ._display import terminal_safe
-from ._output import emit_json, open_env, open_records
+from ._output import emit_json, open_records, open_services
 from ._progress import reporter
 
 
@@ -164,6 +164,6 @@ def resume(run_id: str, as_json: bool) -> None:
     """Continue an interrupted run in this process (finished steps are not run again)."""
     from ..runs.hosting import host
 
-    code = host(open_env(), run_id, reporter(as_json))
+    code = host(open_services(), run_id, reporter(as_json))
     sys.stdout.flush()
     os._exit(code)

@@ -6,16 +6,12 @@ the key that names the kind (`task:`, `crew:`, `check:`, `gate:`,
 fields. Promotion targets are a union tagged by `to:`.
 """
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
-SEMVER = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
-)
+from ..semver import SEMVER
+
 NAME = r"^[a-z][a-z0-9-]{0,62}$"
 IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
 DURATION = r"^\d+[smhd]$"
@@ -206,12 +202,3 @@ class Runbook(Strict):
 
     def step(self, step_id: str) -> TaskStep | CrewStep | CheckStep | GateStep | PromoteStep:
         return next(step for step in self.steps if step.id == step_id)
-
-
-def semver_key(version: str) -> tuple[int, int, int, int, str]:
-    """Sort key: releases after their pre-releases, numerically by part."""
-    match = SEMVER.match(version)
-    if not match:
-        return (0, 0, 0, 0, version)
-    major, minor, patch, pre = int(match[1]), int(match[2]), int(match[3]), match[4]
-    return (major, minor, patch, 0 if pre else 1, pre or "")
