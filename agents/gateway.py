@@ -86,15 +86,14 @@ class LLMGateway:
         self.replies = replies
         self._sleep = sleep
         self._scope = ""
-        self._counts: dict[tuple[str, str], int] = {}
+        self._counts: dict[str, int] = {}  # calls per member in the current scope
         self._lock = threading.Lock()
 
     def begin(self, scope: str) -> None:
         """Start counting calls afresh under `scope` (a step try): replies are replayed from its first."""
         with self._lock:
             self._scope = scope
-            for key in [key for key in self._counts if key[0] == scope]:
-                del self._counts[key]
+            self._counts = {}
 
     def resolve_model(self, model: str) -> str:
         """Make a relative `scripted/` path absolute against the runbook's folder."""
@@ -111,8 +110,8 @@ class LLMGateway:
         """Return the model's reply (or the recorded one). Raises BudgetExceeded, ScriptError or LLMError."""
         with self._lock:
             scope = self._scope
-            index = self._counts.get((scope, member), 0)
-            self._counts[(scope, member)] = index + 1
+            index = self._counts.get(member, 0)
+            self._counts[member] = index + 1
         if self.replies is not None:
             recorded = self.replies.recorded(scope, member, index)
             if recorded is not None:

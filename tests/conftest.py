@@ -8,11 +8,13 @@ skip with the reason when either is missing; with CREWGATE_REQUIRE_DOCKER=1
 import functools
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from executors import DockerSandbox, LocalSandbox, SandboxLimits
 from executors.image import default_image
+from tests.durable_helpers import Crewgate, make_repo
 
 os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
 os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
@@ -48,6 +50,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if os.environ.get("CREWGATE_REQUIRE_DOCKER") == "1":
         pytest.fail(f"CREWGATE_REQUIRE_DOCKER=1 but Docker tests cannot run: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture
+def cg(tmp_path: Path) -> Crewgate:
+    """A crewgate installation of the test's own: database, blobs, registered runbooks."""
+    return Crewgate(tmp_path / "home")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A git copy of the calculator example with one commit on main."""
+    return make_repo(tmp_path / "repo")
 
 
 @pytest.fixture

@@ -12,19 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.durable_helpers import Crewgate, durable_runbook, git, kill, last_event, make_repo
+from tests.durable_helpers import Crewgate, durable_runbook, git, kill, last_event
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-
-
-@pytest.fixture
-def cg(tmp_path: Path) -> Crewgate:
-    return Crewgate(tmp_path / "home")
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "repo")
 
 
 def start_to_gate(cg: Crewgate, runbook: Path, repo: Path) -> tuple[str, str]:

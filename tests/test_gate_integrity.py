@@ -40,11 +40,6 @@ GIT_GATE = """\
 """
 
 
-@pytest.fixture
-def cg(tmp_path: Path) -> Crewgate:
-    return Crewgate(tmp_path / "home")
-
-
 def runbook(folder: Path, code: str, answer: str = "Done.", steps: str = GIT_GATE) -> Path:
     """A one-member runbook whose coder runs `code` in the sandbox, then answers `answer`."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -35,16 +35,6 @@ REPLIES = ["1. Add multiply(a, b) to calc/ops.py", CODE, "Added multiply to calc
 
 
 @pytest.fixture
-def cg(tmp_path: Path) -> Crewgate:
-    return Crewgate(tmp_path / "home")
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "repo")
-
-
-@pytest.fixture
 def server() -> Iterator[FakeOpenAI]:
     with serve(FakeOpenAI(replies=[reply.replace("SLEEP", "8") for reply in REPLIES])) as fake:
         yield fake

@@ -55,11 +55,6 @@ def test_at_least_five_shipped_runbooks_with_both_engines() -> None:
     assert {"hierarchical", "round_robin"} <= processes
 
 
-@pytest.fixture
-def cg(tmp_path: Path) -> Crewgate:
-    return Crewgate(tmp_path / "home")
-
-
 def write_runbook(folder: Path, words: str) -> Path:
     folder.mkdir(exist_ok=True)
     (folder / "replies.yaml").write_text(yaml.safe_dump({"coder": ["stored answer", "second answer"]}))

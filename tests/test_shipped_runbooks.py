@@ -11,11 +11,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 RUNBOOKS = Path(__file__).resolve().parents[1] / "runbooks"
 
 
-@pytest.fixture
-def cg(tmp_path: Path) -> Crewgate:
-    return Crewgate(tmp_path / "home")
-
-
 def run_to_gate(cg: Crewgate, runbook: str, *inputs: str) -> tuple[str, str]:
     args = [item for pair in inputs for item in ("-i", pair)]
     done = cg.run("run", str(RUNBOOKS / f"{runbook}.yaml"), *args, "--json")

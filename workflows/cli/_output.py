@@ -1,7 +1,7 @@
-"""Small helpers shared by commands: JSON output and user-facing failures."""
+"""Small helpers shared by commands: JSON output and opening what a command needs."""
 
 import json
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
@@ -23,9 +23,3 @@ def open_records() -> Any:
     from ..store import Store
 
     return Records(Store().engine)
-
-
-def fail(message: str, code: int) -> NoReturn:
-    """Print an actionable error and exit with `code` (1 failed, 2 bad input)."""
-    click.echo(f"error: {message}", err=True)
-    raise SystemExit(code)

@@ -132,13 +132,11 @@ def trace_run(run_id: str, as_json: bool) -> None:
 @click.argument("run_id")
 def cancel(run_id: str) -> None:
     """Cancel a run: it stops at its next step and its sandbox is removed."""
-    from executors.engine import engine
-    from executors.errors import SandboxUnavailable
-
     from ..records import TERMINAL
     from ..runs.hosting import client
 
-    records = open_records()
+    services = open_services()
+    records = services.records
     run = records.run(run_id)
     if run["status"] in TERMINAL:
         raise BadInput(f"run {run_id} already ended ({run['status']}): there is nothing to cancel")
@@ -148,12 +146,7 @@ def cancel(run_id: str) -> None:
     finally:
         dbos.destroy()
     records.set_run(run_id, status="cancelled", message="cancelled by request")
-    try:
-        with engine() as docker_client:
-            for item in docker_client.api.containers(all=True, filters={"label": f"crewgate.run={run_id}"}):
-                docker_client.api.remove_container(item["Id"], force=True)
-    except SandboxUnavailable:
-        pass
+    services.sandboxes.reap(run_id)
     click.echo(f"run {run_id} cancelled")
 
 

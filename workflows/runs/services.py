@@ -29,6 +29,8 @@ class Sandboxes(Protocol):
 
     def reap(self, run_id: str) -> None: ...
 
+    def reap_orphans(self) -> int: ...
+
 
 class DockerSandboxes:
     """Hardened containers, labelled with their run so they can be found and reaped."""
@@ -48,6 +50,14 @@ class DockerSandboxes:
         except SandboxUnavailable as exc:  # the run is over either way; say why nothing was removed
             log.warning("could not remove run %s's containers: %s", run_id, exc)
 
+    def reap_orphans(self) -> int:
+        """Remove containers whose process died (even ones created and never started); fails closed without Docker."""
+        from executors.engine import engine
+        from executors.prune import prune
+
+        with engine() as client:
+            return len(prune(client))
+
 
 class LocalSandboxes:
     """Host subprocesses: NOT a security boundary. Only when asked for by name (tests, development)."""
@@ -57,6 +67,9 @@ class LocalSandboxes:
 
     def reap(self, run_id: str) -> None:
         """A local sandbox dies with its process; nothing outlives it."""
+
+    def reap_orphans(self) -> int:
+        return 0
 
 
 def utc_now() -> datetime.datetime:

@@ -19,7 +19,7 @@ WORKER = "worker"
 def serve(services: RunServices, say: Callable[[dict[str, Any]], None], until_idle: bool, poll_s: float = 1.0) -> None:
     from dbos import DBOS
 
-    reaped = _reap_orphans()
+    reaped = services.sandboxes.reap_orphans()
     engine = launch(services, WORKER)
     dbos = client()
     try:
@@ -50,11 +50,3 @@ def _idle(services: RunServices) -> bool:
     waiting_on_people = {item["run_id"] for item in records.list_reviews() if item["status"] == "pending"}
     return all(run["status"] == "waiting" and run["id"] in waiting_on_people for run in records.active_runs())
 
-
-def _reap_orphans() -> int:
-    """Remove sandbox containers whose process died (even ones created and never started)."""
-    from executors.engine import engine
-    from executors.prune import prune
-
-    with engine() as docker_client:
-        return len(prune(docker_client))
