@@ -55,6 +55,10 @@ class DockerSandbox(KernelSandbox):
         self._attach: Any = None
         self._transport: AttachTransport | None = None
 
+    @property
+    def workdir(self) -> str:
+        return "/workspace"
+
     def describe(self) -> str:
         short = self.container_id[:12] if self.container_id else "not started"
         return f"DockerSandbox({self.image}, container {short})"

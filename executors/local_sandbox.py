@@ -15,6 +15,7 @@ from pathlib import Path
 from ._session import KernelSandbox
 from ._sources import supervisor_argv
 from ._transport import PipeTransport, Transport
+from .errors import SandboxError
 from .limits import SandboxLimits
 
 log = logging.getLogger("crewgate.sandbox")
@@ -31,6 +32,12 @@ class LocalSandbox(KernelSandbox):
         self._process: subprocess.Popen[bytes] | None = None
         self._transport: PipeTransport | None = None
 
+    @property
+    def workdir(self) -> str:
+        if self.workspace is None:
+            raise SandboxError("the local sandbox is not started: it has no workspace yet")
+        return str(self.workspace)
+
     def describe(self) -> str:
         return f"LocalSandbox({self.workspace or 'not started'}, NOT isolated)"
 
@@ -38,7 +45,8 @@ class LocalSandbox(KernelSandbox):
         log.warning("LocalSandbox runs model code on this host WITHOUT isolation: use it for development only")
         self.workspace = Path(tempfile.mkdtemp(prefix="crewgate-local-"))
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            # this Python first, so `python3` in a check is the interpreter (and packages) the kernel runs on
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "/usr/bin:/bin")]),
             "HOME": str(self.workspace),
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",

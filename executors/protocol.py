@@ -27,6 +27,11 @@ class Sandbox(Protocol):
     def isolated(self) -> bool: ...
 
     @property
+    def workdir(self) -> str:
+        """The workspace folder as the sandbox's own processes see it (where checks run)."""
+        ...
+
+    @property
     def replacements(self) -> int:
         """How many times the session's kernel or container was replaced (its variables lost)."""
         ...

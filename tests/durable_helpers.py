@@ -84,10 +84,16 @@ def kill(process: subprocess.Popen[str]) -> None:
     process.communicate(timeout=30)
 
 
-def durable_runbook(folder: Path, sleep_seconds: float = 0.0) -> Path:
-    """The crash-test runbook, with the coder's sandbox cell sleeping `sleep_seconds`."""
+def durable_runbook(folder: Path, sleep_seconds: float = 0.0, by_check: bool = False, engine: str = "autogen") -> Path:
+    """The crash-test runbook, its crew on `engine`, with the coder's sandbox cell sleeping `sleep_seconds`.
+
+    AutoGen by default: it imports in a second where crewAI takes six, and what these
+    tests crash is the engine's steps, not the framework. `by_check` writes the same
+    change with a check step instead of the crew: for tests of the gate and after it.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(DATA / "durable" / "runbook.yaml", folder / "runbook.yaml")
+    book = (DATA / "durable" / ("by-check.yaml" if by_check else "runbook.yaml")).read_text()
+    (folder / "runbook.yaml").write_text(book.replace("crew:\n  members:", f"crew:\n  engine: {engine}\n  members:"))
     replies = (DATA / "durable" / "replies.yaml").read_text().replace("SLEEP_SECONDS", str(sleep_seconds))
     (folder / "replies.yaml").write_text(replies)
     return folder / "runbook.yaml"

@@ -2,11 +2,15 @@
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from agents import Budget, CodeActMember, ListSink, LLMGateway
 from executors import Sandbox
 from tests.fake_openai import FakeOpenAI, serve
+
+# crewAI and litellm take seconds to import: one worker runs every in-process test that needs them
+pytestmark = pytest.mark.xdist_group("frameworks")
 
 
 def script(tmp_path: Path, replies: dict[str, list[str]]) -> str:

@@ -14,7 +14,8 @@ from crews import build_crew, build_members
 from executors import DockerSandbox
 from workflows.runbook.schema import MemberSpec
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+# crewAI and litellm take seconds to import: one worker runs every in-process test that needs them
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("frameworks")]
 
 CODER_SETS = "<execute>\nshared_value = 6 * 7\nopen('made_by_coder.txt', 'w').write('hello')\nshared_value\n</execute>"
 TESTER_READS = "<execute>\nchecked = (shared_value, open('made_by_coder.txt').read())\nchecked\n</execute>"

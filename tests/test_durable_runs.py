@@ -5,6 +5,7 @@ a real git repository and real Docker sandboxes. Crashes are real: the
 process is killed with SIGKILL, then another process carries on.
 """
 
+import datetime
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +48,7 @@ def assert_promoted_once(cg: Crewgate, repo: Path, run_id: str) -> None:
 
 
 def test_gate_approve_promote(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
-    runbook = durable_runbook(tmp_path / "rb")
+    runbook = durable_runbook(tmp_path / "rb", by_check=True)
     run_id, review_id = start_to_gate(cg, runbook, repo)
     assert cg.query("SELECT status FROM crewgate_runs WHERE id = ?", run_id) == [("waiting",)]
     listing = json.loads(cg.run("review", "list", "--json").stdout)
@@ -62,7 +63,7 @@ def test_gate_approve_promote(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
 
 
 def test_decisions_that_break_the_rules_are_refused(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
-    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb"), repo)
+    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb", by_check=True), repo)
     refusals = {
         "started this run": cg.run("review", "approve", review_id, "--reviewer", "requester"),
         "no review item": cg.run("review", "approve", "nope", "--reviewer", "alice"),
@@ -82,7 +83,7 @@ def test_decisions_that_break_the_rules_are_refused(cg: Crewgate, repo: Path, tm
 def test_twenty_concurrent_approvals_record_one_approval_and_one_promotion(
     cg: Crewgate, repo: Path, tmp_path: Path
 ) -> None:
-    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb"), repo)
+    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb", by_check=True), repo)
     reviewers = ["alice"] * 10 + [f"reviewer{n}" for n in range(10)]
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = list(pool.map(lambda name: cg.run("review", "approve", review_id, "--reviewer", name), reviewers))
@@ -97,7 +98,7 @@ def test_twenty_concurrent_approvals_record_one_approval_and_one_promotion(
 
 
 def test_tampered_artifact_is_not_promoted(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
-    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb"), repo)
+    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb", by_check=True), repo)
     sha = cg.query("SELECT artifact_sha256 FROM crewgate_reviews WHERE id = ?", review_id)[0][0]
     blob = cg.home / "blobs" / sha[:2] / sha
     blob.write_bytes(blob.read_bytes().replace(b"return a * b", b"return a ** b"))
@@ -118,8 +119,8 @@ def test_tampered_artifact_is_not_promoted(cg: Crewgate, repo: Path, tmp_path: P
 def test_kill_during_a_sandbox_execution(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
     runbook = durable_runbook(tmp_path / "rb", sleep_seconds=8)
     process = cg.start("run", str(runbook), "-i", f"repo={repo}", "--json")
-    cg.wait_for("SELECT 1 FROM crewgate_steps WHERE step_id = 'implement' AND status = 'running'")
-    time.sleep(2)  # the coder's reply came at once; its cell now sleeps inside the sandbox
+    cg.wait_for("SELECT 1 FROM crewgate_model_calls WHERE member = 'coder'")  # recorded just before its code runs
+    time.sleep(0.5)  # the coder's cell now sleeps inside the sandbox
     kill(process)
     run_id = cg.query("SELECT id FROM crewgate_runs")[0][0]
     planner_turns_before = cg.turns(run_id, "plan")
@@ -136,13 +137,12 @@ def test_kill_during_a_sandbox_execution(cg: Crewgate, repo: Path, tmp_path: Pat
 
 
 def test_kill_while_waiting_and_full_restart(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
-    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb"), repo)
+    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb", by_check=True), repo)
     containers = cg.run("sandbox", "prune", "--json")  # a waiting run holds no container
     assert containers.returncode == 0
-    worker = cg.start("worker")  # a process that hosts the waiting run...
-    time.sleep(8)
-    kill(worker)  # ...dies with it; then nothing runs for a while
-    time.sleep(2)
+    worker = cg.start("worker", "--json")  # a process that hosts the waiting run...
+    assert worker.stdout is not None and json.loads(worker.stdout.readline())["status"] == "started"
+    kill(worker)  # ...dies with it
     assert cg.show(run_id)["status"] == "waiting"
     done = cg.run("review", "approve", review_id, "--reviewer", "alice")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -150,7 +150,7 @@ def test_kill_while_waiting_and_full_restart(cg: Crewgate, repo: Path, tmp_path:
 
 
 def test_kill_right_after_the_approval_is_recorded(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
-    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb"), repo)
+    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb", by_check=True), repo)
     approving = cg.start(
         "review", "approve", review_id, "--reviewer", "alice", CREWGATE_FAULT_PAUSE="after-decision:60"
     )
@@ -163,7 +163,7 @@ def test_kill_right_after_the_approval_is_recorded(cg: Crewgate, repo: Path, tmp
 
 
 def test_kill_during_promotion(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
-    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb"), repo)
+    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb", by_check=True), repo)
     approving = cg.start(
         "review", "approve", review_id, "--reviewer", "alice", CREWGATE_FAULT_PAUSE="during-promotion:60"
     )
@@ -179,10 +179,11 @@ def test_kill_during_promotion(cg: Crewgate, repo: Path, tmp_path: Path) -> None
 
 
 def test_an_expired_review_refuses_decisions_and_ends_the_run(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
-    runbook = durable_runbook(tmp_path / "rb")
+    runbook = durable_runbook(tmp_path / "rb", by_check=True)
     runbook.write_text(runbook.read_text().replace("gate: {}", "gate: {expires_after: 2s}"))
     run_id, review_id = start_to_gate(cg, runbook, repo)
-    time.sleep(3)
+    expires_at = datetime.datetime.fromisoformat(cg.query("SELECT expires_at FROM crewgate_reviews")[0][0])
+    time.sleep(max(0.0, (expires_at - datetime.datetime.now(datetime.UTC)).total_seconds()) + 0.1)
     late = cg.run("review", "approve", review_id, "--reviewer", "alice")
     assert late.returncode == 2 and "expired" in late.stderr
     assert cg.query("SELECT COUNT(*) FROM crewgate_decisions") == [(0,)]
@@ -195,7 +196,7 @@ def test_an_expired_review_refuses_decisions_and_ends_the_run(cg: Crewgate, repo
 
 
 def test_detached_run_is_run_by_a_worker(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
-    queued = cg.run("run", str(durable_runbook(tmp_path / "rb")), "-i", f"repo={repo}", "--detach")
+    queued = cg.run("run", str(durable_runbook(tmp_path / "rb", by_check=True)), "-i", f"repo={repo}", "--detach")
     assert queued.returncode == 0 and "queued run" in queued.stdout, queued.stderr
     run_id = cg.query("SELECT id FROM crewgate_runs")[0][0]
     assert cg.show(run_id)["status"] == "queued"
@@ -209,7 +210,7 @@ def test_detached_run_is_run_by_a_worker(cg: Crewgate, repo: Path, tmp_path: Pat
 
 
 def test_a_cancelled_run_refuses_decisions(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
-    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb"), repo)
+    run_id, review_id = start_to_gate(cg, durable_runbook(tmp_path / "rb", by_check=True), repo)
     cancelled = cg.run("runs", "cancel", run_id)
     assert cancelled.returncode == 0, cancelled.stderr
     late = cg.run("review", "approve", review_id, "--reviewer", "alice")

@@ -27,6 +27,7 @@ inputs:
   out: {{type: path, default: /nonexistent}}
 model: scripted/replies.yaml
 crew:
+  engine: autogen  # the lighter framework to import: these runs are about the gate, not the crew
   members:
     coder: {{goal: Code}}
 sandbox: {{timeout_s: 120}}
@@ -91,8 +92,16 @@ def test_review_shows_and_promotion_applies_every_kind_of_change(cg: Crewgate, t
     assert "name: bidi control U+202E" in changes["evil\u202etxt.py"]["flags"]
     assert "content: bidi control U+2066" in changes["evil\u202etxt.py"]["flags"]
     assert changes["data.bin"]["new"]["binary"] and "new\nline.txt" in changes
-    assert set(changes) == {"tool.sh", "empty.txt", "placeholder.txt", "ops-link", "evil\u202etxt.py", "new\nline.txt",
-                            "data.bin", "seen.json"}
+    assert set(changes) == {
+        "tool.sh",
+        "empty.txt",
+        "placeholder.txt",
+        "ops-link",
+        "evil\u202etxt.py",
+        "new\nline.txt",
+        "data.bin",
+        "seen.json",
+    }
     assert "old mode 100644\nnew mode 100755" in shown["diff"] and "GIT binary patch" in shown["diff"]
 
     text = cg.run("review", "show", review_id).stdout
@@ -240,7 +249,7 @@ SLOW_CHECK = """\
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker; the xdist_group below keeps both users on one worker
 def undisturbed_artifact(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The artifact sha256 of the slow runbook run with nothing killed (runs are deterministic)."""
     folder = tmp_path_factory.mktemp("undisturbed")
@@ -249,6 +258,7 @@ def undisturbed_artifact(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(calm.query("SELECT artifact_sha256 FROM crewgate_reviews WHERE id = ?", review)[0][0])
 
 
+@pytest.mark.xdist_group("undisturbed_artifact")
 @pytest.mark.parametrize("marker", ["/tmp/in-task", "/tmp/in-check"])
 def test_a_sandbox_killed_mid_step_is_restored_and_the_step_rerun(
     cg: Crewgate, tmp_path: Path, marker: str, undisturbed_artifact: str

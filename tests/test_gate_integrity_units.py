@@ -16,7 +16,7 @@ from workflows.errors import IdentityError, PromotionError
 from workflows.gitdiff import Entry
 from workflows.identity import person_key
 from workflows.promote import promote_directory
-from workflows.review_view import cut_diff
+from workflows.service.review_view import cut_diff
 from workflows.visible import visible
 
 LIMIT = 1 << 20

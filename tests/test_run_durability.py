@@ -43,7 +43,7 @@ def server() -> Iterator[FakeOpenAI]:
 def http_runbook(folder: Path, url: str, max_tokens: int | None = None) -> Path:
     """The crash-test runbook on an OpenAI-compatible server at `url` (each call: 150 tokens)."""
     folder.mkdir(parents=True, exist_ok=True)
-    text = (ROOT / "tests/data/durable/runbook.yaml").read_text()
+    text = durable_runbook(folder).read_text()
     text = text.replace(
         "model: scripted/replies.yaml", f"model: openai/fake-model\nmodel_params: {{api_base: '{url}'}}"
     )
@@ -107,7 +107,7 @@ def test_max_tokens_hold_across_a_crash_and_a_resume(
 def test_runs_recorded_but_never_started_and_approved_runs_are_finished_by_resume_and_worker(
     cg: Crewgate, tmp_path: Path
 ) -> None:
-    runbook = durable_runbook(tmp_path / "rb")
+    runbook = durable_runbook(tmp_path / "rb", by_check=True)
     repos = [make_repo(tmp_path / f"repo{n}") for n in range(2)]
     run_ids = []
     for repo in repos:  # killed after the run is recorded, before its workflow exists
@@ -151,7 +151,7 @@ def test_a_container_created_by_a_killed_process_is_gone_when_the_run_ends(
 ) -> None:
     process = cg.start(
         "run",
-        str(durable_runbook(tmp_path / "rb")),
+        str(durable_runbook(tmp_path / "rb", by_check=True)),
         "-i",
         f"repo={repo}",
         CREWGATE_FAULT_PAUSE="after-container-create:60",
@@ -170,7 +170,7 @@ def test_a_container_created_by_a_killed_process_is_gone_when_the_run_ends(
 
 
 def test_a_run_waiting_under_one_version_is_promoted_by_the_next(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
-    done = cg.run("run", str(durable_runbook(tmp_path / "rb")), "-i", f"repo={repo}", "--json")
+    done = cg.run("run", str(durable_runbook(tmp_path / "rb", by_check=True)), "-i", f"repo={repo}", "--json")
     assert done.returncode == 10, done.stderr[-2000:]
     run_id, review = last_event(done.stdout)["run"], last_event(done.stdout)["review"]
     upgraded = tmp_path / "crewgate-next"  # the same code, released as the next version

@@ -8,6 +8,7 @@ file is intact, and a brand-new session works.
 
 import os
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +37,9 @@ def host_unaffected(sentinel: Path) -> Iterator[None]:
     assert sentinel.read_text() == "untouched"
     with DockerSandbox(limits=LIMITS) as fresh:
         assert fresh.execute("6 * 7").value == "42"
+    deadline = time.monotonic() + 30  # auto-removal finishes after close() returns; on a busy engine, later
+    while not _my_containers() <= before and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert _my_containers() <= before, "a sandbox container outlived its session"
 
 

@@ -1,6 +1,5 @@
 """`crewgate review ...`: the review queue. Decisions are refused unless every gate rule allows them."""
 
-import datetime
 import os
 import sys
 
@@ -10,7 +9,6 @@ from executors.errors import Exit
 
 from ._output import emit_json, open_records, open_services
 from ._progress import reporter
-from ._review_text import review_lines
 
 
 @click.group()
@@ -18,41 +16,22 @@ def review() -> None:
     """List, inspect and decide review items."""
 
 
-def _age(created_at: str) -> str:
-    seconds = (datetime.datetime.now(datetime.UTC) - datetime.datetime.fromisoformat(created_at)).total_seconds()
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
-
-
 @review.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (id, run_id, runbook, status, ...).")
-def list_items(as_json: bool) -> None:
+def list_command(as_json: bool) -> None:
     """Review items, pending first, with age, runbook and run."""
-    items = [
-        {
-            "id": r["id"],
-            "run_id": r["run_id"],
-            "runbook": f"{r['runbook']}@{r['version']}",
-            "step": r["step_id"],
-            "status": r["status"],
-            "artifact_sha256": r["artifact_sha256"],
-            "created_at": r["created_at"],
-            "expires_at": r["expires_at"],
-            "age": _age(r["created_at"]),
-        }
-        for r in open_records().list_reviews()
-    ]
+    from ..service.reviews import list_reviews
+    from ..service.views import as_json as json_of
+
+    items = list_reviews(open_records())
     if as_json:
-        emit_json(items)
+        emit_json(json_of(items))
         return
     if not items:
         click.echo("the review queue is empty")
     for item in items:
         click.echo(
-            f"{item['id']:<32} {item['status']:<18} {item['age']:>5}  {item['runbook']:<26} "
-            f"sha256 {item['artifact_sha256'][:12]}"
+            f"{item.id:<32} {item.status:<18} {item.age:>5}  {item.runbook:<26} sha256 {item.artifact_sha256[:12]}"
         )
 
 
@@ -62,16 +41,18 @@ def list_items(as_json: bool) -> None:
 @click.option("--full", is_flag=True, help="Show the whole diff and every output, however long.")
 def show(review_id: str, as_json: bool, full: bool) -> None:
     """A review item: every changed path, the diff, the evidence and the decisions, all from the artifact."""
-    from ..review_view import DIFF_LIMIT, review_view
+    from ..service.reviews import show_review
+    from ..service.views import as_json as json_of
+    from ._review_text import review_lines
 
     services = open_services()
-    view = review_view(services.records, services.blobs, review_id, None if full else DIFF_LIMIT)
+    view = show_review(services.records, services.blobs, review_id, full)
     if as_json:
-        emit_json(view)
+        emit_json(json_of(view))
         return
     lines, flags = review_lines(view, full)
-    click.echo(f"review {view['id']} ({view['status']}) for run {view['run_id']}, step {view['step_id']}")
-    click.echo(f"artifact sha256 {view['artifact_sha256']}")
+    click.echo(f"review {view.id} ({view.status}) for run {view.run_id}, step {view.step_id}")
+    click.echo(f"artifact sha256 {view.artifact_sha256}")
     if flags:
         click.secho(
             f"⚠ escaped for display (could hide, reorder or control text): {', '.join(flags)}; "
@@ -92,27 +73,22 @@ def _decide(
     wait: bool,
     as_json: bool,
 ) -> None:
-    from executors.faults import pause
-
-    from ..runs.hosting import host, wake
+    from ..service.reviews import decide
+    from ..service.runs import continue_run
 
     services = open_services()
-    records = services.records
-    status = records.decide(review_id, reviewer, decision, message, sha, step)
-    pause("after-decision")
-    item = records.review(review_id)
+    result = decide(services, review_id, reviewer, decision, message, sha, step)
     click.echo(
-        f"{reviewer}: {decision} recorded for {review_id} (artifact sha256 {item['artifact_sha256'][:12]}); "
-        f"item is {status}",
+        f"{reviewer}: {decision} recorded for {review_id} (artifact sha256 {result.artifact_sha256[:12]}); "
+        f"item is {result.status}",
         err=as_json,
     )
-    if status == "pending":
+    if not result.decided:
         raise SystemExit(Exit.WAITING)
-    wake(item["run_id"], review_id, status)
     if not wait:
-        click.echo(f"run {item['run_id']} continues in `crewgate worker` (or `crewgate runs resume {item['run_id']}`)")
+        click.echo(f"run {result.run_id} continues in `crewgate worker` (or `crewgate runs resume {result.run_id}`)")
         return
-    code = host(services, item["run_id"], reporter(as_json))
+    code = continue_run(services, result.run_id, reporter(as_json))
     sys.stdout.flush()
     os._exit(code)
 

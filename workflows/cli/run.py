@@ -3,7 +3,6 @@
 import getpass
 import os
 import sys
-from typing import Any
 
 import click
 
@@ -31,37 +30,26 @@ def run(reference: str, pairs: tuple[str, ...], requester: str | None, as_json: 
 
     Exit codes: 0 done, 1 failed or rejected, 2 bad input, 3 environment (Docker), 10 waiting at a gate.
     """
-    from ..inputs import parse_pairs, resolve_inputs
-    from ..runbook.resolve import resolve_runbook
-    from ..runs.create import create_run
-    from ..runs.hosting import start_and_follow
+    from ..service.runs import follow_new_run, start_run
 
     services = open_services()
-    loaded = resolve_runbook(reference, services.store)
-    inputs = resolve_inputs(loaded.runbook, parse_pairs(pairs))
-    run_id = create_run(services, loaded, inputs, requester or getpass.getuser())
+    started = start_run(services, reference, pairs, requester or getpass.getuser())
     if detach:
-        click.echo(f"queued run {run_id}; `crewgate worker` runs it, `crewgate runs show {run_id}` follows it")
+        click.echo(
+            f"queued run {started.run_id}; `crewgate worker` runs it, `crewgate runs show {started.run_id}` follows it"
+        )
         return
     if not as_json:
-        click.echo(f"run {run_id}: {loaded.ref} (sha256 {loaded.sha256[:12]})")
-        _say_base(services.records, run_id, inputs)
+        click.echo(f"run {started.run_id}: {started.runbook} (sha256 {started.runbook_sha256[:12]})")
+        if started.base_commit:
+            note = (
+                f"; {started.left_out} uncommitted, untracked or ignored path(s) are left out"
+                if started.left_out
+                else ""
+            )
+            click.echo(f"  base: commit {started.base_commit[:12]} (committed files only{note})")
     pause("after-record")  # crash tests: a run recorded but never started must still be finished
-    _finish(start_and_follow(services, run_id, reporter(as_json)))
-
-
-def _say_base(records: Any, run_id: str, inputs: dict[str, object]) -> None:
-    """Say which tree the run starts from, and that working-tree changes are not part of it."""
-    from pathlib import Path
-
-    from ..base import left_out
-
-    base_commit = records.run(run_id)["base_commit"]
-    if base_commit is None:
-        return
-    skipped = left_out(Path(str(inputs["repo"])))
-    note = f"; {skipped} uncommitted, untracked or ignored path(s) are left out" if skipped else ""
-    click.echo(f"  base: commit {base_commit[:12]} (committed files only{note})")
+    _finish(follow_new_run(services, started.run_id, reporter(as_json)))
 
 
 @click.command()
@@ -71,7 +59,7 @@ def _say_base(records: Any, run_id: str, inputs: dict[str, object]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
 def worker(until_idle: bool, as_json: bool) -> None:
     """Run queued runs, recover interrupted ones (from any process) and continue decided ones; keep serving."""
-    from ..runs.worker import serve
+    from ..service.runs import serve
 
     serve(open_services(), reporter(as_json), until_idle)
     _finish(0)

@@ -1,11 +1,11 @@
 """`crewgate runbook ...`: validate, export the schema, list and show registered versions."""
 
 import json
-from typing import Any
+from dataclasses import asdict
 
 import click
 
-from executors.errors import BadInput, Exit
+from executors.errors import Exit
 
 from ._output import emit_json
 
@@ -20,29 +20,18 @@ def runbook() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one object per file: path, ok, problems.")
 def validate(paths: tuple[str, ...], as_json: bool) -> None:
     """Check runbook files; print each problem as file:line:col. Exit 2 if any is invalid."""
-    from ..errors import RunbookError
-    from ..runbook import load_runbook
+    from ..service.runbooks import validate_files
 
-    reports: list[dict[str, Any]] = []
-    for path in paths:
-        try:
-            loaded = load_runbook(path)
-            reports.append({"path": path, "ok": True, "runbook": loaded.ref, "sha256": loaded.sha256, "problems": []})
-        except RunbookError as exc:
-            problems = [
-                {"line": p.line, "col": p.col, "message": p.message, "field": p.path, "text": str(p)}
-                for p in exc.problems
-            ]
-            reports.append({"path": path, "ok": False, "problems": problems})
+    reports = validate_files(paths)
     if as_json:
-        emit_json(reports)
+        emit_json([asdict(report) for report in reports])
     else:
         for report in reports:
-            if report["ok"]:
-                click.echo(f"{report['path']}: ok ({report['runbook']}, sha256 {report['sha256'][:12]})")
-            for problem in report["problems"]:
-                click.echo(problem["text"], err=True)
-    if not all(report["ok"] for report in reports):
+            if report.ok:
+                click.echo(f"{report.path}: ok ({report.runbook}, sha256 {(report.sha256 or '')[:12]})")
+            for problem in report.problems:
+                click.echo(problem.text, err=True)
+    if not all(report.ok for report in reports):
         raise SystemExit(Exit.BAD_INPUT)
 
 
@@ -62,30 +51,24 @@ def schema(output: str | None) -> None:
 
 @runbook.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-def list_versions(as_json: bool) -> None:
+def list_command(as_json: bool) -> None:
     """Registered runbook versions: name, version, content hash, first registration."""
+    from ..service.runbooks import list_runbooks
     from ..store import Store
 
     store = Store()
-    records = store.list_runbooks()
-    store.close()
-    rows = [
-        {
-            "name": r.name,
-            "version": r.version,
-            "sha256": r.sha256,
-            "registered_at": r.registered_at,
-            "source_file": r.source_file,
-        }
-        for r in records
-    ]
+    try:
+        versions = list_runbooks(store)
+    finally:
+        store.close()
     if as_json:
-        emit_json(rows)
+        fields = ("name", "version", "sha256", "registered_at", "source_file")
+        emit_json([{key: getattr(version, key) for key in fields} for version in versions])
         return
-    if not rows:
+    if not versions:
         click.echo("no runbook versions registered yet (a version is registered the first time it runs)")
-    for row in rows:
-        click.echo(f"{row['name']:<24} {row['version']:<12} {row['sha256'][:12]}  {row['registered_at']}")
+    for version in versions:
+        click.echo(f"{version.name:<24} {version.version:<12} {version.sha256[:12]}  {version.registered_at}")
 
 
 @runbook.command()
@@ -93,26 +76,17 @@ def list_versions(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the record and the parsed runbook as JSON.")
 def show(reference: str, as_json: bool) -> None:
     """Show a registered version's stored content: NAME@VERSION, or NAME for the latest."""
-    from ..runbook.resolve import REF
+    from ..service.runbooks import show_runbook
     from ..store import Store
 
-    match = REF.match(reference)
-    if not match:
-        raise BadInput(f"{reference!r} is not NAME or NAME@VERSION (e.g. add-feature@1.0.0)")
     store = Store()
     try:
-        record = store.get_runbook(match["name"], match["version"])
+        record = show_runbook(store, reference)
     finally:
         store.close()
     if as_json:
-        data = {
-            "name": record.name,
-            "version": record.version,
-            "sha256": record.sha256,
-            "registered_at": record.registered_at,
-            "content": record.content,
-        }
-        click.echo(json.dumps(data, indent=2))
+        fields = ("name", "version", "sha256", "registered_at", "content")
+        click.echo(json.dumps({key: getattr(record, key) for key in fields}, indent=2))
     else:
         click.echo(f"# {record.ref} sha256 {record.sha256} registered {record.registered_at}")
         click.echo(record.content, nl=False)
@@ -122,12 +96,12 @@ def show(reference: str, as_json: bool) -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 def register(path: str) -> None:
     """Validate a runbook file and register its version (refused if the version's content changed)."""
-    from ..runbook import load_runbook
+    from ..service.runbooks import register_runbook
     from ..store import Store
 
     store = Store()
     try:
-        record, new = store.register_runbook(load_runbook(path))
+        record, new = register_runbook(store, path)
     finally:
         store.close()
     click.echo(f"{'registered' if new else 'already registered'}: {record.ref} sha256 {record.sha256[:12]}")

@@ -6,9 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from executors._tarsafe import pack_directory, pack_files
-from executors.engine import engine
-from executors.errors import SandboxUnavailable
-from executors.image import default_image, image_id
+from executors.image import default_image
 
 from ..base import commit_snapshot, head_commit
 from ..errors import RunError
@@ -46,10 +44,7 @@ def create_run(services: RunServices, loaded: LoadedRunbook, inputs: dict[str, A
     if base_commit is None and any(isinstance(s, PromoteStep) and isinstance(s.promote, GitTarget) for s in book.steps):
         raise RunError(f"{loaded.ref} promotes to git, but input repo={repo} is not a git repository with a commit")
     image = book.sandbox.image or default_image()
-    with engine() as client:  # fail closed before anything is recorded
-        found = image_id(client, image)
-    if found is None:
-        raise SandboxUnavailable(f"sandbox image {image} is missing: run `crewgate sandbox build`")
+    found = services.sandboxes.pin(image)  # fails closed before anything is recorded
     models = {name: member.model or book.model for name, member in book.crew.members.items()}
     services.records.create_run(
         id=run_id,

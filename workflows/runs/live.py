@@ -9,6 +9,7 @@ re-run step replays its recorded model replies, so their code runs again.
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,13 +27,26 @@ from .services import RunServices
 
 @dataclass
 class LiveRun:
+    """A run's sandbox, gateway and members here; its crew is built on first use.
+
+    Building a crew imports its framework (seconds for crewAI), so a process that
+    only runs checks, a gate or a promotion never pays for it.
+    """
+
     run_id: str
     sandbox: Sandbox
     gateway: LLMGateway
     members: dict[str, CodeActMember]
-    crew: Crew
+    make_crew: Callable[[], Crew]
     snapshot: str
     position: dict[str, Any] = field(default_factory=dict)  # step id and attempt the trace belongs to
+    _crew: Crew | None = None
+
+    @property
+    def crew(self) -> Crew:
+        if self._crew is None:
+            self._crew = self.make_crew()
+        return self._crew
 
     def close(self) -> None:
         self.sandbox.close()
@@ -91,7 +105,11 @@ class LiveRuns:
         replies = RecordedReplies(services.store.engine, run_id)
         budget = Budget(max_tokens=book.budget.max_tokens, max_usd=book.budget.max_usd, ledger=replies.spent)
         gateway = LLMGateway(budget=budget, base_dir=loaded.base_dir, model=services.model, replies=replies)
-        live = LiveRun(run_id, sandbox, gateway, {}, None, "")  # type: ignore[arg-type]
+
+        def make_crew() -> Crew:
+            return build_crew(book.crew.engine, live.members, gateway, book.model, book.model_params)
+
+        live = LiveRun(run_id, sandbox, gateway, {}, make_crew, "")
 
         def record(event: TraceEvent) -> None:
             services.records.add_trace(
@@ -104,5 +122,4 @@ class LiveRuns:
             )
 
         live.members = build_members(book.crew.members, sandbox, gateway, book.model, book.model_params, trace=record)
-        live.crew = build_crew(book.crew.engine, live.members, gateway, book.model, book.model_params)
         return live

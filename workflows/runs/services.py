@@ -25,6 +25,10 @@ log = logging.getLogger("crewgate.runs")
 class Sandboxes(Protocol):
     """Makes a run's sandbox, and removes whatever a run left behind."""
 
+    def pin(self, image: str) -> str:
+        """The exact image a new run will use (its id), or a clear error before anything is recorded."""
+        ...
+
     def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox: ...
 
     def reap(self, run_id: str) -> None: ...
@@ -34,6 +38,18 @@ class Sandboxes(Protocol):
 
 class DockerSandboxes:
     """Hardened containers, labelled with their run so they can be found and reaped."""
+
+    def pin(self, image: str) -> str:
+        """Fail closed (Docker unreachable, image missing) before a run is recorded."""
+        from executors.engine import engine
+        from executors.errors import SandboxUnavailable
+        from executors.image import image_id
+
+        with engine() as client:
+            found = image_id(client, image)
+        if found is None:
+            raise SandboxUnavailable(f"sandbox image {image} is missing: run `crewgate sandbox build`")
+        return found
 
     def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox:
         return DockerSandbox(image=image, limits=limits, labels={"crewgate.run": run_id}).start()
@@ -61,6 +77,9 @@ class DockerSandboxes:
 
 class LocalSandboxes:
     """Host subprocesses: NOT a security boundary. Only when asked for by name (tests, development)."""
+
+    def pin(self, image: str) -> str:
+        return "local (not isolated)"
 
     def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox:
         return LocalSandbox(limits=limits).start()

@@ -9,6 +9,7 @@ from typing import Any
 
 from executors import ExecutionResult
 from executors.errors import KernelDied, SandboxLost
+from executors.protocol import Sandbox
 
 from ..errors import RunError
 from ..runbook.schema import CheckStep, CrewStep, TaskStep
@@ -77,7 +78,7 @@ def _perform(
     elif isinstance(step, CrewStep):
         outcome = live.crew.run_crew(render(step.crew, variables), step.process, step.members, context, step.max_rounds)
     elif isinstance(step, CheckStep):
-        ok, output = _check(live.sandbox.execute, render(step.check, variables), step.timeout_s)
+        ok, output = _check(live.sandbox, render(step.check, variables), step.timeout_s)
         return ok, output, {}
     else:
         raise RunError(f"step {step.id} is not a work step")
@@ -93,13 +94,13 @@ def _usage(usage: Any) -> dict[str, Any]:
     }
 
 
-def _check(execute: Any, command: str, timeout: float) -> tuple[bool, str]:
-    """Run a shell command in /workspace inside the sandbox; pass on exit code 0."""
+def _check(sandbox: Sandbox, command: str, timeout: float) -> tuple[bool, str]:
+    """Run a shell command in the sandbox's workspace (wherever the crew's code moved to); pass on exit code 0."""
     code = (
         "import subprocess as _cg_subprocess\n"
-        f"_cg_subprocess.run({command!r}, shell=True, cwd='/workspace', stdin=_cg_subprocess.DEVNULL).returncode"
+        f"_cg_subprocess.run({command!r}, shell=True, cwd={sandbox.workdir!r}, stdin=_cg_subprocess.DEVNULL).returncode"
     )
-    result: ExecutionResult = execute(code, timeout=timeout)
+    result: ExecutionResult = sandbox.execute(code, timeout=timeout)
     text = (result.stdout + result.stderr).strip()
     if result.error:
         return False, f"{text}\n{result.traceback}".strip()

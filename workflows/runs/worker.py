@@ -49,4 +49,3 @@ def _idle(services: RunServices) -> bool:
     records = services.records
     waiting_on_people = {item["run_id"] for item in records.list_reviews() if item["status"] == "pending"}
     return all(run["status"] == "waiting" and run["id"] in waiting_on_people for run in records.active_runs())
-

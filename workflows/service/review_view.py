@@ -6,48 +6,51 @@ The change list is always complete; the diff may be cut for size, only ever at
 a visible marker that says how much is hidden and how to see all of it.
 """
 
-from dataclasses import asdict
-from typing import Any
+from dataclasses import replace
 
-from .artifacts import STATUSES, read_artifact
-from .blobs import BlobStore
-from .errors import RunError, StoreCorrupt
-from .records import Records
+from ..artifacts import STATUSES, read_artifact
+from ..blobs import BlobStore
+from ..errors import RunError, StoreCorrupt
+from ..records import Records
+from .views import ReviewView
 
 DIFF_LIMIT = 200_000
 FILE_HEADER = "diff --git "
 
 
-def review_view(
-    records: Records, blobs: BlobStore, review_id: str, diff_limit: int | None = DIFF_LIMIT
-) -> dict[str, Any]:
-    """The documented `review show --json` shape (GateError for an unknown id)."""
+def review_view(records: Records, blobs: BlobStore, review_id: str, diff_limit: int | None = DIFF_LIMIT) -> ReviewView:
+    """The review item with its artifact's change list and diff (NotFound for an unknown id)."""
     item = records.review(review_id)
-    view: dict[str, Any] = {
-        key: item[key]
-        for key in ("id", "run_id", "step_id", "status", "artifact_sha256", "policy", "requester", "created_at")
-    }
-    view.update(expires_at=item["expires_at"], closed_at=item["closed_at"], evidence=item["evidence"])
-    view["decisions"] = [asdict(decision) for decision in records.decisions(review_id)]
+    shown = ReviewView(
+        id=item["id"],
+        run_id=item["run_id"],
+        step_id=item["step_id"],
+        status=item["status"],
+        artifact_sha256=item["artifact_sha256"],
+        policy=item["policy"],
+        requester=item["requester"],
+        created_at=item["created_at"],
+        expires_at=item["expires_at"],
+        closed_at=item["closed_at"],
+        evidence=item["evidence"],
+        decisions=tuple(records.decisions(review_id)),
+    )
     try:
         artifact = read_artifact(blobs.get(item["artifact_sha256"]))
     except (RunError, StoreCorrupt) as exc:
-        view.update(artifact_problem=str(exc), changes=[], summary={}, flags=[], diff="", diff_truncated=False)
-        return view
-    changes = [asdict(change) for change in artifact.changes]
+        return replace(shown, artifact_problem=str(exc))
     diff, cut = cut_diff(artifact.diff, diff_limit, review_id)
-    view.update(
-        artifact_problem=None,
+    return replace(
+        shown,
         base_snapshot=artifact.base_snapshot,
-        changes=changes,
-        summary={status: sum(c["status"] == status for c in changes) for status in STATUSES},
-        flags=sorted({flag for change in artifact.changes for flag in change.flags}),
+        changes=artifact.changes,
+        summary={status: sum(c.status == status for c in artifact.changes) for status in STATUSES},
+        flags=tuple(sorted({flag for change in artifact.changes for flag in change.flags})),
         diff=diff,
         diff_truncated=cut,
         diff_chars=len(artifact.diff),
         diff_files=artifact.diff.count("\n" + FILE_HEADER) + artifact.diff.startswith(FILE_HEADER),
     )
-    return view
 
 
 def cut_diff(diff: str, limit: int | None, review_id: str) -> tuple[str, bool]:

@@ -1,0 +1,80 @@
+"""The review queue: list items, show one from its artifact, decide one.
+
+A decision is refused unless every rule of the item's gate allows it (the
+records enforce them in one transaction); a decision that settles the item
+wakes its run, which then continues in whichever process hosts it.
+"""
+
+import datetime
+from typing import TYPE_CHECKING
+
+from ..records import Records, parse_time
+from .review_view import DIFF_LIMIT, review_view
+from .views import DecisionResult, ReviewSummary, ReviewView
+
+if TYPE_CHECKING:
+    from ..blobs import BlobStore
+    from ..runs.services import RunServices
+
+DECISIONS = ("approve", "reject", "request_changes")
+
+
+def age(created_at: str, now: datetime.datetime) -> str:
+    """How long ago, in the largest whole unit: 3d, 5h, 12m, 40s."""
+    seconds = (now - parse_time(created_at)).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def list_reviews(records: Records, now: datetime.datetime | None = None) -> list[ReviewSummary]:
+    """Every review item, pending first, oldest first within a status."""
+    now = now or datetime.datetime.now(datetime.UTC)
+    return [
+        ReviewSummary(
+            r["id"],
+            r["run_id"],
+            f"{r['runbook']}@{r['version']}",
+            r["step_id"],
+            r["status"],
+            r["artifact_sha256"],
+            r["created_at"],
+            r["expires_at"],
+            age(r["created_at"], now),
+        )
+        for r in records.list_reviews()
+    ]
+
+
+def show_review(records: Records, blobs: "BlobStore", review_id: str, full: bool = False) -> ReviewView:
+    """A review item with its change list and diff, read from the artifact; `full` never cuts the diff."""
+    return review_view(records, blobs, review_id, None if full else DIFF_LIMIT)
+
+
+def decide(
+    services: "RunServices",
+    review_id: str,
+    reviewer: str,
+    decision: str,
+    message: str = "",
+    sha256: str | None = None,
+    step: str | None = None,
+) -> DecisionResult:
+    """Record `reviewer`'s decision (GateError when a rule refuses it) and wake the run once the item is settled.
+
+    `sha256` pins an approval to the artifact the reviewer saw; `step` sends
+    requested changes to an earlier step. The run itself continues elsewhere:
+    in `continue_run` here, or in a worker.
+    """
+    from executors.faults import pause
+
+    status = services.records.decide(review_id, reviewer, decision, message, sha256, step)
+    pause("after-decision")  # crash tests: a decision recorded, its run not yet woken
+    item = services.records.review(review_id)
+    result = DecisionResult(review_id, item["run_id"], reviewer, decision, item["artifact_sha256"], status)
+    if result.decided:
+        from ..runs.hosting import wake  # DBOS is slow to import: only a settled item needs it
+
+        wake(item["run_id"], review_id, status)
+    return result

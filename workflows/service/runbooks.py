@@ -1,0 +1,46 @@
+"""Runbooks: validate files, register a version, list and show registered versions."""
+
+from collections.abc import Sequence
+
+from executors.errors import BadInput
+
+from ..errors import RunbookError
+from ..store import RegisteredRunbook, Store
+from .views import Problem, ValidationReport
+
+
+def validate_files(paths: Sequence[str]) -> list[ValidationReport]:
+    """Check each file; a report per file, with every problem's line and column."""
+    from ..runbook import load_runbook
+
+    reports = []
+    for path in paths:
+        try:
+            loaded = load_runbook(path)
+        except RunbookError as exc:
+            problems = tuple(Problem(p.line, p.col, p.message, p.path, str(p)) for p in exc.problems)
+            reports.append(ValidationReport(path, False, problems))
+        else:
+            reports.append(ValidationReport(path, True, (), loaded.ref, loaded.sha256))
+    return reports
+
+
+def register_runbook(store: Store, path: str) -> tuple[RegisteredRunbook, bool]:
+    """Validate `path` and register its version; whether it is new. Refused if the version's content changed."""
+    from ..runbook import load_runbook
+
+    return store.register_runbook(load_runbook(path))
+
+
+def list_runbooks(store: Store) -> list[RegisteredRunbook]:
+    return store.list_runbooks()
+
+
+def show_runbook(store: Store, reference: str) -> RegisteredRunbook:
+    """A registered version by NAME@VERSION, or NAME for its latest."""
+    from ..runbook.resolve import REF
+
+    match = REF.match(reference)
+    if not match:
+        raise BadInput(f"{reference!r} is not NAME or NAME@VERSION (e.g. add-feature@1.0.0)")
+    return store.get_runbook(match["name"], match["version"])

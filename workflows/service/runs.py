@@ -1,0 +1,128 @@
+"""Runs as a user or a web page asks for them: start, list, show, trace, cancel, continue.
+
+Reading functions take only the `Records` (a listing must not pay for the engine);
+the ones that start or stop work take the process's `RunServices`.
+"""
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import RunError
+from ..records import TERMINAL, Records
+from .views import PromotionView, RunSummary, RunView, StartedRun, StepView, TraceEvent
+
+if TYPE_CHECKING:  # the engine's services are imported only by the commands that run work
+    from ..runs.services import RunServices
+
+Report = Callable[[dict[str, Any]], None]
+
+
+def list_runs(records: Records, limit: int = 50) -> list[RunSummary]:
+    """The most recent runs, newest first."""
+    return [
+        RunSummary(r["id"], f"{r['runbook']}@{r['version']}", r["status"], r["requester"], r["created_at"])
+        for r in records.list_runs(limit)
+    ]
+
+
+def show_run(records: Records, run_id: str) -> RunView:
+    """A run, its steps and its promotion (NotFound for an unknown id)."""
+    run = records.run(run_id)
+    done = [p for p in records.promotions(run_id) if p["status"] == "done"]
+    steps = tuple(
+        StepView(
+            s["step_id"],
+            s["attempt"],
+            s["kind"],
+            s["status"],
+            s["output"],
+            json.loads(s["usage"]),
+            s["started_at"],
+            s["finished_at"],
+        )
+        for s in records.steps(run_id)
+    )
+    return RunView(
+        id=run["id"],
+        status=run["status"],
+        message=run["message"],
+        runbook=f"{run['runbook']}@{run['version']}",
+        runbook_sha256=run["sha256"],
+        inputs=json.loads(run["inputs"]),
+        models=json.loads(run["models"]),
+        image=run["image"],
+        image_id=run["image_id"],
+        requester=run["requester"],
+        base_commit=run["base_commit"],
+        created_at=run["created_at"],
+        updated_at=run["updated_at"],
+        steps=steps,
+        promotion=PromotionView(done[0]["target"], done[0]["ref"], done[0]["artifact_sha256"]) if done else None,
+    )
+
+
+def run_trace(records: Records, run_id: str) -> list[TraceEvent]:
+    """Every member turn of a run, in order (NotFound for an unknown id)."""
+    records.run(run_id)
+    return [
+        TraceEvent(e["id"], e["run_id"], e["step_id"], e["attempt"], e["member"], e["turn"], e["data"], e["created_at"])
+        for e in records.trace(run_id)
+    ]
+
+
+def start_run(services: "RunServices", reference: str, pairs: Sequence[str], requester: str) -> StartedRun:
+    """Record a run of `reference` (a file, NAME@VERSION or NAME) with `NAME=VALUE` inputs; it is then queued.
+
+    Nothing executes yet: a host (`follow_new_run`, `continue_run` or a worker) starts it by its id.
+    """
+    from ..base import left_out
+    from ..inputs import parse_pairs, resolve_inputs
+    from ..runbook.resolve import resolve_runbook
+    from ..runs.create import create_run
+
+    loaded = resolve_runbook(reference, services.store)
+    inputs = resolve_inputs(loaded.runbook, parse_pairs(tuple(pairs)))
+    run_id = create_run(services, loaded, inputs, requester)
+    base_commit = services.records.run(run_id)["base_commit"]
+    skipped = left_out(Path(str(inputs["repo"]))) if base_commit else 0
+    return StartedRun(run_id, loaded.ref, loaded.sha256, base_commit, skipped)
+
+
+def follow_new_run(services: "RunServices", run_id: str, report: Report) -> int:
+    """Host a just-recorded run in this process until it ends or waits; its exit code."""
+    from ..runs.hosting import start_and_follow
+
+    return start_and_follow(services, run_id, report)
+
+
+def continue_run(services: "RunServices", run_id: str, report: Report) -> int:
+    """Continue an interrupted or decided run here (finished steps are not run again); its exit code."""
+    from ..runs.hosting import host
+
+    return host(services, run_id, report)
+
+
+def cancel_run(services: "RunServices", run_id: str) -> RunView:
+    """Stop a run at its next step and remove its sandbox; RunError if it already ended."""
+    from ..runs.hosting import client
+
+    run = services.records.run(run_id)
+    if run["status"] in TERMINAL:
+        raise RunError(f"run {run_id} already ended ({run['status']}): there is nothing to cancel")
+    dbos = client()
+    try:
+        dbos.cancel_workflow(run_id)
+    finally:
+        dbos.destroy()
+    services.records.set_run(run_id, status="cancelled", message="cancelled by request")
+    services.sandboxes.reap(run_id)
+    return show_run(services.records, run_id)
+
+
+def serve(services: "RunServices", report: Report, until_idle: bool) -> None:
+    """Be a worker: run queued runs, recover interrupted ones, continue decided ones."""
+    from ..runs.worker import serve as work
+
+    work(services, report, until_idle)

@@ -1,0 +1,179 @@
+"""What the service layer returns: frozen values the CLI prints and an HTTP API serialises.
+
+Each view's `as_json` is the documented `--json` shape of the command that shows it,
+so the CLI and a web server give the same answer for the same question.
+"""
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..artifacts import Change
+from ..records import Decision
+
+
+def as_json(value: Any) -> Any:
+    """A view (or a list of views) as plain JSON data."""
+    if isinstance(value, list | tuple):
+        return [as_json(item) for item in value]
+    return asdict(value)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of `runs list`."""
+
+    id: str
+    runbook: str  # NAME@VERSION
+    status: str
+    requester: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One try of one step of a run."""
+
+    id: str
+    attempt: int
+    kind: str
+    status: str
+    output: str
+    usage: dict[str, Any]
+    started_at: str
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class PromotionView:
+    target: str
+    ref: str
+    artifact_sha256: str
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A run with its pins, its steps and its promotion (`runs show`)."""
+
+    id: str
+    status: str
+    message: str
+    runbook: str
+    runbook_sha256: str
+    inputs: dict[str, Any]
+    models: dict[str, str]
+    image: str
+    image_id: str
+    requester: str
+    base_commit: str | None
+    created_at: str
+    updated_at: str
+    steps: tuple[StepView, ...]
+    promotion: PromotionView | None
+
+
+@dataclass(frozen=True)
+class TraceEvent:
+    """One member turn: the prompt's reply, the code, the observation, the tokens."""
+
+    id: int
+    run_id: str
+    step_id: str
+    attempt: int
+    member: str
+    turn: int
+    data: dict[str, Any]
+    created_at: str
+
+
+@dataclass(frozen=True)
+class ReviewSummary:
+    """One line of `review list`."""
+
+    id: str
+    run_id: str
+    runbook: str
+    step: str
+    status: str
+    artifact_sha256: str
+    created_at: str
+    expires_at: str | None
+    age: str
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    """What a reviewer is shown, all of it read from the artifact (`review show`).
+
+    `artifact_problem` says why the artifact cannot be shown (the store was
+    modified, say); the change list and diff are then empty.
+    """
+
+    id: str
+    run_id: str
+    step_id: str
+    status: str
+    artifact_sha256: str
+    policy: dict[str, Any]
+    requester: str
+    created_at: str
+    expires_at: str | None
+    closed_at: str | None
+    evidence: dict[str, Any]
+    decisions: tuple[Decision, ...]
+    artifact_problem: str | None = None
+    base_snapshot: str | None = None
+    changes: tuple[Change, ...] = ()
+    summary: dict[str, int] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+    diff: str = ""
+    diff_truncated: bool = False
+    diff_chars: int = 0
+    diff_files: int = 0
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    """A recorded decision and where it left its review item."""
+
+    review_id: str
+    run_id: str
+    reviewer: str
+    decision: str
+    artifact_sha256: str
+    status: str  # the item's status now: pending until its policy is met
+
+    @property
+    def decided(self) -> bool:
+        """Whether the run can go on (approved, rejected or changes requested)."""
+        return self.status != "pending"
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    """A run just recorded: what it is pinned to and which tree it starts from."""
+
+    run_id: str
+    runbook: str
+    runbook_sha256: str
+    base_commit: str | None
+    left_out: int  # uncommitted, untracked or ignored paths the run does not see
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int | None
+    col: int | None
+    message: str
+    field: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """One file checked by `runbook validate`."""
+
+    path: str
+    ok: bool
+    problems: tuple[Problem, ...]
+    runbook: str | None = None
+    sha256: str | None = None
