@@ -62,8 +62,12 @@ def list_sandboxes(client: "docker.DockerClient") -> list[SandboxContainer]:
 
 
 def prune(client: "docker.DockerClient", everything: bool = False, run: str | None = None) -> list[SandboxContainer]:
-    """Remove orphaned sandbox containers (all of them with `everything`, or all of one `run`); return what went."""
-    from docker.errors import NotFound
+    """Remove orphaned sandbox containers (all of them with `everything`, or all of one `run`); return what went.
+
+    Sandboxes run with auto-remove, so a container listed a moment ago may be gone (404) or already being
+    removed by the engine (409); either way it is going, which is all a prune wants.
+    """
+    from docker.errors import APIError, NotFound
 
     removed = []
     for container in list_sandboxes(client):
@@ -72,5 +76,13 @@ def prune(client: "docker.DockerClient", everything: bool = False, run: str | No
                 client.api.remove_container(container.id, force=True)
             except NotFound:
                 continue
+            except APIError as exc:
+                if not _removal_in_progress(exc):
+                    raise
             removed.append(container)
     return removed
+
+
+def _removal_in_progress(exc: Exception) -> bool:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None) == 409 and "already in progress" in str(exc)

@@ -5,11 +5,14 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from executors import DockerSandbox
 from executors.engine import engine
+from executors.prune import prune
 from tests.helpers import crewgate
 
 pytestmark = pytest.mark.docker
@@ -51,3 +54,22 @@ def test_prune_keeps_sessions_whose_owner_is_alive(docker_box: DockerSandbox) ->
     assert done.returncode == 0
     assert container_exists(docker_box.container_id)
     assert docker_box.execute("'alive'").value == "'alive'"
+
+
+def test_prunes_racing_over_one_runs_containers_both_succeed() -> None:
+    """Auto-removal and a second reaper both remove the same containers: a 404 or a 409 means it is going."""
+    run_id = f"race-{uuid.uuid4().hex[:8]}"
+    boxes = [DockerSandbox(labels={"crewgate.run": run_id}).start() for _ in range(4)]
+    ids = [box.container_id for box in boxes]
+
+    def reap() -> int:
+        with engine() as client:
+            return len(prune(client, run=run_id))
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        reaped = list(pool.map(lambda _: reap(), range(3)))
+    assert all(count <= len(ids) for count in reaped)
+    deadline = time.monotonic() + 15
+    while any(container_exists(str(container_id)) for container_id in ids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(container_exists(str(container_id)) for container_id in ids)

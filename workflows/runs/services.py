@@ -60,10 +60,12 @@ class DockerSandboxes:
         from executors.errors import SandboxUnavailable
         from executors.prune import prune
 
+        from docker.errors import DockerException
+
         try:
             with engine() as client:
                 prune(client, run=run_id)
-        except SandboxUnavailable as exc:  # the run is over either way; say why nothing was removed
+        except (SandboxUnavailable, DockerException) as exc:  # the run is over either way; the worker prunes later
             log.warning("could not remove run %s's containers: %s", run_id, exc)
 
     def reap_orphans(self) -> int:
