@@ -41,6 +41,14 @@ def docker_missing() -> str | None:
     return None
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, so the workers end on short tests instead of one waiting on a long one.
+
+    Every xdist worker collects and sorts the same way, so their orders agree.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("docker") is None:
         return

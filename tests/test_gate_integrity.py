@@ -32,21 +32,31 @@ crew:
     coder: {{goal: Code}}
 sandbox: {{timeout_s: 120}}
 steps:
-  - {{id: implement, task: Make the change, member: coder}}
+{implement}
 {steps}
 """
+BY_MEMBER = "  - {id: implement, task: Make the change, member: coder}"
 GIT_GATE = """\
   - {id: approve, gate: {required: 2}}
   - {id: ship, promote: {to: git, repo: "{{ inputs.repo }}", branch: "crewgate/{{ run.id }}"}}
 """
 
 
-def runbook(folder: Path, code: str, answer: str = "Done.", steps: str = GIT_GATE) -> Path:
-    """A one-member runbook whose coder runs `code` in the sandbox, then answers `answer`."""
+def runbook(folder: Path, code: str, answer: str = "Done.", steps: str = GIT_GATE, by_check: bool = False) -> Path:
+    """A one-member runbook whose coder runs `code` in the sandbox, then answers `answer`.
+
+    With `by_check` a check step runs `code` instead, in the same sandbox and workspace:
+    the gate sees the same change, and no crew framework or model client is imported
+    (about 8 s of CPU per run), for tests about the gate rather than the member.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     replies = {"coder": [f"<execute>\n{code}\n</execute>", answer]}
     (folder / "replies.yaml").write_text(yaml.safe_dump(replies, allow_unicode=False))
-    (folder / "runbook.yaml").write_text(RUNBOOK.format(steps=steps))
+    implement = BY_MEMBER
+    if by_check:
+        script = "\n".join(f"      {line}" for line in ["python3 - <<'PY'", *code.splitlines(), "PY"])
+        implement = f"  - id: implement\n    check: |-\n{script}"
+    (folder / "runbook.yaml").write_text(RUNBOOK.format(implement=implement, steps=steps))
     return folder / "runbook.yaml"
 
 
@@ -226,13 +236,21 @@ def container_of(run_id: str, timeout: float = 60) -> str:
 
 
 def kill_when(cg: Crewgate, marker: str) -> None:
-    """Wait until the run's sandbox holds `marker` (the step is mid-cell), then `docker kill` it."""
+    """Wait until the run's sandbox holds `marker` (the step is mid-cell), then `docker kill` it.
+
+    The records say first when the step is under way, so `docker exec` (costly) polls only the last moments.
+    """
     run_id = cg.wait_for("SELECT id FROM crewgate_runs")[0][0]
-    deadline = time.monotonic() + 120
+    if marker == "/tmp/in-task":  # the coder's reply is recorded just before its code runs
+        cg.wait_for("SELECT 1 FROM crewgate_model_calls WHERE run_id = ? AND member = 'coder'", run_id)
+    else:
+        cg.wait_for("SELECT 1 FROM crewgate_steps WHERE run_id = ? AND step_id = 'test'", run_id)
+    container = container_of(run_id)
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        probe = subprocess.run(["docker", "exec", container_of(run_id), "test", "-e", marker], capture_output=True)
+        probe = subprocess.run(["docker", "exec", container, "test", "-e", marker], capture_output=True)
         if probe.returncode == 0:
-            subprocess.run(["docker", "kill", container_of(run_id)], capture_output=True, check=True)
+            subprocess.run(["docker", "kill", container], capture_output=True, check=True)
             return
         time.sleep(0.1)
     raise AssertionError(f"{marker} never appeared")
@@ -254,7 +272,9 @@ def undisturbed_artifact(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The artifact sha256 of the slow runbook run with nothing killed (runs are deterministic)."""
     folder = tmp_path_factory.mktemp("undisturbed")
     calm = Crewgate(folder / "home")
-    _, review = to_gate(calm, runbook(folder / "rb", SLOW_CODER, steps=SLOW_CHECK), f"repo={make_repo(folder / 'r')}")
+    quick_coder, quick_check = SLOW_CODER.replace("time.sleep(4)", ""), SLOW_CHECK.replace("sleep 4 && ", "")
+    book = runbook(folder / "rb", quick_coder, steps=quick_check, by_check=True)  # the same change, by a check
+    _, review = to_gate(calm, book, f"repo={make_repo(folder / 'r')}")
     return str(calm.query("SELECT artifact_sha256 FROM crewgate_reviews WHERE id = ?", review)[0][0])
 
 
@@ -263,7 +283,7 @@ def undisturbed_artifact(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_a_sandbox_killed_mid_step_is_restored_and_the_step_rerun(
     cg: Crewgate, tmp_path: Path, marker: str, undisturbed_artifact: str
 ) -> None:
-    book = runbook(tmp_path / "rb", SLOW_CODER, steps=SLOW_CHECK)
+    book = runbook(tmp_path / "rb", SLOW_CODER, steps=SLOW_CHECK, by_check=marker == "/tmp/in-check")
     running = cg.start("run", str(book), "-i", f"repo={make_repo(tmp_path / 'repo')}", "--json")
     kill_when(cg, marker)
     stdout, stderr = running.communicate(timeout=300)

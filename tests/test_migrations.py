@@ -8,11 +8,13 @@ import json
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import Engine
 
 from tests.helpers import crewgate
-from workflows.migrations import HEAD, migrate
+from workflows.migrations import HEAD, current_revision, migrate, upgrade_with_alembic
 from workflows.tables import metadata
 
 RELEASE_0_1_0 = Path(__file__).resolve().parent / "data" / "release-0.1.0" / "home"
@@ -44,10 +46,28 @@ def test_db_upgrade_reports_what_it_did(tmp_path: Path) -> None:
     assert f"schema 0.1.0 (before migrations) -> {HEAD}" in done.stdout
 
 
-def test_the_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
-    migrate(engine)
+def schema(engine: Engine) -> dict[str, Any]:
+    """Every crewgate table's columns (name, type, nullability), primary key, unique constraints and indexes."""
     found = inspect(engine)
-    for table in metadata.sorted_tables:
-        columns = {column["name"] for column in found.get_columns(table.name)}
-        assert columns == {column.name for column in table.columns}, table.name
+    return {
+        name: {
+            "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(name)],
+            "primary_key": found.get_pk_constraint(name)["constrained_columns"],
+            "unique": sorted(tuple(u["column_names"]) for u in found.get_unique_constraints(name)),
+            "indexes": sorted((tuple(i["column_names"]), bool(i["unique"])) for i in found.get_indexes(name)),
+        }
+        for name in sorted(found.get_table_names())
+        if name.startswith("crewgate_")
+    }
+
+
+def test_the_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
+    """An empty database gets `workflows.tables` directly; the migration scripts must build the same."""
+    scripted = create_engine(f"sqlite:///{tmp_path / 'scripted.db'}")
+    upgrade_with_alembic(scripted)
+    direct = create_engine(f"sqlite:///{tmp_path / 'direct.db'}")
+    assert migrate(direct) == HEAD
+    assert schema(direct) == schema(scripted)
+    assert set(schema(direct)) == {table.name for table in metadata.sorted_tables} | {"crewgate_alembic_version"}
+    with direct.connect() as connection:
+        assert current_revision(connection) == HEAD

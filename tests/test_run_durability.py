@@ -1,8 +1,9 @@
 """Crashes at the moments the durability defects lived, with real processes, Docker and a real HTTP model.
 
 - A model reply is recorded before its code runs: a run SIGKILLed in the middle of a
-  member's step and resumed asks the model server for no reply twice, and reaches the
-  gate with the same artifact as an uninterrupted run.
+  member's step and resumed asks the model server for no reply twice, does not redo the
+  finished step, reaches the gate with the same artifact as an uninterrupted run, and
+  is promoted once.
 - The budget is what the records say was spent, across a crash and a resume.
 - A run recorded but killed before its workflow started is finished by `runs resume`
   and by `crewgate worker --until-idle`, which also finishes approved runs before it exits.
@@ -36,7 +37,7 @@ REPLIES = ["1. Add multiply(a, b) to calc/ops.py", CODE, "Added multiply to calc
 
 @pytest.fixture
 def server() -> Iterator[FakeOpenAI]:
-    with serve(FakeOpenAI(replies=[reply.replace("SLEEP", "8") for reply in REPLIES])) as fake:
+    with serve(FakeOpenAI(replies=[reply.replace("SLEEP", "4") for reply in REPLIES])) as fake:
         yield fake
 
 
@@ -72,9 +73,14 @@ def test_a_resumed_step_replays_recorded_replies_and_asks_for_none_twice(
 ) -> None:
     run_id = kill_while_coding(cg, http_runbook(tmp_path / "rb", server.url), repo)
     assert len(server.requests) == 2  # planner, then the coder's first reply (its code was running)
+    planner_turns = cg.turns(run_id, "plan")
+    assert cg.turns(run_id, "implement") == []  # killed mid-cell: the coder's turn never finished
     resumed = cg.run("runs", "resume", run_id, "--json", OPENAI_API_KEY="sk-test")
     assert resumed.returncode == 10, resumed.stdout[-2000:] + resumed.stderr[-2000:]
     assert len(server.requests) == 3  # only the coder's second reply was new
+    assert cg.turns(run_id, "plan") == planner_turns  # the finished step did not run again
+    coder = [turn["reply"] for turn in cg.turns(run_id, "implement") if turn["status"] in ("turn", "final")]
+    assert len(coder) == 2 and "time.sleep(4" in coder[0]  # the re-run step got the recorded reply first
     calls = cg.query(
         "SELECT scope, member, call_index FROM crewgate_model_calls WHERE run_id = ? ORDER BY 1, 3", run_id
     )
@@ -90,6 +96,8 @@ def test_a_resumed_step_replays_recorded_replies_and_asks_for_none_twice(
     assert artifact_of(cg, review) == artifact_of(elsewhere, last_event(reference.stdout)["review"])
     approved = cg.run("review", "approve", review, "--reviewer", "alice")
     assert approved.returncode == 0, approved.stderr
+    assert cg.show(run_id)["status"] == "promoted"
+    assert len(git(repo, "rev-list", f"main..crewgate/{run_id}").splitlines()) == 1  # promoted once
     assert "def multiply" in git(repo, "show", f"crewgate/{run_id}:calc/ops.py")
 
 

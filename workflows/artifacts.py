@@ -6,14 +6,15 @@ every change, mode-only changes, empty files and symlinks included) and
 `files/<path>` (the exact new bytes of every path that is not deleted). Its sha256
 is taken over those stored bytes, so an approval binds to them. Reading an
 artifact checks it against its own manifest and refuses a tree that could write
-through a symlink.
+through a symlink; reading only its listing (manifest and diff, for review) skips
+the per-file check, which promotion always makes.
 """
 
 import hashlib
 import io
 import json
 import tarfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from executors._tarsafe import tree_problem
@@ -48,6 +49,16 @@ class Side:
         binary = entry.kind == "file" and is_binary(entry.data)
         return cls(entry.kind, entry.mode, len(entry.data), hashlib.sha256(entry.data).hexdigest(), binary, target)
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "mode": self.mode,
+            "size": self.size,
+            "sha256": self.sha256,
+            "binary": self.binary,
+            "target": self.target,
+        }
+
 
 @dataclass(frozen=True)
 class Change:
@@ -58,6 +69,16 @@ class Change:
     old: Side | None
     new: Side | None
     flags: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored in the manifest; by hand because `asdict` costs seconds on a 20,000-path change."""
+        return {
+            "path": self.path,
+            "status": self.status,
+            "old": self.old.to_json() if self.old else None,
+            "new": self.new.to_json() if self.new else None,
+            "flags": list(self.flags),
+        }
 
 
 @dataclass(frozen=True)
@@ -105,7 +126,7 @@ def build_artifact(base: bytes, current: bytes, base_sha256: str) -> tuple[bytes
         "format": FORMAT,
         "base_snapshot": base_sha256,
         "summary": {status: sum(c.status == status for c in changes) for status in STATUSES},
-        "changes": [asdict(change) for change in changes],
+        "changes": [change.to_json() for change in changes],
     }
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
@@ -168,22 +189,55 @@ def read_artifact(data: bytes) -> Artifact:
     try:
         with tarfile.open(fileobj=io.BytesIO(data)) as archive:
             members = {member.name: member for member in archive}
-            manifest = json.loads(_read(archive, members, "manifest.json"))
-            if manifest.get("format") != FORMAT:
-                raise ArtifactError(
-                    f"artifact format {manifest.get('format')!r} is not {FORMAT}: it was made by another crewgate "
-                    "version; request changes on its review to build it again"
-                )
-            diff = _read(archive, members, "changes.diff").decode(errors="surrogateescape")
-            changes = tuple(_change_from(item) for item in manifest["changes"])
+            base, changes, diff = _manifest_and_diff(archive, members)
             files = {change.path: _entry(archive, members, change) for change in changes if change.new}
     except (tarfile.TarError, KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(f"the artifact cannot be read: {exc}") from exc
     links = {path: e.data.decode(errors="surrogateescape") if e.kind == "link" else None for path, e in files.items()}
+    _refuse_unsafe(links)
+    return Artifact(base, changes, diff, files)
+
+
+def read_listing(data: bytes) -> Artifact:
+    """An artifact's manifest and diff without its files (`files` is empty): what a reviewer is shown.
+
+    The builder writes manifest.json and changes.diff first, so this reads two tar
+    headers instead of one per changed path; the bytes are the ones the caller verified
+    against the sha256. Promotion still reads everything with `read_artifact`, which
+    checks each file against the manifest, so a listing that disagrees with its files
+    can be shown but never applied.
+    """
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            members = {}
+            for member in archive:
+                members[member.name] = member
+                if {"manifest.json", "changes.diff"} <= set(members):
+                    break
+            base, changes, diff = _manifest_and_diff(archive, members)
+    except (tarfile.TarError, KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"the artifact cannot be read: {exc}") from exc
+    _refuse_unsafe({c.path: c.new.target if c.new.kind == "link" else None for c in changes if c.new})
+    return Artifact(base, changes, diff, {})
+
+
+def _manifest_and_diff(
+    archive: tarfile.TarFile, members: dict[str, tarfile.TarInfo]
+) -> tuple[str, tuple[Change, ...], str]:
+    manifest = json.loads(_read(archive, members, "manifest.json"))
+    if manifest.get("format") != FORMAT:
+        raise ArtifactError(
+            f"artifact format {manifest.get('format')!r} is not {FORMAT}: it was made by another crewgate "
+            "version; request changes on its review to build it again"
+        )
+    diff = _read(archive, members, "changes.diff").decode(errors="surrogateescape")
+    return manifest["base_snapshot"], tuple(_change_from(item) for item in manifest["changes"]), diff
+
+
+def _refuse_unsafe(links: dict[str, str | None]) -> None:
     problem = tree_problem(links)
     if problem:
         raise ArtifactError(f"the artifact cannot be applied safely: {problem}")
-    return Artifact(manifest["base_snapshot"], changes, diff, files)
 
 
 def _change_from(item: dict[str, Any]) -> Change:

@@ -1,6 +1,9 @@
 """The `crewgate` command. Heavy libraries are imported inside commands, never at start."""
 
+import contextlib
+import os
 import sys
+import traceback
 
 import click
 
@@ -31,10 +34,38 @@ for command in (run, runs, review, runbook, sandbox, worker, db):
 
 def main() -> None:
     """Console entry point: the one place a crewgate error becomes a message and an exit code."""
+    code: int | str | None
     try:
         cli.main(standalone_mode=True)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
     except CrewgateError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(int(exc.exit_code))
+        code = int(exc.exit_code)
     except KeyboardInterrupt:
-        sys.exit(Exit.INTERRUPTED)
+        code = Exit.INTERRUPTED
+    except BaseException:
+        if "dbos" not in sys.modules:
+            raise
+        traceback.print_exc()
+        code = 1
+    _leave(code)
+
+
+def _leave(code: int | str | None) -> None:
+    """Exit with `code`; once DBOS runs here, without joining its threads.
+
+    A run workflow waiting at a gate never returns, so an ordinary exit (after, say,
+    a closed pipe on stdout) would wait for it forever; the run's state is already in
+    the database, and whoever hosts it next continues it.
+    """
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    if "dbos" not in sys.modules:
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code or 0)

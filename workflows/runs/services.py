@@ -56,11 +56,11 @@ class DockerSandboxes:
 
     def reap(self, run_id: str) -> None:
         """Remove every container of the run, including one created by a process that died before starting it."""
+        from docker.errors import DockerException
+
         from executors.engine import engine
         from executors.errors import SandboxUnavailable
         from executors.prune import prune
-
-        from docker.errors import DockerException
 
         try:
             with engine() as client:

@@ -8,7 +8,7 @@ a visible marker that says how much is hidden and how to see all of it.
 
 from dataclasses import replace
 
-from ..artifacts import STATUSES, read_artifact
+from ..artifacts import STATUSES, read_listing
 from ..blobs import BlobStore
 from ..errors import RunError, StoreCorrupt
 from ..records import Records
@@ -36,7 +36,7 @@ def review_view(records: Records, blobs: BlobStore, review_id: str, diff_limit: 
         decisions=tuple(records.decisions(review_id)),
     )
     try:
-        artifact = read_artifact(blobs.get(item["artifact_sha256"]))
+        artifact = read_listing(blobs.get(item["artifact_sha256"]))
     except (RunError, StoreCorrupt) as exc:
         return replace(shown, artifact_problem=str(exc))
     diff, cut = cut_diff(artifact.diff, diff_limit, review_id)
