@@ -1,6 +1,5 @@
 """`crewgate review ...`: the review queue. Decisions are refused unless every gate rule allows them."""
 
-import os
 import sys
 
 import click
@@ -89,8 +88,7 @@ def _decide(
         click.echo(f"run {result.run_id} continues in `crewgate worker` (or `crewgate runs resume {result.run_id}`)")
         return
     code = continue_run(services, result.run_id, reporter(as_json))
-    sys.stdout.flush()
-    os._exit(code)
+    sys.exit(code)  # `main` leaves without joining DBOS's threads
 
 
 WAIT = click.option("--no-wait", "no_wait", is_flag=True, help="Do not continue the run here; leave it to a worker.")

@@ -1,7 +1,6 @@
 """`crewgate run` and `crewgate worker`."""
 
 import getpass
-import os
 import sys
 
 import click
@@ -10,13 +9,6 @@ from executors.faults import pause
 
 from ._output import open_services
 from ._progress import reporter
-
-
-def _finish(code: int) -> None:
-    """Leave without waiting on DBOS threads (a run waiting at a gate stays waiting in the database)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 @click.command()
@@ -49,7 +41,7 @@ def run(reference: str, pairs: tuple[str, ...], requester: str | None, as_json: 
             )
             click.echo(f"  base: commit {started.base_commit[:12]} (committed files only{note})")
     pause("after-record")  # crash tests: a run recorded but never started must still be finished
-    _finish(follow_new_run(services, started.run_id, reporter(as_json)))
+    sys.exit(follow_new_run(services, started.run_id, reporter(as_json)))  # `main` leaves without DBOS's threads
 
 
 @click.command()
@@ -62,4 +54,3 @@ def worker(until_idle: bool, as_json: bool) -> None:
     from ..service.runs import serve
 
     serve(open_services(), reporter(as_json), until_idle)
-    _finish(0)

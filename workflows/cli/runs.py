@@ -1,7 +1,6 @@
 """`crewgate runs ...`: list, show, trace, cancel and resume runs."""
 
 import json
-import os
 import sys
 
 import click
@@ -101,5 +100,4 @@ def resume(run_id: str, as_json: bool) -> None:
     from ..service.runs import continue_run
 
     code = continue_run(open_services(), run_id, reporter(as_json))
-    sys.stdout.flush()
-    os._exit(code)
+    sys.exit(code)  # `main` leaves without joining DBOS's threads
