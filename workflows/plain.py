@@ -1,0 +1,25 @@
+"""Frozen dataclasses as plain JSON data, for artifact manifests and `--json` views."""
+
+from dataclasses import fields, is_dataclass
+from functools import cache
+from typing import Any
+
+
+def plain(value: Any) -> Any:
+    """`dataclasses.asdict`'s shape (tuples as lists), without its deep copies.
+
+    A 20,000-path change took 0.9 s through `asdict`; the values are frozen, so the
+    result may share its leaves (strings, numbers) with them.
+    """
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: plain(getattr(value, name)) for name in _field_names(type(value))}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    return value
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(item.name for item in fields(kind))
