@@ -10,11 +10,21 @@ import pytest
 
 from executors._tarsafe import check_archive, tree_problem
 from executors.errors import WorkspaceError
-from workflows.artifacts import Artifact, ArtifactError, Change, Side, build_artifact, read_artifact
+from workflows.artifacts import (
+    FORMAT,
+    Artifact,
+    ArtifactError,
+    Change,
+    Side,
+    build_artifact,
+    read_artifact,
+    read_listing,
+)
 from workflows.blobs import BlobCorrupt, BlobStore, sha256_of
 from workflows.errors import IdentityError, PromotionError
 from workflows.gitdiff import Entry
 from workflows.identity import person_key
+from workflows.plain import plain
 from workflows.promote import promote_directory
 from workflows.service.review_view import cut_diff
 from workflows.visible import visible
@@ -124,6 +134,18 @@ def test_an_artifact_whose_bytes_disagree_with_its_manifest_is_refused() -> None
             members.append((member.name, kind, member.linkname if member.issym() else data))
     with pytest.raises(ArtifactError, match="do not match its manifest"):
         read_artifact(tar(*members))
+
+
+def test_the_listing_a_reviewer_reads_is_the_artifacts_and_refuses_an_outside_link() -> None:
+    data, built = build_artifact(workspace(BASE), workspace(AFTER), "0" * 64)
+    listing = read_listing(data)
+    assert (listing.changes, listing.diff, listing.base_snapshot) == (built.changes, built.diff, built.base_snapshot)
+    assert listing.files == {}  # promotion reads (and checks) the files with read_artifact
+    leak = Change("leak", "added", None, Side.of(Entry("link", b"../../etc/passwd")), ())
+    manifest = {"format": FORMAT, "base_snapshot": "0" * 64, "changes": plain([leak])}
+    hostile = tar(("manifest.json", "file", json.dumps(manifest).encode()), ("changes.diff", "file", b""))
+    with pytest.raises(ArtifactError, match="cannot be applied safely"):
+        read_listing(hostile)
 
 
 def forged(files: dict[str, Entry], deleted: tuple[str, ...] = ()) -> Artifact:
