@@ -62,16 +62,19 @@ def list_sandboxes(client: "docker.DockerClient") -> list[SandboxContainer]:
 
 
 def prune(client: "docker.DockerClient", everything: bool = False, run: str | None = None) -> list[SandboxContainer]:
-    """Remove orphaned sandbox containers (all of them with `everything`, or all of one `run`); return what went.
+    """Remove orphaned sandbox containers (every one with `everything`; only one `run`'s, all of them, with `run`).
 
-    Sandboxes run with auto-remove, so a container listed a moment ago may be gone (404) or already being
-    removed by the engine (409); either way it is going, which is all a prune wants.
+    A run's reap touches only that run's containers: other runs' orphans may belong to a process
+    that is being resumed right now, and are the worker's to prune. Sandboxes run with auto-remove,
+    so a container listed a moment ago may be gone (404) or already being removed by the engine
+    (409); either way it is going, which is all a prune wants.
     """
     from docker.errors import APIError, NotFound
 
     removed = []
     for container in list_sandboxes(client):
-        if everything or container.orphaned or (run is not None and container.run == run):
+        chosen = container.run == run if run is not None else everything or container.orphaned
+        if chosen:
             try:
                 client.api.remove_container(container.id, force=True)
             except NotFound:

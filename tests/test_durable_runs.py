@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.durable_helpers import Crewgate, durable_runbook, git, kill, last_event
+from tests.durable_helpers import Crewgate, durable_runbook, git, kill, last_event, pending_review
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -47,17 +47,28 @@ def assert_promoted_once(cg: Crewgate, repo: Path, run_id: str) -> None:
     assert len(cg.query("SELECT * FROM crewgate_promotions WHERE run_id = ?", run_id)) == 1
 
 
-def test_gate_approve_promote(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
+def test_gate_request_changes_then_approve_promotes(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
     runbook = durable_runbook(tmp_path / "rb", by_check=True)
     run_id, review_id = start_to_gate(cg, runbook, repo)
     assert cg.query("SELECT status FROM crewgate_runs WHERE id = ?", run_id) == [("waiting",)]
     listing = json.loads(cg.run("review", "list", "--json").stdout)
     assert listing[0]["id"] == review_id and listing[0]["status"] == "pending"
     assert {"id", "run_id", "runbook", "status", "artifact_sha256", "created_at"} <= set(listing[0])
-    shown = json.loads(cg.run("review", "show", review_id, "--json").stdout)
+    nowhere = cg.run("review", "request-changes", review_id, "--reviewer", "bob", "-m", "again")  # checks only
+    assert nowhere.returncode == 2 and "no task or crew step before gate 'approve'" in nowhere.stderr, nowhere.stderr
+    unknown = cg.run("review", "request-changes", review_id, "--reviewer", "bob", "-m", "again", "--step", "ship")
+    assert unknown.returncode == 2 and "(one of: implement, test)" in unknown.stderr, unknown.stderr
+    assert cg.query("SELECT COUNT(*) FROM crewgate_decisions") == [(0,)]  # refused before anything was recorded
+    changes = cg.run("review", "request-changes", review_id, "--reviewer", "bob", "-m", "again", "--step", "test")
+    assert changes.returncode == 10, changes.stdout + changes.stderr  # the test step re-ran: back at the gate
+    assert cg.query("SELECT status FROM crewgate_reviews WHERE id = ?", review_id) == [("changes_requested",)]
+    tests = cg.query("SELECT attempt FROM crewgate_steps WHERE run_id = ? AND step_id = 'test'", run_id)
+    assert sorted(attempt for (attempt,) in tests) == [1, 2]
+    second = pending_review(cg, run_id)
+    shown = json.loads(cg.run("review", "show", second, "--json").stdout)
     assert "+def multiply(a, b):" in shown["diff"]
     assert "passed" in shown["evidence"]["outputs"]["test"]
-    approved = cg.run("review", "approve", review_id, "--reviewer", "alice", "--sha256", shown["artifact_sha256"])
+    approved = cg.run("review", "approve", second, "--reviewer", "alice", "--sha256", shown["artifact_sha256"])
     assert approved.returncode == 0, approved.stdout + approved.stderr
     assert_promoted_once(cg, repo, run_id)
     assert cg.show_by_command(run_id) == cg.show(run_id)  # the command prints the service layer's view
@@ -176,18 +187,27 @@ def test_an_expired_review_refuses_decisions_and_ends_the_run(cg: Crewgate, repo
     assert git(repo, "branch", "--list", f"crewgate/{run_id}") == ""
 
 
-def test_detached_run_is_run_by_a_worker(cg: Crewgate, repo: Path, tmp_path: Path) -> None:
-    queued = cg.run("run", str(durable_runbook(tmp_path / "rb", by_check=True)), "-i", f"repo={repo}", "--detach")
+def test_detached_runs_are_run_by_a_worker_and_a_run_at_its_gate_frees_its_slot(
+    cg: Crewgate, repo: Path, tmp_path: Path
+) -> None:
+    """With room for one working run, the second starts once the first waits at its gate (it once stayed queued)."""
+    book = str(durable_runbook(tmp_path / "rb", by_check=True))
+    queued = cg.run("run", book, "-i", f"repo={repo}", "--detach")
     assert queued.returncode == 0 and "queued run" in queued.stdout, queued.stderr
-    run_id = cg.query("SELECT id FROM crewgate_runs")[0][0]
-    assert cg.show(run_id)["status"] == "queued"
-    worker = cg.run("worker", "--until-idle", timeout=300)
+    second = cg.run("run", book, "-i", f"repo={repo}", "--detach", "--json")
+    assert second.returncode == 0, second.stderr
+    event = last_event(second.stdout)
+    assert event["status"] == "queued" and event["runbook"] == "durable-test@1.0.0"
+    run_ids = [row[0] for row in cg.query("SELECT id FROM crewgate_runs ORDER BY created_at")]
+    assert run_ids[1] == event["run"] and [cg.show(r)["status"] for r in run_ids] == ["queued", "queued"]
+    worker = cg.run("worker", "--until-idle", "--concurrency", "1", timeout=300)
     assert worker.returncode == 0, worker.stdout[-2000:] + worker.stderr[-2000:]
-    assert cg.show(run_id)["status"] == "waiting"
-    review_id = cg.query("SELECT id FROM crewgate_reviews WHERE run_id = ?", run_id)[0][0]
+    assert [cg.show(r)["status"] for r in run_ids] == ["waiting", "waiting"]
+    review_id = cg.query("SELECT id FROM crewgate_reviews WHERE run_id = ?", run_ids[0])[0][0]
     done = cg.run("review", "approve", review_id, "--reviewer", "alice")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    assert_promoted_once(cg, repo, run_id)
+    assert_promoted_once(cg, repo, run_ids[0])
+    assert cg.show(run_ids[1])["status"] == "waiting"  # its own review is still pending
 
 
 def test_a_cancelled_run_refuses_decisions(cg: Crewgate, repo: Path, tmp_path: Path) -> None:

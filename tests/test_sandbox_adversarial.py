@@ -2,8 +2,10 @@
 
 Each test tries one thing a malicious or broken cell could do and asserts it
 was stopped (or confined to the sandbox). After every test, the autouse check
-proves the host is unaffected: no container is left behind, a host sentinel
-file is intact, and a brand-new session works.
+proves the host is unaffected: no container is left behind and a host sentinel
+file is intact. Every test starts a brand-new session, so each one also shows
+that the attempt before it left the engine able to start one; after the last
+test, the module starts one more.
 """
 
 import os
@@ -30,13 +32,18 @@ def sentinel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module", autouse=True)
+def a_new_session_works_after_the_last_attempt() -> Iterator[None]:
+    yield
+    with DockerSandbox(limits=LIMITS) as fresh:
+        assert fresh.execute("6 * 7").value == "42"
+
+
 @pytest.fixture(autouse=True)
 def host_unaffected(sentinel: Path) -> Iterator[None]:
     before = _my_containers()
     yield
     assert sentinel.read_text() == "untouched"
-    with DockerSandbox(limits=LIMITS) as fresh:
-        assert fresh.execute("6 * 7").value == "42"
     deadline = time.monotonic() + 30  # auto-removal finishes after close() returns; on a busy engine, later
     while not _my_containers() <= before and time.monotonic() < deadline:
         time.sleep(0.2)

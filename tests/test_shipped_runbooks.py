@@ -1,74 +1,139 @@
-"""Every shipped runbook, run end to end on its sample repository, through its gate to its target."""
+"""Every shipped runbook, run end to end on its sample repository, through its gate to its target.
 
+The four runs are queued with `crewgate run --detach` and served by one long-running
+`crewgate worker`, the way a team runs crewgate: the worker brings them to their
+gates together, and carries out each decision made with `--no-wait` (approvals to
+promotion, requested changes back to the crew). crewAI and litellm are imported
+once for all four runs. `make demo` and the durability tests cover runs hosted
+by `crewgate run` and decisions that wait for their run.
+"""
+
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.durable_helpers import Crewgate, git, last_event, make_repo
+from tests.durable_helpers import Crewgate, git, make_repo, queue_runs
+from tests.helpers import CREWGATE
+from workflows.records import TERMINAL
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("shipped_runbooks")]
 
 RUNBOOKS = Path(__file__).resolve().parents[1] / "runbooks"
 
 
-def run_to_gate(cg: Crewgate, runbook: str, *inputs: str) -> tuple[str, str]:
-    args = [item for pair in inputs for item in ("-i", pair)]
-    done = cg.run("run", str(RUNBOOKS / f"{runbook}.yaml"), *args, "--json")
-    assert done.returncode == 10, done.stdout[-3000:] + done.stderr[-3000:]
-    event = last_event(done.stdout)
-    return event["run"], event["review"]
+@dataclass
+class Shipped:
+    """The installation the shipped runs share, its worker, each run's id, and the folders they write to."""
+
+    cg: Crewgate
+    folder: Path
+    runs: dict[str, str]
+    worker_log: Path
+
+    def review_after(self, run_id: str, earlier: str = "", timeout: float = 300) -> str:
+        """The run's next pending review (not `earlier`), once the worker has brought it to its gate."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pending = self.cg.query(
+                "SELECT id FROM crewgate_reviews WHERE run_id = ? AND status = 'pending' AND id != ?", run_id, earlier
+            )
+            if pending:
+                return str(pending[0][0])
+            assert self.status(run_id) not in TERMINAL, self.story(run_id)
+            time.sleep(0.2)
+        raise AssertionError(f"no review for {run_id} in {timeout} s\n{self.story(run_id)}")
+
+    def decide(self, review_id: str, decision: str, *args: str) -> None:
+        """Decide with `--no-wait`: the command records it and returns; the worker carries it out."""
+        done = self.cg.run("review", decision, review_id, *args, "--no-wait")
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+    def until_ended(self, run_id: str, timeout: float = 300) -> str:
+        deadline = time.monotonic() + timeout
+        while self.status(run_id) not in TERMINAL:
+            assert time.monotonic() < deadline, self.story(run_id)
+            time.sleep(0.2)
+        return self.status(run_id)
+
+    def status(self, run_id: str) -> str:
+        return str(self.cg.query("SELECT status FROM crewgate_runs WHERE id = ?", run_id)[0][0])
+
+    def story(self, run_id: str) -> str:
+        """What a failing test prints: the run as `runs show` has it, and the worker's output."""
+        return f"{self.cg.show(run_id)}\nworker output:\n{self.worker_log.read_text()[-4000:]}"
 
 
-def approve(cg: Crewgate, review_id: str) -> None:
-    done = cg.run("review", "approve", review_id, "--reviewer", "alice")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shipped]:
+    folder = tmp_path_factory.mktemp("shipped")
+    inputs = {
+        "fix-failing-tests": {"repo": make_repo(folder / "fix", "calculator-broken")},
+        "security-audit": {"repo": make_repo(folder / "audit"), "report_dir": folder / "reports"},
+        "crew-review": {"repo": make_repo(folder / "review"), "patch_file": folder / "out" / "change.patch"},
+        "pair-programming": {"repo": make_repo(folder / "pair")},
+    }
+    cg = Crewgate(folder / "home")
+    run_ids = queue_runs(cg, [(str(RUNBOOKS / f"{name}.yaml"), values) for name, values in inputs.items()])
+    log = folder / "worker.log"
+    with log.open("w") as output:
+        worker = subprocess.Popen(
+            [str(CREWGATE), "worker", "--concurrency", "4", "--json"], stdout=output, stderr=output, env=cg.env()
+        )
+    try:
+        yield Shipped(cg, folder, dict(zip(inputs, run_ids, strict=True)), log)
+    finally:
+        worker.terminate()  # every run has ended or waits at a gate: nothing is left half-done
+        worker.wait(timeout=60)
 
 
-def test_fix_failing_tests(cg: Crewgate, tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", "calculator-broken")
-    run_id, review_id = run_to_gate(cg, "fix-failing-tests", f"repo={repo}")
-    approve(cg, review_id)
+def test_fix_failing_tests(shipped: Shipped) -> None:
+    run_id = shipped.runs["fix-failing-tests"]
+    shipped.decide(shipped.review_after(run_id), "approve", "--reviewer", "alice")
+    assert shipped.until_ended(run_id) == "promoted", shipped.story(run_id)
+    repo = shipped.folder / "fix"
     fixed = git(repo, "show", f"crewgate/fix-{run_id}:calc/ops.py")
     assert "return a + b" in fixed
     assert git(repo, "show", "main:calc/ops.py").count("return a - b") == 2  # main still has the bug
 
 
-def test_security_audit_with_requested_changes_publishes_to_a_folder(cg: Crewgate, tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo")
-    reports = tmp_path / "reports"
-    run_id, first_review = run_to_gate(cg, "security-audit", f"repo={repo}", f"report_dir={reports}")
-    changes = cg.run("review", "request-changes", first_review, "--reviewer", "bob", "-m", "mention the tests")
-    assert changes.returncode == 10, changes.stdout[-2000:] + changes.stderr[-2000:]  # back at the gate
-    pending = cg.query("SELECT id FROM crewgate_reviews WHERE run_id = ? AND status = 'pending'", run_id)
-    assert len(pending) == 1 and pending[0][0] != first_review
-    second_review = pending[0][0]
+def test_security_audit_with_requested_changes_publishes_to_a_folder(shipped: Shipped) -> None:
+    cg, run_id = shipped.cg, shipped.runs["security-audit"]
+    first_review = shipped.review_after(run_id)
+    shipped.decide(first_review, "request-changes", "--reviewer", "bob", "-m", "mention the tests")
+    second_review = shipped.review_after(run_id, earlier=first_review)  # the crew worked again: a new review
     audits = cg.query("SELECT attempt FROM crewgate_steps WHERE run_id = ? AND step_id = 'audit'", run_id)
     assert sorted(a for (a,) in audits) == [1, 2]
     feedback = cg.turns(run_id, "audit")[-1]["messages"][1]["content"]
     assert "Reviewer feedback on the change: mention the tests" in feedback
-    approve(cg, second_review)
-    report = (reports / "SECURITY-REPORT.md").read_text()
+    shipped.decide(second_review, "approve", "--reviewer", "alice")
+    assert shipped.until_ended(run_id) == "promoted", shipped.story(run_id)
+    report = (shipped.folder / "reports" / "SECURITY-REPORT.md").read_text()
     assert report.startswith("# Security report") and "approve" in report
     assert cg.show(run_id)["promotion"]["target"] == "directory"
 
 
-def test_crew_review_hierarchical_crewai_writes_a_patch(cg: Crewgate, tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo")
-    patch = tmp_path / "out" / "change.patch"
-    run_id, review_id = run_to_gate(cg, "crew-review", f"repo={repo}", f"patch_file={patch}")
-    members = {turn["member"] for turn in cg.turns(run_id, "build")}
+def test_crew_review_hierarchical_crewai_writes_a_patch(shipped: Shipped) -> None:
+    run_id = shipped.runs["crew-review"]
+    review_id = shipped.review_after(run_id)
+    members = {turn["member"] for turn in shipped.cg.turns(run_id, "build")}
     assert members == {"coder", "tester"}  # the manager delegated to both
-    approve(cg, review_id)
-    text = patch.read_text()
+    shipped.decide(review_id, "approve", "--reviewer", "alice")
+    assert shipped.until_ended(run_id) == "promoted", shipped.story(run_id)
+    text = (shipped.folder / "out" / "change.patch").read_text()
     assert "+def multiply(a: float, b: float) -> float:" in text
-    applied = git(repo, "apply", "--check", str(patch))
+    applied = git(shipped.folder / "review", "apply", "--check", str(shipped.folder / "out" / "change.patch"))
     assert applied == ""
 
 
-def test_pair_programming_autogen_round_robin(cg: Crewgate, tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo")
-    run_id, review_id = run_to_gate(cg, "pair-programming", f"repo={repo}")
-    turns = cg.turns(run_id, "pair")
+def test_pair_programming_autogen_round_robin(shipped: Shipped) -> None:
+    run_id = shipped.runs["pair-programming"]
+    review_id = shipped.review_after(run_id)
+    turns = shipped.cg.turns(run_id, "pair")
     assert [t["member"] for t in turns if t["status"] == "final"] == ["coder", "tester"]
-    approve(cg, review_id)
-    assert "def multiply" in git(repo, "show", f"crewgate/pair-{run_id}:calc/ops.py")
+    shipped.decide(review_id, "approve", "--reviewer", "alice")
+    assert shipped.until_ended(run_id) == "promoted", shipped.story(run_id)
+    assert "def multiply" in git(shipped.folder / "pair", "show", f"crewgate/pair-{run_id}:calc/ops.py")

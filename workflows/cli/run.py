@@ -1,6 +1,7 @@
 """`crewgate run` and `crewgate worker`."""
 
 import getpass
+import json
 import sys
 
 import click
@@ -27,9 +28,12 @@ def run(reference: str, pairs: tuple[str, ...], requester: str | None, as_json: 
     services = open_services()
     started = start_run(services, reference, pairs, requester or getpass.getuser())
     if detach:
-        click.echo(
-            f"queued run {started.run_id}; `crewgate worker` runs it, `crewgate runs show {started.run_id}` follows it"
-        )
+        if as_json:
+            queued = {"event": "run", "run": started.run_id, "status": "queued", "runbook": started.runbook}
+            click.echo(json.dumps({**queued, "runbook_sha256": started.runbook_sha256}))
+        else:
+            run_id = started.run_id
+            click.echo(f"queued run {run_id}; `crewgate worker` runs it, `crewgate runs show {run_id}` follows it")
         return
     if not as_json:
         click.echo(f"run {started.run_id}: {started.runbook} (sha256 {started.runbook_sha256[:12]})")
@@ -48,9 +52,15 @@ def run(reference: str, pairs: tuple[str, ...], requester: str | None, as_json: 
 @click.option(
     "--until-idle", is_flag=True, help="Exit once every unfinished run waits at a pending review (nothing else to do)."
 )
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Runs working at once; a run waiting at a gate frees its slot [default: CREWGATE_WORKER_CONCURRENCY or 2].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
-def worker(until_idle: bool, as_json: bool) -> None:
+def worker(until_idle: bool, concurrency: int | None, as_json: bool) -> None:
     """Run queued runs, recover interrupted ones (from any process) and continue decided ones; keep serving."""
     from ..service.runs import serve
 
-    serve(open_services(), reporter(as_json), until_idle)
+    serve(open_services(), reporter(as_json), until_idle, concurrency)

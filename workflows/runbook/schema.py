@@ -202,3 +202,25 @@ class Runbook(Strict):
 
     def step(self, step_id: str) -> TaskStep | CrewStep | CheckStep | GateStep | PromoteStep:
         return next(step for step in self.steps if step.id == step_id)
+
+    def changes_step(self, gate_id: str, requested: str | None) -> str:
+        """The step that changes requested at gate `gate_id` send the run back to.
+
+        `requested` must be a task, crew or check step before the gate; by default it
+        is the last task or crew step before it. ValueError says why there is none, so
+        a reviewer's decision is refused before it is recorded instead of failing the run.
+        """
+        earlier = self.steps[: [step.id for step in self.steps].index(gate_id)]
+        work = [step.id for step in earlier if isinstance(step, TaskStep | CrewStep | CheckStep)]
+        if requested is not None:
+            if requested not in work:
+                choices = ", ".join(work) or "none"
+                raise ValueError(f"step {requested!r} is not a step before gate {gate_id!r} (one of: {choices})")
+            return requested
+        members = [step.id for step in earlier if isinstance(step, TaskStep | CrewStep)]
+        if not members:
+            raise ValueError(
+                f"no task or crew step before gate {gate_id!r} takes feedback: name a step with --step "
+                f"(one of: {', '.join(work) or 'none'}), or approve or reject"
+            )
+        return members[-1]

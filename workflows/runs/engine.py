@@ -98,7 +98,7 @@ class RunEngine(DBOSConfiguredInstance):
                     index += 1
                 elif outcome.decision == "changes_requested":
                     feedback = f"Reviewer feedback on the change: {outcome.message}"
-                    index = position[outcome.target_step or _last_work_step(book.steps[:index])]
+                    index = position[book.changes_step(step.id, outcome.target_step)]
                 else:
                     self.finish_step(run_id, "rejected", f"{outcome.decision}: {outcome.message}")
                     return "rejected"
@@ -142,10 +142,6 @@ class RunEngine(DBOSConfiguredInstance):
             if decided is not None:
                 return Outcome.from_json(decided)
             DBOS.recv(topic=f"{WAKE_TOPIC}:{review_id}", timeout_seconds=POLL_S)
-
-
-def _last_work_step(earlier: list[Any]) -> str:
-    return next(step.id for step in reversed(earlier) if isinstance(step, TaskStep | CrewStep))
 
 
 def _context(outputs: dict[str, str], feedback: str) -> str:

@@ -47,7 +47,7 @@ def launch(services: RunServices, executor_id: str) -> RunEngine:
     engine = RunEngine(services)  # registered with DBOS before launch, so recovered runs find it
     DBOS(config=dbos_config(executor_id))
     DBOS.launch()
-    DBOS.register_queue(QUEUE, worker_concurrency=int(os.environ.get("CREWGATE_WORKER_CONCURRENCY", "2")))
+    DBOS.register_queue(QUEUE)  # no DBOS cap: a run waiting at a gate would hold its slot; the worker admits runs
     return engine
 
 

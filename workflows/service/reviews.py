@@ -8,6 +8,7 @@ wakes its run, which then continues in whichever process hosts it.
 import datetime
 from typing import TYPE_CHECKING
 
+from ..errors import GateError
 from ..records import Records, parse_time
 from .review_view import DIFF_LIMIT, review_view
 from .views import DecisionResult, ReviewSummary, ReviewView
@@ -69,6 +70,8 @@ def decide(
     """
     from executors.faults import pause
 
+    if decision == "request_changes":
+        _check_changes_step(services, review_id, step)
     status = services.records.decide(review_id, reviewer, decision, message, sha256, step)
     pause("after-decision")  # crash tests: a decision recorded, its run not yet woken
     item = services.records.review(review_id)
@@ -78,3 +81,15 @@ def decide(
 
         wake(item["run_id"], review_id, status)
     return result
+
+
+def _check_changes_step(services: "RunServices", review_id: str, step: str | None) -> None:
+    """Refuse, before anything is recorded, changes the run could not act on (it would fail at the gate)."""
+    from ..runs.live import pinned_runbook
+
+    item = services.records.review(review_id)
+    book = pinned_runbook(services, item["run_id"]).runbook
+    try:
+        book.changes_step(item["step_id"], step)
+    except ValueError as exc:
+        raise GateError(f"cannot request changes on {review_id}: {exc}") from exc

@@ -121,8 +121,8 @@ def cancel_run(services: "RunServices", run_id: str) -> RunView:
     return show_run(services.records, run_id)
 
 
-def serve(services: "RunServices", report: Report, until_idle: bool) -> None:
-    """Be a worker: run queued runs, recover interrupted ones, continue decided ones."""
+def serve(services: "RunServices", report: Report, until_idle: bool, concurrency: int | None = None) -> None:
+    """Be a worker: run queued runs (`concurrency` working at once), recover interrupted ones, continue decided ones."""
     from ..runs.worker import serve as work
 
-    work(services, report, until_idle)
+    work(services, report, until_idle, concurrency)
