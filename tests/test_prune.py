@@ -73,3 +73,5 @@ def test_prunes_racing_over_one_runs_containers_both_succeed() -> None:
     while any(container_exists(str(container_id)) for container_id in ids) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(container_exists(str(container_id)) for container_id in ids)
+    for box in boxes:  # their containers are gone; this closes their engine connections
+        box.close()
