@@ -19,7 +19,6 @@ from crews import Crew, build_crew, build_members
 from executors import SandboxLimits
 from executors.protocol import Sandbox
 
-from ..errors import StoreCorrupt
 from ..runbook.loader import LoadedRunbook
 from .replies import RecordedReplies
 from .services import RunServices
@@ -52,15 +51,6 @@ class LiveRun:
         self.sandbox.close()
 
 
-def pinned_runbook(services: RunServices, run_id: str) -> LoadedRunbook:
-    """The exact registered runbook content the run was pinned to."""
-    run = services.records.run(run_id)
-    loaded = services.store.get_runbook(run["runbook"], run["version"]).load()
-    if loaded.sha256 != run["sha256"]:
-        raise StoreCorrupt(f"run {run_id} is pinned to sha256 {run['sha256'][:12]}, the store has {loaded.sha256[:12]}")
-    return loaded
-
-
 class LiveRuns:
     """The live runs of one engine (one process): at most one sandbox per run."""
 
@@ -73,7 +63,7 @@ class LiveRuns:
     def runbook(self, run_id: str) -> LoadedRunbook:
         with self._lock:
             if run_id not in self._books:
-                self._books[run_id] = pinned_runbook(self.services, run_id)
+                self._books[run_id] = self.services.pinned_runbook(run_id)
             return self._books[run_id]
 
     def at(self, run_id: str, snapshot: str) -> LiveRun:

@@ -9,15 +9,19 @@ import datetime
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from agents import ChatModel
 from executors import DockerSandbox, LocalSandbox, SandboxLimits
 from executors.protocol import Sandbox
 
 from ..blobs import BlobStore
+from ..errors import StoreCorrupt
 from ..records import Records
 from ..store import Store, crewgate_home
+
+if TYPE_CHECKING:
+    from ..runbook.loader import LoadedRunbook
 
 log = logging.getLogger("crewgate.runs")
 
@@ -107,6 +111,16 @@ class RunServices:
     sandboxes: Sandboxes = field(default_factory=DockerSandboxes)
     model: ChatModel | None = None
     clock: Callable[[], datetime.datetime] = utc_now
+
+    def pinned_runbook(self, run_id: str) -> "LoadedRunbook":
+        """The exact registered runbook content the run was pinned to."""
+        run = self.records.run(run_id)
+        loaded = self.store.get_runbook(run["runbook"], run["version"]).load()
+        if loaded.sha256 != run["sha256"]:
+            raise StoreCorrupt(
+                f"run {run_id} is pinned to sha256 {run['sha256'][:12]}, the store has {loaded.sha256[:12]}"
+            )
+        return loaded
 
     def close(self) -> None:
         self.store.close()

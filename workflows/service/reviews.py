@@ -85,10 +85,8 @@ def decide(
 
 def _check_changes_step(services: "RunServices", review_id: str, step: str | None) -> None:
     """Refuse, before anything is recorded, changes the run could not act on (it would fail at the gate)."""
-    from ..runs.live import pinned_runbook
-
     item = services.records.review(review_id)
-    book = pinned_runbook(services, item["run_id"]).runbook
+    book = services.pinned_runbook(item["run_id"]).runbook
     try:
         book.changes_step(item["step_id"], step)
     except ValueError as exc:
