@@ -162,7 +162,8 @@ class Records:
 
     def list_reviews(self) -> list[dict[str, Any]]:
         with self.engine.connect() as db:
-            rows = db.execute(select(reviews, runs.c.runbook, runs.c.version).join(runs, runs.c.id == reviews.c.run_id))
+            query = select(reviews, runs.c.runbook, runs.c.version, runs.c.batch_id)
+            rows = db.execute(query.join(runs, runs.c.id == reviews.c.run_id))
             items = [dict(row) for row in rows.mappings()]
         return sorted(items, key=lambda item: (item["status"] != "pending", item["created_at"]))
 

@@ -34,6 +34,8 @@ runs = Table(
     Column("base_snapshot", String(64), nullable=True),
     Column("created_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
+    Column("batch_id", String(32), nullable=True, index=True),
+    Column("schedule", String(64), nullable=True, index=True),
 )
 
 steps = Table(
@@ -117,4 +119,50 @@ model_calls = Table(
     Column("completion_tokens", Integer, nullable=False),
     Column("cost_usd", Float, nullable=False),
     Column("created_at", String(40), nullable=False),
+)
+
+hosts = Table(  # liveness: a process hosting runs writes seen_at every few seconds (workflows/runs/liveness.py)
+    "crewgate_hosts",
+    metadata,
+    Column("executor_id", String(128), primary_key=True),
+    Column("pid", Integer, nullable=False),
+    Column("hostname", String(255), nullable=False),
+    Column("started_at", String(40), nullable=False),
+    Column("seen_at", Float, nullable=False),  # seconds since the epoch
+)
+
+batches = Table(
+    "crewgate_batches",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("runbook", String(64), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("concurrency", Integer, nullable=False),
+    Column("source", Text, nullable=False),  # the inputs file, or the schedule that started it
+    Column("requester", String(128), nullable=False),
+    Column("status", String(16), nullable=False),  # open, cancelled
+    Column("created_at", String(40), nullable=False),
+)
+
+schedules = Table(
+    "crewgate_schedules",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("runbook", String(64), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("spec", Text, nullable=False),  # JSON ScheduleEntry
+    Column("paused", Integer, nullable=False, default=0),
+    Column("applied_at", String(40), nullable=False),
+)
+
+schedule_ticks = Table(
+    "crewgate_schedule_ticks",
+    metadata,
+    Column("schedule", String(128), primary_key=True),
+    Column("tick_at", String(40), primary_key=True),
+    Column("outcome", String(16), nullable=False),  # started, skipped, missed
+    Column("run_id", String(32), nullable=True),
+    Column("batch_id", String(32), nullable=True),
+    Column("detail", Text, nullable=False, default=""),
+    Column("recorded_at", String(40), nullable=False),
 )

@@ -10,6 +10,7 @@ import click
 from executors._version import VERSION
 from executors.errors import CrewgateError, Exit
 
+from .batch import batch
 from .db import db
 from .review import review
 from .run import run, worker
@@ -28,7 +29,7 @@ def cli() -> None:
     """
 
 
-for command in (run, runs, review, runbook, sandbox, worker, db):
+for command in (run, runs, review, runbook, batch, sandbox, worker, db):
     cli.add_command(command)
 
 

@@ -46,8 +46,8 @@ def _line(event: dict[str, Any]) -> str:
         return f"{elapsed}     {event['member']} turn {event['turn']} ({what}, {event['tokens']} tokens)"
     if event["event"] == "worker":
         details = ""
-        if "recovered" in event:
-            details = f": took over {event['recovered']} run(s), removed {event['reaped']} orphaned container(s)"
+        if "executor" in event:
+            details = f" as {event['executor']}: removed {event['reaped']} orphaned container(s)"
         elif "runs" in event:
             details = f": {', '.join(event['runs'])}"
         return f"worker {event['status']}{details}"

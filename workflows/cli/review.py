@@ -16,13 +16,24 @@ def review() -> None:
 
 
 @review.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (id, run_id, runbook, status, ...).")
-def list_command(as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (id, run_id, runbook, status, batch, ...).")
+@click.option("--batch", default=None, metavar="ID", help="Only the items of this batch's runs.")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "approved", "rejected", "changes_requested", "expired"]),
+    default=None,
+    help="Only items in this status.",
+)
+def list_command(as_json: bool, batch: str | None, status: str | None) -> None:
     """Review items, pending first, with age, runbook and run."""
+    from ..batch_records import Batches
     from ..service.reviews import list_reviews
     from ..service.views import as_json as json_of
 
-    items = list_reviews(open_records())
+    records = open_records()
+    if batch is not None:
+        Batches(records.engine).get(batch)  # an unknown batch is bad input, not an empty list
+    items = list_reviews(records, batch=batch, status=status)
     if as_json:
         emit_json(json_of(items))
         return

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Column, MetaData, String, Table, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
-HEAD = "0002"
+HEAD = "0003"
 BASELINE = "0001"
 VERSION_TABLE = "crewgate_alembic_version"
 SCRIPTS = Path(__file__).resolve().parent

@@ -12,13 +12,14 @@ from .schema import Runbook
 REF = re.compile(r"^(?P<name>[a-z][a-z0-9-]*)(?:@(?P<version>[0-9][0-9A-Za-z.+-]*))?$")
 
 
-def resolve_runbook(reference: str, store: Store) -> LoadedRunbook:
-    """Load a runbook file (registering its version) or a registered version from the store."""
+def resolve_runbook(reference: str, store: Store, register: bool = True) -> LoadedRunbook:
+    """Load a runbook file (registering its version unless told not to) or a registered version from the store."""
     path = Path(reference)
     match = REF.match(reference)
     if path.suffix in (".yaml", ".yml") or path.exists() or not match:
         loaded = load_runbook(path)
-        store.register_runbook(loaded)
+        if register:
+            store.register_runbook(loaded)
         return loaded
     return store.get_runbook(match["name"], match["version"]).load()
 

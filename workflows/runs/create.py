@@ -19,7 +19,14 @@ REPO_INPUT = "repo"
 MAX_REPO_BYTES = 64 * 1024 * 1024
 
 
-def create_run(services: RunServices, loaded: LoadedRunbook, inputs: dict[str, Any], requester: str) -> str:
+def create_run(
+    services: RunServices,
+    loaded: LoadedRunbook,
+    inputs: dict[str, Any],
+    requester: str,
+    batch_id: str | None = None,
+    schedule: str | None = None,
+) -> str:
     """Record a new run, `queued`, pinned to the runbook's exact content; return its id.
 
     The record is the queue: whichever process hosts runs (`crewgate run`, `runs resume`,
@@ -58,5 +65,7 @@ def create_run(services: RunServices, loaded: LoadedRunbook, inputs: dict[str, A
         requester=requester,
         base_commit=base_commit,
         base_snapshot=services.blobs.put(snapshot),
+        batch_id=batch_id,
+        schedule=schedule,
     )
     return run_id

@@ -1,10 +1,15 @@
 """Which process hosts which run, and how runs are started, woken and taken over.
 
 `crewgate run` launches DBOS with the executor id `run-<id>`, so it recovers
-only its own run; the command that approves a run launches with that run's
-executor id to continue it; `crewgate worker` hosts everything else. A run
-waiting at a gate is hosted by nobody: its state is in the database, and the
-command that decides it wakes it up.
+only its own run; each `crewgate worker` process has its own executor id and
+serves the runs queue. Every hosting process keeps a heartbeat (liveness.py).
+A worker takes over the runs of a process only once that process is gone (no
+heartbeat within CREWGATE_HOST_TIMEOUT_S): a live process's runs are never
+touched. The command that decides a review wakes the run; if its host is gone
+and no worker is alive, it hosts the run itself.
+
+Only workers listen to the runs queue: a `crewgate run` or `review approve`
+process that dequeued a queued run would abandon it when it exits.
 
 DBOS recovers only workflows of its own application version. That version is
 the durable protocol of the run workflow (its steps and their order), not
@@ -20,6 +25,7 @@ from ..store import database_url
 from .engine import WAKE_TOPIC, RunEngine
 from .follow import follow
 from .gate import is_overdue
+from .liveness import Heartbeat, alive, any_worker_alive
 from .services import RunServices
 
 APP = "crewgate"
@@ -40,12 +46,17 @@ def dbos_config(executor_id: str) -> Any:
     }
 
 
-def launch(services: RunServices, executor_id: str) -> RunEngine:
-    """Start DBOS in this process with an engine on `services`; it recovers the pending runs of `executor_id`."""
+def launch(services: RunServices, executor_id: str, serve_queue: bool = False) -> RunEngine:
+    """Start DBOS in this process with an engine on `services`; it recovers the pending runs of `executor_id`.
+
+    Only a worker (`serve_queue`) takes runs from the runs queue.
+    """
     from dbos import DBOS
 
     engine = RunEngine(services)  # registered with DBOS before launch, so recovered runs find it
+    Heartbeat(services.store.engine, executor_id)
     DBOS(config=dbos_config(executor_id))
+    DBOS.listen_queues([QUEUE] if serve_queue else [])
     DBOS.launch()
     DBOS.register_queue(QUEUE)  # no DBOS cap: a run waiting at a gate would hold its slot; the worker admits runs
     return engine
@@ -65,6 +76,31 @@ def enqueue(engine: RunEngine, run_id: str) -> None:
 
     with SetWorkflowID(run_id):
         DBOS.enqueue_workflow(QUEUE, engine.run_workflow, run_id)
+
+
+def take_over(services: RunServices, own_executor: str) -> list[str]:
+    """Put the pending runs of every gone process on the runs queue for a worker; their ids.
+
+    DBOS moves a workflow from PENDING to ENQUEUED only if it still belongs to the
+    gone executor, and a dequeue admits one runner, so two workers taking over
+    the same process start each run once.
+    """
+    from dbos import DBOS
+    from dbos._dbos import _get_dbos_instance
+
+    system = _get_dbos_instance()._sys_db
+    pending = DBOS.list_workflows(status="PENDING", app_version=WORKFLOW_VERSION, load_input=False, load_output=False)
+    gone: dict[str, bool] = {}
+    taken = []
+    for workflow in pending:
+        executor = workflow.executor_id
+        if not executor or executor == own_executor:
+            continue
+        if executor not in gone:
+            gone[executor] = not alive(services.store.engine, executor)
+        if gone[executor] and system.reenqueue_for_recovery(workflow.workflow_id, [executor], QUEUE):
+            taken.append(workflow.workflow_id)
+    return taken
 
 
 def client() -> Any:
@@ -100,12 +136,17 @@ def wake(run_id: str, review_id: str, status: str) -> None:
         dbos.destroy()
 
 
-def wake_decided(services: RunServices, run_id: str | None = None) -> list[str]:
-    """Wake every waiting run (or just `run_id`) whose review is decided or has expired."""
+def wake_decided(services: RunServices, run_ids: str | set[str] | None = None) -> list[str]:
+    """Wake every waiting run (or just `run_ids`) whose review is decided or has expired."""
+    only = {run_ids} if isinstance(run_ids, str) else run_ids
     records = services.records
     woken = []
+    newest: dict[str, dict[str, Any]] = {}  # a run waits only on its newest review (older ones led to a re-run)
     for item in records.list_reviews():
-        if run_id and item["run_id"] != run_id:
+        if item["run_id"] not in newest or item["created_at"] > newest[item["run_id"]]["created_at"]:
+            newest[item["run_id"]] = item
+    for item in newest.values():
+        if only is not None and item["run_id"] not in only:
             continue
         if is_overdue(item, services.clock()):
             records.expire(item["id"])
@@ -124,7 +165,10 @@ def host(services: RunServices, run_id: str, say: Callable[[dict[str, Any]], Non
     wake_decided(services, run_id)
     found = workflow_of(run_id)
     executor = str(found.executor_id) if found and found.executor_id else f"run-{run_id}"
-    engine = launch(services, executor)
+    database = services.store.engine
+    if found is not None and (alive(database, executor) or any_worker_alive(database)):
+        return follow(services.records, run_id, say, replay=False)  # its live host (or a worker) continues it
+    engine = launch(services, executor, serve_queue=found is not None and found.queue_name == QUEUE)
     if found is None:  # recorded, but its process died before the workflow existed
         start(engine, run_id)
     return follow(services.records, run_id, say, replay=found is None)

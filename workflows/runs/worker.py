@@ -6,9 +6,14 @@ A run in the middle of a step, queued, or whose review was decided or has
 expired keeps it serving, so it never leaves a run half-done.
 
 The worker starts queued runs itself, at most CREWGATE_WORKER_CONCURRENCY (2)
-of them working at once. A run waiting at a gate frees its slot: a cap on the
-DBOS queue would count it (its workflow is pending while it waits), so two runs
-at their gates would keep every later run queued for as long as their reviews take.
+of them working at once, and at most a batch's concurrency of that batch's runs.
+A run waiting at a gate frees its slot: a cap on the DBOS queue would count it
+(its workflow is pending while it waits), so two runs at their gates would keep
+every later run queued for as long as their reviews take.
+
+`batch start` serves one batch the same way in its own process (`batch=`): it
+starts that batch's runs directly (it does not take runs from the worker queue,
+which it would abandon when it exits) and touches no other run.
 """
 
 import os
@@ -16,11 +21,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..batch_records import Batches
 from ..errors import BadInput
-from .hosting import client, enqueue, launch, wake_decided
+from .hosting import enqueue, launch, start, take_over, wake_decided
+from .liveness import worker_executor_id
 from .services import RunServices
 
-WORKER = "worker"
 WORKING = frozenset({"queued", "running"})
 
 
@@ -30,38 +36,61 @@ def serve(
     until_idle: bool,
     limit: int | None = None,
     poll_s: float = 1.0,
+    batch: str | None = None,
+    progress: Callable[[], None] | None = None,
 ) -> None:
-    """Host runs until stopped (or, with `until_idle`, until only people can move them on)."""
-    from dbos import DBOS
-
+    """Host runs (or one batch's) until stopped, or with `until_idle` until only people can move them on."""
     limit = limit or concurrency()  # bad input stops the worker before it starts anything
     reaped = services.sandboxes.reap_orphans()
-    engine = launch(services, WORKER)
-    dbos = client()
-    try:
-        pending = dbos.list_workflows(status=["PENDING", "ENQUEUED"])
-    finally:
-        dbos.destroy()
-    others = sorted({w.executor_id for w in pending if w.executor_id and w.executor_id != WORKER})
-    if others:
-        DBOS._recover_pending_workflows(others)  # take over runs whose process died
-    say({"event": "worker", "status": "started", "recovered": len(pending), "reaped": reaped})
-    started: set[str] = set()  # runs this worker started that are still working (queued or running)
+    executor = f"batch-{batch}-{os.getpid()}" if batch else worker_executor_id()
+    engine = launch(services, executor, serve_queue=batch is None)
+    say({"event": "worker", "status": "started", "executor": executor, "reaped": reaped})
+    begin = start if batch else enqueue  # a batch's own process starts its runs here, not on the worker queue
+    admit = Admission(services, limit, lambda run_id: begin(engine, run_id))
     while True:
-        records = services.records
-        active = records.active_runs()
-        started &= {run["id"] for run in active if run["status"] in WORKING}  # waiting or ended: the slot is free
-        for run in active:
-            if run["status"] == "queued" and run["id"] not in started and len(started) < limit:
-                enqueue(engine, run["id"])  # a no-op for a run whose workflow exists
-                started.add(run["id"])
-        woken = wake_decided(services)
+        active = [run for run in services.records.active_runs() if batch is None or run["batch_id"] == batch]
+        admit(active)
+        if batch is None:
+            taken = take_over(services, executor)  # only runs of processes that are gone
+            if taken:
+                say({"event": "worker", "status": "took over", "runs": taken})
+        woken = wake_decided(services, {run["id"] for run in active} if batch else None)
         if woken:
             say({"event": "worker", "status": "woke", "runs": woken})
-        if until_idle and _idle(services):
+        if progress:
+            progress()
+        if until_idle and _idle(services, active):
             say({"event": "worker", "status": "idle"})
             return
         time.sleep(poll_s)
+
+
+class Admission:
+    """Starts queued runs, oldest first, within this process's limit and each batch's concurrency."""
+
+    def __init__(self, services: RunServices, limit: int, begin: Callable[[str], None]) -> None:
+        self.batches = Batches(services.store.engine)
+        self.limit = limit
+        self.begin = begin
+        self.started: set[str] = set()  # runs started here that are still working (queued or running)
+
+    def __call__(self, active: list[dict[str, Any]]) -> None:
+        self.started &= {run["id"] for run in active if run["status"] in WORKING}  # waiting or ended: slot free
+        caps = self.batches.concurrency({run["batch_id"] for run in active if run["batch_id"]})
+        busy: dict[str, int] = {}
+        for run in active:
+            if run["batch_id"] and (run["status"] == "running" or run["id"] in self.started):
+                busy[run["batch_id"]] = busy.get(run["batch_id"], 0) + 1
+        for run in active:
+            if run["status"] != "queued" or run["id"] in self.started or len(self.started) >= self.limit:
+                continue
+            group = run["batch_id"]
+            if group and busy.get(group, 0) >= caps.get(group, 1):
+                continue
+            self.begin(run["id"])  # a no-op for a run whose workflow exists
+            self.started.add(run["id"])
+            if group:
+                busy[group] = busy.get(group, 0) + 1
 
 
 def concurrency() -> int:
@@ -72,8 +101,8 @@ def concurrency() -> int:
     return int(text)
 
 
-def _idle(services: RunServices) -> bool:
+def _idle(services: RunServices, active: list[dict[str, Any]]) -> bool:
     """Nothing left to do without a person: every unfinished run waits at a pending review."""
     records = services.records
     waiting_on_people = {item["run_id"] for item in records.list_reviews() if item["status"] == "pending"}
-    return all(run["status"] == "waiting" and run["id"] in waiting_on_people for run in records.active_runs())
+    return all(run["status"] == "waiting" and run["id"] in waiting_on_people for run in active)

@@ -29,8 +29,10 @@ def age(created_at: str, now: datetime.datetime) -> str:
     return f"{int(seconds)}s"
 
 
-def list_reviews(records: Records, now: datetime.datetime | None = None) -> list[ReviewSummary]:
-    """Every review item, pending first, oldest first within a status."""
+def list_reviews(
+    records: Records, now: datetime.datetime | None = None, batch: str | None = None, status: str | None = None
+) -> list[ReviewSummary]:
+    """Every review item (of one batch, in one status), pending first, oldest first within a status."""
     now = now or datetime.datetime.now(datetime.UTC)
     return [
         ReviewSummary(
@@ -43,8 +45,10 @@ def list_reviews(records: Records, now: datetime.datetime | None = None) -> list
             r["created_at"],
             r["expires_at"],
             age(r["created_at"], now),
+            r["batch_id"],
         )
         for r in records.list_reviews()
+        if (batch is None or r["batch_id"] == batch) and (status is None or r["status"] == status)
     ]
 
 

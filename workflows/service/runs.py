@@ -121,8 +121,18 @@ def cancel_run(services: "RunServices", run_id: str) -> RunView:
     return show_run(services.records, run_id)
 
 
-def serve(services: "RunServices", report: Report, until_idle: bool, concurrency: int | None = None) -> None:
-    """Be a worker: run queued runs (`concurrency` working at once), recover interrupted ones, continue decided ones."""
+def serve(
+    services: "RunServices",
+    report: Report,
+    until_idle: bool,
+    concurrency: int | None = None,
+    batch: str | None = None,
+    progress: Callable[[], None] | None = None,
+) -> None:
+    """Be a worker: run queued runs (`concurrency` working at once), recover interrupted ones, continue decided ones.
+
+    With `batch`, serve only that batch's runs (`batch start`), calling `progress` after each look.
+    """
     from ..runs.worker import serve as work
 
-    work(services, report, until_idle, concurrency)
+    work(services, report, until_idle, concurrency, batch=batch, progress=progress)

@@ -97,6 +97,7 @@ class ReviewSummary:
     created_at: str
     expires_at: str | None
     age: str
+    batch: str | None = None  # the batch its run belongs to
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,91 @@
+"""A worker never touches a live process's run, and takes over a run whose process is gone.
+
+Liveness is a heartbeat row per hosting process (workflows/runs/liveness.py). On
+this machine a killed process is gone at once (its pid no longer exists); a
+process elsewhere is gone once its heartbeat is older than CREWGATE_HOST_TIMEOUT_S.
+"""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, update
+
+from tests.durable_helpers import Crewgate, durable_runbook, kill, make_repo
+from workflows.records import now
+from workflows.runs.liveness import Heartbeat, alive, any_worker_alive, this_machine
+from workflows.store import Store
+from workflows.tables import hosts
+
+
+def coder_started(cg: Crewgate, but_not: str = "") -> str:
+    rows = cg.wait_for(
+        "SELECT run_id FROM crewgate_model_calls WHERE scope = 'implement#1' AND member = 'coder' AND run_id != ?",
+        but_not,
+    )
+    return str(rows[0][0])
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_worker_leaves_a_live_run_alone_and_takes_over_a_killed_one(cg: Crewgate, tmp_path: Path) -> None:
+    runbook = durable_runbook(tmp_path / "rb", sleep_seconds=4)
+    live = cg.start("run", str(runbook), "-i", f"repo={make_repo(tmp_path / 'live')}", "--json")
+    live_run = coder_started(cg)  # mid-step: the coder's cell sleeps 4 s in the sandbox
+    worker = cg.start("worker", "--json")
+    assert worker.stdout is not None and json.loads(worker.stdout.readline())["status"] == "started"
+    live.communicate(timeout=300)
+    assert live.returncode == 10  # it reached its gate in its own process, untouched
+    attempts = cg.query("SELECT step_id, max(attempt) FROM crewgate_steps WHERE run_id = ? GROUP BY step_id", live_run)
+    assert dict(attempts) == {"plan": 1, "implement": 1, "test": 1, "approve": 1}
+    replies = cg.query(
+        "SELECT scope, member, count(*) FROM crewgate_model_calls WHERE run_id = ? GROUP BY 1, 2", live_run
+    )
+    assert sorted(replies) == [("implement#1", "coder", 2), ("plan#1", "planner", 1)]  # each scripted reply once
+
+    killed = cg.start("run", str(runbook), "-i", f"repo={make_repo(tmp_path / 'killed')}", "--json")
+    killed_run = coder_started(cg, but_not=live_run)
+    kill(killed)
+    cg.wait_for("SELECT 1 FROM crewgate_runs WHERE id = ? AND status = 'waiting'", killed_run, timeout=300)
+    kill(worker)
+    events = [json.loads(line) for line in worker.communicate(timeout=30)[0].splitlines()]
+    taken = {run for event in events if event.get("status") == "took over" for run in event["runs"]}
+    assert killed_run in taken
+    steps = cg.query("SELECT step_id, status FROM crewgate_steps WHERE run_id = ? ORDER BY started_at", killed_run)
+    assert steps == [("plan", "done"), ("implement", "done"), ("test", "done"), ("approve", "waiting")]
+    replies = cg.query(
+        "SELECT scope, member, count(*) FROM crewgate_model_calls WHERE run_id = ? GROUP BY 1, 2", killed_run
+    )
+    assert sorted(replies) == [("implement#1", "coder", 2), ("plan#1", "planner", 1)]  # the recorded reply replayed
+
+
+def test_liveness_is_a_heartbeat_within_the_timeout_or_a_pid_on_this_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CREWGATE_HOST_TIMEOUT_S", "5")
+    store = Store(f"sqlite:///{tmp_path / 'crewgate.db'}")
+    database = store.engine
+    row = {"pid": 1, "hostname": "elsewhere/1", "started_at": now(), "seen_at": time.time()}
+    with database.begin() as db:
+        db.execute(insert(hosts).values(executor_id="worker-elsewhere", **row))
+    assert alive(database, "worker-elsewhere") and any_worker_alive(database)  # another machine: its heartbeat counts
+    with database.begin() as db:
+        db.execute(update(hosts).where(hosts.c.executor_id == "worker-elsewhere").values(seen_at=time.time() - 6))
+    assert not alive(database, "worker-elsewhere") and not any_worker_alive(database)  # silent past the timeout
+    assert not alive(database, "run-never-seen")  # no row at all: gone
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with database.begin() as db:
+        db.execute(
+            insert(hosts).values(
+                executor_id="run-ended", **{**row, "pid": int(ended.stdout), "hostname": this_machine()}
+            )
+        )
+    assert not alive(database, "run-ended")  # this machine, pid gone: no need to wait for the timeout
+
+    Heartbeat(database, "run-here")
+    assert alive(database, "run-here")
+    store.close()

@@ -1,0 +1,72 @@
+"""The live display of a batch: done / waiting for review / failed / running, elapsed and rate.
+
+On a terminal one line is redrawn in place; otherwise (a pipe, CI) a line is
+printed whenever a count changes. `--json` prints an event per change instead.
+"""
+
+import json
+import sys
+import time
+from typing import Any
+
+import click
+
+from ..batch_records import Batches, tally
+
+
+class BatchProgress:
+    def __init__(self, batches: Batches, batch_id: str, as_json: bool) -> None:
+        self.batches = batches
+        self.batch_id = batch_id
+        self.as_json = as_json
+        self.began = time.monotonic()
+        self.last: dict[str, int] | None = None
+        self.redraw = sys.stdout.isatty() and not as_json
+
+    def __call__(self) -> None:
+        counts = tally([run["status"] for run in self.batches.runs(self.batch_id)])
+        if counts == self.last and not self.redraw:
+            return
+        self.last = counts
+        elapsed = time.monotonic() - self.began
+        if self.as_json:
+            event = {"event": "batch", "batch": self.batch_id, "counts": counts, "elapsed_s": round(elapsed, 1)}
+            click.echo(json.dumps(event))
+        else:
+            line = progress_line(counts, elapsed)
+            click.echo(f"\r{line}\033[K" if self.redraw else line, nl=not self.redraw)
+        sys.stdout.flush()
+
+    def finish(self) -> None:
+        if self.redraw:
+            click.echo()
+
+
+def progress_line(counts: dict[str, int], elapsed: float) -> str:
+    total = sum(counts.values())
+    settled = counts["done"] + counts["waiting"] + counts["failed"] + counts["cancelled"]
+    rate = settled / elapsed * 60 if elapsed > 0 else 0.0
+    parts = [
+        f"{counts['done']}/{total} done",
+        f"{counts['waiting']} waiting for review",
+        f"{counts['failed']} failed",
+        f"{counts['running']} running",
+        f"{counts['queued']} queued",
+    ]
+    if counts["cancelled"]:
+        parts.append(f"{counts['cancelled']} cancelled")
+    return f"[{elapsed:6.1f}s] " + " · ".join(parts) + f" · {rate:.1f} runs/min"
+
+
+def summary_lines(view: Any) -> list[str]:
+    """The end of `batch start` and the body of `batch show`: every run, its status and its review."""
+    lines = [f"batch {view.id}: {view.runbook}, {view.total} run(s), concurrency {view.concurrency}, {view.status}"]
+    counts = view.counts
+    lines.append("  " + " · ".join(f"{number} {name}" for name, number in counts.items() if number))
+    for run in view.runs:
+        review = f"review {run.review} ({run.review_status})" if run.review else ""
+        lines.append(f"  {run.position:>3}. {run.run}  {run.status:<10} {review}".rstrip())
+    if counts["waiting"]:
+        lines.append(f"  to review:  crewgate review list --batch {view.id} --status pending")
+        lines.append("  approve:    crewgate review approve REVIEW --reviewer YOUR_NAME")
+    return lines

@@ -1,0 +1,127 @@
+"""`crewgate batch ...`: many runs of one runbook version, one per row of an inputs file."""
+
+import getpass
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from executors.errors import Exit
+
+from ._output import emit_json, open_records, open_services
+from ._progress import reporter
+
+
+@click.group()
+def batch() -> None:
+    """Start, follow and cancel batches of runs."""
+
+
+@batch.command()
+@click.argument("reference")
+@click.option(
+    "--inputs",
+    "inputs_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="JSON Lines (one object per line) or CSV (a header of input names): one run's inputs per row.",
+)
+@click.option("--concurrency", type=int, default=2, show_default=True, help="Runs of the batch working at once.")
+@click.option("--requester", default=None, help="Who starts the runs [default: your user name].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON events (the batch, its progress, the summary).")
+@click.option("--detach", is_flag=True, help="Record the batch for `crewgate worker` and return at once.")
+def start(
+    reference: str, inputs_file: Path, concurrency: int, requester: str | None, as_json: bool, detach: bool
+) -> None:
+    """Run REFERENCE (a file, NAME@VERSION or NAME) once per row of --inputs; every row is checked first.
+
+    Without --detach this process runs the batch, showing its progress, until every run has
+    ended or waits for review. Exit codes: 0 all done, 1 some failed, 2 bad input (nothing
+    started), 10 some wait for review.
+    """
+    from ..batch_records import Batches
+    from ..service.batches import show_batch, start_batch
+    from ..service.runs import serve
+    from ..service.views import as_json as json_of
+    from ._batch_progress import BatchProgress, summary_lines
+
+    services = open_services()
+    started = start_batch(services, reference, inputs_file, concurrency, requester or getpass.getuser())
+    if as_json:
+        click.echo(json.dumps({"event": "batch", "status": "started", **json_of(started)}))
+    else:
+        click.echo(f"batch {started.id}: {len(started.runs)} run(s) of {started.runbook}, {concurrency} at a time")
+    if detach:
+        if not as_json:
+            click.echo(f"  `crewgate worker` runs them; `crewgate batch show {started.id}` follows them")
+        return
+    progress = BatchProgress(Batches(services.store.engine), started.id, as_json)
+    say = reporter(True) if as_json else (lambda event: None)  # the progress line says it all on a terminal
+    serve(services, say, True, concurrency, batch=started.id, progress=progress)
+    progress.finish()
+    view = show_batch(services.store.engine, started.id)
+    if as_json:
+        click.echo(json.dumps({"event": "batch", "status": "settled", **json_of(view)}))
+    else:
+        click.echo("\n".join(summary_lines(view)))
+    sys.exit(_exit_code(view.counts))
+
+
+@batch.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (id, runbook, status, counts, ...).")
+@click.option("--limit", default=50, show_default=True)
+def list_command(as_json: bool, limit: int) -> None:
+    """Recent batches, newest first, with counts by status."""
+    from ..service.batches import list_batches
+    from ..service.views import as_json as json_of
+    from ._batch_progress import progress_line
+
+    items = list_batches(open_records().engine, limit)
+    if as_json:
+        emit_json(json_of(items))
+        return
+    if not items:
+        click.echo("no batches yet: start one with `crewgate batch start RUNBOOK --inputs FILE`")
+    for item in items:
+        counts = progress_line(item.counts, 0).split("] ", 1)[1].rsplit(" · ", 1)[0]
+        click.echo(f"{item.id}  {item.status:<9} {item.runbook:<26} {item.created_at}  {counts}")
+
+
+@batch.command()
+@click.argument("batch_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the batch, its counts and every run as JSON.")
+def show(batch_id: str, as_json: bool) -> None:
+    """A batch: counts by status, and each run with its status, review and trace command."""
+    from ..service.batches import show_batch
+    from ..service.views import as_json as json_of
+    from ._batch_progress import summary_lines
+
+    view = show_batch(open_records().engine, batch_id)
+    if as_json:
+        emit_json(json_of(view))
+        return
+    click.echo("\n".join(summary_lines(view)))
+    click.echo(f"  trace of a run: crewgate runs trace RUN   (inputs from {view.source})")
+
+
+@batch.command()
+@click.argument("batch_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the batch after cancelling, as JSON.")
+def cancel(batch_id: str, as_json: bool) -> None:
+    """Cancel every run of the batch that has not ended; queued runs never start, ended runs are kept."""
+    from ..service.batches import cancel_batch
+    from ..service.views import as_json as json_of
+    from ._batch_progress import summary_lines
+
+    view = cancel_batch(open_services(), batch_id)
+    if as_json:
+        emit_json(json_of(view))
+        return
+    click.echo("\n".join(summary_lines(view)))
+
+
+def _exit_code(counts: dict[str, int]) -> int:
+    if counts["failed"] or counts["cancelled"]:
+        return int(Exit.FAILED)
+    return int(Exit.WAITING) if counts["waiting"] else int(Exit.OK)

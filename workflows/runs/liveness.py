@@ -1,0 +1,111 @@
+"""Which hosting processes are alive: a heartbeat row per executor id, and a documented timeout.
+
+Every process that launches the run engine (`crewgate run`, `review approve`, `runs resume`,
+`crewgate worker`) writes its executor id's row before DBOS starts and refreshes `seen_at`
+every few seconds from a daemon thread. A process is gone when it has no row,
+when its row is older than CREWGATE_HOST_TIMEOUT_S (default 30 s), or at once when
+it ran on this machine (same host name and process namespace) and its pid no
+longer exists. Only then may another process take its runs over; a live
+process's runs are never touched.
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Engine
+
+from ..errors import BadInput
+from ..records import now
+from ..tables import hosts
+
+DEFAULT_TIMEOUT_S = 30.0
+log = logging.getLogger("crewgate.liveness")
+
+
+def host_timeout() -> float:
+    """Seconds without a heartbeat after which a process counts as gone."""
+    text = os.environ.get("CREWGATE_HOST_TIMEOUT_S", str(DEFAULT_TIMEOUT_S))
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise BadInput(f"CREWGATE_HOST_TIMEOUT_S must be a number of seconds above 0 (got {text!r})")
+    return value
+
+
+def this_machine() -> str:
+    """The host name and pid namespace: a pid means the same process only within both."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return f"{socket.gethostname()}/{namespace}"
+
+
+def worker_executor_id() -> str:
+    """Each worker process its own id, so DBOS's recovery and our liveness are per process."""
+    return f"worker-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class Heartbeat:
+    """Keeps this process's executor id alive in the database until the process ends."""
+
+    def __init__(self, engine: Engine, executor_id: str) -> None:
+        self.engine = engine
+        self.executor_id = executor_id
+        self.interval_s = min(host_timeout() / 3, 5.0)
+        self._beat(first=True)  # before DBOS starts: nobody may see this executor's runs as orphaned
+        threading.Thread(target=self._loop, name="crewgate-heartbeat", daemon=True).start()
+
+    def _beat(self, first: bool = False) -> None:
+        with self.engine.begin() as db:
+            if first:
+                db.execute(delete(hosts).where(hosts.c.executor_id == self.executor_id))
+                row = {"pid": os.getpid(), "hostname": this_machine(), "started_at": now()}
+                db.execute(insert(hosts).values(executor_id=self.executor_id, seen_at=time.time(), **row))
+            else:
+                db.execute(update(hosts).where(hosts.c.executor_id == self.executor_id).values(seen_at=time.time()))
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.interval_s)
+            try:
+                self._beat()
+            except Exception as exc:  # noqa: BLE001 -- a busy database: the next beat tries again
+                log.debug("heartbeat of %s missed: %s", self.executor_id, exc)
+
+
+def alive(engine: Engine, executor_id: str) -> bool:
+    """Has this executor beaten its heart within the timeout?"""
+    with engine.connect() as db:
+        row = db.execute(select(hosts).where(hosts.c.executor_id == executor_id)).mappings().first()
+    if row is None:
+        return False
+    if row["hostname"] == this_machine() and not _pid_exists(row["pid"]):
+        return False  # killed on this machine: no need to wait for the timeout
+    return bool(time.time() - row["seen_at"] < host_timeout())
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def any_worker_alive(engine: Engine) -> bool:
+    """Is some `crewgate worker` alive? It takes over the runs of gone processes itself."""
+    cutoff = time.time() - host_timeout()
+    query = select(hosts.c.executor_id).where(hosts.c.executor_id.like("worker-%"), hosts.c.seen_at >= cutoff)
+    with engine.connect() as db:
+        recent = [row.executor_id for row in db.execute(query)]
+    return any(alive(engine, executor) for executor in recent)

@@ -1,0 +1,41 @@
+"""What the batch service returns: frozen values for `batch list/show` and an HTTP API."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StartedBatch:
+    id: str
+    runbook: str  # NAME@VERSION
+    runbook_sha256: str
+    concurrency: int
+    runs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BatchRunView:
+    """One run of a batch: its place in the batch, status, newest review, and how to see its trace."""
+
+    run: str
+    position: int  # 1 for the inputs file's first row
+    status: str
+    message: str
+    review: str | None
+    review_status: str | None
+    trace: str  # the command that shows its trace
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """A batch: counts by status (done, waiting, failed, cancelled, running, queued) and, for `show`, its runs."""
+
+    id: str
+    runbook: str
+    status: str  # open, ended (every run ended), cancelled
+    concurrency: int
+    source: str
+    requester: str
+    created_at: str
+    total: int
+    counts: dict[str, int]
+    runs: tuple[BatchRunView, ...] = ()

@@ -1,0 +1,117 @@
+"""Batches as a user or a web page asks for them: start, list, show, cancel.
+
+A batch is many ordinary runs of one pinned runbook version, one per row of an
+inputs file, recorded together once every row is valid (a bad row starts
+nothing). Its runs show in `runs list` and their reviews in `review list`; a
+worker (or `batch start` itself) runs at most the batch's concurrency of them
+at once, and a run waiting at its gate frees its slot.
+"""
+
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..batch_file import read_batch_file
+from ..batch_records import Batches, tally
+from ..errors import BadInput, RunError
+from ..records import TERMINAL
+from .batch_views import BatchRunView, BatchView, StartedBatch
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from ..runs.services import RunServices
+
+
+def start_batch(
+    services: "RunServices", reference: str, inputs_file: Path, concurrency: int, requester: str, source: str = ""
+) -> StartedBatch:
+    """Record a batch of queued runs of `reference`, one per row of `inputs_file`; nothing executes yet."""
+    from ..runbook.resolve import resolve_runbook
+    from ..runs.create import create_run
+
+    if concurrency < 1:
+        raise BadInput(f"--concurrency must be 1 or more (got {concurrency})")
+    loaded = resolve_runbook(reference, services.store, register=False)
+    rows = read_batch_file(inputs_file, loaded.runbook)  # every row checked before anything is recorded
+    services.store.register_runbook(loaded)  # the same content again is a no-op
+    batch_id = uuid.uuid4().hex[:12]
+    book = loaded.runbook
+    Batches(services.store.engine).create(
+        id=batch_id,
+        runbook=book.name,
+        version=book.version,
+        concurrency=concurrency,
+        source=source or str(inputs_file.resolve()),
+        requester=requester,
+    )
+    run_ids = []
+    for row in rows:
+        try:
+            run_ids.append(create_run(services, loaded, row.inputs, requester, batch_id=batch_id))
+        except RunError as exc:  # the repository changed under us: stop here, leave no half batch running
+            _cancel_recorded(services, batch_id, f"row {row.line} could not start: {exc}")
+            raise RunError(f"{inputs_file}:{row.line}: {exc} (the batch {batch_id} was cancelled)") from exc
+    return StartedBatch(batch_id, loaded.ref, loaded.sha256, concurrency, tuple(run_ids))
+
+
+def list_batches(engine: "Engine", limit: int = 50) -> list[BatchView]:
+    batches = Batches(engine)
+    return [_view(batches, row, with_runs=False) for row in batches.recent(limit)]
+
+
+def show_batch(engine: "Engine", batch_id: str) -> BatchView:
+    batches = Batches(engine)
+    return _view(batches, batches.get(batch_id), with_runs=True)
+
+
+def cancel_batch(services: "RunServices", batch_id: str) -> BatchView:
+    """Cancel every run of the batch that has not ended (queued ones never start); ended runs are kept."""
+    from .runs import cancel_run
+
+    batches = Batches(services.store.engine)
+    batch = batches.get(batch_id)
+    batches.set_status(batch_id, "cancelled")
+    for run in batches.runs(batch_id):
+        if run["status"] not in TERMINAL:
+            try:
+                cancel_run(services, run["id"])
+            except RunError:  # it ended meanwhile
+                continue
+    return _view(batches, batch, with_runs=True)
+
+
+def _cancel_recorded(services: "RunServices", batch_id: str, why: str) -> None:
+    batches = Batches(services.store.engine)
+    batches.set_status(batch_id, "cancelled")
+    for run in batches.runs(batch_id):
+        services.records.set_run(run["id"], status="cancelled", message=why)
+
+
+def _view(batches: Batches, row: dict[str, Any], with_runs: bool) -> BatchView:
+    members = batches.runs(row["id"])
+    runs = tuple(
+        BatchRunView(
+            run=member["id"],
+            position=index,
+            status=member["status"],
+            message=member["message"],
+            review=member["review"],
+            review_status=member["review_status"],
+            trace=f"crewgate runs trace {member['id']}",
+        )
+        for index, member in enumerate(members, start=1)
+    )
+    ended = all(member["status"] in TERMINAL for member in members)
+    return BatchView(
+        id=row["id"],
+        runbook=f"{row['runbook']}@{row['version']}",
+        status="ended" if row["status"] == "open" and ended else row["status"],
+        concurrency=row["concurrency"],
+        source=row["source"],
+        requester=row["requester"],
+        created_at=row["created_at"],
+        total=len(members),
+        counts=tally([member["status"] for member in members]),
+        runs=runs if with_runs else (),
+    )
