@@ -49,6 +49,13 @@ class Crewgate:
             [str(CREWGATE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env(**extra)
         )
 
+    def start_logged(self, log: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
+        """Start a long-running command (a worker) writing to `log`: an unread pipe would fill and stall it."""
+        with log.open("w") as output:
+            return subprocess.Popen(
+                [str(CREWGATE), *args], stdout=output, stderr=subprocess.STDOUT, text=True, env=self.env(**extra)
+            )
+
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         with sqlite3.connect(self.home / "crewgate.db", timeout=30) as db:
             return db.execute(sql, params).fetchall()
@@ -117,6 +124,21 @@ def pending_review(cg: Crewgate, run_id: str) -> str:
 
 def last_event(output: str) -> dict[str, Any]:
     return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def logged_events(log: Path) -> list[dict[str, Any]]:
+    """The JSON events a `--json` command wrote to its log (other lines are its warnings)."""
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+
+def wait_for_event(log: Path, status: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [event for event in logged_events(log) if event.get("status") == status]
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no {status!r} event in {log}:\n{log.read_text()[-4000:]}")
 
 
 def kill(process: subprocess.Popen[str]) -> None:

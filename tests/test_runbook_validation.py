@@ -85,7 +85,7 @@ EXPECTED_WORDS = {
     "later step output": "steps.test, which is not an earlier step",
     "two step kinds": "exactly one of: task, crew, check, gate, promote",
     "unknown promote target": "use git, directory or patch",
-    "bad cron": "invalid cron",
+    "bad cron": "is not a cron expression",
     "process not on engine": "not available on engine 'crewai'",
     "missing scripted file": "missing.yaml not found",
     "wrong default type": "default must be a integer",

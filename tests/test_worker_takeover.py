@@ -5,7 +5,6 @@ this machine a killed process is gone at once (its pid no longer exists); a
 process elsewhere is gone once its heartbeat is older than CREWGATE_HOST_TIMEOUT_S.
 """
 
-import json
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, update
 
-from tests.durable_helpers import Crewgate, durable_runbook, kill, make_repo
+from tests.durable_helpers import Crewgate, durable_runbook, kill, logged_events, make_repo, wait_for_event
 from workflows.records import now
 from workflows.runs.liveness import Heartbeat, alive, any_worker_alive, this_machine
 from workflows.store import Store
@@ -35,8 +34,9 @@ def test_a_worker_leaves_a_live_run_alone_and_takes_over_a_killed_one(cg: Crewga
     runbook = durable_runbook(tmp_path / "rb", sleep_seconds=4)
     live = cg.start("run", str(runbook), "-i", f"repo={make_repo(tmp_path / 'live')}", "--json")
     live_run = coder_started(cg)  # mid-step: the coder's cell sleeps 4 s in the sandbox
-    worker = cg.start("worker", "--json")
-    assert worker.stdout is not None and json.loads(worker.stdout.readline())["status"] == "started"
+    log = tmp_path / "worker.log"
+    worker = cg.start_logged(log, "worker", "--json")
+    wait_for_event(log, "started")
     live.communicate(timeout=300)
     assert live.returncode == 10  # it reached its gate in its own process, untouched
     attempts = cg.query("SELECT step_id, max(attempt) FROM crewgate_steps WHERE run_id = ? GROUP BY step_id", live_run)
@@ -51,9 +51,9 @@ def test_a_worker_leaves_a_live_run_alone_and_takes_over_a_killed_one(cg: Crewga
     kill(killed)
     cg.wait_for("SELECT 1 FROM crewgate_runs WHERE id = ? AND status = 'waiting'", killed_run, timeout=300)
     kill(worker)
-    events = [json.loads(line) for line in worker.communicate(timeout=30)[0].splitlines()]
+    events = logged_events(log)
     taken = {run for event in events if event.get("status") == "took over" for run in event["runs"]}
-    assert killed_run in taken
+    assert killed_run in taken, log.read_text()[-4000:]
     steps = cg.query("SELECT step_id, status FROM crewgate_steps WHERE run_id = ? ORDER BY started_at", killed_run)
     assert steps == [("plan", "done"), ("implement", "done"), ("test", "done"), ("approve", "waiting")]
     replies = cg.query(

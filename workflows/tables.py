@@ -36,6 +36,7 @@ runs = Table(
     Column("updated_at", String(40), nullable=False),
     Column("batch_id", String(32), nullable=True, index=True),
     Column("schedule", String(64), nullable=True, index=True),
+    Column("hosted_by", String(128), nullable=True),  # the executor id of the `crewgate run` that runs it, if any
 )
 
 steps = Table(

@@ -17,6 +17,7 @@ from .run import run, worker
 from .runbook import runbook
 from .runs import runs
 from .sandbox import sandbox
+from .schedule import schedule
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,7 +30,7 @@ def cli() -> None:
     """
 
 
-for command in (run, runs, review, runbook, batch, sandbox, worker, db):
+for command in (run, runs, review, runbook, batch, schedule, sandbox, worker, db):
     cli.add_command(command)
 
 

@@ -26,7 +26,7 @@ def run(reference: str, pairs: tuple[str, ...], requester: str | None, as_json: 
     from ..service.runs import follow_new_run, start_run
 
     services = open_services()
-    started = start_run(services, reference, pairs, requester or getpass.getuser())
+    started = start_run(services, reference, pairs, requester or getpass.getuser(), host_here=not detach)
     if detach:
         if as_json:
             queued = {"event": "run", "run": started.run_id, "status": "queued", "runbook": started.runbook}

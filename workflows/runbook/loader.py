@@ -182,6 +182,8 @@ def _model_at(path: tuple[str | int, ...], data: Any) -> type[BaseModel] | None:
             return schema.BudgetSpec
         case ("schedule", _):
             return schema.ScheduleEntry
+        case ("schedule", _, "batch"):
+            return schema.ScheduleBatch
         case ("steps", _, "gate"):
             return schema.GatePolicy
         case ("steps", _, "promote"):

@@ -7,8 +7,6 @@ user is sent to the exact spot.
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from croniter import croniter
-
 from agents.prompts import role_names
 
 from ..errors import Problem
@@ -27,8 +25,9 @@ def check_references(runbook: Runbook, positions: Positions, file: str, base_dir
         return Problem(file, mark.line, mark.col, message, ".".join(str(part) for part in path))
 
     problems: list[Problem] = []
-    for check in (_members, _inputs, _steps, _templates, _schedule):
+    for check in (_members, _inputs, _steps, _templates):
         problems.extend(check(runbook, report))
+    problems.extend(_schedule(runbook, report, base_dir))
     problems.extend(_model_files(runbook, report, base_dir))
     return problems
 
@@ -131,13 +130,26 @@ def _templates(runbook: Runbook, report: Report) -> Iterator[Problem]:
                 )
 
 
-def _schedule(runbook: Runbook, report: Report) -> Iterator[Problem]:
-    for index, entry in enumerate(runbook.schedule):
-        if len(entry.cron.split()) != 5 or not croniter.is_valid(entry.cron):
-            yield report(("schedule", index, "cron"), f"invalid cron {entry.cron!r}: use five fields, e.g. '0 3 * * *'")
-        for name in entry.inputs:
-            if name not in runbook.inputs:
-                yield report(("schedule", index, "inputs", name), f"schedule gives undeclared input {name!r}")
+def _schedule(runbook: Runbook, report: Report, base_dir: Path | None) -> Iterator[Problem]:
+    """Cron and time zone are checked by the schema; here: names, inputs and a batch's file."""
+    seen: set[str] = set()
+    for index, (name, entry) in enumerate(zip(runbook.schedule_names(), runbook.schedule, strict=True)):
+        if name in seen:
+            yield report(("schedule", index), f"schedule name {name!r} is used twice: give each entry its own `name:`")
+        seen.add(name)
+        for given in entry.inputs:
+            if given not in runbook.inputs:
+                yield report(("schedule", index, "inputs", given), f"schedule gives undeclared input {given!r}")
+        if entry.batch is not None:
+            if entry.inputs:
+                yield report(("schedule", index, "inputs"), "a batch schedule takes its inputs from `batch.inputs`")
+            file = Path(entry.batch.inputs)
+            if base_dir is not None and not (file if file.is_absolute() else base_dir / file).is_file():
+                yield report(("schedule", index, "batch", "inputs"), f"batch inputs file {file} not found")
+            continue
+        for needed, spec in runbook.inputs.items():
+            if spec.default is None and needed not in entry.inputs:
+                yield report(("schedule", index), f"schedule must give input {needed!r} (it has no default)")
 
 
 def _model_files(runbook: Runbook, report: Report, base_dir: Path | None) -> Iterator[Problem]:

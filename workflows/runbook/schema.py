@@ -171,11 +171,55 @@ Step = Annotated[
 ]
 
 
-class ScheduleEntry(Strict):
-    """Run this runbook on a cron schedule with these inputs."""
+class ScheduleBatch(Strict):
+    """Start a batch on each tick instead of one run: one run per row of an inputs file."""
 
-    cron: str = Field(description="Five-field cron expression, e.g. '0 3 * * *'.")
+    inputs: str = Field(description="JSON Lines or CSV file of run inputs, relative to the runbook's folder.")
+    concurrency: int = Field(2, ge=1, description="Runs of the batch working at once.")
+
+
+class ScheduleEntry(Strict):
+    """Run this runbook version on a cron schedule (`crewgate schedule apply` registers it with the workers)."""
+
+    name: str | None = Field(
+        None, pattern=NAME, description="Schedule name [default: the runbook's name, then NAME-2, NAME-3, ...]."
+    )
+    cron: str = Field(description="Cron: 5 fields ('0 3 * * *'), or 6 with leading seconds ('*/2 * * * * *').")
+    timezone: str = Field("UTC", description="IANA time zone the cron is read in, e.g. Europe/Paris.")
     inputs: dict[str, str | int | bool] = Field(default_factory=dict, description="Inputs for scheduled runs.")
+    overlap: Literal["skip", "allow", "buffer_one"] = Field(
+        "skip",
+        description="While this schedule's previous run is queued or running (waiting at a gate does not count): "
+        "skip the tick (recorded), allow another run, or buffer_one (one run waits for the previous; more skip).",
+    )
+    catch_up: Literal["none", "all"] = Field(
+        "none", description="After downtime: none (missed ticks are recorded as missed) or all (each missed tick runs)."
+    )
+    batch: ScheduleBatch | None = Field(None, description="Start a batch over an inputs file on each tick.")
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from croniter import croniter
+
+        fields = value.split()
+        if len(fields) not in (5, 6) or not croniter.is_valid(value, second_at_beginning=True):
+            raise ValueError(
+                f"{value!r} is not a cron expression: use 5 fields (minute hour day month weekday, e.g. '0 3 * * *') "
+                "or 6 with leading seconds (e.g. '*/2 * * * * *')"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone: use a name like UTC or Europe/Paris") from exc
+        return value
 
 
 class Runbook(Strict):
@@ -192,6 +236,10 @@ class Runbook(Strict):
     sandbox: SandboxSpec = Field(default_factory=lambda: SandboxSpec())
     steps: list[Step] = Field(min_length=1)
     schedule: list[ScheduleEntry] = Field(default_factory=list)
+
+    def schedule_names(self) -> list[str]:
+        """Each schedule entry's name: its own, else the runbook's name, then NAME-2, NAME-3, ..."""
+        return [entry.name or (self.name if n == 1 else f"{self.name}-{n}") for n, entry in enumerate(self.schedule, 1)]
 
     @field_validator("version")
     @classmethod

@@ -26,16 +26,20 @@ def create_run(
     requester: str,
     batch_id: str | None = None,
     schedule: str | None = None,
+    run_id: str | None = None,
+    hosted_by: str | None = None,
 ) -> str:
     """Record a new run, `queued`, pinned to the runbook's exact content; return its id.
 
     The record is the queue: whichever process hosts runs (`crewgate run`, `runs resume`,
     `crewgate worker`) starts the run's workflow by the run's id, so a run recorded by a
-    process that died at once is still started, and never twice.
+    process that died at once is still started, and never twice. `hosted_by` names the
+    process that will run it itself (`crewgate run`): a worker leaves it alone while that
+    process is alive.
     """
     book = loaded.runbook
     requester = person_key(requester, "requester")
-    run_id = uuid.uuid4().hex[:12]
+    run_id = run_id or new_run_id()
     repo = Path(inputs[REPO_INPUT]) if REPO_INPUT in inputs else None
     base_commit = None
     if repo is not None:
@@ -67,5 +71,10 @@ def create_run(
         base_snapshot=services.blobs.put(snapshot),
         batch_id=batch_id,
         schedule=schedule,
+        hosted_by=hosted_by,
     )
     return run_id
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]

@@ -53,7 +53,10 @@ def launch(services: RunServices, executor_id: str, serve_queue: bool = False) -
     """
     from dbos import DBOS
 
+    from . import ticks
+
     engine = RunEngine(services)  # registered with DBOS before launch, so recovered runs find it
+    ticks.bind(services)  # schedule ticks run in workers (and in a process that takes a gone worker's place)
     Heartbeat(services.store.engine, executor_id)
     DBOS(config=dbos_config(executor_id))
     DBOS.listen_queues([QUEUE] if serve_queue else [])

@@ -54,12 +54,17 @@ def worker_executor_id() -> str:
 
 
 class Heartbeat:
-    """Keeps this process's executor id alive in the database until the process ends."""
+    """Keeps this process's executor id alive in the database until the process ends (one thread per id)."""
+
+    _beating: set[str] = set()
 
     def __init__(self, engine: Engine, executor_id: str) -> None:
         self.engine = engine
         self.executor_id = executor_id
         self.interval_s = min(host_timeout() / 3, 5.0)
+        if executor_id in Heartbeat._beating:
+            return
+        Heartbeat._beating.add(executor_id)
         self._beat(first=True)  # before DBOS starts: nobody may see this executor's runs as orphaned
         threading.Thread(target=self._loop, name="crewgate-heartbeat", daemon=True).start()
 

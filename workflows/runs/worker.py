@@ -23,9 +23,11 @@ from typing import Any
 
 from ..batch_records import Batches
 from ..errors import BadInput
+from ..schedule_records import Schedules
 from .hosting import enqueue, launch, start, take_over, wake_decided
-from .liveness import worker_executor_id
+from .liveness import alive, any_worker_alive, worker_executor_id
 from .services import RunServices
+from .ticks import record_missed_ticks
 
 WORKING = frozenset({"queued", "running"})
 
@@ -42,9 +44,12 @@ def serve(
     """Host runs (or one batch's) until stopped, or with `until_idle` until only people can move them on."""
     limit = limit or concurrency()  # bad input stops the worker before it starts anything
     reaped = services.sandboxes.reap_orphans()
+    missed = 0
+    if batch is None and not any_worker_alive(services.store.engine):  # back after downtime
+        missed = record_missed_ticks(services)
     executor = f"batch-{batch}-{os.getpid()}" if batch else worker_executor_id()
     engine = launch(services, executor, serve_queue=batch is None)
-    say({"event": "worker", "status": "started", "executor": executor, "reaped": reaped})
+    say({"event": "worker", "status": "started", "executor": executor, "reaped": reaped, "missed_ticks": missed})
     begin = start if batch else enqueue  # a batch's own process starts its runs here, not on the worker queue
     admit = Admission(services, limit, lambda run_id: begin(engine, run_id))
     while True:
@@ -66,10 +71,16 @@ def serve(
 
 
 class Admission:
-    """Starts queued runs, oldest first, within this process's limit and each batch's concurrency."""
+    """Starts queued runs, oldest first, within this process's limit and each batch's concurrency.
+
+    A schedule whose overlap is `skip` or `buffer_one` has one run working at a time: a
+    buffered run waits here until the one before it reaches its gate or ends.
+    """
 
     def __init__(self, services: RunServices, limit: int, begin: Callable[[str], None]) -> None:
+        self.database = services.store.engine
         self.batches = Batches(services.store.engine)
+        self.schedules = Schedules(services.store.engine)
         self.limit = limit
         self.begin = begin
         self.started: set[str] = set()  # runs started here that are still working (queued or running)
@@ -77,20 +88,34 @@ class Admission:
     def __call__(self, active: list[dict[str, Any]]) -> None:
         self.started &= {run["id"] for run in active if run["status"] in WORKING}  # waiting or ended: slot free
         caps = self.batches.concurrency({run["batch_id"] for run in active if run["batch_id"]})
+        if any(run["schedule"] and not run["batch_id"] for run in active):
+            caps.update(
+                {f"schedule {row['name']}": 1 for row in self.schedules.all() if row["spec"]["overlap"] != "allow"}
+            )
         busy: dict[str, int] = {}
         for run in active:
-            if run["batch_id"] and (run["status"] == "running" or run["id"] in self.started):
-                busy[run["batch_id"]] = busy.get(run["batch_id"], 0) + 1
+            group = _group(run)
+            if group and (run["status"] == "running" or run["id"] in self.started):
+                busy[group] = busy.get(group, 0) + 1
         for run in active:
             if run["status"] != "queued" or run["id"] in self.started or len(self.started) >= self.limit:
                 continue
-            group = run["batch_id"]
-            if group and busy.get(group, 0) >= caps.get(group, 1):
+            if run["hosted_by"] and alive(self.database, run["hosted_by"]):
+                continue  # its `crewgate run` is about to start it
+            group = _group(run)
+            if group and group in caps and busy.get(group, 0) >= caps[group]:
                 continue
             self.begin(run["id"])  # a no-op for a run whose workflow exists
             self.started.add(run["id"])
             if group:
                 busy[group] = busy.get(group, 0) + 1
+
+
+def _group(run: dict[str, Any]) -> str | None:
+    """What caps the run's concurrency besides the worker: its batch, else its schedule."""
+    if run["batch_id"]:
+        return str(run["batch_id"])
+    return f"schedule {run['schedule']}" if run["schedule"] else None
 
 
 def concurrency() -> int:

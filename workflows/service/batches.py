@@ -24,7 +24,13 @@ if TYPE_CHECKING:
 
 
 def start_batch(
-    services: "RunServices", reference: str, inputs_file: Path, concurrency: int, requester: str, source: str = ""
+    services: "RunServices",
+    reference: str,
+    inputs_file: Path,
+    concurrency: int,
+    requester: str,
+    source: str = "",
+    schedule: str | None = None,
 ) -> StartedBatch:
     """Record a batch of queued runs of `reference`, one per row of `inputs_file`; nothing executes yet."""
     from ..runbook.resolve import resolve_runbook
@@ -48,7 +54,7 @@ def start_batch(
     run_ids = []
     for row in rows:
         try:
-            run_ids.append(create_run(services, loaded, row.inputs, requester, batch_id=batch_id))
+            run_ids.append(create_run(services, loaded, row.inputs, requester, batch_id=batch_id, schedule=schedule))
         except RunError as exc:  # the repository changed under us: stop here, leave no half batch running
             _cancel_recorded(services, batch_id, f"row {row.line} could not start: {exc}")
             raise RunError(f"{inputs_file}:{row.line}: {exc} (the batch {batch_id} was cancelled)") from exc

@@ -72,19 +72,28 @@ def run_trace(records: Records, run_id: str) -> list[TraceEvent]:
     ]
 
 
-def start_run(services: "RunServices", reference: str, pairs: Sequence[str], requester: str) -> StartedRun:
+def start_run(
+    services: "RunServices", reference: str, pairs: Sequence[str], requester: str, host_here: bool = False
+) -> StartedRun:
     """Record a run of `reference` (a file, NAME@VERSION or NAME) with `NAME=VALUE` inputs; it is then queued.
 
     Nothing executes yet: a host (`follow_new_run`, `continue_run` or a worker) starts it by its id.
+    With `host_here` this process will (`follow_new_run`): its heartbeat starts before the run is
+    recorded, so a worker never takes the run while this process lives.
     """
     from ..base import left_out
     from ..inputs import parse_pairs, resolve_inputs
     from ..runbook.resolve import resolve_runbook
-    from ..runs.create import create_run
+    from ..runs.create import create_run, new_run_id
+    from ..runs.liveness import Heartbeat
 
     loaded = resolve_runbook(reference, services.store)
     inputs = resolve_inputs(loaded.runbook, parse_pairs(tuple(pairs)))
-    run_id = create_run(services, loaded, inputs, requester)
+    run_id, host = new_run_id(), None
+    if host_here:
+        host = f"run-{run_id}"
+        Heartbeat(services.store.engine, host)
+    run_id = create_run(services, loaded, inputs, requester, run_id=run_id, hosted_by=host)
     base_commit = services.records.run(run_id)["base_commit"]
     skipped = left_out(Path(str(inputs["repo"]))) if base_commit else 0
     return StartedRun(run_id, loaded.ref, loaded.sha256, base_commit, skipped)

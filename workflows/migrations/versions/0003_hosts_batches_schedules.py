@@ -11,6 +11,7 @@ def upgrade() -> None:
     with op.batch_alter_table("crewgate_runs") as table:
         table.add_column(sa.Column("batch_id", sa.String(32), nullable=True))
         table.add_column(sa.Column("schedule", sa.String(64), nullable=True))
+        table.add_column(sa.Column("hosted_by", sa.String(128), nullable=True))
     op.create_index("ix_crewgate_runs_batch_id", "crewgate_runs", ["batch_id"])
     op.create_index("ix_crewgate_runs_schedule", "crewgate_runs", ["schedule"])
     op.create_table(
