@@ -2,8 +2,8 @@
 
 Every problem is reported as `FILE:LINE: message`, all of them at once, so a
 forty-row file is fixed in one pass. A row is checked exactly as `crewgate run
--i` checks inputs (unknown, missing, ill-typed), and a `path` input that names
-nothing (or a `repo` that is not a folder) is refused here rather than when its run would start.
+-i` checks inputs (unknown, missing, ill-typed), and a `repo` that is not a
+folder is refused here rather than when its run would start.
 """
 
 import csv
@@ -94,11 +94,5 @@ def _csv_rows(text: str) -> list[tuple[int, dict[str, Any] | str]]:
 
 
 def _check_paths(runbook: Runbook, inputs: dict[str, Any]) -> None:
-    for name, spec in runbook.inputs.items():
-        if spec.type != "path":
-            continue
-        place = Path(str(inputs[name]))
-        if name == "repo" and not place.is_dir():
-            raise RunError(f"input repo={place} is not a folder")
-        if not place.exists():
-            raise RunError(f"input {name}={place} does not exist")
+    if "repo" in runbook.inputs and not Path(str(inputs["repo"])).is_dir():
+        raise RunError(f"input repo={inputs['repo']} is not a folder")

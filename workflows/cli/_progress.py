@@ -48,6 +48,8 @@ def _line(event: dict[str, Any]) -> str:
         details = ""
         if "executor" in event:
             details = f" as {event['executor']}: removed {event['reaped']} orphaned container(s)"
+            if event.get("missed_ticks"):
+                details += f", recorded {event['missed_ticks']} missed schedule tick(s)"
         elif "runs" in event:
             details = f": {', '.join(event['runs'])}"
         return f"worker {event['status']}{details}"

@@ -48,6 +48,9 @@ def show(run_id: str, as_json: bool) -> None:
     click.echo(f"run {view.id}: {view.status} {view.message}".rstrip())
     click.echo(f"  runbook {view.runbook} (sha256 {view.runbook_sha256[:12]}), requested by {view.requester}")
     click.echo(f"  image {view.image}, inputs {json.dumps(view.inputs)}")
+    origin = [f"{kind} {name}" for kind, name in (("batch", view.batch), ("schedule", view.schedule)) if name]
+    if origin:
+        click.echo(f"  started by {', '.join(origin)}")
     for step in view.steps:
         tail = terminal_safe(step.output.strip().splitlines()[-1][:90]) if step.output.strip() else ""
         click.echo(f"  {step.id:<14} #{step.attempt} {step.kind:<8} {step.status:<8} {tail}")

@@ -58,6 +58,7 @@ class LiveRuns:
         self.services = services
         self._runs: dict[str, LiveRun] = {}
         self._books: dict[str, LoadedRunbook] = {}
+        self._run_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def runbook(self, run_id: str) -> LoadedRunbook:
@@ -67,15 +68,23 @@ class LiveRuns:
             return self._books[run_id]
 
     def at(self, run_id: str, snapshot: str) -> LiveRun:
-        """The run's live resources, with its workspace at `snapshot`."""
+        """The run's live resources, with its workspace at `snapshot`.
+
+        One lock per run: starting or restoring one run's sandbox (a second or so of
+        Docker) must not hold up the other runs this process hosts.
+        """
         book = self.runbook(run_id)
         with self._lock:
-            live = self._runs.get(run_id)
+            run_lock = self._run_locks.setdefault(run_id, threading.Lock())
+        with run_lock:
+            with self._lock:
+                live = self._runs.get(run_id)
             if live is not None and live.snapshot == snapshot:
                 return live
             if live is None:
                 live = self._start(run_id, book)
-                self._runs[run_id] = live
+                with self._lock:
+                    self._runs[run_id] = live
             live.sandbox.restore(self.services.blobs.get(snapshot))
             live.snapshot = snapshot
             return live
@@ -84,6 +93,7 @@ class LiveRuns:
         """Stop the run's container (at a gate, or at the end)."""
         with self._lock:
             live = self._runs.pop(run_id, None)
+            self._run_locks.pop(run_id, None)
         if live is not None:
             live.close()
 

@@ -30,6 +30,7 @@ from .services import RunServices
 from .ticks import record_missed_ticks
 
 WORKING = frozenset({"queued", "running"})
+BUSY_POLL_S = 0.25
 
 
 def serve(
@@ -67,7 +68,8 @@ def serve(
         if until_idle and _idle(services, active):
             say({"event": "worker", "status": "idle"})
             return
-        time.sleep(poll_s)
+        busy = any(run["status"] in WORKING for run in active)
+        time.sleep(min(poll_s, BUSY_POLL_S) if busy else poll_s)  # a slot freed at a gate is refilled quickly
 
 
 class Admission:

@@ -60,6 +60,8 @@ def show_run(records: Records, run_id: str) -> RunView:
         updated_at=run["updated_at"],
         steps=steps,
         promotion=PromotionView(done[0]["target"], done[0]["ref"], done[0]["artifact_sha256"]) if done else None,
+        batch=run["batch_id"],
+        schedule=run["schedule"],
     )
 
 

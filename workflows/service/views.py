@@ -68,6 +68,8 @@ class RunView:
     updated_at: str
     steps: tuple[StepView, ...]
     promotion: PromotionView | None
+    batch: str | None = None  # the batch it belongs to
+    schedule: str | None = None  # the schedule that started it
 
 
 @dataclass(frozen=True)
