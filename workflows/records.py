@@ -167,6 +167,12 @@ class Records:
             items = [dict(row) for row in rows.mappings()]
         return sorted(items, key=lambda item: (item["status"] != "pending", item["created_at"]))
 
+    def reviews_of_waiting_runs(self) -> list[dict[str, Any]]:
+        """The reviews of runs waiting at a gate: what a worker looks at every poll (not the whole history)."""
+        query = select(reviews).join(runs, runs.c.id == reviews.c.run_id).where(runs.c.status == "waiting")
+        with self.engine.connect() as db:
+            return [dict(row) for row in db.execute(query).mappings()]
+
     def decisions(self, review_id: str) -> list[Decision]:
         with self.engine.connect() as db:
             rows = db.execute(select(decisions).where(decisions.c.review_id == review_id).order_by(decisions.c.id))

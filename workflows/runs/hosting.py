@@ -145,7 +145,7 @@ def wake_decided(services: RunServices, run_ids: str | set[str] | None = None) -
     records = services.records
     woken = []
     newest: dict[str, dict[str, Any]] = {}  # a run waits only on its newest review (older ones led to a re-run)
-    for item in records.list_reviews():
+    for item in records.reviews_of_waiting_runs():
         if item["run_id"] not in newest or item["created_at"] > newest[item["run_id"]]["created_at"]:
             newest[item["run_id"]] = item
     for item in newest.values():
@@ -156,9 +156,8 @@ def wake_decided(services: RunServices, run_ids: str | set[str] | None = None) -
             item = {**item, "status": "expired"}
         if item["status"] == "pending":
             continue
-        if records.run(item["run_id"])["status"] == "waiting":
-            wake(item["run_id"], item["id"], item["status"])
-            woken.append(item["run_id"])
+        wake(item["run_id"], item["id"], item["status"])  # its run was waiting when listed
+        woken.append(item["run_id"])
     return woken
 
 

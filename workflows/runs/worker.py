@@ -131,5 +131,5 @@ def concurrency() -> int:
 def _idle(services: RunServices, active: list[dict[str, Any]]) -> bool:
     """Nothing left to do without a person: every unfinished run waits at a pending review."""
     records = services.records
-    waiting_on_people = {item["run_id"] for item in records.list_reviews() if item["status"] == "pending"}
+    waiting_on_people = {item["run_id"] for item in records.reviews_of_waiting_runs() if item["status"] == "pending"}
     return all(run["status"] == "waiting" and run["id"] in waiting_on_people for run in active)
