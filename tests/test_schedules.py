@@ -58,7 +58,11 @@ def wait_until(cg: Crewgate, predicate: object, timeout: float = 120) -> None:
     raise AssertionError(f"timed out; ticks: {recorded}; runs: {runs}")
 
 
-def stop(*workers: subprocess.Popen[str]) -> None:
+def pause_and_stop(cg: Crewgate, schedules: tuple[str, ...], *workers: subprocess.Popen[str]) -> None:
+    """Pause the schedules (so no tick is half-handled), then SIGKILL the workers."""
+    for name in schedules:
+        assert cg.run("schedule", "pause", name).returncode == 0
+    time.sleep(1)
     for worker in workers:
         kill(worker)
 
@@ -80,10 +84,7 @@ def test_two_workers_start_each_tick_once_and_overlap_skip_never_runs_two_at_onc
         lambda: sum(outcome == "skipped" for _, outcome, _ in ticks(cg, "slow")) >= 3 and len(runs_of(cg, "slow")) >= 2,
     )
     wait_until(cg, lambda: len(runs_of(cg, "quick")) >= 4)
-    cg.run("schedule", "pause", "slow")
-    cg.run("schedule", "pause", "quick")
-    time.sleep(1)
-    stop(*workers)
+    pause_and_stop(cg, ("slow", "quick"), *workers)
 
     quick = ticks(cg, "quick")
     started = [run for _, outcome, run in quick if outcome == "started"]
@@ -118,7 +119,7 @@ def test_after_downtime_catch_up_none_records_missed_ticks_and_all_runs_each_onc
     assert cg.run("schedule", "apply", str(runbook)).returncode == 0
     worker = cg.start_logged(tmp_path / "before.log", "worker", "--json", "--concurrency", "4")
     wait_until(cg, lambda: len(runs_of(cg, "lazy")) >= 1 and len(runs_of(cg, "eager")) >= 1)
-    stop(worker)
+    kill(worker)  # downtime: no worker at all
     down_from = time.time()
     time.sleep(7)  # about three ticks with no worker
     down_to = time.time()
@@ -128,10 +129,7 @@ def test_after_downtime_catch_up_none_records_missed_ticks_and_all_runs_each_onc
         cg, lambda: all(outcome != "starting" for _, outcome, _ in ticks(cg, "eager")) and len(ticks(cg, "eager")) >= 6
     )
     time.sleep(3)
-    cg.run("schedule", "pause", "lazy")
-    cg.run("schedule", "pause", "eager")
-    time.sleep(1)
-    stop(worker)
+    pause_and_stop(cg, ("lazy", "eager"), worker)
 
     def during(rows: list[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
         from datetime import datetime

@@ -43,7 +43,7 @@ def read_batch_file(path: Path, runbook: Runbook) -> list[BatchRow]:
             continue
         try:
             inputs = resolve_inputs(runbook, given)
-            _check_paths(runbook, inputs)
+            _check_repo(runbook, inputs)
         except RunError as exc:
             problems.append(f"{path}:{line}: {str(exc).replace('add -i ', 'add the column or key ')}")
             continue
@@ -93,6 +93,6 @@ def _csv_rows(text: str) -> list[tuple[int, dict[str, Any] | str]]:
     return rows
 
 
-def _check_paths(runbook: Runbook, inputs: dict[str, Any]) -> None:
+def _check_repo(runbook: Runbook, inputs: dict[str, Any]) -> None:
     if "repo" in runbook.inputs and not Path(str(inputs["repo"])).is_dir():
         raise RunError(f"input repo={inputs['repo']} is not a folder")

@@ -7,11 +7,10 @@ missed (no worker was up, `catch_up: none`). Its primary key, schedule + tick
 time, makes a tick start at most one run however many workers see it.
 """
 
-import datetime
 import json
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -89,11 +88,10 @@ class Schedules:
         return count
 
     def last_tick(self, name: str) -> str | None:
-        """The newest tick time recorded for the schedule (ISO text with its offset)."""
-        query = select(schedule_ticks.c.tick_at).where(schedule_ticks.c.schedule == name)
+        """The newest tick time recorded (tick times are UTC, whole seconds: text order is time order)."""
+        query = select(func.max(schedule_ticks.c.tick_at)).where(schedule_ticks.c.schedule == name)
         with self.engine.connect() as db:
-            times = [row.tick_at for row in db.execute(query)]
-        return max(times, key=_instant) if times else None
+            return db.execute(query).scalar()
 
     def ticks(self, name: str, limit: int = 20) -> list[dict[str, Any]]:
         query = (
@@ -111,7 +109,3 @@ class Schedules:
         query = select(runs.c.id, runs.c.status).where(runs.c.schedule == name, runs.c.status.in_(WORKING))
         with self.engine.connect() as db:
             return [dict(row) for row in db.execute(query.order_by(runs.c.created_at)).mappings()]
-
-
-def _instant(text: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(text)

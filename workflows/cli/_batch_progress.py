@@ -42,12 +42,10 @@ class BatchProgress:
             click.echo()
 
 
-def progress_line(counts: dict[str, int], elapsed: float) -> str:
-    total = sum(counts.values())
-    settled = counts["done"] + counts["waiting"] + counts["failed"] + counts["cancelled"]
-    rate = settled / elapsed * 60 if elapsed > 0 else 0.0
+def counts_text(counts: dict[str, int]) -> str:
+    """`3/6 done · 2 waiting for review · 0 failed · 1 running · 0 queued` (and cancelled, if any)."""
     parts = [
-        f"{counts['done']}/{total} done",
+        f"{counts['done']}/{sum(counts.values())} done",
         f"{counts['waiting']} waiting for review",
         f"{counts['failed']} failed",
         f"{counts['running']} running",
@@ -55,7 +53,13 @@ def progress_line(counts: dict[str, int], elapsed: float) -> str:
     ]
     if counts["cancelled"]:
         parts.append(f"{counts['cancelled']} cancelled")
-    return f"[{elapsed:6.1f}s] " + " · ".join(parts) + f" · {rate:.1f} runs/min"
+    return " · ".join(parts)
+
+
+def progress_line(counts: dict[str, int], elapsed: float) -> str:
+    settled = counts["done"] + counts["waiting"] + counts["failed"] + counts["cancelled"]
+    rate = settled / elapsed * 60 if elapsed > 0 else 0.0
+    return f"[{elapsed:6.1f}s] {counts_text(counts)} · {rate:.1f} runs/min"
 
 
 def summary_lines(view: Any) -> list[str]:

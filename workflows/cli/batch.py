@@ -75,7 +75,7 @@ def list_command(as_json: bool, limit: int) -> None:
     """Recent batches, newest first, with counts by status."""
     from ..service.batches import list_batches
     from ..service.views import as_json as json_of
-    from ._batch_progress import progress_line
+    from ._batch_progress import counts_text
 
     items = list_batches(open_records().engine, limit)
     if as_json:
@@ -84,8 +84,7 @@ def list_command(as_json: bool, limit: int) -> None:
     if not items:
         click.echo("no batches yet: start one with `crewgate batch start RUNBOOK --inputs FILE`")
     for item in items:
-        counts = progress_line(item.counts, 0).split("] ", 1)[1].rsplit(" · ", 1)[0]
-        click.echo(f"{item.id}  {item.status:<9} {item.runbook:<26} {item.created_at}  {counts}")
+        click.echo(f"{item.id}  {item.status:<9} {item.runbook:<26} {item.created_at}  {counts_text(item.counts)}")
 
 
 @batch.command()

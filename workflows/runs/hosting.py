@@ -18,7 +18,8 @@ next; a release that changes the protocol bumps WORKFLOW_VERSION.
 """
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ..store import database_url
@@ -106,37 +107,36 @@ def take_over(services: RunServices, own_executor: str) -> list[str]:
     return taken
 
 
-def client() -> Any:
-    """A DBOS client for commands that only send, cancel or read (they must not recover runs)."""
+@contextmanager
+def client() -> Iterator[Any]:
+    """A DBOS client for commands that only send, cancel or read (they must not recover runs), closed after use."""
     from dbos import DBOS, DBOSClient
     from dbos._serialization import DBOSPortableJSON
 
     DBOS.migrate(database_url())  # the client never creates DBOS's tables itself; this is idempotent
-    return DBOSClient(system_database_url=database_url(), serializer=DBOSPortableJSON)
+    dbos = DBOSClient(system_database_url=database_url(), serializer=DBOSPortableJSON)
+    try:
+        yield dbos
+    finally:
+        dbos.destroy()
 
 
 def workflow_of(run_id: str) -> Any | None:
     """The run's workflow status in DBOS, or None if it was never started."""
-    dbos = client()
-    try:
+    with client() as dbos:
         found = dbos.list_workflows(workflow_ids=[run_id])
-    finally:
-        dbos.destroy()
     return found[0] if found else None
 
 
 def wake(run_id: str, review_id: str, status: str) -> None:
     """Tell a waiting run its review was decided (idempotent; the decision rows are the truth)."""
-    dbos = client()
-    try:
+    with client() as dbos:
         dbos.send(
             run_id,
             {"review": review_id},
             topic=f"{WAKE_TOPIC}:{review_id}",
             idempotency_key=f"wake-{review_id}-{status}",
         )
-    finally:
-        dbos.destroy()
 
 
 def wake_decided(services: RunServices, run_ids: str | set[str] | None = None) -> list[str]:

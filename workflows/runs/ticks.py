@@ -23,6 +23,7 @@ from ..schedule_records import Schedules
 from .services import RunServices
 
 TICK_WORKFLOW = "crewgate_schedule_tick"
+MAX_MISSED = 1000  # missed ticks recorded per schedule when a worker comes back
 _bound: dict[str, RunServices] = {}
 
 
@@ -80,8 +81,8 @@ def overlap_reason(overlap: str, working: list[dict[str, Any]]) -> str:
     """Why the overlap policy skips this tick, or "" to start it."""
     if overlap == "skip" and working:
         return f"run {working[0]['id']} of this schedule is still {working[0]['status']} (overlap: skip)"
-    if overlap == "buffer_one" and any(run["status"] == "queued" for run in working):
-        queued = next(run for run in working if run["status"] == "queued")
+    queued = next((run for run in working if run["status"] == "queued"), None)
+    if overlap == "buffer_one" and queued:
         return f"run {queued['id']} already waits to start after the running one (overlap: buffer_one)"
     return ""
 
@@ -136,6 +137,3 @@ def record_missed_ticks(services: RunServices) -> int:
         ticks = ticks_between(row["spec"], datetime.datetime.fromisoformat(since), now, MAX_MISSED)
         total += schedules.record_missed(row["name"], ticks)
     return total
-
-
-MAX_MISSED = 1000

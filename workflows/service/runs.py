@@ -122,11 +122,8 @@ def cancel_run(services: "RunServices", run_id: str) -> RunView:
     run = services.records.run(run_id)
     if run["status"] in TERMINAL:
         raise RunError(f"run {run_id} already ended ({run['status']}): there is nothing to cancel")
-    dbos = client()
-    try:
+    with client() as dbos:
         dbos.cancel_workflow(run_id)
-    finally:
-        dbos.destroy()
     services.records.set_run(run_id, status="cancelled", message="cancelled by request")
     services.sandboxes.reap(run_id)
     return show_run(services.records, run_id)

@@ -81,8 +81,7 @@ def apply_schedules(services: "RunServices", reference: str) -> tuple[list[Sched
         entries[name] = entry.model_dump(mode="json")
     services.store.register_runbook(loaded)
     removed = records.replace(book.name, book.version, entries)
-    dbos = client()
-    try:
+    with client() as dbos:
         for name in removed:
             dbos.delete_schedule(name)
         dbos.apply_schedules(
@@ -100,8 +99,6 @@ def apply_schedules(services: "RunServices", reference: str) -> tuple[list[Sched
                 for name, spec in entries.items()
             ]
         )
-    finally:
-        dbos.destroy()
     return [show_schedule(services.store.engine, name, recent=0) for name in entries], removed
 
 
@@ -119,11 +116,8 @@ def pause_schedule(engine: "Engine", name: str, paused: bool) -> ScheduleView:
     from ..runs.hosting import client
 
     Schedules(engine).get(name)
-    dbos = client()
-    try:
+    with client() as dbos:
         (dbos.pause_schedule if paused else dbos.resume_schedule)(name)
-    finally:
-        dbos.destroy()
     Schedules(engine).set_paused(name, paused)
     return show_schedule(engine, name, recent=0)
 
@@ -133,11 +127,8 @@ def trigger_schedule(engine: "Engine", name: str) -> str:
     from ..runs.hosting import client
 
     Schedules(engine).get(name)
-    dbos = client()
-    try:
+    with client() as dbos:
         return str(dbos.trigger_schedule(name).get_workflow_id())
-    finally:
-        dbos.destroy()
 
 
 def backfill_schedule(engine: "Engine", name: str, start: str, end: str) -> list[str]:
@@ -148,33 +139,24 @@ def backfill_schedule(engine: "Engine", name: str, start: str, end: str) -> list
     begin, finish = _instant(start, "--from"), _instant(end, "--to")
     if finish <= begin:
         raise BadInput(f"--to {end} is not after --from {start}")
-    dbos = client()
-    try:
+    with client() as dbos:
         return [handle.get_workflow_id() for handle in dbos.backfill_schedule(name, begin, finish)]
-    finally:
-        dbos.destroy()
 
 
 def delete_schedule(engine: "Engine", name: str) -> None:
     from ..runs.hosting import client
 
     Schedules(engine).get(name)
-    dbos = client()
-    try:
+    with client() as dbos:
         dbos.delete_schedule(name)
-    finally:
-        dbos.destroy()
     Schedules(engine).delete(name)
 
 
 def _timers() -> dict[str, dict[str, Any]]:
     from ..runs.hosting import client
 
-    dbos = client()
-    try:
+    with client() as dbos:
         return {timer["schedule_name"]: dict(timer) for timer in dbos.list_schedules()}
-    finally:
-        dbos.destroy()
 
 
 def _view(engine: "Engine", row: dict[str, Any], timer: dict[str, Any] | None, recent: int) -> ScheduleView:
