@@ -60,7 +60,7 @@ def run(reference: str, pairs: tuple[str, ...], requester: str | None, as_json: 
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
 def worker(until_idle: bool, concurrency: int | None, as_json: bool) -> None:
-    """Run queued runs, recover interrupted ones (from any process) and continue decided ones; keep serving."""
+    """Run queued runs, batches and schedule ticks; take over runs of gone processes; continue decided ones."""
     from ..service.runs import serve
 
     serve(open_services(), reporter(as_json), until_idle, concurrency)
