@@ -1,8 +1,10 @@
 """Shared fixtures and the marker policy.
 
-`docker` tests need a reachable engine and the sandbox image. Locally they
-skip with the reason when either is missing; with CREWGATE_REQUIRE_DOCKER=1
-(as in CI) they fail instead, so a green CI always means they ran.
+`docker` tests need a reachable engine and the sandbox image, `postgres` tests
+PostgreSQL's programs (tests/postgres.py starts a server). Locally they skip
+with the reason when something is missing; with CREWGATE_REQUIRE_DOCKER=1 or
+CREWGATE_REQUIRE_POSTGRES=1 (as in CI) they fail instead, so a green CI always
+means they ran.
 """
 
 import functools
@@ -15,6 +17,7 @@ import pytest
 from executors import DockerSandbox, LocalSandbox, SandboxLimits
 from executors.image import default_image
 from tests.durable_helpers import Crewgate, make_repo
+from tests.postgres import PostgresServer, postgres_missing
 
 os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
 os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
@@ -51,14 +54,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("docker") is None:
-        return
-    reason = docker_missing()
-    if reason is None:
-        return
-    if os.environ.get("CREWGATE_REQUIRE_DOCKER") == "1":
-        pytest.fail(f"CREWGATE_REQUIRE_DOCKER=1 but Docker tests cannot run: {reason}", pytrace=False)
-    pytest.skip(reason)
+    for marker, missing, required in (
+        ("docker", docker_missing, "CREWGATE_REQUIRE_DOCKER"),
+        ("postgres", postgres_missing, "CREWGATE_REQUIRE_POSTGRES"),
+    ):
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = missing()
+        if reason is None:
+            continue
+        if os.environ.get(required) == "1":
+            pytest.fail(f"{required}=1 but {marker} tests cannot run: {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server per pytest worker, started on first use."""
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_cg(tmp_path: Path, postgres_server: PostgresServer) -> Crewgate:
+    """A crewgate installation on a fresh PostgreSQL database (blobs in the database too)."""
+    return Crewgate(tmp_path / "home", database_url=postgres_server.new_database())
 
 
 @pytest.fixture

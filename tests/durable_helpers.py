@@ -35,9 +35,15 @@ class Crewgate:
 
     home: Path
     requester: str = "requester"
+    database_url: str | None = None  # PostgreSQL; None: SQLite under home
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {**os.environ, "CREWGATE_HOME": str(self.home), "USER": self.requester, **extra}
+        database = {"CREWGATE_DATABASE_URL": self.database_url} if self.database_url else {}
+        return {**os.environ, "CREWGATE_HOME": str(self.home), "USER": self.requester, **database, **extra}
+
+    @property
+    def url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'crewgate.db'}"
 
     def run(self, *args: str, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -57,6 +63,12 @@ class Crewgate:
             )
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """`sql` with `?` placeholders, on SQLite or PostgreSQL."""
+        if self.database_url:
+            import psycopg
+
+            with psycopg.connect(self.database_url, autocommit=True) as db:
+                return db.execute(sql.replace("?", "%s"), params).fetchall()  # type: ignore[arg-type]
         with sqlite3.connect(self.home / "crewgate.db", timeout=30) as db:
             return db.execute(sql, params).fetchall()
 
@@ -65,7 +77,7 @@ class Crewgate:
         while time.monotonic() < deadline:
             try:
                 rows = self.query(sql, *params)
-            except sqlite3.OperationalError:  # tables not created yet
+            except (sqlite3.OperationalError, _pg_errors()):  # tables not created yet
                 rows = []
             if rows:
                 return rows
@@ -83,7 +95,7 @@ class Crewgate:
         from workflows.service.views import as_json
         from workflows.store import Store
 
-        store = Store(f"sqlite:///{self.home / 'crewgate.db'}", upgrade=False)
+        store = Store(self.url, upgrade=False)
         try:
             view = as_json(show_run(Records(store.engine), run_id))
         finally:
@@ -98,6 +110,12 @@ class Crewgate:
     def turns(self, run_id: str, step: str) -> list[dict[str, Any]]:
         rows = self.query("SELECT data FROM crewgate_trace WHERE run_id = ? AND step_id = ? ORDER BY id", run_id, step)
         return [json.loads(row[0]) for row in rows]
+
+
+def _pg_errors() -> type[Exception]:
+    import psycopg
+
+    return psycopg.errors.UndefinedTable
 
 
 def queue_runs(cg: Crewgate, runs: list[tuple[str, dict[str, Any]]]) -> list[str]:

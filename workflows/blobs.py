@@ -10,6 +10,9 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
 
 from .errors import RunError, StoreCorrupt
 
@@ -22,6 +25,29 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def check_sha(sha: str) -> None:
+    """A blob name is a sha256 and nothing else (it becomes a file name)."""
+    if len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):
+        raise RunError(f"{sha!r} is not a sha256")
+
+
+class Blobs(Protocol):
+    """Where snapshots and artifacts are kept: a folder (one machine) or the database (PostgreSQL)."""
+
+    def put(self, data: bytes) -> str: ...
+
+    def get(self, sha: str) -> bytes: ...
+
+
+def open_blobs(engine: Engine, folder: Path) -> Blobs:
+    """The database when it is PostgreSQL (shared by every machine), else the local folder."""
+    if engine.dialect.name == "postgresql":
+        from .database_blobs import DatabaseBlobStore
+
+        return DatabaseBlobStore(engine)
+    return BlobStore(folder)
+
+
 class BlobStore:
     """Immutable blobs named by their sha256, under $CREWGATE_HOME/blobs."""
 
@@ -30,8 +56,7 @@ class BlobStore:
         root.mkdir(parents=True, exist_ok=True)
 
     def path(self, sha: str) -> Path:
-        if len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):
-            raise RunError(f"{sha!r} is not a sha256")
+        check_sha(sha)
         return self.root / sha[:2] / sha
 
     def put(self, data: bytes) -> str:

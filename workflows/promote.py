@@ -29,19 +29,7 @@ def promote_git(repo: Path, base_commit: str, branch: str, artifact: Artifact, m
 
     Uses a private index file, so the user's checked-out branch, index and working tree are untouched.
     """
-    dates = {
-        "GIT_AUTHOR_DATE": when,
-        "GIT_COMMITTER_DATE": when,
-        "GIT_COMMITTER_NAME": "crewgate",
-        "GIT_COMMITTER_EMAIL": "crewgate@localhost",
-        **AUTHOR,
-    }
-    with tempfile.TemporaryDirectory(prefix="crewgate-index-") as scratch:
-        env = {**dates, "GIT_INDEX_FILE": str(Path(scratch, "index"))}
-        _git(repo, "read-tree", base_commit, env=env)
-        _git(repo, "update-index", "-z", "--index-info", data=_index_info(repo, artifact, Path(scratch)), env=env)
-        tree = _git(repo, "write-tree", env=env)
-        commit = _git(repo, "commit-tree", tree, "-p", base_commit, "-m", message, env=env)
+    commit = artifact_commit(repo, base_commit, artifact, message, when)
     ref = f"refs/heads/{branch}"
     _git(repo, "check-ref-format", ref)
     existing = subprocess.run(  # noqa: S603 - fixed git argv, no shell
@@ -58,6 +46,27 @@ def promote_git(repo: Path, base_commit: str, branch: str, artifact: Artifact, m
     if existing and existing != commit:
         raise PromotionError(f"branch {branch} already exists in {repo} at another commit; choose another branch name")
     return f"{branch}@{commit}"
+
+
+def artifact_commit(repo: Path, base_commit: str, artifact: Artifact, message: str, when: str) -> str:
+    """The commit on `base_commit` holding the artifact, written into `repo`'s objects; no ref moves.
+
+    Deterministic: the same artifact, parent, message and date give the same commit
+    id, which is how a promotion retried after a crash recognises its own work.
+    """
+    dates = {
+        "GIT_AUTHOR_DATE": when,
+        "GIT_COMMITTER_DATE": when,
+        "GIT_COMMITTER_NAME": "crewgate",
+        "GIT_COMMITTER_EMAIL": "crewgate@localhost",
+        **AUTHOR,
+    }
+    with tempfile.TemporaryDirectory(prefix="crewgate-index-") as scratch:
+        env = {**dates, "GIT_INDEX_FILE": str(Path(scratch, "index"))}
+        _git(repo, "read-tree", base_commit, env=env)
+        _git(repo, "update-index", "-z", "--index-info", data=_index_info(repo, artifact, Path(scratch)), env=env)
+        tree = _git(repo, "write-tree", env=env)
+        return _git(repo, "commit-tree", tree, "-p", base_commit, "-m", message, env=env)
 
 
 def _index_info(repo: Path, artifact: Artifact, scratch: Path) -> bytes:

@@ -38,6 +38,17 @@ def database_url() -> str:
     return f"sqlite:///{home / 'crewgate.db'}"
 
 
+def is_postgres(url: str) -> bool:
+    return url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
+
+
+def engine_url(url: str) -> str:
+    """The SQLAlchemy spelling of `url`: PostgreSQL through psycopg 3 (the driver DBOS uses too)."""
+    if is_postgres(url):
+        return "postgresql+psycopg:" + url.split(":", 1)[1]
+    return url
+
+
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
@@ -72,7 +83,8 @@ class Store:
 
     def __init__(self, url: str | None = None, upgrade: bool = True) -> None:
         self.url = url or database_url()
-        self.engine: Engine = create_engine(self.url, connect_args=_connect_args(self.url))
+        self.postgres = is_postgres(self.url)
+        self.engine: Engine = create_engine(engine_url(self.url), connect_args=_connect_args(self.url))
         if self.url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)

@@ -1,6 +1,6 @@
 """crewgate's own tables. They live beside DBOS's tables in the same database."""
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -166,4 +166,23 @@ schedule_ticks = Table(
     Column("batch_id", String(32), nullable=True),
     Column("detail", Text, nullable=False, default=""),
     Column("recorded_at", String(40), nullable=False),
+)
+
+# Blobs in the database (PostgreSQL: every worker and reviewer sees every snapshot and artifact).
+# A blob row is written after all its chunks, in one transaction: a row means a whole blob.
+blobs = Table(
+    "crewgate_blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("chunks", Integer, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+blob_chunks = Table(
+    "crewgate_blob_chunks",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
 )

@@ -18,6 +18,7 @@ from .runbook import runbook
 from .runs import runs
 from .sandbox import sandbox
 from .schedule import schedule
+from .workers import workers
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,7 +31,7 @@ def cli() -> None:
     """
 
 
-for command in (run, runs, review, runbook, batch, schedule, sandbox, worker, db):
+for command in (run, runs, review, runbook, batch, schedule, sandbox, worker, workers, db):
     cli.add_command(command)
 
 

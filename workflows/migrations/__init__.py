@@ -13,9 +13,10 @@ from pathlib import Path
 from sqlalchemy import Column, MetaData, String, Table, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
-HEAD = "0003"
+HEAD = "0004"
 BASELINE = "0001"
 VERSION_TABLE = "crewgate_alembic_version"
+SCHEMA_LOCK = 0x63726577  # "crew": the advisory lock every migrating process takes on PostgreSQL
 SCRIPTS = Path(__file__).resolve().parent
 
 
@@ -30,7 +31,8 @@ def migrate(engine: Engine) -> str:
     with engine.connect() as connection:
         if current_revision(connection) == HEAD:
             return HEAD
-    with engine.begin() as connection:  # on SQLite a write lock: one process creates, the others then see HEAD
+    with engine.begin() as connection:  # a write lock: one process creates, the others then see HEAD
+        _lock_schema(connection)
         if current_revision(connection) is None and not inspect(connection).has_table("crewgate_runs"):
             _create_current(connection)
             return HEAD
@@ -47,9 +49,16 @@ def upgrade_with_alembic(engine: Engine) -> None:
         config = Config()
         config.set_main_option("script_location", str(SCRIPTS))
         config.attributes["connection"] = connection
+        _lock_schema(connection)
         if current_revision(connection) is None and inspect(connection).has_table("crewgate_runs"):
             command.stamp(config, BASELINE)  # made by 0.1.0, before migrations: its tables are the baseline
         command.upgrade(config, "head")
+
+
+def _lock_schema(connection: Connection) -> None:
+    """Serialise schema changes between processes: SQLite's BEGIN IMMEDIATE already has; PostgreSQL takes a lock."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
 
 
 def _create_current(connection: Connection) -> None:

@@ -103,7 +103,8 @@ def _template_fields(runbook: Runbook) -> Iterator[tuple[tuple[str | int, ...], 
         elif isinstance(step, PromoteStep):
             target = step.promote
             if isinstance(target, GitTarget):
-                yield (*where, "promote", "repo"), target.repo, set(earlier)
+                place = "repo" if target.repo is not None else "remote"
+                yield (*where, "promote", place), target.repo or target.remote or "", set(earlier)
                 yield (*where, "promote", "branch"), target.branch, set(earlier)
             else:
                 yield (*where, "promote", "path"), target.path, set(earlier)

@@ -8,7 +8,7 @@ fields. Promotion targets are a union tagged by `to:`.
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from ..semver import SEMVER
 
@@ -123,9 +123,24 @@ class GateStep(StepBase):
 
 
 class GitTarget(Strict):
+    """A new branch holding one commit on the run's base commit: in a repository folder, or pushed to a remote."""
+
     to: Literal["git"]
-    repo: str = Field(description="Path of the git repository (a template).")
+    repo: str | None = Field(
+        None, description="Path of the git repository, the same on every worker that may promote (a template)."
+    )
+    remote: str | None = Field(
+        None,
+        description="A git URL to push the new branch to (a bare repository or a git server; a template). "
+        "Any worker can promote; the run's base commit must be on the remote.",
+    )
     branch: str = Field("crewgate/{{ run.id }}", description="New branch to create (a template).")
+
+    @model_validator(mode="after")
+    def _one_place(self) -> "GitTarget":
+        if (self.repo is None) == (self.remote is None):
+            raise ValueError("a git target needs exactly one of `repo:` (a folder) or `remote:` (a git URL)")
+        return self
 
 
 class DirectoryTarget(Strict):

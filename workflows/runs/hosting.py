@@ -1,8 +1,9 @@
 """Which process hosts which run, and how runs are started, woken and taken over.
 
 `crewgate run` launches DBOS with the executor id `run-<id>`, so it recovers
-only its own run; each `crewgate worker` process has its own executor id and
-serves the runs queue. Every hosting process keeps a heartbeat (liveness.py).
+only its own run; each `crewgate worker` process has its own executor id,
+claims queued runs (worker.py) and serves the runs queue, which carries the
+runs of gone processes and schedule ticks. Every hosting process keeps a heartbeat (liveness.py).
 A worker takes over the runs of a process only once that process is gone (no
 heartbeat within CREWGATE_HOST_TIMEOUT_S): a live process's runs are never
 touched. The command that decides a review wakes the run; if its host is gone
@@ -72,14 +73,6 @@ def start(engine: RunEngine, run_id: str) -> None:
 
     with SetWorkflowID(run_id):
         DBOS.start_workflow(engine.run_workflow, run_id)
-
-
-def enqueue(engine: RunEngine, run_id: str) -> None:
-    """Put the run's workflow on the worker queue (a no-op when it already exists)."""
-    from dbos import DBOS, SetWorkflowID
-
-    with SetWorkflowID(run_id):
-        DBOS.enqueue_workflow(QUEUE, engine.run_workflow, run_id)
 
 
 def take_over(services: RunServices, own_executor: str) -> list[str]:

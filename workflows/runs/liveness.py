@@ -6,7 +6,8 @@ every few seconds from a daemon thread. A process is gone when it has no row,
 when its row is older than CREWGATE_HOST_TIMEOUT_S (default 30 s), or at once when
 it ran on this machine (same host name and process namespace) and its pid no
 longer exists. Only then may another process take its runs over; a live
-process's runs are never touched.
+process's runs are never touched. Times are the database's clock, not each
+machine's, so a worker whose clock is off cannot make a live one look gone.
 """
 
 import logging
@@ -16,8 +17,8 @@ import threading
 import time
 import uuid
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.engine import Connection, Engine
 
 from ..errors import BadInput
 from ..records import now
@@ -37,6 +38,13 @@ def host_timeout() -> float:
     if value <= 0:
         raise BadInput(f"CREWGATE_HOST_TIMEOUT_S must be a number of seconds above 0 (got {text!r})")
     return value
+
+
+def database_time(db: Connection) -> float:
+    """Seconds since the epoch by the database server's clock (SQLite: this machine is the only one)."""
+    if db.dialect.name == "postgresql":
+        return float(db.execute(text("SELECT extract(epoch FROM clock_timestamp())")).scalar_one())
+    return time.time()
 
 
 def this_machine() -> str:
@@ -73,9 +81,10 @@ class Heartbeat:
             if first:
                 db.execute(delete(hosts).where(hosts.c.executor_id == self.executor_id))
                 row = {"pid": os.getpid(), "hostname": this_machine(), "started_at": now()}
-                db.execute(insert(hosts).values(executor_id=self.executor_id, seen_at=time.time(), **row))
+                db.execute(insert(hosts).values(executor_id=self.executor_id, seen_at=database_time(db), **row))
             else:
-                db.execute(update(hosts).where(hosts.c.executor_id == self.executor_id).values(seen_at=time.time()))
+                seen = database_time(db)
+                db.execute(update(hosts).where(hosts.c.executor_id == self.executor_id).values(seen_at=seen))
 
     def _loop(self) -> None:
         while True:
@@ -90,11 +99,12 @@ def alive(engine: Engine, executor_id: str) -> bool:
     """Has this executor beaten its heart within the timeout?"""
     with engine.connect() as db:
         row = db.execute(select(hosts).where(hosts.c.executor_id == executor_id)).mappings().first()
+        clock = database_time(db)
     if row is None:
         return False
     if row["hostname"] == this_machine() and not _pid_exists(row["pid"]):
         return False  # killed on this machine: no need to wait for the timeout
-    return bool(time.time() - row["seen_at"] < host_timeout())
+    return bool(clock - row["seen_at"] < host_timeout())
 
 
 def _pid_exists(pid: int) -> bool:
@@ -109,8 +119,8 @@ def _pid_exists(pid: int) -> bool:
 
 def any_worker_alive(engine: Engine) -> bool:
     """Is some `crewgate worker` alive? It takes over the runs of gone processes itself."""
-    cutoff = time.time() - host_timeout()
-    query = select(hosts.c.executor_id).where(hosts.c.executor_id.like("worker-%"), hosts.c.seen_at >= cutoff)
     with engine.connect() as db:
+        cutoff = database_time(db) - host_timeout()
+        query = select(hosts.c.executor_id).where(hosts.c.executor_id.like("worker-%"), hosts.c.seen_at >= cutoff)
         recent = [row.executor_id for row in db.execute(query)]
     return any(alive(engine, executor) for executor in recent)

@@ -8,6 +8,7 @@ from ..artifacts import ArtifactError, read_artifact
 from ..blobs import BlobCorrupt
 from ..errors import PromotionError
 from ..promote import promote_directory, promote_git, promote_patch
+from ..promote_remote import promote_git_remote
 from ..runbook.schema import GitTarget, PatchTarget
 from ..runbook.templates import render
 from .live import LiveRuns
@@ -43,10 +44,13 @@ def promote(
                 + "".join(f"Approved-by: {name}\n" for name in approvers)
             )
             message = f"crewgate: {run['runbook']} run {run_id}\n\n{trailers}"
-            repo = Path(render(target.repo, variables))
-            ref = promote_git(
-                repo, run["base_commit"], render(target.branch, variables), artifact, message, approved_at
-            )
+            branch = render(target.branch, variables)
+            if target.remote is not None:
+                remote = render(target.remote, variables)
+                ref = promote_git_remote(remote, run["base_commit"], branch, artifact, message, approved_at)
+            else:
+                repo = Path(render(target.repo or "", variables))
+                ref = promote_git(repo, run["base_commit"], branch, artifact, message, approved_at)
         elif isinstance(target, PatchTarget):
             ref = promote_patch(Path(render(target.path, variables)), artifact)
         else:

@@ -15,7 +15,7 @@ from agents import ChatModel
 from executors import DockerSandbox, LocalSandbox, SandboxLimits
 from executors.protocol import Sandbox
 
-from ..blobs import BlobStore
+from ..blobs import Blobs, open_blobs
 from ..errors import StoreCorrupt
 from ..records import Records
 from ..store import Store, crewgate_home
@@ -107,7 +107,7 @@ class RunServices:
 
     store: Store
     records: Records
-    blobs: BlobStore
+    blobs: Blobs
     sandboxes: Sandboxes = field(default_factory=DockerSandboxes)
     model: ChatModel | None = None
     clock: Callable[[], datetime.datetime] = utc_now
@@ -134,7 +134,7 @@ def open_services(
     return RunServices(
         store=store,
         records=Records(store.engine),
-        blobs=BlobStore(crewgate_home() / "blobs"),
+        blobs=open_blobs(store.engine, crewgate_home() / "blobs"),
         sandboxes=sandboxes or DockerSandboxes(),
         model=model,
     )

@@ -5,15 +5,17 @@ every run that has not ended is waiting at a review that is still pending.
 A run in the middle of a step, queued, or whose review was decided or has
 expired keeps it serving, so it never leaves a run half-done.
 
-The worker starts queued runs itself, at most CREWGATE_WORKER_CONCURRENCY (2)
-of them working at once, and at most a batch's concurrency of that batch's runs.
-A run waiting at a gate frees its slot: a cap on the DBOS queue would count it
-(its workflow is pending while it waits), so two runs at their gates would keep
-every later run queued for as long as their reviews take.
+The worker claims queued runs (a conditional update of the run's `hosted_by`,
+so of several workers on one database exactly one gets each run) and starts
+them in its own process, at most CREWGATE_WORKER_CONCURRENCY (2) working at
+once, and at most a batch's concurrency of that batch's runs. A run waiting at
+a gate frees its slot: a cap on the DBOS queue would count it (its workflow is
+pending while it waits), so two runs at their gates would keep every later run
+queued for as long as their reviews take. The DBOS queue carries only the runs
+of gone processes (take_over) and schedule ticks.
 
-`batch start` serves one batch the same way in its own process (`batch=`): it
-starts that batch's runs directly (it does not take runs from the worker queue,
-which it would abandon when it exits) and touches no other run.
+`batch start` serves one batch the same way in its own process (`batch=`) and
+touches no other run.
 """
 
 import os
@@ -24,7 +26,7 @@ from typing import Any
 from ..batch_records import Batches
 from ..errors import BadInput
 from ..schedule_records import Schedules
-from .hosting import enqueue, launch, start, take_over, wake_decided
+from .hosting import launch, start, take_over, wake_decided
 from .liveness import alive, any_worker_alive, worker_executor_id
 from .services import RunServices
 from .ticks import record_missed_ticks
@@ -51,8 +53,7 @@ def serve(
     executor = f"batch-{batch}-{os.getpid()}" if batch else worker_executor_id()
     engine = launch(services, executor, serve_queue=batch is None)
     say({"event": "worker", "status": "started", "executor": executor, "reaped": reaped, "missed_ticks": missed})
-    begin = start if batch else enqueue  # a batch's own process starts its runs here, not on the worker queue
-    admit = Admission(services, limit, lambda run_id: begin(engine, run_id))
+    admit = Admission(services, executor, limit, lambda run_id: start(engine, run_id))
     while True:
         active = [run for run in services.records.active_runs() if batch is None or run["batch_id"] == batch]
         admit(active)
@@ -79,8 +80,10 @@ class Admission:
     buffered run waits here until the one before it reaches its gate or ends.
     """
 
-    def __init__(self, services: RunServices, limit: int, begin: Callable[[str], None]) -> None:
+    def __init__(self, services: RunServices, executor: str, limit: int, begin: Callable[[str], None]) -> None:
         self.database = services.store.engine
+        self.records = services.records
+        self.executor = executor
         self.batches = Batches(services.store.engine)
         self.schedules = Schedules(services.store.engine)
         self.limit = limit
@@ -103,11 +106,13 @@ class Admission:
             if run["status"] != "queued" or run["id"] in self.started or len(self.started) >= self.limit:
                 continue
             if run["hosted_by"] and alive(self.database, run["hosted_by"]):
-                continue  # its `crewgate run` is about to start it
+                continue  # its `crewgate run`, or another worker, is about to start it
             group = _group(run)
             if group and group in caps and busy.get(group, 0) >= caps[group]:
                 continue
-            self.begin(run["id"])  # a no-op for a run whose workflow exists
+            if not self.records.claim_run(run["id"], self.executor, run["hosted_by"]):
+                continue  # another worker claimed it first
+            self.begin(run["id"])  # a no-op for a run whose workflow exists (a gone claimer's: take_over's)
             self.started.add(run["id"])
             if group:
                 busy[group] = busy.get(group, 0) + 1

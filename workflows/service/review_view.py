@@ -9,7 +9,7 @@ a visible marker that says how much is hidden and how to see all of it.
 from dataclasses import replace
 
 from ..artifacts import STATUSES, read_listing
-from ..blobs import BlobStore
+from ..blobs import Blobs
 from ..errors import RunError, StoreCorrupt
 from ..records import Records
 from .views import ReviewView
@@ -18,7 +18,7 @@ DIFF_LIMIT = 200_000
 FILE_HEADER = "diff --git "
 
 
-def review_view(records: Records, blobs: BlobStore, review_id: str, diff_limit: int | None = DIFF_LIMIT) -> ReviewView:
+def review_view(records: Records, blobs: Blobs, review_id: str, diff_limit: int | None = DIFF_LIMIT) -> ReviewView:
     """The review item with its artifact's change list and diff (NotFound for an unknown id)."""
     item = records.review(review_id)
     shown = ReviewView(

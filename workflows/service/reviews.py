@@ -14,7 +14,7 @@ from .review_view import DIFF_LIMIT, review_view
 from .views import DecisionResult, ReviewSummary, ReviewView
 
 if TYPE_CHECKING:
-    from ..blobs import BlobStore
+    from ..blobs import Blobs
     from ..runs.services import RunServices
 
 DECISIONS = ("approve", "reject", "request_changes")
@@ -52,7 +52,7 @@ def list_reviews(
     ]
 
 
-def show_review(records: Records, blobs: "BlobStore", review_id: str, full: bool = False) -> ReviewView:
+def show_review(records: Records, blobs: "Blobs", review_id: str, full: bool = False) -> ReviewView:
     """A review item with its change list and diff, read from the artifact; `full` never cuts the diff."""
     return review_view(records, blobs, review_id, None if full else DIFF_LIMIT)
 

@@ -1,0 +1,72 @@
+"""Promotion to a git remote: a new branch holding the approved commit, pushed exactly once, from any machine.
+
+The worker needs no checkout: the run's base commit is fetched from the remote
+into a scratch repository, the commit is built there exactly as for a local
+repository (deterministic: same artifact, parent, message and date, same id),
+and pushed with a lease that the branch must not exist, so the server creates
+it atomically or refuses. A retry after a crash (the push may even have landed
+after its process died) finds the branch at its own commit and counts it done;
+at any other commit it is refused, never overwritten.
+"""
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .artifacts import Artifact
+from .errors import PromotionError
+from .git import git
+from .promote import artifact_commit
+
+QUIET = {"GIT_TERMINAL_PROMPT": "0"}  # a missing credential is an error, never a prompt on a worker
+
+
+def promote_git_remote(remote: str, base_commit: str, branch: str, artifact: Artifact, message: str, when: str) -> str:
+    """Create `branch` on `remote` at one new commit on `base_commit` holding the artifact; return 'branch@commit'."""
+    if remote.startswith("-") or not remote.strip():
+        raise PromotionError(f"{remote!r} is not a git remote URL")
+    ref = f"refs/heads/{branch}"
+    with tempfile.TemporaryDirectory(prefix="crewgate-push-") as scratch:
+        repo = Path(scratch)
+        git(repo, "init", "-q", "--bare")
+        git(repo, "check-ref-format", ref)
+        _fetch_base(repo, remote, base_commit)
+        commit = artifact_commit(repo, base_commit, artifact, message, when)
+        existing = _remote_ref(repo, remote, ref)
+        if existing is None:
+            pushed = _run(repo, "push", "--porcelain", f"--force-with-lease={ref}:", remote, f"{commit}:{ref}")
+            if pushed.returncode != 0:  # refused: someone (or this promotion, before a crash) made it meanwhile
+                existing = _remote_ref(repo, remote, ref)
+                if existing is None:
+                    raise PromotionError(f"git push of {branch} to {remote} failed: {pushed.stderr.strip()}")
+    if existing is not None and existing != commit:
+        raise PromotionError(f"branch {branch} already exists on {remote} at another commit; choose another name")
+    return f"{branch}@{commit}"
+
+
+def _fetch_base(repo: Path, remote: str, base_commit: str) -> None:
+    """The base commit's objects, by id if the server allows it, else with every branch."""
+    if _run(repo, "fetch", "-q", "--no-tags", remote, base_commit).returncode != 0:
+        fetched = _run(repo, "fetch", "-q", "--no-tags", remote, "+refs/heads/*:refs/remotes/promote/*")
+        if fetched.returncode != 0:
+            raise PromotionError(f"cannot fetch from {remote}: {fetched.stderr.strip()}")
+    if _run(repo, "cat-file", "-e", f"{base_commit}^{{commit}}").returncode != 0:
+        raise PromotionError(f"the run's base commit {base_commit[:12]} is not on {remote}: push it there first")
+
+
+def _remote_ref(repo: Path, remote: str, ref: str) -> str | None:
+    listed = _run(repo, "ls-remote", remote, ref)
+    if listed.returncode != 0:
+        raise PromotionError(f"cannot read {ref} on {remote}: {listed.stderr.strip()}")
+    return listed.stdout.split()[0] if listed.stdout.strip() else None
+
+
+def _run(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - fixed git argv, no shell; the remote cannot be an option (checked)
+        ["git", "-C", str(repo), *args],  # noqa: S607 - git from PATH, as the user runs it
+        capture_output=True,
+        text=True,
+        env={**os.environ, **QUIET},
+        check=False,
+    )
