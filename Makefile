@@ -42,6 +42,7 @@ bench: image
 	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/executor_latency.py
 	$(BIN)/python benchmarks/batch_throughput.py
+	$(BIN)/python benchmarks/scale_out.py
 
 # The main job: the shipped add-feature runbook, on a fresh git copy of the sample repository,
 # run by its crew on the offline scripted model up to the approval gate (the run exits 10 there).
