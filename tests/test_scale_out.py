@@ -43,7 +43,7 @@ def finished_steps(cg: Crewgate) -> set[tuple[str, ...]]:
 @pytest.mark.slow
 def test_three_workers_share_a_batch_and_take_over_a_killed_workers_run(pg_cg: Crewgate, tmp_path: Path) -> None:
     cg = pg_cg
-    runbook = slow_add_feature(tmp_path / "rb", seconds=3)
+    runbook = slow_add_feature(tmp_path / "rb", seconds=6)
     repos = [make_repo(tmp_path / f"repo{n}") for n in range(9)]
     rows = tmp_path / "rows.jsonl"
     rows.write_text("".join(json.dumps({"repo": str(repo)}) + "\n" for repo in repos))
@@ -59,8 +59,14 @@ def test_three_workers_share_a_batch_and_take_over_a_killed_workers_run(pg_cg: C
     executor = cg.query("SELECT executor_id FROM dbos.workflow_status WHERE workflow_uuid = ?", victim_run)[0][0]
     pid = cg.query("SELECT pid FROM crewgate_hosts WHERE executor_id = ?", executor)[0][0]
     victim = next(worker for worker in workers if worker.pid == pid)
-    kill(victim)  # mid-step: the coder's first cell sleeps 3 s in the sandbox
+    listed = json.loads(cg.run("workers", "--json").stdout)
+    alive_workers = {view["executor_id"] for view in listed if view["alive"] and view["kind"] == "worker"}
+    assert len(alive_workers) == 3 and executor in alive_workers
+    assert victim_run in next(view["hosting"] for view in listed if view["executor_id"] == executor)
+    kill(victim)  # mid-step: the coder's first cell sleeps 6 s in the sandbox
     before = finished_steps(cg)
+    gone = json.loads(cg.run("workers", "--json").stdout)
+    assert [view["alive"] for view in gone if view["executor_id"] == executor] == [False]
     survivors = [worker for worker in workers if worker is not victim]
 
     cg.wait_for(
