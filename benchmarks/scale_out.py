@@ -34,6 +34,13 @@ CREWGATE = Path(sys.executable).with_name("crewgate")
 RUNBOOK = ROOT / "runbooks" / "add-feature.yaml"
 
 
+def server_version(database: str) -> str:
+    import psycopg
+
+    with psycopg.connect(database) as db:
+        return str(db.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+
+
 def gate_times(database: str) -> list[datetime]:
     import psycopg
 
@@ -86,6 +93,7 @@ def main() -> None:
     if missing:
         raise SystemExit(f"the scale-out benchmark needs PostgreSQL: {missing}")
     server = PostgresServer()
+    version = server_version(server.url())
     try:
         with tempfile.TemporaryDirectory() as name:
             ways = {f"{n} worker(s)": batch_on_workers(server, Path(name), count, n) for n in (1, 2)}
@@ -101,7 +109,16 @@ def main() -> None:
             f"(warm pace {found['warm_runs_per_minute']:5.1f}), machine CPU {found['cpu_busy_share']:.0%} busy"
         )
     print(f"2 workers / 1 worker on PostgreSQL: {speedup:.2f}x ({warm_speedup:.2f}x at the warm pace)")
-    result = {"runs": count, "cpus": os.cpu_count(), "ways": ways, "speedup": speedup, "warm_speedup": warm_speedup}
+    print(f"(PostgreSQL {version}, {os.cpu_count()} cores)")
+    result = {
+        "runs": count,
+        "cpus": os.cpu_count(),
+        "postgres": version,
+        "date": datetime.now().date().isoformat(),
+        "ways": ways,
+        "speedup": speedup,
+        "warm_speedup": warm_speedup,
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 

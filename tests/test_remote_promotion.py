@@ -82,7 +82,9 @@ def test_a_push_interrupted_by_sigkill_is_finished_once_by_another_machine(pg_cg
     assert not (machine_a.home / "blobs").exists() and not (machine_b.home / "blobs").exists()  # in the database
 
 
-def test_a_remote_branch_at_another_commit_is_refused_never_overwritten(tmp_path: Path) -> None:
+def test_a_remote_branch_at_another_commit_is_refused_never_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from workflows.artifacts import build_artifact
     from workflows.base import commit_snapshot
 
@@ -101,3 +103,11 @@ def test_a_remote_branch_at_another_commit_is_refused_never_overwritten(tmp_path
     with pytest.raises(PromotionError, match="is not a git remote URL"):
         promote_git_remote("--upload-pack=touch /tmp/owned", base, "crewgate/y", artifact, "one", when)
     assert git(remote, "rev-parse", "crewgate/x") == ref.split("@")[1]
+
+    monkeypatch.setattr("workflows.promote_remote.TRIES", 1)  # no waiting between tries here
+    with pytest.raises(PromotionError) as refused:  # a transport that runs a command: not allowed
+        promote_git_remote(f"ext::sh -c touch% {tmp_path / 'owned'}", base, "crewgate/z", artifact, "one", when)
+    assert not (tmp_path / "owned").exists() and "ext::" in str(refused.value)
+    with pytest.raises(PromotionError) as unreachable:
+        promote_git_remote("https://bob:s3cret-token@127.0.0.1:9/x.git", base, "crewgate/z", artifact, "one", when)
+    assert "s3cret-token" not in str(unreachable.value) and "https://127.0.0.1:9/x.git" in str(unreachable.value)

@@ -38,6 +38,21 @@ def finished_steps(cg: Crewgate) -> set[tuple[str, ...]]:
     return {tuple(str(value) for value in row) for row in rows}
 
 
+def most_working_at_once(cg: Crewgate, batch_id: str) -> int:
+    """The most runs of the batch working at one moment: from a run's first step to its gate."""
+    rows = cg.query(
+        "SELECT s.run_id, min(s.started_at), max(CASE WHEN s.kind = 'gate' THEN s.started_at END) "
+        "FROM crewgate_steps s JOIN crewgate_runs r ON r.id = s.run_id WHERE r.batch_id = ? GROUP BY s.run_id",
+        batch_id,
+    )
+    edges = sorted([(str(start), 1) for _, start, _ in rows] + [(str(gate), -1) for _, _, gate in rows])
+    working = most = 0
+    for _, change in edges:
+        working += change
+        most = max(most, working)
+    return most
+
+
 @pytest.mark.postgres
 @pytest.mark.docker
 @pytest.mark.slow
@@ -75,6 +90,7 @@ def test_three_workers_share_a_batch_and_take_over_a_killed_workers_run(pg_cg: C
         timeout=600,
     )
     after = finished_steps(cg)
+    assert most_working_at_once(cg, batch["id"]) <= 3  # the batch's concurrency, across three workers
     assert before <= after, before - after  # no step that had finished ran again (it would have new times)
     events = [event for log in logs for event in logged_events(log)]
     taken = {run for event in events if event.get("status") == "took over" for run in event["runs"]}

@@ -66,7 +66,9 @@ def artifact_commit(repo: Path, base_commit: str, artifact: Artifact, message: s
         _git(repo, "read-tree", base_commit, env=env)
         _git(repo, "update-index", "-z", "--index-info", data=_index_info(repo, artifact, Path(scratch)), env=env)
         tree = _git(repo, "write-tree", env=env)
-        return _git(repo, "commit-tree", tree, "-p", base_commit, "-m", message, env=env)
+        # Neither a signing key nor an encoding setting of this worker may change the commit id.
+        fixed = ("-c", "i18n.commitEncoding=UTF-8", "commit-tree", "--no-gpg-sign")
+        return _git(repo, *fixed, tree, "-p", base_commit, "-m", message, env=env)
 
 
 def _index_info(repo: Path, artifact: Artifact, scratch: Path) -> bytes:

@@ -72,22 +72,6 @@ class Records:
         with self.engine.connect() as db:
             return [dict(row) for row in db.execute(query).mappings()]
 
-    def claim_run(self, run_id: str, executor: str, previous_host: str | None) -> bool:
-        """Make `executor` the host of a queued run if its host is still `previous_host`; did it?
-
-        One conditional UPDATE: of several workers claiming the same run, one wins,
-        on SQLite and PostgreSQL alike. `previous_host` is None for a run nobody
-        hosts, or the gone process that claimed it before.
-        """
-        same_host = runs.c.hosted_by.is_(None) if previous_host is None else runs.c.hosted_by == previous_host
-        claim = (
-            update(runs)
-            .where(runs.c.id == run_id, runs.c.status == "queued", same_host)
-            .values(hosted_by=executor, updated_at=now())
-        )
-        with self.engine.begin() as db:
-            return bool(db.execute(claim).rowcount == 1)
-
     def set_run(self, run_id: str, **fields: Any) -> None:
         with self.engine.begin() as db:
             db.execute(update(runs).where(runs.c.id == run_id).values(**fields, updated_at=now()))

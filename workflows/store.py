@@ -83,8 +83,9 @@ class Store:
 
     def __init__(self, url: str | None = None, upgrade: bool = True) -> None:
         self.url = url or database_url()
-        self.postgres = is_postgres(self.url)
-        self.engine: Engine = create_engine(engine_url(self.url), connect_args=_connect_args(self.url))
+        self.engine: Engine = create_engine(
+            engine_url(self.url), connect_args=_connect_args(self.url), pool_pre_ping=is_postgres(self.url)
+        )
         if self.url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
@@ -156,7 +157,16 @@ class Store:
 
 
 def _connect_args(url: str) -> dict[str, object]:
-    return {"timeout": 30} if url.startswith("sqlite") else {}
+    if url.startswith("sqlite"):
+        return {"timeout": 30}
+    return {"connect_timeout": 10} if is_postgres(url) else {}
+
+
+def shown_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:

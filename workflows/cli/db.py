@@ -14,7 +14,7 @@ def upgrade() -> None:
     from sqlalchemy import inspect
 
     from ..migrations import HEAD, current_revision, migrate
-    from ..store import Store
+    from ..store import Store, shown_url
 
     store = Store(upgrade=False)
     try:
@@ -25,7 +25,7 @@ def upgrade() -> None:
     finally:
         store.close()
     if before == HEAD:
-        click.echo(f"{store.url}: schema {HEAD}, already current")
+        click.echo(f"{shown_url(store.url)}: schema {HEAD}, already current")
     else:
         origin = before or ("0.1.0 (before migrations)" if has_runs else "empty")
-        click.echo(f"{store.url}: schema {origin} -> {HEAD}")
+        click.echo(f"{shown_url(store.url)}: schema {origin} -> {HEAD}")

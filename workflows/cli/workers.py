@@ -19,7 +19,11 @@ def workers(as_json: bool, everything: bool) -> None:
     from ..service.workers import list_workers
     from ..store import Store
 
-    found = list_workers(Store().engine, everything)
+    store = Store()
+    try:
+        found = list_workers(store.engine, everything)
+    finally:
+        store.close()
     if as_json:
         emit_json(json_of(found))
         return

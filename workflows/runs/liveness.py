@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 import uuid
+from pathlib import Path
 
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
@@ -48,12 +49,20 @@ def database_time(db: Connection) -> float:
 
 
 def this_machine() -> str:
-    """The host name and pid namespace: a pid means the same process only within both."""
+    """Host name, boot and pid namespace: a pid means the same process only within all three.
+
+    The boot id tells apart machines that share a host name (cloned VMs, containers given one
+    `--hostname`): every host's first pid namespace has the same inode number.
+    """
     try:
         namespace = os.stat("/proc/self/ns/pid").st_ino
     except OSError:
         namespace = 0
-    return f"{socket.gethostname()}/{namespace}"
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+    except OSError:
+        boot = "noboot"
+    return f"{socket.gethostname()}/{boot}/{namespace}"
 
 
 def worker_executor_id() -> str:

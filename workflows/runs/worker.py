@@ -5,8 +5,8 @@ every run that has not ended is waiting at a review that is still pending.
 A run in the middle of a step, queued, or whose review was decided or has
 expired keeps it serving, so it never leaves a run half-done.
 
-The worker claims queued runs (a conditional update of the run's `hosted_by`,
-so of several workers on one database exactly one gets each run) and starts
+The worker claims queued runs (claims.py: of several workers on one database
+exactly one gets each run, and a batch's limit holds across them) and starts
 them in its own process, at most CREWGATE_WORKER_CONCURRENCY (2) working at
 once, and at most a batch's concurrency of that batch's runs. A run waiting at
 a gate frees its slot: a cap on the DBOS queue would count it (its workflow is
@@ -26,6 +26,7 @@ from typing import Any
 from ..batch_records import Batches
 from ..errors import BadInput
 from ..schedule_records import Schedules
+from .claims import claim_run
 from .hosting import launch, start, take_over, wake_decided
 from .liveness import alive, any_worker_alive, worker_executor_id
 from .services import RunServices
@@ -82,7 +83,6 @@ class Admission:
 
     def __init__(self, services: RunServices, executor: str, limit: int, begin: Callable[[str], None]) -> None:
         self.database = services.store.engine
-        self.records = services.records
         self.executor = executor
         self.batches = Batches(services.store.engine)
         self.schedules = Schedules(services.store.engine)
@@ -110,8 +110,10 @@ class Admission:
             group = _group(run)
             if group and group in caps and busy.get(group, 0) >= caps[group]:
                 continue
-            if not self.records.claim_run(run["id"], self.executor, run["hosted_by"]):
-                continue  # another worker claimed it first
+            if not claim_run(self.database, run, self.executor, caps.get(group) if group else None):
+                if group:  # another worker claimed it (so it works), or the group is full
+                    busy[group] = busy.get(group, 0) + 1
+                continue
             self.begin(run["id"])  # a no-op for a run whose workflow exists (a gone claimer's: take_over's)
             self.started.add(run["id"])
             if group:
