@@ -45,9 +45,17 @@ class Crewgate:
     def url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'crewgate.db'}"
 
-    def run(self, *args: str, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, timeout: float = 300, stdin: str | None = None, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(CREWGATE), *args], capture_output=True, text=True, timeout=timeout, env=self.env(**extra), check=False
+            [str(CREWGATE), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env(**extra),
+            check=False,
         )
 
     def start(self, *args: str, **extra: str) -> subprocess.Popen[str]:

@@ -186,3 +186,27 @@ blob_chunks = Table(
     Column("seq", Integer, primary_key=True),
     Column("data", LargeBinary, nullable=False),
 )
+
+# Accounts for the web review queue and HTTP API (workflows/accounts.py): a decision's
+# reviewer is the logged-in user or the token's user, never a name typed into a request.
+users = Table(
+    "crewgate_users",
+    metadata,
+    Column("name", String(128), primary_key=True),  # the person key (identity.py)
+    Column("role", String(16), nullable=False),  # admin, reviewer, viewer
+    Column("password_hash", Text, nullable=False),  # Argon2id, with its parameters and salt
+    Column("disabled", Integer, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+tokens = Table(
+    "crewgate_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),  # public part of the token, shown in `tokens list`
+    Column("user", String(128), nullable=False),
+    Column("secret_sha256", String(64), nullable=False),  # the secret is random: a hash suffices, never stored
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=True),
+    Column("revoked_at", String(40), nullable=True),
+    Column("last_used_at", String(40), nullable=True),
+)

@@ -10,6 +10,7 @@ import click
 from executors._version import VERSION
 from executors.errors import CrewgateError, Exit
 
+from .accounts import tokens, users
 from .batch import batch
 from .db import db
 from .review import review
@@ -31,7 +32,7 @@ def cli() -> None:
     """
 
 
-for command in (run, runs, review, runbook, batch, schedule, sandbox, worker, workers, db):
+for command in (run, runs, review, runbook, batch, schedule, sandbox, worker, workers, users, tokens, db):
     cli.add_command(command)
 
 

@@ -7,17 +7,14 @@ can stop, and the gate step is never run a second time for the same item.
 
 import datetime
 import json
-import re
 from typing import Any
 
 from ..artifacts import build_artifact
+from ..durations import parse_duration
 from ..records import Records
 from ..runbook.schema import DirectoryTarget, PromoteStep
 from .live import LiveRuns
 from .results import Outcome, ReviewOpened
-
-DURATION = re.compile(r"^(\d+)([smhd])$")
-SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def open_review(
@@ -40,8 +37,7 @@ def open_review(
     review_id = f"{run_id}-{step_id}-{attempt}"
     expires = None
     if gate.expires_after:
-        amount, unit = DURATION.match(gate.expires_after).groups()  # type: ignore[union-attr]
-        expires = services.clock() + datetime.timedelta(seconds=int(amount) * SECONDS[unit])
+        expires = services.clock() + parse_duration(gate.expires_after)  # type: ignore[operator]  # schema-checked
     warnings = _promotion_warnings(book.steps, artifact.deleted)
     records.open_review(
         id=review_id,
