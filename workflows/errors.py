@@ -38,6 +38,10 @@ class GateError(BadInput):
     """A review decision was refused; nothing was changed."""
 
 
+class GateForbidden(GateError):
+    """The gate's policy does not let this person decide (not a listed reviewer, or the requester approving)."""
+
+
 class PromotionError(CrewgateError):
     """Approved bytes could not be applied to their target (or were tampered with)."""
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from .errors import GateError, NotFound
+from .errors import GateError, GateForbidden, NotFound
 from .identity import fold, person_key
 from .tables import decisions, promotions, reviews, runs, steps, trace
 
@@ -279,9 +279,9 @@ def _check_decision(
         raise GateError(f"review {review_id} expired at {item['expires_at']}; start a new run")
     allowed = [fold(name) for name in policy.get("reviewers") or [ANY_REVIEWER]]
     if ANY_REVIEWER not in allowed and reviewer not in allowed:
-        raise GateError(f"{reviewer} may not decide on {review_id}: the gate allows {', '.join(allowed)}")
+        raise GateForbidden(f"{reviewer} may not decide on {review_id}: the gate allows {', '.join(allowed)}")
     if decision == "approve" and reviewer == fold(item["requester"]) and not policy.get("allow_requester", False):
-        raise GateError(f"{reviewer} started this run and may not approve it (the gate's allow_requester is false)")
+        raise GateForbidden(f"{reviewer} started this run and may not approve it (the gate's allow_requester is false)")
     if artifact_sha256 is not None and artifact_sha256 != item["artifact_sha256"]:
         raise GateError(
             f"sha256 {artifact_sha256[:12]} is not the artifact of {review_id} ({item['artifact_sha256'][:12]}); "

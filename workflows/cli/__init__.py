@@ -19,6 +19,7 @@ from .runbook import runbook
 from .runs import runs
 from .sandbox import sandbox
 from .schedule import schedule
+from .serve import serve
 from .workers import workers
 
 
@@ -32,7 +33,7 @@ def cli() -> None:
     """
 
 
-for command in (run, runs, review, runbook, batch, schedule, sandbox, worker, workers, users, tokens, db):
+for command in (run, runs, review, runbook, batch, schedule, sandbox, worker, workers, users, tokens, serve, db):
     cli.add_command(command)
 
 

@@ -1,0 +1,135 @@
+"""The JSON API under /api/v1: reviews and runs, through the same service functions as the CLI.
+
+Refusals are the CLI's, as HTTP statuses (app.py maps them): 401 without a valid
+token, 403 when the role or the gate's policy forbids it, 404 for an unknown id,
+409 when the item's state refuses it (closed, expired, decided by this reviewer,
+another artifact's sha256), 422 for a malformed request.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from litestar import Request, Router, get, post
+from litestar.di import Provide
+
+from ..accounts import UserView
+from ..service.views import DecisionResult, ReviewSummary, ReviewView, RunSummary, RunView, StartedRun, TraceEvent
+from .auth import bearer_user, require
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """A decision on a review item; the reviewer is the token's user."""
+
+    decision: Literal["approve", "reject", "request_changes"]
+    sha256: str | None = None  # the artifact the reviewer saw: a decision on another one is refused (409)
+    message: str = ""
+    step: str | None = None  # request_changes: the earlier step to run again
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A run to record for a worker; its requester is the token's user."""
+
+    runbook: str  # NAME@VERSION or NAME (the latest registered version)
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.services
+
+
+def _user(request: Request) -> UserView:
+    return bearer_user(request, request.app.state.accounts)
+
+
+@get("/reviews", sync_to_thread=True)
+def list_review_items(
+    request: Request, user: UserView, status: str | None = None, batch: str | None = None
+) -> list[ReviewSummary]:
+    """Every review item (pending first), optionally of one status or one batch."""
+    from ..service.reviews import list_reviews
+
+    require(user, "read")
+    return list_reviews(_services(request).records, batch=batch, status=status)
+
+
+@get("/reviews/{review_id:str}", sync_to_thread=True)
+def show_review_item(request: Request, user: UserView, review_id: str) -> ReviewView:
+    """A review item with its artifact's changes, diff, evidence, policy and decisions."""
+    from ..service.reviews import show_review
+
+    require(user, "read")
+    services = _services(request)
+    return show_review(services.records, services.blobs, review_id)
+
+
+@post("/reviews/{review_id:str}/decisions", sync_to_thread=True)
+def decide_review_item(request: Request, user: UserView, review_id: str, data: DecisionRequest) -> DecisionResult:
+    """Record the token user's decision; a settled item wakes its run, which a worker continues."""
+    from ..service.reviews import decide
+
+    require(user, "decide")
+    return decide(_services(request), review_id, user.name, data.decision, data.message, data.sha256, data.step)
+
+
+@get("/runs", sync_to_thread=True)
+def list_run_items(request: Request, user: UserView, limit: int = 50) -> list[RunSummary]:
+    """Recent runs, newest first."""
+    from ..service.runs import list_runs
+
+    require(user, "read")
+    return list_runs(_services(request).records, max(1, min(limit, 1000)))
+
+
+@get("/runs/{run_id:str}", sync_to_thread=True)
+def show_run_item(request: Request, user: UserView, run_id: str) -> RunView:
+    """A run: its pins, steps and promotion."""
+    from ..service.runs import show_run
+
+    require(user, "read")
+    return show_run(_services(request).records, run_id)
+
+
+@get("/runs/{run_id:str}/trace", sync_to_thread=True)
+def run_trace_items(request: Request, user: UserView, run_id: str) -> list[TraceEvent]:
+    """Every turn of every member of the run, in order."""
+    from ..service.runs import run_trace
+
+    require(user, "read")
+    return run_trace(_services(request).records, run_id)
+
+
+@post("/runs", sync_to_thread=True)
+def start_run_item(request: Request, user: UserView, data: RunRequest) -> StartedRun:
+    """Record a run of a registered runbook version for a worker to start; admins only."""
+    from ..service.runs import start_run
+
+    require(user, "manage")
+    pairs = [f"{name}={value}" for name, value in data.inputs.items()]
+    return start_run(_services(request), data.runbook, pairs, user.name)
+
+
+@post("/runs/{run_id:str}/cancel", sync_to_thread=True)
+def cancel_run_item(request: Request, user: UserView, run_id: str) -> RunView:
+    """Cancel a run that has not ended; admins only."""
+    from ..service.runs import cancel_run
+
+    require(user, "manage")
+    return cancel_run(_services(request), run_id)
+
+
+api = Router(
+    path="/api/v1",
+    route_handlers=[
+        list_review_items,
+        show_review_item,
+        decide_review_item,
+        list_run_items,
+        show_run_item,
+        run_trace_items,
+        start_run_item,
+        cancel_run_item,
+    ],
+    dependencies={"user": Provide(_user, sync_to_thread=True)},
+)
