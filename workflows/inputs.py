@@ -38,6 +38,8 @@ def resolve_inputs(runbook: Runbook, given: dict[str, Any]) -> dict[str, Any]:
 
 def _convert(name: str, kind: str, raw: Any, choices: list[str] | None) -> Any:
     text = str(raw)
+    if "\x00" in text:
+        raise RunError(f"input {name!r} holds a NUL character: no input may")
     if kind == "integer":
         try:
             return int(text)

@@ -5,11 +5,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..errors import RunError
 from ..store import Store
 from .loader import LoadedRunbook, load_runbook
 from .schema import Runbook
 
-REF = re.compile(r"^(?P<name>[a-z][a-z0-9-]*)(?:@(?P<version>[0-9][0-9A-Za-z.+-]*))?$")
+REF_PATTERN = r"^([a-z][a-z0-9-]*)(?:@([0-9][0-9A-Za-z.+-]*))?$"  # NAME or NAME@VERSION; also in the OpenAPI
+REF = re.compile(REF_PATTERN)  # group 1 the name, group 2 the version (None: the latest)
 
 
 def resolve_runbook(reference: str, store: Store, register: bool = True) -> LoadedRunbook:
@@ -21,7 +23,17 @@ def resolve_runbook(reference: str, store: Store, register: bool = True) -> Load
         if register:
             store.register_runbook(loaded)
         return loaded
-    return store.get_runbook(match["name"], match["version"]).load()
+    return store.get_runbook(match[1], match[2]).load()
+
+
+def registered_runbook(reference: str, store: Store) -> LoadedRunbook:
+    """A registered version by NAME@VERSION or NAME, never a file: all a caller over HTTP may name."""
+    match = REF.match(reference)
+    if not match:
+        raise RunError(
+            f"{reference!r} is not NAME or NAME@VERSION of a registered runbook (see `crewgate runbook list`)"
+        )
+    return store.get_runbook(match[1], match[2]).load()
 
 
 def json_schema() -> dict[str, Any]:

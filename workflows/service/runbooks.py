@@ -43,4 +43,4 @@ def show_runbook(store: Store, reference: str) -> RegisteredRunbook:
     match = REF.match(reference)
     if not match:
         raise BadInput(f"{reference!r} is not NAME or NAME@VERSION (e.g. add-feature@1.0.0)")
-    return store.get_runbook(match["name"], match["version"])
+    return store.get_runbook(match[1], match[2])

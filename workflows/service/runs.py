@@ -75,21 +75,29 @@ def run_trace(records: Records, run_id: str) -> list[TraceEvent]:
 
 
 def start_run(
-    services: "RunServices", reference: str, pairs: Sequence[str], requester: str, host_here: bool = False
+    services: "RunServices",
+    reference: str,
+    pairs: Sequence[str],
+    requester: str,
+    host_here: bool = False,
+    registered_only: bool = False,
 ) -> StartedRun:
     """Record a run of `reference` (a file, NAME@VERSION or NAME) with `NAME=VALUE` inputs; it is then queued.
 
     Nothing executes yet: a host (`follow_new_run`, `continue_run` or a worker) starts it by its id.
     With `host_here` this process will (`follow_new_run`): its heartbeat starts before the run is
-    recorded, so a worker never takes the run while this process lives.
+    recorded, so a worker never takes the run while this process lives. `registered_only` (the
+    HTTP API) accepts NAME@VERSION or NAME only, never a path on this machine.
     """
     from ..base import left_out
     from ..inputs import parse_pairs, resolve_inputs
-    from ..runbook.resolve import resolve_runbook
+    from ..runbook.resolve import registered_runbook, resolve_runbook
     from ..runs.create import create_run, new_run_id
     from ..runs.liveness import Heartbeat
 
-    loaded = resolve_runbook(reference, services.store)
+    loaded = (
+        registered_runbook(reference, services.store) if registered_only else resolve_runbook(reference, services.store)
+    )
     inputs = resolve_inputs(loaded.runbook, parse_pairs(tuple(pairs)))
     run_id, host = new_run_id(), None
     if host_here:

@@ -7,12 +7,15 @@ another artifact's sha256), 422 for a malformed request.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Request, Router, get, post
 from litestar.di import Provide
+from litestar.openapi.datastructures import ResponseSpec
+from msgspec import Meta
 
 from ..accounts import UserView
+from ..runbook.resolve import REF_PATTERN
 from ..service.views import DecisionResult, ReviewSummary, ReviewView, RunSummary, RunView, StartedRun, TraceEvent
 from .auth import bearer_user, require
 
@@ -31,8 +34,36 @@ class DecisionRequest:
 class RunRequest:
     """A run to record for a worker; its requester is the token's user."""
 
-    runbook: str  # NAME@VERSION or NAME (the latest registered version)
+    runbook: Annotated[str, Meta(pattern=REF_PATTERN, max_length=200)]  # NAME@VERSION or NAME (latest); never a file
     inputs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Every refusal's body: the status, the CLI's message, the kind of error, and for 422 what was wrong where."""
+
+    status_code: int
+    detail: str
+    error: str
+    extra: list[dict[str, Any]] | None = None
+
+
+WHY = {
+    401: "No valid API token (`Authorization: Bearer TOKEN`)",
+    403: "The token user's role, or the gate's policy, does not allow it",
+    404: "No such review item, run or runbook",
+    409: "The item refuses it now: closed, expired, already decided by this reviewer, or another artifact's sha256",
+    422: "The request is malformed, or names something that cannot be used",
+    503: "The sandbox engine (Docker) is unreachable or its image is missing",
+}
+
+
+def refusals(*codes: int) -> dict[int, ResponseSpec]:
+    """The documented refusals of an operation: 401 and 422 always, plus `codes`."""
+    return {
+        code: ResponseSpec(Refusal, description=WHY[code], generate_examples=False)
+        for code in sorted({401, 422, *codes})
+    }
 
 
 def _services(request: Request) -> Any:
@@ -43,7 +74,7 @@ def _user(request: Request) -> UserView:
     return bearer_user(request, request.app.state.accounts)
 
 
-@get("/reviews", sync_to_thread=True)
+@get("/reviews", sync_to_thread=True, responses=refusals())
 def list_review_items(
     request: Request, user: UserView, status: str | None = None, batch: str | None = None
 ) -> list[ReviewSummary]:
@@ -54,7 +85,7 @@ def list_review_items(
     return list_reviews(_services(request).records, batch=batch, status=status)
 
 
-@get("/reviews/{review_id:str}", sync_to_thread=True)
+@get("/reviews/{review_id:str}", sync_to_thread=True, responses=refusals(404))
 def show_review_item(request: Request, user: UserView, review_id: str) -> ReviewView:
     """A review item with its artifact's changes, diff, evidence, policy and decisions."""
     from ..service.reviews import show_review
@@ -64,7 +95,7 @@ def show_review_item(request: Request, user: UserView, review_id: str) -> Review
     return show_review(services.records, services.blobs, review_id)
 
 
-@post("/reviews/{review_id:str}/decisions", sync_to_thread=True)
+@post("/reviews/{review_id:str}/decisions", sync_to_thread=True, responses=refusals(403, 404, 409))
 def decide_review_item(request: Request, user: UserView, review_id: str, data: DecisionRequest) -> DecisionResult:
     """Record the token user's decision; a settled item wakes its run, which a worker continues."""
     from ..service.reviews import decide
@@ -73,7 +104,7 @@ def decide_review_item(request: Request, user: UserView, review_id: str, data: D
     return decide(_services(request), review_id, user.name, data.decision, data.message, data.sha256, data.step)
 
 
-@get("/runs", sync_to_thread=True)
+@get("/runs", sync_to_thread=True, responses=refusals())
 def list_run_items(request: Request, user: UserView, limit: int = 50) -> list[RunSummary]:
     """Recent runs, newest first."""
     from ..service.runs import list_runs
@@ -82,7 +113,7 @@ def list_run_items(request: Request, user: UserView, limit: int = 50) -> list[Ru
     return list_runs(_services(request).records, max(1, min(limit, 1000)))
 
 
-@get("/runs/{run_id:str}", sync_to_thread=True)
+@get("/runs/{run_id:str}", sync_to_thread=True, responses=refusals(404))
 def show_run_item(request: Request, user: UserView, run_id: str) -> RunView:
     """A run: its pins, steps and promotion."""
     from ..service.runs import show_run
@@ -91,7 +122,7 @@ def show_run_item(request: Request, user: UserView, run_id: str) -> RunView:
     return show_run(_services(request).records, run_id)
 
 
-@get("/runs/{run_id:str}/trace", sync_to_thread=True)
+@get("/runs/{run_id:str}/trace", sync_to_thread=True, responses=refusals(404))
 def run_trace_items(request: Request, user: UserView, run_id: str) -> list[TraceEvent]:
     """Every turn of every member of the run, in order."""
     from ..service.runs import run_trace
@@ -100,17 +131,17 @@ def run_trace_items(request: Request, user: UserView, run_id: str) -> list[Trace
     return run_trace(_services(request).records, run_id)
 
 
-@post("/runs", sync_to_thread=True)
+@post("/runs", sync_to_thread=True, responses=refusals(403, 404, 503))
 def start_run_item(request: Request, user: UserView, data: RunRequest) -> StartedRun:
     """Record a run of a registered runbook version for a worker to start; admins only."""
     from ..service.runs import start_run
 
     require(user, "manage")
     pairs = [f"{name}={value}" for name, value in data.inputs.items()]
-    return start_run(_services(request), data.runbook, pairs, user.name)
+    return start_run(_services(request), data.runbook, pairs, user.name, registered_only=True)
 
 
-@post("/runs/{run_id:str}/cancel", sync_to_thread=True)
+@post("/runs/{run_id:str}/cancel", sync_to_thread=True, responses=refusals(403, 404, 503))
 def cancel_run_item(request: Request, user: UserView, run_id: str) -> RunView:
     """Cancel a run that has not ended; admins only."""
     from ..service.runs import cancel_run

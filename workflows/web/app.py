@@ -12,12 +12,20 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from executors._version import VERSION
+from executors.errors import SandboxUnavailable
 
 from ..accounts import Accounts
 from ..errors import BadInput, CrewgateError, GateError, GateForbidden, NotFound
 from .api import api
 
-STATUS = {NotFound: 404, GateForbidden: 403, GateError: 409, BadInput: 422, ValidationException: 422}
+STATUS: dict[type[Exception], int] = {
+    NotFound: 404,
+    GateForbidden: 403,
+    GateError: 409,
+    BadInput: 422,
+    ValidationException: 422,
+    SandboxUnavailable: 503,
+}
 HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
