@@ -53,7 +53,7 @@ class PostgresServer:
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="crewgate-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         data = self.root / "data"
@@ -85,7 +85,7 @@ class PostgresServer:
             raise RuntimeError(f"{program} {argv[0]} failed: {done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

@@ -7,7 +7,6 @@ at once over HTTP give one approval, and the worker promotes it once.
 """
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from tests.durable_helpers import Crewgate, durable_runbook, git, kill, last_event, make_repo
+from tests.postgres import free_port
 from workflows.accounts import Accounts
 from workflows.store import Store
 
@@ -28,12 +28,6 @@ def to_gate(cg: Crewgate, runbook: Path, repo: Path) -> tuple[str, str]:
     done = cg.run("run", str(runbook), "-i", f"repo={repo}", "--json")
     assert done.returncode == 10, done.stdout[-2000:] + done.stderr[-2000:]
     return last_event(done.stdout)["run"], last_event(done.stdout)["review"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def serve(cg: Crewgate, log: Path) -> tuple[subprocess.Popen[str], str]:

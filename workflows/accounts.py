@@ -10,6 +10,7 @@ token is refused.
 """
 
 import datetime
+import functools
 import hashlib
 import hmac
 import secrets
@@ -171,14 +172,10 @@ def _hasher() -> Any:
     return PasswordHasher()
 
 
-_DUMMY: list[str] = []
-
-
+@functools.cache
 def _dummy_hash() -> str:
     """A hash to verify against for an unknown name, so its answer takes as long as a wrong password's."""
-    if not _DUMMY:
-        _DUMMY.append(_hasher().hash(secrets.token_urlsafe(16)))
-    return _DUMMY[0]
+    return str(_hasher().hash(secrets.token_urlsafe(16)))
 
 
 def _key_or_blank(name: str) -> str:

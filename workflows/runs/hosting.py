@@ -3,8 +3,8 @@
 `crewgate run` launches DBOS with the executor id `run-<id>`, so it recovers
 only its own run; each `crewgate worker` process has its own executor id,
 claims queued runs (worker.py) and serves the runs queue, which carries the
-runs of gone processes and schedule ticks. Every hosting process keeps a heartbeat (liveness.py).
-A worker takes over the runs of a process only once that process is gone (no
+runs of gone processes and schedule ticks. Every hosting process keeps a
+heartbeat (liveness.py). A worker takes over the runs of a process only once that process is gone (no
 heartbeat within CREWGATE_HOST_TIMEOUT_S): a live process's runs are never
 touched. The command that decides a review wakes the run; if its host is gone
 and no worker is alive, it hosts the run itself.

@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import delete, insert, select, text, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from ..errors import BadInput
 from ..records import now
@@ -109,8 +109,11 @@ def alive(engine: Engine, executor_id: str) -> bool:
     with engine.connect() as db:
         row = db.execute(select(hosts).where(hosts.c.executor_id == executor_id)).mappings().first()
         clock = database_time(db)
-    if row is None:
-        return False
+    return row is not None and is_alive(row, clock)
+
+
+def is_alive(row: RowMapping, clock: float) -> bool:
+    """What a heartbeat row says at `clock` (the database's time): beaten within the timeout, pid still here."""
     if row["hostname"] == this_machine() and not _pid_exists(row["pid"]):
         return False  # killed on this machine: no need to wait for the timeout
     return bool(clock - row["seen_at"] < host_timeout())
@@ -129,7 +132,7 @@ def _pid_exists(pid: int) -> bool:
 def any_worker_alive(engine: Engine) -> bool:
     """Is some `crewgate worker` alive? It takes over the runs of gone processes itself."""
     with engine.connect() as db:
-        cutoff = database_time(db) - host_timeout()
-        query = select(hosts.c.executor_id).where(hosts.c.executor_id.like("worker-%"), hosts.c.seen_at >= cutoff)
-        recent = [row.executor_id for row in db.execute(query)]
-    return any(alive(engine, executor) for executor in recent)
+        clock = database_time(db)
+        query = select(hosts).where(hosts.c.executor_id.like("worker-%"), hosts.c.seen_at >= clock - host_timeout())
+        recent = db.execute(query).mappings().all()
+    return any(is_alive(row, clock) for row in recent)

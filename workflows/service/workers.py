@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from ..runs.liveness import alive, database_time
+from ..runs.liveness import database_time, is_alive
 from ..tables import hosts
 
 RECENT_S = 600.0
@@ -45,7 +45,7 @@ def list_workers(engine: Engine, everything: bool = False) -> list[WorkerView]:
             pid=row["pid"],
             started_at=row["started_at"],
             seen_s_ago=round(max(0.0, clock - row["seen_at"]), 1),
-            alive=alive(engine, row["executor_id"]),
+            alive=is_alive(row, clock),
             hosting=tuple(sorted(held.get(row["executor_id"], []))),
         )
         for row in recent
