@@ -43,6 +43,7 @@ bench: image
 	$(BIN)/python benchmarks/executor_latency.py
 	$(BIN)/python benchmarks/batch_throughput.py
 	$(BIN)/python benchmarks/scale_out.py
+	$(BIN)/python benchmarks/web.py
 
 # The main job: the shipped add-feature runbook, on a fresh git copy of the sample repository,
 # run by its crew on the offline scripted model up to the approval gate (the run exits 10 there).

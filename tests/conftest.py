@@ -1,10 +1,10 @@
 """Shared fixtures and the marker policy.
 
 `docker` tests need a reachable engine and the sandbox image, `postgres` tests
-PostgreSQL's programs (tests/postgres.py starts a server). Locally they skip
-with the reason when something is missing; with CREWGATE_REQUIRE_DOCKER=1 or
-CREWGATE_REQUIRE_POSTGRES=1 (as in CI) they fail instead, so a green CI always
-means they ran.
+PostgreSQL's programs (tests/postgres.py starts a server), `browser` tests
+Playwright and a Chromium (tests/browser.py). Locally they skip with the reason
+when something is missing; with CREWGATE_REQUIRE_DOCKER=1, _POSTGRES=1 or
+_BROWSER=1 (as in CI) they fail instead, so a green CI always means they ran.
 """
 
 import functools
@@ -16,6 +16,7 @@ import pytest
 
 from executors import DockerSandbox, LocalSandbox, SandboxLimits
 from executors.image import default_image
+from tests.browser import browser_missing
 from tests.durable_helpers import Crewgate, make_repo
 from tests.postgres import PostgresServer, postgres_missing
 
@@ -57,6 +58,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     for marker, missing, required in (
         ("docker", docker_missing, "CREWGATE_REQUIRE_DOCKER"),
         ("postgres", postgres_missing, "CREWGATE_REQUIRE_POSTGRES"),
+        ("browser", browser_missing, "CREWGATE_REQUIRE_BROWSER"),
     ):
         if item.get_closest_marker(marker) is None:
             continue

@@ -29,6 +29,7 @@ from .tables import tokens, users
 
 ROLES = ("admin", "reviewer", "viewer")  # viewers read; reviewers also decide; admins also start, cancel, manage
 MIN_PASSWORD = 12
+SESSION_KIND = "session"  # a web login's token (workflows/web/session.py); API tokens are of kind "api"
 TOKEN_PREFIX = "cgt_"  # noqa: S105 - the public prefix of every token, not a secret
 
 
@@ -106,8 +107,12 @@ class Accounts:
         return _user_view(row)
 
     # -- tokens -------------------------------------------------------------
-    def create_token(self, user: str, expires: str | None = None) -> tuple[TokenView, str]:
-        """A new token for an enabled user; returns its record and the token text, which is shown once."""
+    def create_token(self, user: str, expires: str | None = None, kind: str = "api") -> tuple[TokenView, str]:
+        """A new token for an enabled user; returns its record and the token text, which is shown once.
+
+        A `session` token is a web login: it lives in a cookie, is refused as a bearer
+        token, is not listed by `tokens list`, and is revoked at logout.
+        """
         owner = self.user(user)
         if owner.disabled:
             raise BadInput(f"user {owner.name} is disabled: tokens are for enabled users")
@@ -121,14 +126,19 @@ class Accounts:
         with self.engine.begin() as db:
             db.execute(
                 insert(tokens).values(
-                    id=token_id, user=owner.name, secret_sha256=_sha256(secret), created_at=now(), expires_at=expires_at
+                    id=token_id,
+                    user=owner.name,
+                    secret_sha256=_sha256(secret),
+                    created_at=now(),
+                    expires_at=expires_at,
+                    kind=kind,
                 )
             )
         return self._token(token_id), f"{TOKEN_PREFIX}{token_id}_{secret}"
 
     def tokens(self) -> list[TokenView]:
         with self.engine.connect() as db:
-            rows = db.execute(select(tokens).order_by(tokens.c.created_at)).mappings()
+            rows = db.execute(select(tokens).where(tokens.c.kind == "api").order_by(tokens.c.created_at)).mappings()
             return [_token_view(row) for row in rows]
 
     def revoke(self, token_id: str) -> TokenView:
@@ -139,8 +149,8 @@ class Accounts:
             )
         return self._token(token_id)
 
-    def authenticate(self, text: str) -> UserView | None:
-        """The enabled user a valid, unrevoked, unexpired token belongs to; None for anything else."""
+    def authenticate(self, text: str, kind: str = "api") -> UserView | None:
+        """The enabled user a valid, unrevoked, unexpired token of `kind` belongs to; None for anything else."""
         token_id, _, secret = text.removeprefix(TOKEN_PREFIX).partition("_")
         if not text.startswith(TOKEN_PREFIX) or not token_id or not secret:
             return None
@@ -148,6 +158,8 @@ class Accounts:
             row = db.execute(select(tokens).where(tokens.c.id == token_id)).mappings().first()
             owner = db.execute(select(users).where(users.c.name == row["user"])).mappings().first() if row else None
         if row is None or owner is None or not hmac.compare_digest(row["secret_sha256"], _sha256(secret)):
+            return None
+        if row["kind"] != kind:
             return None
         expired = row["expires_at"] and datetime.datetime.fromisoformat(row["expires_at"]) <= datetime.datetime.now(
             datetime.UTC
@@ -157,6 +169,12 @@ class Accounts:
         with self.engine.begin() as db:
             db.execute(update(tokens).where(tokens.c.id == token_id).values(last_used_at=now()))
         return _user_view(owner)
+
+    def end_session(self, text: str) -> None:
+        """Revoke a web session's token (logout); anything else is ignored."""
+        token_id = text.removeprefix(TOKEN_PREFIX).partition("_")[0]
+        if self.authenticate(text, kind=SESSION_KIND) is not None:
+            self.revoke(token_id)
 
     def _token(self, token_id: str) -> TokenView:
         with self.engine.connect() as db:

@@ -209,4 +209,36 @@ tokens = Table(
     Column("expires_at", String(40), nullable=True),
     Column("revoked_at", String(40), nullable=True),
     Column("last_used_at", String(40), nullable=True),
+    Column("kind", String(16), nullable=False, server_default="api"),  # api (bearer) or session (web login cookie)
+)
+
+# Webhooks (workflows/webhooks.py): each event is recorded once per hook as a delivery row
+# (event_key unique per hook, so a replayed step records nothing twice), then posted by a
+# durable DBOS workflow with retries; failures stay visible in `webhooks list`.
+webhooks = Table(
+    "crewgate_webhooks",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),  # JSON list of event names
+    Column("secret", Text, nullable=True),  # HMAC-SHA256 key; kept to sign, never shown
+    Column("created_at", String(40), nullable=False),
+    Column("disabled", Integer, nullable=False, server_default="0"),
+)
+
+webhook_deliveries = Table(
+    "crewgate_webhook_deliveries",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("webhook_id", String(16), nullable=False),
+    Column("event", String(32), nullable=False),  # review.created, review.decided, run.finished
+    Column("event_key", String(200), nullable=False),  # event + subject: one delivery per event per hook
+    Column("body", Text, nullable=False),  # the exact JSON bytes posted and signed
+    Column("status", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", String(40), nullable=False),
+    Column("delivered_at", String(40), nullable=True),
+    UniqueConstraint("webhook_id", "event_key", name="uq_webhook_delivery_event"),
 )

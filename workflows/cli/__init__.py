@@ -20,6 +20,7 @@ from .runs import runs
 from .sandbox import sandbox
 from .schedule import schedule
 from .serve import serve
+from .webhooks import webhooks
 from .workers import workers
 
 
@@ -33,7 +34,9 @@ def cli() -> None:
     """
 
 
-for command in (run, runs, review, runbook, batch, schedule, sandbox, worker, workers, users, tokens, serve, db):
+for command in (run, runs, review, runbook, batch, schedule, sandbox, worker, workers, db):
+    cli.add_command(command)
+for command in (users, tokens, webhooks, serve):  # reviewers and services away from this machine
     cli.add_command(command)
 
 

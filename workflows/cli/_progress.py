@@ -52,6 +52,8 @@ def _line(event: dict[str, Any]) -> str:
                 details += f", recorded {event['missed_ticks']} missed schedule tick(s)"
         elif "runs" in event:
             details = f": {', '.join(event['runs'])}"
+        elif "deliveries" in event:
+            details = f" webhook deliveries: {', '.join(event['deliveries'])}"
         return f"worker {event['status']}{details}"
     status, run = event["status"], event["run"]
     if status == "waiting" and event.get("review"):

@@ -18,6 +18,7 @@ from dbos import DBOS, DBOSConfiguredInstance
 
 from ..errors import RunError
 from ..runbook.schema import CheckStep, CrewStep, GateStep, PromoteStep, TaskStep
+from ..webhooks import run_finished
 from . import gate, promotion, work
 from .live import LiveRuns
 from .results import Outcome, Promoted, ReviewOpened, WorkDone
@@ -74,6 +75,7 @@ class RunEngine(DBOSConfiguredInstance):
     def finish_step(self, run_id: str, status: str, message: str) -> None:
         self.runs.close(run_id)
         self.services.sandboxes.reap(run_id)  # and any container a crashed process left behind
+        run_finished(self.services.records.engine, run_id, status, message)  # recorded before the run shows it ended
         self.services.records.set_run(run_id, status=status, message=message)
 
     def _run(self, run_id: str) -> str:

@@ -13,6 +13,7 @@ from ..artifacts import build_artifact
 from ..durations import parse_duration
 from ..records import Records
 from ..runbook.schema import DirectoryTarget, PromoteStep
+from ..webhooks import review_created
 from .live import LiveRuns
 from .results import Outcome, ReviewOpened
 
@@ -20,7 +21,7 @@ from .results import Outcome, ReviewOpened
 def open_review(
     runs: LiveRuns, run_id: str, step_id: str, attempt: int, snapshot: str, evidence: dict[str, Any]
 ) -> ReviewOpened:
-    """Build the artifact, open its review item, stop the container.
+    """Build the artifact, open its review item (and its `review.created` webhook deliveries), stop the container.
 
     The diff and the manifest are not copied into the item: `review show` reads them
     from the artifact itself (verified against its sha256), so what a reviewer sees is
@@ -49,6 +50,7 @@ def open_review(
         requester=run["requester"],
         expires_at=expires.isoformat(timespec="seconds") if expires else None,
     )
+    review_created(records.engine, review_id)  # before the run is `waiting`: whoever sees it wait sees this too
     records.finish_step(run_id, step_id, attempt, "waiting", f"review {review_id}, artifact sha256 {sha}", {})
     runs.close(run_id)  # a waiting run holds no container
     return ReviewOpened(review_id, sha, expires.isoformat() if expires else None)

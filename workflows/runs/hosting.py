@@ -7,7 +7,9 @@ runs of gone processes and schedule ticks. Every hosting process keeps a
 heartbeat (liveness.py). A worker takes over the runs of a process only once that process is gone (no
 heartbeat within CREWGATE_HOST_TIMEOUT_S): a live process's runs are never
 touched. The command that decides a review wakes the run; if its host is gone
-and no worker is alive, it hosts the run itself.
+and no worker is alive, it hosts the run itself. Webhook deliveries are DBOS
+workflows too (webhooks/delivery.py): workers start them, and a command that
+hosted a run starts the ones it recorded before it exits.
 
 Only workers listen to the runs queue: a `crewgate run` or `review approve`
 process that dequeued a queued run would abandon it when it exits.
@@ -55,10 +57,12 @@ def launch(services: RunServices, executor_id: str, serve_queue: bool = False) -
     """
     from dbos import DBOS
 
+    from ..webhooks import delivery
     from . import ticks
 
     engine = RunEngine(services)  # registered with DBOS before launch, so recovered runs find it
     ticks.bind(services)  # schedule ticks run in workers (and in a process that takes a gone worker's place)
+    delivery.bind(services.store.engine)  # so do webhook deliveries, wherever they were started
     Heartbeat(services.store.engine, executor_id)
     DBOS(config=dbos_config(executor_id))
     DBOS.listen_queues([QUEUE] if serve_queue else [])
@@ -166,10 +170,24 @@ def host(services: RunServices, run_id: str, say: Callable[[dict[str, Any]], Non
     engine = launch(services, executor, serve_queue=found is not None and found.queue_name == QUEUE)
     if found is None:  # recorded, but its process died before the workflow existed
         start(engine, run_id)
-    return follow(services.records, run_id, say, replay=found is None)
+    code = follow(services.records, run_id, say, replay=found is None)
+    _deliver_before_exit(services)
+    return code
 
 
 def start_and_follow(services: RunServices, run_id: str, say: Callable[[dict[str, Any]], None]) -> int:
     engine = launch(services, f"run-{run_id}")
     start(engine, run_id)
-    return follow(services.records, run_id, say)
+    code = follow(services.records, run_id, say)
+    _deliver_before_exit(services)
+    return code
+
+
+def _deliver_before_exit(services: RunServices) -> None:
+    """Post the webhook deliveries the run recorded (its review, its end) before this command exits.
+
+    A receiver still failing after a few seconds is retried by a worker, which takes the delivery over.
+    """
+    from ..webhooks.delivery import deliver_before_exit
+
+    deliver_before_exit(services.store.engine)

@@ -1,9 +1,11 @@
 """`crewgate worker`: host queued runs, take over interrupted ones, continue decided ones.
 
 With `until_idle` it returns only when no run can move on without a person:
-every run that has not ended is waiting at a review that is still pending.
-A run in the middle of a step, queued, or whose review was decided or has
-expired keeps it serving, so it never leaves a run half-done.
+every run that has not ended is waiting at a review that is still pending,
+and (for a worker, not `batch start`) no webhook delivery is still being
+posted or retried. A run in the middle of a step, queued, or whose review
+was decided or has expired keeps it serving, so it never leaves a run
+half-done.
 
 The worker claims queued runs (claims.py: of several workers on one database
 exactly one gets each run, and a batch's limit holds across them) and starts
@@ -26,6 +28,7 @@ from typing import Any
 from ..batch_records import Batches
 from ..errors import BadInput
 from ..schedule_records import Schedules
+from ..webhooks.delivery import Dispatcher
 from .claims import claim_run
 from .hosting import launch, start, take_over, wake_decided
 from .liveness import alive, any_worker_alive, worker_executor_id
@@ -55,6 +58,7 @@ def serve(
     engine = launch(services, executor, serve_queue=batch is None)
     say({"event": "worker", "status": "started", "executor": executor, "reaped": reaped, "missed_ticks": missed})
     admit = Admission(services, executor, limit, lambda run_id: start(engine, run_id))
+    deliver = Dispatcher(services.store.engine)
     while True:
         active = [run for run in services.records.active_runs() if batch is None or run["batch_id"] == batch]
         admit(active)
@@ -65,9 +69,14 @@ def serve(
         woken = wake_decided(services, {run["id"] for run in active} if batch else None)
         if woken:
             say({"event": "worker", "status": "woke", "runs": woken})
+        delivering = deliver()  # webhook deliveries recorded since the last look, by any process
+        if delivering:
+            say({"event": "worker", "status": "delivering", "deliveries": delivering})
         if progress:
             progress()
-        if until_idle and _idle(services, active):
+        if until_idle and _idle(services, active) and (batch or not deliver.pending):
+            if batch:  # `batch start` gives its deliveries a moment, then leaves any still retrying to workers
+                deliver.settle()
             say({"event": "worker", "status": "idle"})
             return
         busy = any(run["status"] in WORKING for run in active)

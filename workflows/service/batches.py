@@ -15,6 +15,7 @@ from ..batch_file import read_batch_file
 from ..batch_records import Batches, tally
 from ..errors import BadInput, RunError
 from ..records import TERMINAL
+from ..webhooks import run_finished
 from .batch_views import BatchRunView, BatchView, StartedBatch
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ def _cancel_recorded(services: "RunServices", batch_id: str, why: str) -> None:
     batches = Batches(services.store.engine)
     batches.set_status(batch_id, "cancelled")
     for run in batches.runs(batch_id):
+        run_finished(services.records.engine, run["id"], "cancelled", why)
         services.records.set_run(run["id"], status="cancelled", message=why)
 
 

@@ -9,7 +9,9 @@ import datetime
 from typing import TYPE_CHECKING
 
 from ..errors import GateError
+from ..identity import person_key
 from ..records import Records, parse_time
+from ..webhooks import review_decided
 from .review_view import DIFF_LIMIT, review_view
 from .views import DecisionResult, ReviewSummary, ReviewView
 
@@ -68,6 +70,8 @@ def decide(
 ) -> DecisionResult:
     """Record `reviewer`'s decision (GateError when a rule refuses it) and wake the run once the item is settled.
 
+    The decision is a `review.decided` webhook event right after it is recorded.
+
     `sha256` pins an approval to the artifact the reviewer saw; `step` sends
     requested changes to an earlier step. The run itself continues elsewhere:
     in `continue_run` here, or in a worker.
@@ -77,6 +81,7 @@ def decide(
     if decision == "request_changes":
         _check_changes_step(services, review_id, step)
     status = services.records.decide(review_id, reviewer, decision, message, sha256, step)
+    review_decided(services.records.engine, review_id, person_key(reviewer), status)
     pause("after-decision")  # crash tests: a decision recorded, its run not yet woken
     item = services.records.review(review_id)
     result = DecisionResult(review_id, item["run_id"], reviewer, decision, item["artifact_sha256"], status)

@@ -1,15 +1,26 @@
-"""The ASGI app of `crewgate serve`: the API router, error bodies, security headers, OpenAPI.
+"""The ASGI app of `crewgate serve`: the pages, the API router, refusals, security headers, OpenAPI.
 
-Every refusal is a JSON body `{"status_code", "detail", "error"}` naming the
-problem in the CLI's words. Responses are never cached and never framed.
+An API refusal is a JSON body `{"status_code", "detail", "error"}` naming the
+problem in the CLI's words; a page's is an HTML page saying the same (and a
+missing login is a redirect to /login). Every form post must carry the CSRF
+token its page was rendered with (`_csrf_token`); the API, which takes only
+bearer tokens, needs none. Responses are never cached and never framed, and the
+Content-Security-Policy allows this server's own scripts and styles only.
 """
 
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 
 from executors._version import VERSION
 from executors.errors import SandboxUnavailable
@@ -17,6 +28,10 @@ from executors.errors import SandboxUnavailable
 from ..accounts import Accounts
 from ..errors import BadInput, CrewgateError, GateError, GateForbidden, NotFound
 from .api import api
+from .pages import pages
+from .session import LoginThrottle, server_secret
+
+HERE = Path(__file__).resolve().parent
 
 STATUS: dict[type[Exception], int] = {
     NotFound: 404,
@@ -31,14 +46,21 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
 }
 
 
-def create_app(services: Any) -> Litestar:
-    """The app over this process's run services (database, blobs); it hosts no runs itself."""
+def create_app(services: Any, secure_cookies: bool = False) -> Litestar:
+    """The app over this process's run services (database, blobs); it hosts no runs itself.
+
+    `secure_cookies` marks the session and CSRF cookies Secure: for a server behind an HTTPS proxy.
+    """
+    secret = server_secret()
     app = Litestar(
-        route_handlers=[api],
+        route_handlers=[api, pages, create_static_files_router(path="/static", directories=[HERE / "static"])],
         exception_handlers={
             **{kind: _refusal(status) for kind, status in STATUS.items()},
             CrewgateError: _refusal(500),
@@ -47,20 +69,58 @@ def create_app(services: Any) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="crewgate", version=VERSION, path="/api/v1", render_plugins=[JsonRenderPlugin()]
         ),
+        template_config=TemplateConfig(
+            directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_add_filters
+        ),
+        csrf_config=CSRFConfig(
+            secret=secret,
+            cookie_name="crewgate_csrf",
+            cookie_httponly=True,
+            cookie_samesite="strict",
+            cookie_secure=secure_cookies,
+            exclude=["/api/"],
+        ),
         after_request=_secure,
         debug=False,
     )
     app.state.services = services
     app.state.accounts = Accounts(services.store.engine)
+    app.state.secret = secret
+    app.state.secure_cookies = secure_cookies
+    app.state.throttle = LoginThrottle()
     return app
+
+
+def _add_filters(engine: JinjaTemplateEngine) -> None:
+    """`shown` and `one_line`: text from a run or a person, with hidden characters escaped and named."""
+    engine.engine.filters["shown"] = lambda text: _shown(str(text), multiline=True)
+    engine.engine.filters["one_line"] = lambda text: _shown(str(text), multiline=False)
+
+
+def _shown(text: str, multiline: bool) -> str:
+    from ..visible import visible
+
+    shown = visible(text, multiline)
+    if not shown.flagged:
+        return shown.text
+    return f"[⚠ {', '.join(shown.flags)}: shown escaped] {shown.text}"
+
+
+def status_of(exc: Exception) -> int | None:
+    """The HTTP status a refusal maps to; None for an error that is a crewgate fault (a 500)."""
+    if isinstance(exc, HTTPException):
+        return int(exc.status_code)
+    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), None)
 
 
 def _refusal(status: int | None) -> Any:
     """A handler answering with `status` (None: the HTTPException's own) and a JSON body naming the problem."""
 
-    def handler(_: Request, exc: Exception) -> Response[dict[str, Any]]:
-        code = status or getattr(exc, "status_code", 500)
+    def handler(request: Request, exc: Exception) -> Response[Any]:
+        code: int = status or getattr(exc, "status_code", None) or 500
         detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
+        if not request.url.path.startswith("/api/"):
+            return _page_refusal(request, code, detail)
         body: dict[str, Any] = {"status_code": code, "detail": detail, "error": type(exc).__name__}
         if isinstance(exc, ValidationException) and exc.extra:
             body["extra"] = exc.extra
@@ -68,6 +128,14 @@ def _refusal(status: int | None) -> Any:
         return Response(body, status_code=code, headers=headers)
 
     return handler
+
+
+def _page_refusal(request: Request, code: int, detail: str) -> Response[Any]:
+    """A page's refusal: a redirect to /login when nobody is logged in, else a page naming the problem."""
+    if code == 401:
+        return Redirect(f"/login?next={quote(request.url.path)}", status_code=303)
+    context: dict[str, Any] = {"user": None, "can": set(), "status": code, "detail": detail}
+    return Template("error.html", context=context, status_code=code, headers=HEADERS)
 
 
 def _secure(response: Response[Any]) -> Response[Any]:

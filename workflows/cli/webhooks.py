@@ -1,0 +1,89 @@
+"""`crewgate webhooks ...`: tell a chat channel or a service when a review waits, is decided, or a run ends."""
+
+import sys
+from typing import Any
+
+import click
+
+from ._display import one_line
+from ._output import emit_json
+
+EVENT_NAMES = "review.created, review.decided, run.finished"
+
+
+def _webhooks() -> Any:
+    from ..store import Store
+    from ..webhooks import Webhooks
+
+    return Webhooks(Store().engine)
+
+
+@click.group()
+def webhooks() -> None:
+    """POST review and run events as JSON (with a Slack-compatible `text`), signed, retried until delivered.
+
+    A `crewgate worker` posts them (and `crewgate run` posts its own before it exits).
+    """
+
+
+@webhooks.command(name="add")
+@click.argument("url")
+@click.option("--events", required=True, help=f"Comma-separated events to send: {EVENT_NAMES}.")
+@click.option("--secret", default=None, help="Sign bodies with HMAC-SHA256 under this key (X-Crewgate-Signature).")
+@click.option("--secret-stdin", is_flag=True, help="Read the key from standard input (its first line), not argv.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new hook as JSON.")
+def add(url: str, events: str, secret: str | None, secret_stdin: bool, as_json: bool) -> None:
+    """Send EVENTS to URL (http or https). The secret is stored to sign with and never shown again."""
+    from ..errors import BadInput
+    from ..service.views import as_json as json_of
+
+    if secret_stdin:
+        if secret is not None:
+            raise BadInput("give the secret once: --secret or --secret-stdin, not both")
+        secret = sys.stdin.readline().rstrip("\r\n")
+    view = _webhooks().add(url, events, secret)
+    if as_json:
+        emit_json(json_of(view))
+        return
+    signed = "signed (X-Crewgate-Signature)" if view.secret_set else "unsigned: add --secret to let it check the sender"
+    click.echo(f"webhook {view.id} added: {', '.join(view.events)} to {one_line(view.url)}, {signed}")
+
+
+@webhooks.command(name="list")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a JSON array (id, url, events, secret_set, delivered, pending, failed, last_failure, recent).",
+)
+def list_hooks(as_json: bool) -> None:
+    """Every hook with its events, whether it signs, its delivery counts and its last failure (never the secret)."""
+    from ..service.views import as_json as json_of
+
+    found = _webhooks().hooks()
+    if as_json:
+        emit_json(json_of(found))
+        return
+    if not found:
+        click.echo(f"no webhooks yet: add one with `crewgate webhooks add URL --events {EVENT_NAMES.replace(' ', '')}`")
+    for view in found:
+        signed = "secret set" if view.secret_set else "no secret"
+        counts = f"delivered {view.delivered}, pending {view.pending}, failed {view.failed}"
+        click.echo(f"{view.id}  {one_line(view.url)}  {','.join(view.events)}  {signed}  {counts}")
+        retrying = [item for item in view.recent if item.status == "pending" and item.last_error]
+        for item in retrying[:1]:
+            click.echo(f"    retrying {item.id} ({item.event}, {item.attempts} attempts): {one_line(item.last_error)}")
+        if view.last_failure is not None:
+            item = view.last_failure
+            click.echo(
+                f"    last failure {item.id} ({item.event}, {item.attempts} attempts, {item.created_at}): "
+                f"{one_line(item.last_error or 'no answer')}"
+            )
+
+
+@webhooks.command(name="remove")
+@click.argument("hook_id")
+def remove(hook_id: str) -> None:
+    """Stop sending to a hook and forget its deliveries (one still being retried stops at its next attempt)."""
+    view = _webhooks().remove(hook_id)
+    click.echo(f"webhook {view.id} removed ({one_line(view.url)})")

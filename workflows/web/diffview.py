@@ -1,0 +1,78 @@
+"""A review item's diff as the page shows it: lines with their kind, syntax colours and warnings.
+
+Every line first goes through `workflows.visible` (the terminal's renderer too), so
+an ESC sequence, a bidi control or an invisible character arrives as visible text
+such as `\\x1b` or `\\u202e` and the line carries a warning naming it; only then is
+it split into coloured tokens. The template escapes every token: nothing from a run
+reaches the page as markup.
+"""
+
+from dataclasses import dataclass
+
+from ..visible import visible
+from .colours import coloured, family_of
+
+META_PREFIXES = (
+    "index ",
+    "old mode ",
+    "new mode ",
+    "new file mode ",
+    "deleted file mode ",
+    "similarity index ",
+    "rename ",
+    "copy ",
+    "Binary files ",
+    "GIT binary patch",
+    "--- ",
+    "+++ ",
+)
+MAX_COLOURED_LINE = 2000  # longer lines are shown plain: colouring them costs more than it helps
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # file, meta, hunk, add, del, context, note
+    sign: str  # "+", "-", " " or "" (headers)
+    tokens: tuple[tuple[str, str], ...]  # (css class, text)
+    warnings: tuple[str, ...]
+
+
+def diff_lines(diff: str) -> list[DiffLine]:
+    """The page's lines of a git-format diff, coloured by the language of each file's name."""
+    lines: list[DiffLine] = []
+    family: str | None = None
+    in_header = False
+    for raw in diff.splitlines():
+        shown = visible(raw, multiline=False)
+        text, warnings = shown.text, tuple(_warning(flag) for flag in shown.flags)
+        if raw.startswith("diff --git "):
+            family, in_header = family_of(_new_name(raw)), True
+            lines.append(DiffLine("file", "", (("", text),), warnings))
+        elif raw.startswith("@@"):
+            in_header = False
+            lines.append(DiffLine("hunk", "", (("", text),), warnings))
+        elif in_header and raw.startswith(META_PREFIXES) or raw.startswith("[crewgate: "):
+            lines.append(DiffLine("note" if raw.startswith("[crewgate") else "meta", "", (("", text),), warnings))
+        elif raw[:1] in ("+", "-", " "):
+            kind = {"+": "add", "-": "del", " ": "context"}[raw[0]]
+            lines.append(DiffLine(kind, raw[0], _tokens(text[1:], family), warnings))
+        else:  # binary patch data, "\ No newline at end of file"
+            lines.append(DiffLine("meta", "", (("", text),), warnings))
+    return lines
+
+
+def _warning(flag: str) -> str:
+    if flag.startswith("bidi control"):
+        return f"this line contains a hidden direction change ({flag}), shown escaped"
+    if flag.startswith("terminal escape"):
+        return f"this line contains a terminal escape sequence ({flag}), shown escaped"
+    return f"this line contains a hidden character ({flag}), shown escaped"
+
+
+def _new_name(header: str) -> str:
+    """The file name at the end of a `diff --git a/X b/Y` header (good enough to pick a lexer)."""
+    return header.rsplit(" b/", 1)[-1].strip('"')
+
+
+def _tokens(text: str, family: str | None) -> tuple[tuple[str, str], ...]:
+    return coloured(text, None if len(text) > MAX_COLOURED_LINE else family)

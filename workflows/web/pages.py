@@ -1,0 +1,216 @@
+"""The review queue's pages: login, the queue, an item with its diff and forms, runs and a live run page.
+
+Pages are rendered on the server (Jinja, autoescaped) and call the same service
+functions as the CLI and the API. A decision's reviewer is the logged-in user;
+its form carries the sha256 the page showed, so an approval binds to what the
+reviewer saw, and the CSRF token every form post must carry (app.py).
+"""
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import Cookie
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from ..accounts import SESSION_KIND, UserView
+from ..errors import CrewgateError
+from ..records import TERMINAL
+from .auth import CAN, require
+from .diffview import diff_lines
+from .session import COOKIE, SESSION_LIFETIME, signed, unsigned
+
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def session_user(request: Request) -> UserView:
+    """The logged-in user of the request's session cookie; 401 (a redirect to /login on pages) otherwise."""
+    token = unsigned(request.cookies.get(COOKIE, ""), request.app.state.secret)
+    user = request.app.state.accounts.authenticate(token, kind=SESSION_KIND) if token else None
+    if user is None:
+        raise NotAuthorizedException("log in first")
+    return user
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.services
+
+
+def _page(name: str, user: UserView | None, http_status: int = 200, **context: Any) -> Template:
+    context = {"user": user, "can": _abilities(user), **context}
+    return Template(template_name=name, context=context, status_code=http_status)
+
+
+def _abilities(user: UserView | None) -> set[str]:
+    return {action for action, roles in CAN.items() if user is not None and user.role in roles}
+
+
+@get("/", sync_to_thread=False)
+def home() -> Redirect:
+    return Redirect("/reviews", status_code=303)
+
+
+@get("/login", sync_to_thread=False)
+def login_form(next: str = "/reviews") -> Template:  # noqa: A002 - the query parameter's name
+    return _page("login.html", None, next=_local(next), error="")
+
+
+@post("/login", sync_to_thread=True, status_code=303)
+def login(request: Request, data: Annotated[dict[str, str], FORM]) -> Response[Any]:
+    """Check the password (throttled per name and per address); on success set the session cookie."""
+    accounts, throttle = request.app.state.accounts, request.app.state.throttle
+    name, password = data.get("name", "").strip(), data.get("password", "")
+    address = request.client.host if request.client else "?"
+    target = _local(data.get("next", "/reviews"))
+    wait = throttle.wait_seconds(name, address)
+    if wait:
+        error = f"Too many failed logins: try again in {wait} s."
+        return _page("login.html", None, 429, next=target, error=error)
+    user = accounts.check_password(name, password)
+    if user is None:
+        throttle.failed(name, address)
+        return _page("login.html", None, 401, next=target, error="Wrong name or password.")
+    throttle.succeeded(name)
+    _, token = accounts.create_token(user.name, SESSION_LIFETIME, kind=SESSION_KIND)
+    cookie = Cookie(
+        key=COOKIE,
+        value=signed(token, request.app.state.secret),
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.secure_cookies,
+        path="/",
+        max_age=12 * 3600,
+    )
+    return Redirect(target, status_code=303, cookies=[cookie])
+
+
+@post("/logout", sync_to_thread=True, status_code=303)
+def logout(request: Request) -> Redirect:
+    token = unsigned(request.cookies.get(COOKIE, ""), request.app.state.secret)
+    if token:
+        request.app.state.accounts.end_session(token)
+    response = Redirect("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@get("/reviews", sync_to_thread=True)
+def queue(request: Request, user: UserView, status: str | None = None, batch: str | None = None) -> Template:
+    """Pending items first, with their age, runbook, run and batch; filters by status and batch."""
+    from ..service.reviews import list_reviews
+
+    items = list_reviews(_services(request).records, batch=batch or None, status=status or None)
+    pending = sum(item.status == "pending" for item in items)
+    return _page("queue.html", user, items=items, pending=pending, status=status or "", batch=batch or "")
+
+
+@get("/reviews/{review_id:str}", sync_to_thread=True)
+def review_item(request: Request, user: UserView, review_id: str, done: str = "") -> Template:
+    """The item: its change list, coloured diff with warnings, evidence, policy, timeline and decision forms."""
+    return _item_page(request, user, review_id, notice=done and f"Your decision was recorded: {done}.", error="")
+
+
+def _item_page(
+    request: Request, user: UserView, review_id: str, notice: str, error: str, http_status: int = 200
+) -> Template:
+    from ..service.reviews import show_review
+
+    services = _services(request)
+    view = show_review(services.records, services.blobs, review_id)
+    run = services.records.run(view.run_id)
+    steps = [step for step in services.pinned_runbook(view.run_id).runbook.steps if step.id != view.step_id]
+    lines = diff_lines(view.diff)
+    return _page(
+        "item.html",
+        user,
+        http_status,
+        item=view,
+        run=run,
+        steps=[step.id for step in steps],
+        lines=lines,
+        flagged=sum(bool(line.warnings) for line in lines),
+        counts={kind: sum(line.kind == kind for line in lines) for kind in ("add", "del")},
+        notice=notice,
+        error=error,
+    )
+
+
+@post("/reviews/{review_id:str}/decide", sync_to_thread=True, status_code=303)
+def decide_form(
+    request: Request, user: UserView, review_id: str, data: Annotated[dict[str, str], FORM]
+) -> Response[Any]:
+    """Record the logged-in user's decision on the artifact whose sha256 the form carries."""
+    from ..service.reviews import decide
+
+    decision = data.get("decision", "")
+    try:
+        require(user, "decide")
+        if decision not in ("approve", "reject", "request_changes"):
+            raise CrewgateError(f"{decision!r} is not approve, reject or request_changes")
+        decide(
+            _services(request),
+            review_id,
+            user.name,
+            decision,
+            data.get("message", ""),
+            data.get("sha256") or "missing",  # a form without the sha256 it showed never approves
+            data.get("step") or None,
+        )
+    except Exception as exc:
+        from .app import status_of
+
+        status = status_of(exc)
+        if status is None:
+            raise
+        return _item_page(
+            request, user, review_id, notice="", error=str(getattr(exc, "detail", exc)), http_status=status
+        )
+    return Redirect(f"/reviews/{quote(review_id)}?done={decision}", status_code=303)
+
+
+@get("/runs", sync_to_thread=True)
+def runs(request: Request, user: UserView, limit: int = 100) -> Template:
+    from ..service.runs import list_runs
+
+    return _page("runs.html", user, runs=list_runs(_services(request).records, max(1, min(limit, 1000))))
+
+
+@get("/runs/{run_id:str}", sync_to_thread=True)
+def run_page(request: Request, user: UserView, run_id: str) -> Template:
+    """A run: pins, live step progress (htmx polls the part below while the run is not over) and its trace."""
+    from ..service.runs import run_trace
+
+    services = _services(request)
+    return _page("run.html", user, trace=run_trace(services.records, run_id), **_run_context(request, run_id))
+
+
+@get("/runs/{run_id:str}/live", sync_to_thread=True)
+def run_live(request: Request, user: UserView, run_id: str) -> Template:
+    """The run page's live part: status, steps and promotion; it stops polling once the run is over."""
+    return _page("run_live.html", user, **_run_context(request, run_id))
+
+
+def _run_context(request: Request, run_id: str) -> dict[str, Any]:
+    from ..service.runs import show_run
+
+    services = _services(request)
+    view = show_run(services.records, run_id)
+    reviews = [item for item in services.records.list_reviews() if item["run_id"] == run_id]
+    return {"run": view, "reviews": reviews, "ended": view.status in TERMINAL}
+
+
+def _local(target: str) -> str:
+    """Only a path on this server: never an open redirect to another site."""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/reviews"
+
+
+pages = Router(
+    path="/",
+    route_handlers=[home, login_form, login, logout, queue, review_item, decide_form, runs, run_page, run_live],
+    dependencies={"user": Provide(session_user, sync_to_thread=True)},
+    include_in_schema=False,
+)
