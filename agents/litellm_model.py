@@ -42,11 +42,13 @@ class LiteLLMModel:
             if isinstance(exc, transient):
                 raise TransientModelError(message) from exc
             raise LLMError(f"{model}: the provider refused the call: {message}") from exc
+        cost = _cost(litellm, response, model)
         usage = Usage(
             prompt_tokens=int(getattr(response.usage, "prompt_tokens", 0) or 0),
             completion_tokens=int(getattr(response.usage, "completion_tokens", 0) or 0),
-            cost_usd=_cost(litellm, response),
+            cost_usd=cost or 0.0,
             calls=1,
+            unpriced_calls=int(cost is None),
         )
         return ModelReply(response.choices[0].message.content or "", usage)
 
@@ -70,9 +72,11 @@ def safe_message(exc: BaseException, params: dict[str, Any]) -> str:
     return message[:500]
 
 
-def _cost(litellm: Any, response: Any) -> float:
-    """litellm's price for the call; 0 for models it has no price for (local, scripted)."""
-    try:
-        return float(litellm.completion_cost(completion_response=response) or 0.0)
-    except Exception:  # unknown model: no price
+def _cost(litellm: Any, response: Any, model: str) -> float | None:
+    """litellm's price for the call; 0 for the scripted model (free), None for a model litellm cannot price."""
+    if model.startswith("scripted/"):
         return 0.0
+    try:
+        return float(litellm.completion_cost(completion_response=response, model=model))
+    except Exception:  # unknown model: no price
+        return None

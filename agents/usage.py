@@ -9,12 +9,17 @@ from .errors import BudgetExceeded
 
 @dataclass(frozen=True)
 class Usage:
-    """What model calls consumed. Adds up with `+`."""
+    """What model calls consumed. Adds up with `+`.
+
+    `unpriced_calls` counts calls to models litellm has no price for: their cost is
+    counted as 0, so a total with unpriced calls is a lower bound, and says so.
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
     calls: int = 0
+    unpriced_calls: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -26,6 +31,7 @@ class Usage:
             self.completion_tokens + other.completion_tokens,
             self.cost_usd + other.cost_usd,
             self.calls + other.calls,
+            self.unpriced_calls + other.unpriced_calls,
         )
 
 

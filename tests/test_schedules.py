@@ -7,8 +7,10 @@ each of them once (`catch_up: all`).
 """
 
 import json
+import math
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,13 @@ def ticks(cg: Crewgate, schedule: str) -> list[tuple[str, str, str | None]]:
     return cg.query(
         "SELECT tick_at, outcome, run_id FROM crewgate_schedule_ticks WHERE schedule = ? ORDER BY tick_at", schedule
     )
+
+
+def even_seconds_between(start: float, end: float) -> set[str]:
+    """The tick times of a `*/2 * * * * *` schedule strictly between two moments, spelled like tick rows."""
+    first = math.floor(start) + 1
+    moments = [second for second in range(first, math.ceil(end)) if second % 2 == 0 and start < second < end]
+    return {datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds") for second in moments}
 
 
 def runs_of(cg: Crewgate, schedule: str) -> list[tuple[str, str]]:
@@ -129,28 +138,28 @@ def test_after_downtime_catch_up_none_records_missed_ticks_and_all_runs_each_onc
     worker = cg.start_logged(tmp_path / "after.log", "worker", "--json", "--concurrency", "4")
     missed = wait_for_event(tmp_path / "after.log", "started")["missed_ticks"]
     assert missed >= 3, (missed, ticks(cg, "lazy"), (tmp_path / "after.log").read_text()[-3000:])
-    wait_until(
-        cg, lambda: all(outcome != "starting" for _, outcome, _ in ticks(cg, "eager")) and len(ticks(cg, "eager")) >= 6
-    )
-    time.sleep(3)
+    window = even_seconds_between(down_from + 1, down_to - 1)  # the ticks nobody could fire: 2 or 3 of them
+
+    def settled(schedule: str) -> dict[str, tuple[str, str | None]]:
+        """The window's ticks of `schedule` that are recorded and no longer `starting`."""
+        rows = {tick: (outcome, run) for tick, outcome, run in ticks(cg, schedule) if tick in window}
+        return {tick: row for tick, row in rows.items() if row[0] != "starting"}
+
+    # Under load a worker's queue may start backfilled ticks after newer ones: wait for exactly these.
+    wait_until(cg, lambda: len(settled("eager")) == len(window))
     pause_and_stop(cg, ("lazy", "eager"), worker)
 
-    def during(rows: list[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
-        from datetime import datetime
-
-        return [row for row in rows if down_from + 1 < datetime.fromisoformat(row[0]).timestamp() < down_to - 1]
-
     shown = (  # what a failure under load needs to be understood
-        f"down {down_from:.1f}..{down_to:.1f}; ticks: "
-        f"{cg.query(ALL_TICKS)}\n"
+        f"window {sorted(window)}; ticks: {cg.query(ALL_TICKS)}\n"
         f"after.log: {(tmp_path / 'after.log').read_text()[-3000:]}"
     )
-    lazy = during(ticks(cg, "lazy"))
-    assert len(lazy) >= 2 and {outcome for _, outcome, _ in lazy} == {"missed"}, shown
-    assert all(run is None for _, _, run in lazy)
-    eager = during(ticks(cg, "eager"))
-    assert len(eager) >= 2 and {outcome for _, outcome, _ in eager} == {"started"}, shown
-    ran = [run for _, _, run in eager]
+    assert len(window) >= 2
+    lazy = settled("lazy")
+    assert set(lazy) == window and {outcome for outcome, _ in lazy.values()} == {"missed"}, shown
+    assert all(run is None for _, run in lazy.values())
+    eager = settled("eager")
+    assert {outcome for outcome, _ in eager.values()} == {"started"}, shown
+    ran = [run for _, run in eager.values()]
     assert len(ran) == len(set(ran))  # each missed tick ran once
     cg.run("sandbox", "prune")  # the killed workers' containers
 

@@ -156,7 +156,10 @@ class Records:
         return {**dict(row), "policy": json.loads(row["policy"]), "evidence": json.loads(row["evidence"])}
 
     def pending_reviews(self, run_id: str) -> list[dict[str, Any]]:
-        query = select(reviews).where(reviews.c.run_id == run_id, reviews.c.status == "pending")
+        return [item for item in self.reviews_of_run(run_id) if item["status"] == "pending"]
+
+    def reviews_of_run(self, run_id: str) -> list[dict[str, Any]]:
+        query = select(reviews).where(reviews.c.run_id == run_id)
         with self.engine.connect() as db:
             return [dict(row) for row in db.execute(query.order_by(reviews.c.created_at)).mappings()]
 

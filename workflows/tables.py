@@ -120,6 +120,7 @@ model_calls = Table(
     Column("completion_tokens", Integer, nullable=False),
     Column("cost_usd", Float, nullable=False),
     Column("created_at", String(40), nullable=False),
+    Column("unpriced", Integer, nullable=False, server_default="0"),  # 1: litellm has no price for the model
 )
 
 hosts = Table(  # liveness: a process hosting runs writes seen_at every few seconds (workflows/runs/liveness.py)

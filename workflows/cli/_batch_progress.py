@@ -63,10 +63,13 @@ def progress_line(counts: dict[str, int], elapsed: float) -> str:
 
 
 def summary_lines(view: Any) -> list[str]:
-    """The end of `batch start` and the body of `batch show`: every run, its status and its review."""
+    """The end of `batch start` and the body of `batch show`: every run, its status, its review, the cost."""
+    from ..costs import cost_text
+
     lines = [f"batch {view.id}: {view.runbook}, {view.total} run(s), concurrency {view.concurrency}, {view.status}"]
     counts = view.counts
     lines.append("  " + " · ".join(f"{number} {name}" for name, number in counts.items() if number))
+    lines.append(f"  cost {cost_text(view.cost_usd, view.unpriced_calls)}")
     for run in view.runs:
         review = f"review {run.review} ({run.review_status})" if run.review else ""
         lines.append(f"  {run.position:>3}. {run.run}  {run.status:<10} {review}".rstrip())

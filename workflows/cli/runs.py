@@ -30,14 +30,16 @@ def list_command(as_json: bool, limit: int) -> None:
     if not items:
         click.echo("no runs yet: start one with `crewgate run RUNBOOK`")
     for item in items:
-        click.echo(f"{item.id}  {item.status:<10} {item.runbook:<28} {item.requester:<12} {item.created_at}")
+        cost = f"${item.cost_usd:.4f}"
+        click.echo(f"{item.id}  {item.status:<10} {item.runbook:<28} {item.requester:<12} {cost:>9}  {item.created_at}")
 
 
 @runs.command()
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON (id, status, runbook, steps, promotion).")
 def show(run_id: str, as_json: bool) -> None:
-    """A run: its pins, steps and promotion."""
+    """A run: its pins, cost, steps and promotion."""
+    from ..costs import cost_text
     from ..service.runs import show_run
     from ..service.views import as_json as json_of
 
@@ -51,9 +53,15 @@ def show(run_id: str, as_json: bool) -> None:
     origin = [f"{kind} {name}" for kind, name in (("batch", view.batch), ("schedule", view.schedule)) if name]
     if origin:
         click.echo(f"  started by {', '.join(origin)}")
+    members = ", ".join(f"{member} {cost_text(cost)}" for member, cost in view.cost_by_member.items())
+    click.echo(
+        f"  cost {cost_text(view.cost_usd, view.unpriced_calls)} for {view.model_calls} model call(s)"
+        + (f" ({members})" if members else "")
+    )
     for step in view.steps:
-        tail = terminal_safe(step.output.strip().splitlines()[-1][:90]) if step.output.strip() else ""
-        click.echo(f"  {step.id:<14} #{step.attempt} {step.kind:<8} {step.status:<8} {tail}")
+        tail = terminal_safe(step.output.strip().splitlines()[-1][:80]) if step.output.strip() else ""
+        cost = f"${step.cost_usd:.4f}" if step.kind in ("crew", "task") else ""
+        click.echo(f"  {step.id:<14} #{step.attempt} {step.kind:<8} {step.status:<8} {cost:>9} {tail}".rstrip())
     if view.promotion:
         click.echo(f"  promoted to {view.promotion.target}: {view.promotion.ref}")
 

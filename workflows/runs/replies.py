@@ -33,7 +33,7 @@ class RecordedReplies:
             row = db.execute(query).mappings().first()
         if row is None:
             return None
-        usage = Usage(row["prompt_tokens"], row["completion_tokens"], row["cost_usd"], 1)
+        usage = Usage(row["prompt_tokens"], row["completion_tokens"], row["cost_usd"], 1, row["unpriced"])
         return ModelReply(row["reply"], usage)
 
     def record(self, scope: str, member: str, index: int, reply: ModelReply) -> None:
@@ -46,6 +46,7 @@ class RecordedReplies:
             "prompt_tokens": reply.usage.prompt_tokens,
             "completion_tokens": reply.usage.completion_tokens,
             "cost_usd": reply.usage.cost_usd,
+            "unpriced": int(reply.usage.unpriced_calls > 0),
             "created_at": now(),
         }
         # A reply already there (two processes on one run) is kept: the first one is the truth.
@@ -60,10 +61,11 @@ class RecordedReplies:
             func.coalesce(func.sum(table.completion_tokens), 0),
             func.coalesce(func.sum(table.cost_usd), 0.0),
             func.count(),
+            func.coalesce(func.sum(table.unpriced), 0),
         ).where(table.run_id == self.run_id)
         with self.engine.connect() as db:
-            prompt, completion, cost, calls = db.execute(query).one()
-        return Usage(int(prompt), int(completion), float(cost), int(calls))
+            prompt, completion, cost, calls, unpriced = db.execute(query).one()
+        return Usage(int(prompt), int(completion), float(cost), int(calls), int(unpriced))
 
 
 def scope_of(step_id: str, attempt: int) -> str:

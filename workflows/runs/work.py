@@ -91,6 +91,7 @@ def _usage(usage: Any) -> dict[str, Any]:
         "completion_tokens": usage.completion_tokens,
         "cost_usd": usage.cost_usd,
         "calls": usage.calls,
+        "unpriced_calls": usage.unpriced_calls,
     }
 
 

@@ -23,6 +23,7 @@ class BatchRunView:
     review: str | None
     review_status: str | None
     trace: str  # the command that shows its trace
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,5 @@ class BatchView:
     total: int
     counts: dict[str, int]
     runs: tuple[BatchRunView, ...] = ()
+    cost_usd: float = 0.0  # every run's model calls (litellm's prices)
+    unpriced_calls: int = 0  # calls litellm had no price for: cost_usd is then a lower bound

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..batch_file import read_batch_file
 from ..batch_records import Batches, tally
+from ..costs import Cost, costs_of_runs, total_of
 from ..errors import BadInput, RunError
 from ..records import TERMINAL
 from ..webhooks import run_finished
@@ -98,6 +99,8 @@ def _cancel_recorded(services: "RunServices", batch_id: str, why: str) -> None:
 
 def _view(batches: Batches, row: dict[str, Any], with_runs: bool) -> BatchView:
     members = batches.runs(row["id"])
+    costs = costs_of_runs(batches.engine, (member["id"] for member in members))
+    total = total_of(costs.values())
     runs = tuple(
         BatchRunView(
             run=member["id"],
@@ -107,6 +110,7 @@ def _view(batches: Batches, row: dict[str, Any], with_runs: bool) -> BatchView:
             review=member["review"],
             review_status=member["review_status"],
             trace=f"crewgate runs trace {member['id']}",
+            cost_usd=costs.get(member["id"], Cost()).cost_usd,
         )
         for index, member in enumerate(members, start=1)
     )
@@ -122,4 +126,6 @@ def _view(batches: Batches, row: dict[str, Any], with_runs: bool) -> BatchView:
         total=len(members),
         counts=tally([member["status"] for member in members]),
         runs=runs if with_runs else (),
+        cost_usd=total.cost_usd,
+        unpriced_calls=total.unpriced_calls,
     )

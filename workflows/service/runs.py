@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..costs import Cost, costs_of_runs, run_costs
 from ..errors import RunError
 from ..records import TERMINAL, Records
 from .views import PromotionView, RunSummary, RunView, StartedRun, StepView, TraceEvent
@@ -21,9 +22,18 @@ Report = Callable[[dict[str, Any]], None]
 
 def list_runs(records: Records, limit: int = 50) -> list[RunSummary]:
     """The most recent runs, newest first."""
+    found = records.list_runs(limit)
+    costs = costs_of_runs(records.engine, (r["id"] for r in found))
     return [
-        RunSummary(r["id"], f"{r['runbook']}@{r['version']}", r["status"], r["requester"], r["created_at"])
-        for r in records.list_runs(limit)
+        RunSummary(
+            r["id"],
+            f"{r['runbook']}@{r['version']}",
+            r["status"],
+            r["requester"],
+            r["created_at"],
+            costs.get(r["id"], Cost()).cost_usd,
+        )
+        for r in found
     ]
 
 
@@ -31,6 +41,7 @@ def show_run(records: Records, run_id: str) -> RunView:
     """A run, its steps and its promotion (NotFound for an unknown id)."""
     run = records.run(run_id)
     done = [p for p in records.promotions(run_id) if p["status"] == "done"]
+    costs = run_costs(records.engine, run_id)
     steps = tuple(
         StepView(
             s["step_id"],
@@ -41,6 +52,8 @@ def show_run(records: Records, run_id: str) -> RunView:
             json.loads(s["usage"]),
             s["started_at"],
             s["finished_at"],
+            (cost := costs.by_step.get(f"{s['step_id']}#{s['attempt']}", Cost())).cost_usd,
+            cost.unpriced_calls,
         )
         for s in records.steps(run_id)
     )
@@ -62,6 +75,10 @@ def show_run(records: Records, run_id: str) -> RunView:
         promotion=PromotionView(done[0]["target"], done[0]["ref"], done[0]["artifact_sha256"]) if done else None,
         batch=run["batch_id"],
         schedule=run["schedule"],
+        cost_usd=costs.total.cost_usd,
+        model_calls=costs.total.calls,
+        unpriced_calls=costs.total.unpriced_calls,
+        cost_by_member={member: cost.cost_usd for member, cost in sorted(costs.by_member.items())},
     )
 
 

@@ -26,6 +26,7 @@ class RunSummary:
     status: str
     requester: str
     created_at: str
+    cost_usd: float = 0.0  # its model calls' total (see `unpriced_calls` in `runs show`)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class StepView:
     usage: dict[str, Any]
     started_at: str
     finished_at: str | None
+    cost_usd: float = 0.0  # this try's model calls, from the reply log
+    unpriced_calls: int = 0  # calls litellm had no price for, counted as 0
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,10 @@ class RunView:
     promotion: PromotionView | None
     batch: str | None = None  # the batch it belongs to
     schedule: str | None = None  # the schedule that started it
+    cost_usd: float = 0.0  # every model call of the run, from the reply log (litellm's prices)
+    model_calls: int = 0
+    unpriced_calls: int = 0  # calls litellm had no price for: cost_usd is then a lower bound
+    cost_by_member: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -23,24 +23,17 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from executors._version import VERSION
-from executors.errors import SandboxUnavailable
 
 from ..accounts import Accounts
-from ..errors import BadInput, CrewgateError, GateError, GateForbidden, NotFound
+from ..costs import cost_text
+from ..errors import CrewgateError
 from .api import api
 from .pages import pages
+from .refusals import STATUS
 from .session import LoginThrottle, server_secret
 
 HERE = Path(__file__).resolve().parent
 
-STATUS: dict[type[Exception], int] = {
-    NotFound: 404,
-    GateForbidden: 403,
-    GateError: 409,
-    BadInput: 422,
-    ValidationException: 422,
-    SandboxUnavailable: 503,
-}
 HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
@@ -92,9 +85,10 @@ def create_app(services: Any, secure_cookies: bool = False) -> Litestar:
 
 
 def _add_filters(engine: JinjaTemplateEngine) -> None:
-    """`shown` and `one_line`: text from a run or a person, with hidden characters escaped and named."""
+    """`shown` and `one_line`: text from a run or a person, hidden characters escaped and named; `cost`: dollars."""
     engine.engine.filters["shown"] = lambda text: _shown(str(text), multiline=True)
     engine.engine.filters["one_line"] = lambda text: _shown(str(text), multiline=False)
+    engine.engine.filters["cost"] = cost_text
 
 
 def _shown(text: str, multiline: bool) -> str:
@@ -104,13 +98,6 @@ def _shown(text: str, multiline: bool) -> str:
     if not shown.flagged:
         return shown.text
     return f"[⚠ {', '.join(shown.flags)}: shown escaped] {shown.text}"
-
-
-def status_of(exc: Exception) -> int | None:
-    """The HTTP status a refusal maps to; None for an error that is a crewgate fault (a 500)."""
-    if isinstance(exc, HTTPException):
-        return int(exc.status_code)
-    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), None)
 
 
 def _refusal(status: int | None) -> Any:

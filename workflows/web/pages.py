@@ -18,11 +18,12 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from ..accounts import SESSION_KIND, UserView
-from ..errors import CrewgateError
+from ..errors import BadInput
 from ..records import TERMINAL
 from .auth import CAN, require
 from .diffview import diff_lines
-from .session import COOKIE, SESSION_LIFETIME, signed, unsigned
+from .refusals import status_of
+from .session import COOKIE, SESSION_LIFETIME, SESSION_SECONDS, signed, unsigned
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 
@@ -83,7 +84,7 @@ def login(request: Request, data: Annotated[dict[str, str], FORM]) -> Response[A
         samesite="strict",
         secure=request.app.state.secure_cookies,
         path="/",
-        max_age=12 * 3600,
+        max_age=SESSION_SECONDS,
     )
     return Redirect(target, status_code=303, cookies=[cookie])
 
@@ -150,7 +151,7 @@ def decide_form(
     try:
         require(user, "decide")
         if decision not in ("approve", "reject", "request_changes"):
-            raise CrewgateError(f"{decision!r} is not approve, reject or request_changes")
+            raise BadInput(f"{decision!r} is not approve, reject or request_changes")
         decide(
             _services(request),
             review_id,
@@ -161,8 +162,6 @@ def decide_form(
             data.get("step") or None,
         )
     except Exception as exc:
-        from .app import status_of
-
         status = status_of(exc)
         if status is None:
             raise
@@ -199,8 +198,7 @@ def _run_context(request: Request, run_id: str) -> dict[str, Any]:
 
     services = _services(request)
     view = show_run(services.records, run_id)
-    reviews = [item for item in services.records.list_reviews() if item["run_id"] == run_id]
-    return {"run": view, "reviews": reviews, "ended": view.status in TERMINAL}
+    return {"run": view, "reviews": services.records.reviews_of_run(run_id), "ended": view.status in TERMINAL}
 
 
 def _local(target: str) -> str:

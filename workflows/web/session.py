@@ -26,6 +26,7 @@ from ..store import crewgate_home
 
 COOKIE = "crewgate_session"
 SESSION_LIFETIME = "12h"
+SESSION_SECONDS = 12 * 3600  # the cookie's max-age: the same 12 hours
 SECRET_FILE = "web-secret"  # noqa: S105 - the file name, not the secret
 # Failed logins allowed within FAILURE_WINDOW_S, per name and per client address. An address
 # gets more: behind a proxy every reviewer has the proxy's address.

@@ -1,0 +1,74 @@
+"""What runs cost, summed from their recorded model calls: per step try, per member, per run, per batch.
+
+The reply log (crewgate_model_calls) is the one record of every paid call, whichever
+process made it; a reply replayed after a crash is read from it, not paid again, so
+these sums are what was spent. A call litellm could not price counts as 0 and as
+unpriced: a total with unpriced calls is a lower bound, and every view says how many.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.engine import Connection, Engine
+
+from .tables import model_calls
+
+
+@dataclass(frozen=True)
+class Cost:
+    cost_usd: float = 0.0
+    calls: int = 0
+    unpriced_calls: int = 0
+
+
+@dataclass(frozen=True)
+class RunCosts:
+    total: Cost
+    by_step: dict[str, Cost]  # "<step>#<attempt>"
+    by_member: dict[str, Cost]
+
+
+_SUMS = (
+    func.coalesce(func.sum(model_calls.c.cost_usd), 0.0),
+    func.count(),
+    func.coalesce(func.sum(model_calls.c.unpriced), 0),
+)
+
+
+def run_costs(engine: Engine, run_id: str) -> RunCosts:
+    """One run's costs by step try and by member, and in all."""
+    with engine.connect() as db:
+        by_step = _grouped(db, model_calls.c.scope, model_calls.c.run_id == run_id)
+        by_member = _grouped(db, model_calls.c.member, model_calls.c.run_id == run_id)
+    return RunCosts(total_of(by_step.values()), by_step, by_member)
+
+
+def costs_of_runs(engine: Engine, run_ids: Iterable[str]) -> dict[str, Cost]:
+    """Each run's total (runs without calls are left out: they cost nothing)."""
+    wanted = sorted(set(run_ids))
+    if not wanted:
+        return {}
+    with engine.connect() as db:
+        return _grouped(db, model_calls.c.run_id, model_calls.c.run_id.in_(wanted))
+
+
+def total_of(costs: Iterable[Cost]) -> Cost:
+    found = list(costs)
+    return Cost(
+        sum(cost.cost_usd for cost in found),
+        sum(cost.calls for cost in found),
+        sum(cost.unpriced_calls for cost in found),
+    )
+
+
+def _grouped(db: Connection, key: ColumnElement[Any], where: ColumnElement[bool]) -> dict[str, Cost]:
+    query = select(key, *_SUMS).where(where).group_by(key)
+    return {str(row[0]): Cost(float(row[1]), int(row[2]), int(row[3])) for row in db.execute(query)}
+
+
+def cost_text(cost_usd: float, unpriced_calls: int = 0) -> str:
+    """`$0.001234`, or `$0.001234 + 2 unpriced call(s)` when some calls had no price."""
+    text = f"${cost_usd:.6f}" if cost_usd < 1 else f"${cost_usd:,.2f}"
+    return f"{text} + {unpriced_calls} unpriced call(s)" if unpriced_calls else text
