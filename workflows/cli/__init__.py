@@ -13,6 +13,7 @@ from executors.errors import CrewgateError, Exit
 from .accounts import tokens, users
 from .batch import batch
 from .db import db
+from .replay import replay
 from .review import review
 from .run import run, worker
 from .runbook import runbook
@@ -38,6 +39,7 @@ for command in (run, runs, review, runbook, batch, schedule, sandbox, worker, wo
     cli.add_command(command)
 for command in (users, tokens, webhooks, serve):  # reviewers and services away from this machine
     cli.add_command(command)
+runs.add_command(replay)
 
 
 def main() -> None:

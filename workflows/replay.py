@@ -1,0 +1,188 @@
+"""`crewgate runs replay`: run a run's recorded code again, in a fresh sandbox, and say where it now differs.
+
+A reviewer's reproducibility check. The sandbox starts from the run's base snapshot
+and the run's work steps are done again in their recorded order: each member turn's
+code cells as the trace recorded them (the model is not asked: the code is the
+record), each check's command, rendered as the run rendered it. A re-run step (a
+retry, requested changes, a sandbox lost mid-step) starts again from the workspace
+it started from, as it did in the run. Each cell's rendered result is compared with
+the recorded one (the `<cell-N>` numbers of tracebacks and durations such as
+pytest's "in 0.02s" aside), each check's exit status too (its output holds
+timings). At the end, the workspace is built into an artifact the way the gate
+builds one and its sha256 compared with the run's newest reviewed artifact.
+
+With `--step`, every step is still replayed (later steps need the state earlier
+ones left) but only that step's differences are reported.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agents.observation import render_result
+from executors import ExecutionResult, SandboxLimits
+from executors.protocol import Sandbox
+
+from .artifacts import build_artifact
+from .errors import BadInput, RunError
+from .runbook.schema import CheckStep, CrewStep, TaskStep
+from .runs.variables import template_variables
+
+if TYPE_CHECKING:
+    from .runs.services import RunServices
+
+CELL_NUMBER = re.compile(r"<cell-\d+>")
+# Durations a test runner prints ("5 passed in 0.02s", "Ran 3 tests in 0.001s", "took 12 ms"): not results.
+DURATION = re.compile(r"\b(in|took|after|elapsed:?)\s+\d+(?:\.\d+)?\s*(?:s|ms|sec|secs|seconds)\b")
+SHOWN = 2000  # characters of each side of a difference kept in the report
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One place where replaying the run gave something other than what was recorded."""
+
+    step: str
+    attempt: int
+    member: str  # "check" for a check step
+    turn: int
+    block: int  # the cell's number in its turn (1-based); 0 for a check
+    recorded: str
+    replayed: str
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    run_id: str
+    steps: int  # step tries replayed
+    cells: int
+    checks: int
+    differences: tuple[Difference, ...]
+    artifact_sha256: str | None  # the run's newest reviewed artifact (None: it never reached a gate)
+    replayed_artifact_sha256: str
+    same_artifact: bool | None  # None: the run never reached a gate, so there is no artifact to compare
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def replay_run(
+    services: "RunServices", run_id: str, only_step: str | None = None, progress: Callable[[str], None] = print
+) -> ReplayReport:
+    """Replay run `run_id` in a fresh sandbox of its pinned image; what differs from the record."""
+    records, blobs = services.records, services.blobs
+    run = records.run(run_id)
+    book = services.pinned_runbook(run_id).runbook
+    if only_step is not None and only_step not in {step.id for step in book.steps}:
+        raise BadInput(f"run {run_id} has no step {only_step!r}: its steps are {', '.join(s.id for s in book.steps)}")
+    if not run["base_snapshot"]:
+        raise RunError(f"run {run_id} has no base snapshot: it never started, so there is nothing to replay")
+    tries = [row for row in records.steps(run_id) if row["kind"] in ("task", "crew", "check")]
+    events = records.trace(run_id)
+    spec = book.sandbox
+    limits = SandboxLimits(memory=spec.memory, cpus=spec.cpus, pids=spec.pids, timeout_s=spec.timeout_s)
+    base = blobs.get(run["base_snapshot"])
+    differences: list[Difference] = []
+    outputs: dict[str, str] = {}
+    started_from: dict[str, bytes] = {}
+    cells = checks = 0
+    image_now = services.sandboxes.pin(run["image"])  # fails closed when Docker or the image is missing
+    with services.sandboxes.start(f"{run_id}-replay", run["image"], limits) as sandbox:
+        sandbox.restore(base)
+        for row in tries:
+            step_id, attempt = row["step_id"], row["attempt"]
+            step = book.step(step_id)
+            reported = only_step in (None, step_id)
+            if step_id in started_from:
+                sandbox.restore(started_from[step_id])  # a re-run starts where the step first started
+            else:
+                started_from[step_id] = sandbox.snapshot()
+            progress(f"{step_id} #{attempt}")
+            if isinstance(step, CheckStep):
+                from .runbook.templates import render
+                from .runs.work import _check
+
+                command = render(step.check, template_variables(records, run_id, outputs))
+                ok, _ = _check(sandbox, command, step.timeout_s)
+                checks += 1
+                if reported and ok != (row["status"] == "done"):
+                    differences.append(
+                        Difference(step_id, attempt, "check", 0, 0, _exit(row["status"] == "done"), _exit(ok))
+                    )
+            elif isinstance(step, TaskStep | CrewStep):
+                mine = [e for e in events if e["step_id"] == step_id and e["attempt"] == attempt]
+                for event in mine:
+                    if event["data"].get("status") == "sandbox_lost":  # the try was discarded and run again
+                        sandbox.restore(started_from[step_id])
+                        continue
+                    found, ran = _replay_turn(sandbox, event)
+                    cells += ran
+                    if reported:
+                        differences.extend(found)
+            if row["status"] == "done":
+                outputs[step_id] = row["output"]
+        final = sandbox.snapshot()
+    data, _ = build_artifact(base, final, run["base_snapshot"])
+    reviews = records.reviews_of_run(run_id)
+    reviewed = reviews[-1]["artifact_sha256"] if reviews else None
+    replayed = _sha256(data)
+    notes: tuple[str, ...] = ()
+    if run["image_id"] and run["image_id"] != image_now:
+        notes = (f"the sandbox image {run['image']} is now {image_now[:19]}, the run used {run['image_id'][:19]}",)
+    return ReplayReport(
+        run_id=run_id,
+        steps=len(tries),
+        cells=cells,
+        checks=checks,
+        differences=tuple(differences),
+        artifact_sha256=reviewed,
+        replayed_artifact_sha256=replayed,
+        same_artifact=None if reviewed is None else reviewed == replayed,
+        notes=notes,
+    )
+
+
+def _replay_turn(sandbox: Sandbox, event: dict[str, Any]) -> tuple[list[Difference], int]:
+    """Run one recorded turn's cells in order, stopping at the first error as the member did."""
+    data = event["data"]
+    recorded = list(data.get("results") or [])
+    found: list[Difference] = []
+    ran = 0
+    for number, code in enumerate(data.get("code") or [], start=1):
+        result = sandbox.execute(code)
+        ran += 1
+        before = _shown(ExecutionResult(**_fields(recorded[number - 1]))) if number <= len(recorded) else "(not run)"
+        after = _shown(result)
+        if before != after:
+            found.append(
+                Difference(
+                    event["step_id"],
+                    event["attempt"],
+                    event["member"],
+                    event["turn"],
+                    number,
+                    before[:SHOWN],
+                    after[:SHOWN],
+                )
+            )
+        if not result.ok:
+            break
+    return found, ran
+
+
+def _fields(recorded: dict[str, Any]) -> dict[str, Any]:
+    known = ExecutionResult.__dataclass_fields__
+    return {name: value for name, value in recorded.items() if name in known}
+
+
+def _shown(result: ExecutionResult) -> str:
+    """What the member read of a cell, without the numbers that only count cells or time."""
+    return DURATION.sub(r"\1 <duration>", CELL_NUMBER.sub("<cell>", render_result(result)))
+
+
+def _exit(ok: bool) -> str:
+    return "exit code 0" if ok else "a non-zero exit code"
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
