@@ -7,7 +7,7 @@ runs one member agent.
 """
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from autogen_agentchat.agents import BaseChatAgent
@@ -18,10 +18,10 @@ from autogen_agentchat.teams import RoundRobinGroupChat, SelectorGroupChat
 from autogen_core import CancellationToken
 from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, ModelInfo, RequestUsage
 
-from agents import CodeActMember, LLMGateway, MemberResult
+from agents import CodeActMember, MemberResult
 from executors.errors import BadInput
 
-from .base import EngineBase
+from .base import Coordinate, EngineBase
 from .outcome import CrewOutcome, outcome_from
 
 DONE_WORD = "TERMINATE"
@@ -62,15 +62,15 @@ class CodeActChatAgent(BaseChatAgent):
 class GatewayChatClient(ChatCompletionClient):
     """AutoGen's view of a model (used by the selector): calls go through the run's gateway."""
 
-    def __init__(self, gateway: LLMGateway, model: str, params: Mapping[str, Any]) -> None:
-        self.gateway, self.model, self.params = gateway, model, dict(params)
+    def __init__(self, coordinate: Coordinate) -> None:
+        self.coordinate = coordinate
         self._usage = RequestUsage(prompt_tokens=0, completion_tokens=0)
 
     async def create(self, messages: Sequence[LLMMessage], *args: Any, **kwargs: Any) -> CreateResult:
         plain = [
             {"role": "system" if m.type == "SystemMessage" else "user", "content": str(m.content)} for m in messages
         ]
-        completion = await asyncio.to_thread(self.gateway.complete, self.model, plain, self.params, SELECTOR)
+        completion = await asyncio.to_thread(self.coordinate, SELECTOR, plain)
         usage = RequestUsage(completion.usage.prompt_tokens, completion.usage.completion_tokens)
         self._usage = RequestUsage(
             self._usage.prompt_tokens + usage.prompt_tokens, self._usage.completion_tokens + usage.completion_tokens
@@ -131,7 +131,7 @@ class AutoGenCrew(EngineBase):
         if process == "round_robin":
             team = RoundRobinGroupChat(agents, termination_condition=stop)
         elif process == "selector":
-            chooser = GatewayChatClient(self.gateway, self.manager_model, self.manager_params)
+            chooser = GatewayChatClient(self.coordinate)
             team = SelectorGroupChat(agents, model_client=chooser, termination_condition=stop)
         else:
             raise BadInput(f"process {process!r} is not an AutoGen process: use round_robin or selector")

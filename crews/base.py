@@ -1,15 +1,19 @@
 """The crew seam: one small interface over CrewAI and AutoGen."""
 
 import contextlib
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
-from agents import CodeActMember, LLMGateway
+from agents import CodeActMember, LLMGateway, TraceEvent, TraceSink
+from agents.gateway import Completion
+from agents.trace import discard
 from executors.errors import BadInput
 
 from .outcome import CrewOutcome
 
 ENGINES = ("crewai", "autogen")
+Coordinate = Callable[[str, list[dict[str, str]]], Completion]  # (manager or selector, messages) -> its reply
 
 
 class Crew(Protocol):
@@ -29,15 +33,52 @@ class Crew(Protocol):
 
 
 class EngineBase:
-    """What both engines hold: the run's members, its gateway, and the model of a manager/selector."""
+    """What both engines hold: the run's members, its gateway, and the model of a manager/selector.
+
+    A member's turns are traced by its own loop; the calls a framework makes to
+    coordinate them (crewAI's hierarchical manager, AutoGen's selector) go through
+    `coordinate`, which traces each one too, so every model call of a run is in its trace.
+    """
 
     def __init__(
-        self, members: dict[str, CodeActMember], gateway: LLMGateway, manager_model: str, manager_params: dict[str, Any]
+        self,
+        members: dict[str, CodeActMember],
+        gateway: LLMGateway,
+        manager_model: str,
+        manager_params: dict[str, Any],
+        trace: TraceSink = discard,
     ) -> None:
         self.members = members
         self.gateway = gateway
         self.manager_model = manager_model
         self.manager_params = manager_params
+        self.trace = trace
+        self._calls: dict[str, int] = {}
+        self._calls_lock = threading.Lock()
+
+    def coordinate(self, member: str, messages: list[dict[str, str]]) -> Completion:
+        """A manager's or selector's model call, through the run's gateway, traced as a `coordinate` turn."""
+        completion = self.gateway.complete(self.manager_model, messages, self.manager_params, member=member)
+        with self._calls_lock:
+            turn = self._calls[member] = self._calls.get(member, 0) + 1
+        self.trace(
+            TraceEvent(
+                member=member,
+                turn=turn,
+                model=self.manager_model,
+                messages=messages,
+                reply=completion.text,
+                code=(),
+                results=(),
+                observation="",
+                usage=completion.usage,
+                llm_latency_s=completion.latency_s,
+                exec_duration_s=0.0,
+                status="coordinate",
+                note="replayed from the run's reply log" if completion.replayed else "",
+            )
+        )
+        return completion
 
     @contextlib.contextmanager
     def turns(self, member: str, max_turns: int | None) -> Iterator[CodeActMember]:
@@ -57,14 +98,15 @@ def build_crew(
     gateway: LLMGateway,
     manager_model: str,
     manager_params: Mapping[str, Any] | None = None,
+    trace: TraceSink = discard,
 ) -> Crew:
     """The crew for `engine`; its framework is imported only now (it is slow to import)."""
     if engine == "crewai":
         from .crewai_engine import CrewAICrew
 
-        return CrewAICrew(dict(members), gateway, manager_model, dict(manager_params or {}))
+        return CrewAICrew(dict(members), gateway, manager_model, dict(manager_params or {}), trace)
     if engine == "autogen":
         from .autogen_engine import AutoGenCrew
 
-        return AutoGenCrew(dict(members), gateway, manager_model, dict(manager_params or {}))
+        return AutoGenCrew(dict(members), gateway, manager_model, dict(manager_params or {}), trace)
     raise BadInput(f"unknown crew engine {engine!r}: use {' or '.join(ENGINES)}")

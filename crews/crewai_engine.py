@@ -19,10 +19,10 @@ from crewai.agents.agent_adapters.base_agent_adapter import BaseAgentAdapter  # 
 from crewai.llms.base_llm import BaseLLM  # noqa: E402
 from pydantic import PrivateAttr  # noqa: E402
 
-from agents import CodeActMember, LLMGateway, MemberResult  # noqa: E402
+from agents import CodeActMember, MemberResult  # noqa: E402
 from executors.errors import BadInput  # noqa: E402
 
-from .base import EngineBase  # noqa: E402
+from .base import Coordinate, EngineBase  # noqa: E402
 from .outcome import CrewOutcome, outcome_from  # noqa: E402
 
 MANAGER = "manager"
@@ -84,20 +84,19 @@ class CodeActAgent(BaseAgentAdapter):
 class GatewayLLM(BaseLLM):
     """crewAI's view of a model: calls go through the run's gateway (budget, retries, trace)."""
 
-    _gateway: LLMGateway = PrivateAttr()
-    _params: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _coordinate: Coordinate = PrivateAttr()
     _member: str = PrivateAttr(default=MANAGER)
     _log: list[Any] = PrivateAttr(default_factory=list)
 
-    def bind(self, gateway: LLMGateway, params: dict[str, Any], member: str = MANAGER) -> "GatewayLLM":
-        self._gateway, self._params, self._member = gateway, params, member
+    def bind(self, coordinate: Coordinate, member: str = MANAGER) -> "GatewayLLM":
+        self._coordinate, self._member = coordinate, member
         return self
 
     def call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
         if isinstance(messages, str):
             messages = [{"role": "user", "content": messages}]
         normalized = [{"role": str(m.get("role", "user")), "content": str(m.get("content") or "")} for m in messages]
-        completion = self._gateway.complete(self.model, normalized, self._params, member=self._member)
+        completion = self._coordinate(self._member, normalized)
         self._log.append(completion)
         return completion.text
 
@@ -142,9 +141,7 @@ class CrewAICrew(EngineBase):
             ]
             crew = Crew(agents=agents, tasks=tasks, process=Process.sequential, verbose=False)
         elif process == "hierarchical":
-            manager = GatewayLLM(model=self.gateway.resolve_model(self.manager_model)).bind(
-                self.gateway, self.manager_params
-            )
+            manager = GatewayLLM(model=self.gateway.resolve_model(self.manager_model)).bind(self.coordinate)
             goal_task = Task(description=f"{goal}\n\n{context}".strip(), expected_output="the crew's result")
             crew = Crew(
                 agents=agents, tasks=[goal_task], process=Process.hierarchical, manager_llm=manager, verbose=False

@@ -30,7 +30,7 @@ def crew_for(engine: str, box: DockerSandbox, tmp_path: Path, replies: dict[str,
     }
     gateway = LLMGateway()
     members = build_members(specs, box, gateway, f"scripted/{script}", trace=trace)
-    return build_crew(engine, members, gateway, f"scripted/{script}")
+    return build_crew(engine, members, gateway, f"scripted/{script}", trace=trace)
 
 
 @pytest.mark.parametrize("engine", ["crewai", "autogen"])
@@ -81,6 +81,9 @@ def test_crewai_hierarchical_manager_delegates_to_every_member(docker_box: Docke
     assert outcome.output == "value set to 42 and verified"
     assert sorted(outcome.members) == ["coder", "tester"]
     assert docker_box.execute("checked").value == "(42, 'hello')"
+    managed = [event for event in trace.events if event.member == "manager"]  # the manager's calls are traced too
+    assert [event.status for event in managed] == ["coordinate"] * 3 and [e.turn for e in managed] == [1, 2, 3]
+    assert "Delegate work to coworker" in managed[0].reply and managed[0].messages
 
 
 def test_autogen_round_robin_every_member_acts(docker_box: DockerSandbox, tmp_path: Path) -> None:
@@ -106,6 +109,8 @@ def test_autogen_selector_picks_speakers_through_the_gateway(docker_box: DockerS
     outcome = crew.run_crew("Make and check a value", "selector", max_rounds=2)
     assert outcome.ok, outcome.message
     assert outcome.members == ("coder", "tester")
+    chosen = [event.reply for event in trace.events if event.member == "selector" and event.status == "coordinate"]
+    assert chosen == ["coder"]  # each selector call is traced (with one candidate left, AutoGen asks no model)
 
 
 def test_a_member_that_runs_out_of_turns_fails_the_step(docker_box: DockerSandbox, tmp_path: Path) -> None:

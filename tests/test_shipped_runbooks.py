@@ -119,8 +119,12 @@ def test_security_audit_with_requested_changes_publishes_to_a_folder(shipped: Sh
 def test_crew_review_hierarchical_crewai_writes_a_patch(shipped: Shipped) -> None:
     run_id = shipped.runs["crew-review"]
     review_id = shipped.review_after(run_id)
-    members = {turn["member"] for turn in shipped.cg.turns(run_id, "build")}
-    assert members == {"coder", "tester"}  # the manager delegated to both
+    turns = shipped.cg.turns(run_id, "build")
+    assert {turn["member"] for turn in turns if turn["status"] != "coordinate"} == {"coder", "tester"}  # delegated
+    managed = [turn for turn in turns if turn["member"] == "manager"]
+    manager_calls = "SELECT count(*) FROM crewgate_model_calls WHERE run_id = ? AND member = ?"
+    calls = shipped.cg.query(manager_calls, run_id, "manager")
+    assert managed and all(turn["status"] == "coordinate" for turn in managed) and calls == [(len(managed),)]
     shipped.decide(review_id, "approve", "--reviewer", "alice")
     assert shipped.until_ended(run_id) == "promoted", shipped.story(run_id)
     text = (shipped.folder / "out" / "change.patch").read_text()

@@ -107,7 +107,7 @@ class LiveRuns:
         gateway = LLMGateway(budget=budget, base_dir=loaded.base_dir, model=services.model, replies=replies)
 
         def make_crew() -> Crew:
-            return build_crew(book.crew.engine, live.members, gateway, book.model, book.model_params)
+            return build_crew(book.crew.engine, live.members, gateway, book.model, book.model_params, record)
 
         live = LiveRun(run_id, sandbox, gateway, {}, make_crew, "")
 
