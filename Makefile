@@ -5,7 +5,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export CREWAI_TRACING_ENABLED ?= false
 export CREWAI_DISABLE_TELEMETRY ?= true
-export OTEL_SDK_DISABLED ?= true
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 
 .PHONY: install image lint test bench demo sandbox-demo clean

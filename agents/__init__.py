@@ -10,6 +10,7 @@ from .gateway import Completion, LLMGateway, ReplyLog
 from .member import CodeActMember, MemberResult, Turn
 from .models import ChatModel, ModelCall, ModelReply, TransientModelError
 from .prompts import role_names
+from .telemetry import Telemetry, open_telemetry
 from .trace import ListSink, TraceEvent, TraceSink
 from .usage import Budget, Usage
 
@@ -28,10 +29,12 @@ __all__ = [
     "ModelReply",
     "ReplyLog",
     "ScriptError",
+    "Telemetry",
     "TraceEvent",
     "TraceSink",
     "TransientModelError",
     "Turn",
     "Usage",
+    "open_telemetry",
     "role_names",
 ]

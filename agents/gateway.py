@@ -16,12 +16,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import LLMError
 from .litellm_model import SECRET_WORDS, LiteLLMModel
 from .models import ChatModel, ModelCall, ModelReply, TransientModelError
 from .usage import Budget, Usage
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+
+    from .telemetry import Telemetry
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class Completion:
     latency_s: float
     attempts: int
     replayed: bool = False
+    finish_reason: str | None = None
 
 
 class ReplyLog(Protocol):
@@ -62,6 +68,7 @@ class LLMGateway:
         sleep: injected for tests; `time.sleep` by default.
         model: the model seam; litellm by default.
         replies: the run's reply log; None keeps nothing (a member used on its own).
+        telemetry: where `chat` spans go; None (no OTLP endpoint) records none.
     """
 
     def __init__(
@@ -75,6 +82,7 @@ class LLMGateway:
         sleep: Callable[[float], None] = time.sleep,
         model: ChatModel | None = None,
         replies: ReplyLog | None = None,
+        telemetry: "Telemetry | None" = None,
     ) -> None:
         self.budget = budget or Budget()
         self.retries = retries
@@ -84,16 +92,22 @@ class LLMGateway:
         self.base_dir = base_dir
         self.model = model or LiteLLMModel()
         self.replies = replies
+        self.telemetry = telemetry
+        self.span_parent: Context | None = None  # the current step's span: members' spans hang under it
         self._sleep = sleep
         self._scope = ""
         self._counts: dict[str, int] = {}  # calls per member in the current scope
         self._lock = threading.Lock()
 
-    def begin(self, scope: str) -> None:
-        """Start counting calls afresh under `scope` (a step try): replies are replayed from its first."""
+    def begin(self, scope: str, span_parent: "Context | None" = None) -> None:
+        """Start counting calls afresh under `scope` (a step try): replies are replayed from its first.
+
+        `span_parent` is the step's span, the parent of its members' spans (and of calls made without one).
+        """
         with self._lock:
             self._scope = scope
             self._counts = {}
+            self.span_parent = span_parent
 
     def resolve_model(self, model: str) -> str:
         """Make a relative `scripted/` path absolute against the runbook's folder."""
@@ -105,9 +119,28 @@ class LLMGateway:
         return model
 
     def complete(
-        self, model: str, messages: list[dict[str, str]], params: dict[str, Any] | None = None, member: str = ""
+        self,
+        model: str,
+        messages: list[dict[str, str]],
+        params: dict[str, Any] | None = None,
+        member: str = "",
+        parent: "Context | None" = None,
     ) -> Completion:
-        """Return the model's reply (or the recorded one). Raises BudgetExceeded, ScriptError or LLMError."""
+        """Return the model's reply (or the recorded one). Raises BudgetExceeded, ScriptError or LLMError.
+
+        With telemetry, the call is a `chat` span under `parent` (the member's span), else under the step's.
+        """
+        if self.telemetry is None:
+            return self._complete(model, messages, params, member)
+        self.telemetry.with_secrets(params or {})
+        with self.telemetry.chat(model, parent if parent is not None else self.span_parent, member) as span:
+            completion = self._complete(model, messages, params, member)
+            self.telemetry.chat_done(span, completion, messages)
+        return completion
+
+    def _complete(
+        self, model: str, messages: list[dict[str, str]], params: dict[str, Any] | None, member: str
+    ) -> Completion:
         with self._lock:
             scope = self._scope
             index = self._counts.get(member, 0)
@@ -115,7 +148,9 @@ class LLMGateway:
         if self.replies is not None:
             recorded = self.replies.recorded(scope, member, index)
             if recorded is not None:
-                return Completion(recorded.text, recorded.usage, 0.0, 0, replayed=True)
+                return Completion(
+                    recorded.text, recorded.usage, 0.0, 0, replayed=True, finish_reason=recorded.finish_reason
+                )
         self.budget.check()
         params = dict(params or {})
         params.setdefault("timeout", self.timeout_s)
@@ -124,7 +159,7 @@ class LLMGateway:
         if self.replies is not None:
             self.replies.record(scope, member, index, reply)  # before any of its code runs
         self.budget.charge(reply.usage)
-        return Completion(reply.text, reply.usage, time.perf_counter() - started, attempts)
+        return Completion(reply.text, reply.usage, time.perf_counter() - started, attempts, False, reply.finish_reason)
 
     def _call(
         self, model: str, messages: list[dict[str, str]], params: dict[str, Any], call: ModelCall

@@ -50,7 +50,9 @@ class LiteLLMModel:
             calls=1,
             unpriced_calls=int(cost is None),
         )
-        return ModelReply(response.choices[0].message.content or "", usage)
+        choice = response.choices[0]
+        finish = getattr(choice, "finish_reason", None)
+        return ModelReply(choice.message.content or "", usage, str(finish) if finish else None)
 
 
 def _script_error(exc: BaseException) -> ScriptError | None:

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from executors import ExecutionResult, Sandbox
 
@@ -12,8 +12,12 @@ from .errors import AgentError, BudgetExceeded, LLMError, ScriptError
 from .gateway import LLMGateway
 from .observation import render_observation
 from .prompts import helper_source, system_prompt
+from .telemetry import provider_and_model
 from .trace import TraceEvent, TraceSink, discard
 from .usage import Usage
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
 
 Status = Literal["done", "max_turns", "budget", "error"]
 
@@ -98,7 +102,36 @@ class CodeActMember:
         self._helper_code = "\n\n".join(helper_source(helper) for helper in self.helpers)
 
     def run(self, task: str, context: str = "") -> MemberResult:
-        """Work on `task` until a final answer, max_turns, the budget, or a model failure."""
+        """Work on `task` until a final answer, max_turns, the budget, or a model failure.
+
+        With the gateway's telemetry, the work is an `invoke_agent` span under the current step's span.
+        """
+        telemetry = self.gateway.telemetry
+        if telemetry is None:
+            return self._run(task, context, None)
+        attributes = {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": self.name,
+            "gen_ai.request.model": provider_and_model(self.model)[1],
+            "gen_ai.provider.name": provider_and_model(self.model)[0],
+            "crewgate.member.role": self.role,
+        }
+        with telemetry.span(f"invoke_agent {self.name}", self.gateway.span_parent, attributes) as span:
+            result = self._run(task, context, telemetry.context_of(span))
+            telemetry.set(
+                span,
+                {
+                    "crewgate.member.status": result.status,
+                    "crewgate.member.turns": len(result.turns),
+                    "gen_ai.usage.input_tokens": result.usage.prompt_tokens,
+                    "gen_ai.usage.output_tokens": result.usage.completion_tokens,
+                },
+            )
+            if result.status != "done":
+                telemetry.error(span, result.message, result.status)
+        return result
+
+    def _run(self, task: str, context: str, span: "Context | None") -> MemberResult:
         self._define_helpers()
         task_message = f"{task}\n\nContext from earlier steps:\n{context}" if context else task
         history: list[tuple[str, str]] = []
@@ -107,7 +140,7 @@ class CodeActMember:
         for number in range(1, self.max_turns + 1):
             messages, elided = fit_prompt(self.system, task_message, history, self.prompt_budget_tokens)
             try:
-                completion = self.gateway.complete(self.model, messages, self.model_params, member=self.name)
+                completion = self.gateway.complete(self.model, messages, self.model_params, self.name, span)
             except BudgetExceeded as exc:
                 return self._end("budget", turns, usage, str(exc))
             except (ScriptError, LLMError) as exc:
@@ -118,7 +151,7 @@ class CodeActMember:
                 turns.append(Turn(number, completion.text, (), (), ""))
                 self._emit(number, messages, completion, (), (), "", elided, status="final")
                 return MemberResult(self.name, "done", completion.text.strip(), tuple(turns), usage)
-            results, observation = self._act(parsed.code, parsed.problem)
+            results, observation = self._act(parsed.code, parsed.problem, span)
             turns.append(Turn(number, completion.text, parsed.code, results, observation))
             history.append((completion.text, observation))
             self._emit(number, messages, completion, parsed.code, results, observation, elided)
@@ -133,17 +166,41 @@ class CodeActMember:
         if not defined.ok:
             raise AgentError(f"member {self.name}: defining its helpers in the sandbox failed:\n{defined.traceback}")
 
-    def _act(self, code: tuple[str, ...], problem: str | None) -> tuple[tuple[ExecutionResult, ...], str]:
+    def _act(
+        self, code: tuple[str, ...], problem: str | None, span: "Context | None" = None
+    ) -> tuple[tuple[ExecutionResult, ...], str]:
         """Run the blocks in order, stopping at the first error; build the observation."""
         if problem is not None:
             return (), f"Observation:\n{problem}. Nothing was run: close the block and send it again."
         results: list[ExecutionResult] = []
         for block in code:
-            result = self.sandbox.execute(block)
+            result = self._execute(block, span)
             results.append(result)
             if not result.ok:
                 break
         return tuple(results), render_observation(results, len(code), self.observation_chars)
+
+    def _execute(self, block: str, span: "Context | None") -> ExecutionResult:
+        """One cell in the sandbox; with telemetry, an `execute_tool code` span under the member's span."""
+        telemetry = self.gateway.telemetry
+        if telemetry is None:
+            return self.sandbox.execute(block)
+        attributes = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": "code",
+            "gen_ai.tool.type": "extension",
+        }
+        if telemetry.capture_content:
+            attributes["gen_ai.tool.call.arguments"] = block
+        with telemetry.span("execute_tool code", span, attributes) as tool:
+            result = self.sandbox.execute(block)
+            done: dict[str, Any] = {"crewgate.timed_out": result.timed_out, "crewgate.truncated": result.truncated}
+            if telemetry.capture_content:
+                done["gen_ai.tool.call.result"] = render_observation([result], 1, self.observation_chars)
+            telemetry.set(tool, done)
+            if result.error:
+                telemetry.error(tool, f"the cell raised {result.error}", result.error)
+        return result
 
     def _emit(
         self,

@@ -24,10 +24,11 @@ class ModelCall:
 
 @dataclass(frozen=True)
 class ModelReply:
-    """A model's text and what it cost."""
+    """A model's text and what it cost; `finish_reason` when the provider said why it stopped."""
 
     text: str
     usage: Usage
+    finish_reason: str | None = None
 
 
 class TransientModelError(AgentError):

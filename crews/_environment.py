@@ -1,4 +1,9 @@
-"""Settings that keep crewAI and litellm from waiting on a network that is not there."""
+"""Settings that keep crewAI and litellm from waiting on a network that is not there.
+
+crewAI's own telemetry is off by CREWAI_DISABLE_TELEMETRY (and its tracing by
+CREWAI_TRACING_ENABLED). OTEL_SDK_DISABLED is not set: it would turn every
+OpenTelemetry SDK in the process into a no-op, crewgate's own spans included.
+"""
 
 import os
 
@@ -6,7 +11,6 @@ OFFLINE_DEFAULTS = {
     "CREWAI_TRACING_ENABLED": "false",
     "CREWAI_DISABLE_TELEMETRY": "true",
     "CREWAI_DISABLE_TRACKING": "true",
-    "OTEL_SDK_DISABLED": "true",
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
 }
 

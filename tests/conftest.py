@@ -22,7 +22,6 @@ from tests.postgres import PostgresServer, postgres_missing
 
 os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
 os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("OTEL_SDK_DISABLED", "true")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("CREWGATE_HOST_TIMEOUT_S", "4")  # a killed process's runs are taken over after 4 s, not 30
 

@@ -11,10 +11,16 @@ def emit_json(data: Any) -> None:
 
 
 def open_services() -> Any:
-    """This process's run services (database, blobs, Docker sandboxes), built here at the edge."""
+    """This process's run services (database, blobs, Docker sandboxes), built here at the edge.
+
+    Their spans, if any, are sent when the command ends (`main` then exits without running atexit hooks).
+    """
     from ..runs.services import open_services as build
 
-    return build()
+    services = build()
+    if services.telemetry is not None:
+        click.get_current_context().call_on_close(services.telemetry.shutdown)
+    return services
 
 
 def open_records() -> Any:

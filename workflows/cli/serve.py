@@ -20,8 +20,8 @@ def serve(host: str, port: int, https_proxy: bool) -> None:
     """
     import uvicorn
 
-    from ..runs.services import open_services
     from ..web.app import create_app
+    from ._output import open_services  # its spans (decisions) are sent when the server stops
 
     app = create_app(open_services(), secure_cookies=https_proxy)
     click.echo(

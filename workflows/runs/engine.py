@@ -23,6 +23,7 @@ from . import gate, promotion, work
 from .live import LiveRuns
 from .results import Outcome, Promoted, ReviewOpened, WorkDone
 from .services import RunServices
+from .spans import RunSpans
 
 INSTANCE = "crewgate"
 WAKE_TOPIC = "decision"
@@ -36,6 +37,7 @@ class RunEngine(DBOSConfiguredInstance):
     def __init__(self, services: RunServices) -> None:
         self.services = services
         self.runs = LiveRuns(services)
+        self.spans = RunSpans(services.telemetry, services.records)
         super().__init__(config_name=INSTANCE)
 
     @DBOS.workflow()
@@ -56,26 +58,40 @@ class RunEngine(DBOSConfiguredInstance):
     def work_step(
         self, run_id: str, step_id: str, attempt: int, snapshot: str, outputs: dict[str, str], context: str
     ) -> dict[str, Any]:
-        return work.work(self.runs, run_id, step_id, attempt, snapshot, outputs, context).to_json()
+        with self.spans.step(run_id, step_id, attempt, self._kind(run_id, step_id)) as span:
+            done = work.work(self.runs, run_id, step_id, attempt, snapshot, outputs, context, span.context)
+            span.set(step_status=done.status)
+        return done.to_json()
 
     @DBOS.step()
     def gate_step(self, run_id: str, step_id: str, attempt: int, snapshot: str, evidence: dict[str, Any]) -> Any:
-        return gate.open_review(self.runs, run_id, step_id, attempt, snapshot, evidence).to_json()
+        with self.spans.step(run_id, step_id, attempt, "gate") as span:
+            opened = gate.open_review(self.runs, run_id, step_id, attempt, snapshot, evidence)
+            span.set(review_id=opened.review_id, artifact_sha256=opened.artifact_sha256)
+        return opened.to_json()
 
     @DBOS.step()
     def decision_step(self, review_id: str) -> Any:
         outcome = gate.read_outcome(self.services.records, review_id, self.services.clock())
-        return outcome.to_json() if outcome else None
+        if outcome is None:
+            return None
+        self.spans.gate_wait(review_id, outcome.decision, outcome.decided_at)
+        return outcome.to_json()
 
     @DBOS.step()
     def promote_step(self, run_id: str, step_id: str, sha: str, approvers: list[str], approved_at: str) -> Any:
-        return promotion.promote(self.runs, run_id, step_id, sha, approvers, approved_at).to_json()
+        with self.spans.step(run_id, step_id, 1, "promote") as span:
+            span.set(artifact_sha256=sha)
+            promoted = promotion.promote(self.runs, run_id, step_id, sha, approvers, approved_at)
+            span.set(step_status="done" if promoted.ok else "failed", promotion_ref=promoted.ref or None)
+        return promoted.to_json()
 
     @DBOS.step()
     def finish_step(self, run_id: str, status: str, message: str) -> None:
         self.runs.close(run_id)
         self.services.sandboxes.reap(run_id)  # and any container a crashed process left behind
         run_finished(self.services.records.engine, run_id, status, message)  # recorded before the run shows it ended
+        self.spans.finish(run_id, status, message)  # sent before too: a command that sees the end exits at once
         self.services.records.set_run(run_id, status=status, message=message)
 
     def _run(self, run_id: str) -> str:
@@ -136,6 +152,9 @@ class RunEngine(DBOSConfiguredInstance):
         final = "promoted" if approval and any(isinstance(s, PromoteStep) for s in book.steps) else "completed"
         self.finish_step(run_id, final, "")
         return final
+
+    def _kind(self, run_id: str, step_id: str) -> str:
+        return type(self.runs.runbook(run_id).runbook.step(step_id)).__name__.removesuffix("Step").lower()
 
     def _wait(self, review_id: str) -> Outcome:
         """Wait durably for the review's outcome; the decision rows are the truth, messages only wake us."""

@@ -104,7 +104,9 @@ class LiveRuns:
         sandbox = services.sandboxes.start(run_id, spec.image, limits)
         replies = RecordedReplies(services.store.engine, run_id)
         budget = Budget(max_tokens=book.budget.max_tokens, max_usd=book.budget.max_usd, ledger=replies.spent)
-        gateway = LLMGateway(budget=budget, base_dir=loaded.base_dir, model=services.model, replies=replies)
+        gateway = LLMGateway(
+            budget=budget, base_dir=loaded.base_dir, model=services.model, replies=replies, telemetry=services.telemetry
+        )
 
         def make_crew() -> Crew:
             return build_crew(book.crew.engine, live.members, gateway, book.model, book.model_params, record)

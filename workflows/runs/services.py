@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from agents import ChatModel
+from agents.telemetry import Telemetry, open_telemetry
 from executors import DockerSandbox, LocalSandbox, SandboxLimits
 from executors.protocol import Sandbox
 
@@ -103,7 +104,10 @@ def utc_now() -> datetime.datetime:
 
 @dataclass(frozen=True)
 class RunServices:
-    """One per process. `model` None means litellm (real providers and `scripted/...`)."""
+    """One per process. `model` None means litellm (real providers and `scripted/...`).
+
+    `telemetry` None: no OTLP endpoint is set, and no span is made.
+    """
 
     store: Store
     records: Records
@@ -111,6 +115,7 @@ class RunServices:
     sandboxes: Sandboxes = field(default_factory=DockerSandboxes)
     model: ChatModel | None = None
     clock: Callable[[], datetime.datetime] = utc_now
+    telemetry: Telemetry | None = None
 
     def pinned_runbook(self, run_id: str) -> "LoadedRunbook":
         """The exact registered runbook content the run was pinned to."""
@@ -123,6 +128,8 @@ class RunServices:
         return loaded
 
     def close(self) -> None:
+        if self.telemetry is not None:
+            self.telemetry.shutdown()
         self.store.close()
 
 
@@ -137,4 +144,5 @@ def open_services(
         blobs=open_blobs(store.engine, crewgate_home() / "blobs"),
         sandboxes=sandboxes or DockerSandboxes(),
         model=model,
+        telemetry=open_telemetry(),
     )

@@ -5,7 +5,7 @@ snapshot's sha256 is how the next step (in this process or, after a crash,
 another) knows exactly which workspace to continue from.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from executors import ExecutionResult
 from executors.errors import KernelDied, SandboxLost
@@ -20,12 +20,22 @@ from .replies import scope_of
 from .results import WorkDone
 from .variables import template_variables
 
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+
 OUTPUT_LIMIT = 20000
 SANDBOX_TRIES = 3
 
 
 def work(
-    runs: LiveRuns, run_id: str, step_id: str, attempt: int, snapshot: str, outputs: dict[str, str], context: str
+    runs: LiveRuns,
+    run_id: str,
+    step_id: str,
+    attempt: int,
+    snapshot: str,
+    outputs: dict[str, str],
+    context: str,
+    span: "Context | None" = None,
 ) -> WorkDone:
     """Run a task, crew or check step; return its status, output and new snapshot.
 
@@ -33,7 +43,7 @@ def work(
     engine restarted), the workspace the step leaves is not one it produced: the try
     is discarded and the step runs again in a fresh sandbox restored from its
     starting snapshot (its recorded model replies are replayed, not asked again), at
-    most SANDBOX_TRIES times; then the run fails naming the loss.
+    most SANDBOX_TRIES times; then the run fails naming the loss. `span` is the step's span, its members' parent.
     """
     records = runs.services.records
     step = runs.runbook(run_id).runbook.step(step_id)
@@ -44,7 +54,7 @@ def work(
         try:
             live = runs.at(run_id, snapshot)
             replacements = live.sandbox.replacements
-            ok, output, usage = _perform(live, step, attempt, variables, context)
+            ok, output, usage = _perform(live, step, attempt, variables, context, span)
             archive = live.sandbox.snapshot()
             if live.sandbox.replacements == replacements:
                 break
@@ -68,10 +78,10 @@ def work(
 
 
 def _perform(
-    live: LiveRun, step: Any, attempt: int, variables: dict[str, Any], context: str
+    live: LiveRun, step: Any, attempt: int, variables: dict[str, Any], context: str, span: "Context | None"
 ) -> tuple[bool, str, dict[str, Any]]:
     """Do the step's work in the live sandbox; return (ok, output, usage)."""
-    live.gateway.begin(scope_of(step.id, attempt))  # a re-run try replays this try's recorded replies first
+    live.gateway.begin(scope_of(step.id, attempt), span)  # a re-run try replays this try's recorded replies first
     live.position.update(step=step.id, attempt=attempt)
     if isinstance(step, TaskStep):
         outcome = live.crew.run_task(step.member, render(step.task, variables), context, step.max_turns)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ..errors import GateError
 from ..identity import person_key
 from ..records import Records, parse_time
+from ..runs.spans import RunSpans
 from ..webhooks import review_decided
 from .review_view import DIFF_LIMIT, review_view
 from .views import DecisionResult, ReviewSummary, ReviewView
@@ -70,7 +71,8 @@ def decide(
 ) -> DecisionResult:
     """Record `reviewer`'s decision (GateError when a rule refuses it) and wake the run once the item is settled.
 
-    The decision is a `review.decided` webhook event right after it is recorded.
+    The decision is a `review.decided` webhook event right after it is recorded, and a `review {decision}`
+    span in the run's trace when telemetry is on.
 
     `sha256` pins an approval to the artifact the reviewer saw; `step` sends
     requested changes to an earlier step. The run itself continues elsewhere:
@@ -80,7 +82,9 @@ def decide(
 
     if decision == "request_changes":
         _check_changes_step(services, review_id, step)
-    status = services.records.decide(review_id, reviewer, decision, message, sha256, step)
+    with RunSpans(services.telemetry, services.records).decision(review_id, reviewer, decision) as span:
+        status = services.records.decide(review_id, reviewer, decision, message, sha256, step)
+        span.set(review_status=status)
     review_decided(services.records.engine, review_id, person_key(reviewer), status)
     pause("after-decision")  # crash tests: a decision recorded, its run not yet woken
     item = services.records.review(review_id)

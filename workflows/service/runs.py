@@ -143,6 +143,7 @@ def continue_run(services: "RunServices", run_id: str, report: Report) -> int:
 def cancel_run(services: "RunServices", run_id: str) -> RunView:
     """Stop a run at its next step and remove its sandbox; RunError if it already ended."""
     from ..runs.hosting import client
+    from ..runs.spans import RunSpans
     from ..webhooks import run_finished
 
     run = services.records.run(run_id)
@@ -151,6 +152,7 @@ def cancel_run(services: "RunServices", run_id: str) -> RunView:
     with client() as dbos:
         dbos.cancel_workflow(run_id)
     run_finished(services.records.engine, run_id, "cancelled", "cancelled by request")
+    RunSpans(services.telemetry, services.records).finish(run_id, "cancelled", "cancelled by request")
     services.records.set_run(run_id, status="cancelled", message="cancelled by request")
     services.sandboxes.reap(run_id)
     return show_run(services.records, run_id)

@@ -1,0 +1,303 @@
+"""crewgate's OpenTelemetry spans: on only when an OTLP endpoint is set, off (None) otherwise.
+
+crewgate keeps its own TracerProvider and never installs it as the global one:
+crewAI, litellm or AutoGen cannot emit into it, and crewgate emits into nothing
+of theirs. With no endpoint `open_telemetry` returns None: no provider, no
+exporter thread, and every caller's `if telemetry is None` is the whole cost
+(the OpenTelemetry SDK is not even imported).
+
+Parents are always passed explicitly: crews run members in threads (crewAI)
+and asyncio (AutoGen), so OpenTelemetry's implicit current span is never used.
+
+Names follow the OpenTelemetry GenAI semantic conventions (Development status)
+as published in semantic conventions 1.44.0 (opentelemetry-semantic-conventions
+0.66b2): `chat {model}`, `invoke_agent {name}`, `execute_tool {name}`.
+"""
+
+import contextlib
+import functools
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .litellm_model import SECRET_WORDS
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import Span
+
+    from ._otel import ChosenIds, ReportingExporter
+    from .gateway import Completion
+
+# The first one set turns export on. CREWGATE_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_ENDPOINT are base URLs.
+ENDPOINTS = ("CREWGATE_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+CAPTURE_CONTENT = "CREWGATE_OTEL_CAPTURE_CONTENT"
+TRACES_PATH = "/v1/traces"
+EXPORT_TIMEOUT_S = 2.0  # per export request, unless OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT says otherwise
+FLUSH_TIMEOUT_MS = 5000
+SCRIPTED_PROVIDER = "crewgate.scripted"
+# litellm's provider prefixes, as the GenAI conventions name the providers (others keep litellm's name).
+PROVIDERS = {
+    "anthropic": "anthropic",
+    "azure": "azure.ai.openai",
+    "azure_ai": "azure.ai.inference",
+    "bedrock": "aws.bedrock",
+    "cohere": "cohere",
+    "deepseek": "deepseek",
+    "gemini": "gcp.gemini",
+    "groq": "groq",
+    "mistral": "mistral_ai",
+    "openai": "openai",
+    "perplexity": "perplexity",
+    "scripted": SCRIPTED_PROVIDER,
+    "vertex_ai": "gcp.vertex_ai",
+    "watsonx": "ibm.watsonx.ai",
+    "xai": "x_ai",
+}
+SHORTEST_SECRET = 8  # shorter values of secret-named variables ("1", "true") would blank out ordinary text
+
+
+def open_telemetry(environ: Mapping[str, str] | None = None) -> "Telemetry | None":
+    """This process's telemetry when an OTLP endpoint is set (and OTEL_SDK_DISABLED is not true), else None."""
+    environ = os.environ if environ is None else environ
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    endpoint = _endpoint(environ)
+    if endpoint is None:
+        return None
+    from ._otel import build_provider
+
+    timeout_set = environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or environ.get("OTEL_EXPORTER_OTLP_TIMEOUT")
+    provider, ids, exporter = build_provider(endpoint, None if timeout_set else EXPORT_TIMEOUT_S)
+    secrets = [
+        value
+        for name, value in environ.items()
+        if len(value) >= SHORTEST_SECRET and any(word in name.lower() for word in SECRET_WORDS)
+    ]
+    return Telemetry(provider, ids, exporter, capture_content=environ.get(CAPTURE_CONTENT) == "1", secrets=secrets)
+
+
+def _endpoint(environ: Mapping[str, str]) -> str | None:
+    for name in ENDPOINTS:
+        value = environ.get(name, "").strip()
+        if value:
+            if name == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" or value.rstrip("/").endswith(TRACES_PATH):
+                return value
+            return value.rstrip("/") + TRACES_PATH
+    return None
+
+
+class Telemetry:
+    """crewgate's tracer: spans with explicit parents, secrets kept out of every attribute.
+
+    Args:
+        provider: crewgate's own TracerProvider (never the global one).
+        ids: the provider's id generator, for spans whose ids are chosen (a run's root span).
+        exporter: the provider's exporter, which knows whether the collector is failing.
+        capture_content: record prompts, replies, code and observations (CREWGATE_OTEL_CAPTURE_CONTENT=1).
+        secrets: values never to appear in a span (API keys from the environment); replaced by '***'.
+    """
+
+    def __init__(
+        self,
+        provider: "TracerProvider",
+        ids: "ChosenIds",
+        exporter: "ReportingExporter",
+        capture_content: bool = False,
+        secrets: list[str] | None = None,
+    ) -> None:
+        from executors._version import VERSION
+
+        self.provider = provider
+        self.tracer = provider.get_tracer("crewgate", VERSION)
+        self.capture_content = capture_content
+        self._ids = ids
+        self._exporter = exporter
+        self._secrets = sorted(set(secrets or ()), key=len, reverse=True)
+        self._closed = False
+
+    @contextlib.contextmanager
+    def span(
+        self,
+        name: str,
+        parent: "Context | None",
+        attributes: Mapping[str, Any],
+        client: bool = False,
+        start_ns: int | None = None,
+    ) -> Iterator["Span"]:
+        """A span under `parent` (a new trace if None), ended on exit; an exception marks it as an error."""
+        from opentelemetry.context import Context
+        from opentelemetry.trace import SpanKind
+
+        span = self.tracer.start_span(
+            name,
+            context=parent if parent is not None else Context(),  # never the implicit current span
+            kind=SpanKind.CLIENT if client else SpanKind.INTERNAL,
+            attributes=self.clean(attributes),
+            start_time=start_ns,
+            record_exception=False,
+            set_status_on_exception=False,
+        )
+        try:
+            yield span
+        except BaseException as exc:
+            self.fail(span, exc)
+            raise
+        finally:
+            span.end()
+
+    def emit(
+        self,
+        name: str,
+        ids: tuple[int, int],
+        parent: "Context | None",
+        attributes: Mapping[str, Any],
+        start_ns: int,
+        end_ns: int | None = None,
+        error: str = "",
+    ) -> None:
+        """A finished span with chosen (trace id, span id), e.g. a run's root span emitted when the run ends."""
+        from opentelemetry.context import Context
+
+        with self._ids.chosen(*ids):
+            span = self.tracer.start_span(
+                name,
+                context=parent if parent is not None else Context(),
+                attributes=self.clean(attributes),
+                start_time=start_ns,
+            )
+        if error:
+            self.error(span, error)
+        span.end(end_time=end_ns)
+
+    def finished(
+        self, name: str, parent: "Context | None", attributes: Mapping[str, Any], start_ns: int, end_ns: int
+    ) -> None:
+        """A span that happened between two recorded times (a review's wait), emitted now."""
+        from opentelemetry.context import Context
+
+        span = self.tracer.start_span(
+            name,
+            context=parent if parent is not None else Context(),
+            attributes=self.clean(attributes),
+            start_time=start_ns,
+        )
+        span.end(end_time=max(end_ns, start_ns))
+
+    def remote_parent(self, trace_id: int, span_id: int) -> "Context":
+        """A context whose parent span is (trace_id, span_id), as if received from another process."""
+        from opentelemetry.context import Context
+        from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+
+        parent = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+        return set_span_in_context(NonRecordingSpan(parent), Context())
+
+    def context_of(self, span: "Span") -> "Context":
+        """The context that makes `span` the parent of the next span started with it."""
+        from opentelemetry.context import Context
+        from opentelemetry.trace import set_span_in_context
+
+        return set_span_in_context(span, Context())
+
+    def set(self, span: "Span", attributes: Mapping[str, Any]) -> None:
+        span.set_attributes(self.clean(attributes))
+
+    def error(self, span: "Span", message: str, error_type: str = "") -> None:
+        from opentelemetry.trace import Status, StatusCode
+
+        if error_type:
+            span.set_attribute("error.type", error_type)
+        span.set_status(Status(StatusCode.ERROR, self.scrub(message)[:500]))
+
+    def fail(self, span: "Span", exc: BaseException) -> None:
+        self.error(span, str(exc) or type(exc).__name__, type(exc).__name__)
+
+    def clean(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """Attributes without None values, every string scrubbed of known secrets."""
+        return {
+            name: self.scrub(value) if isinstance(value, str) else value
+            for name, value in attributes.items()
+            if value is not None
+        }
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+    def with_secrets(self, params: Mapping[str, Any]) -> None:
+        """Also keep the secret values of these model params (api_key, ...) out of every span."""
+        found = {
+            value
+            for name, value in params.items()
+            if isinstance(value, str)
+            and len(value) >= SHORTEST_SECRET
+            and any(word in name.lower() for word in SECRET_WORDS)
+        }
+        if not found.issubset(self._secrets):
+            self._secrets = sorted(set(self._secrets) | found, key=len, reverse=True)
+
+    # GenAI spans: what the gateway and the member loop record.
+
+    @contextlib.contextmanager
+    def chat(self, model: str, parent: "Context | None", member: str) -> Iterator["Span"]:
+        """A `chat {model}` span (CLIENT) around one model call, replayed or real."""
+        provider, name = provider_and_model(model)
+        attributes = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": provider,
+            "gen_ai.request.model": name,
+            "gen_ai.agent.name": member or None,
+        }
+        with self.span(f"chat {name}", parent, attributes, client=True) as span:
+            yield span
+
+    def chat_done(self, span: "Span", completion: "Completion", messages: list[dict[str, str]]) -> None:
+        usage = completion.usage
+        attributes: dict[str, Any] = {
+            "gen_ai.usage.input_tokens": usage.prompt_tokens,
+            "gen_ai.usage.output_tokens": usage.completion_tokens,
+            "crewgate.replayed": completion.replayed,
+            "crewgate.llm.attempts": completion.attempts,
+            "crewgate.cost_usd": usage.cost_usd,
+        }
+        if completion.finish_reason:
+            attributes["gen_ai.response.finish_reasons"] = (completion.finish_reason,)
+        if self.capture_content:
+            attributes["gen_ai.input.messages"] = json.dumps(
+                [{"role": m["role"], "parts": [{"type": "text", "content": m["content"]}]} for m in messages]
+            )
+            output = {"role": "assistant", "parts": [{"type": "text", "content": completion.text}]}
+            if completion.finish_reason:
+                output["finish_reason"] = completion.finish_reason
+            attributes["gen_ai.output.messages"] = json.dumps([output])
+        self.set(span, attributes)
+
+    def flush(self) -> None:
+        """Send what is buffered now (a step ended); skipped while the collector fails, so runs never wait on it."""
+        if not self._closed and not self._exporter.failing:
+            self.provider.force_flush(FLUSH_TIMEOUT_MS)
+
+    def shutdown(self) -> None:
+        """Send what is buffered and stop the exporter thread (a command ends)."""
+        if not self._closed:
+            self._closed = True
+            self.provider.shutdown()
+
+
+@functools.lru_cache(maxsize=64)
+def provider_and_model(model: str) -> tuple[str, str]:
+    """(gen_ai.provider.name, gen_ai.request.model) of a litellm model string, e.g. ('openai', 'gpt-4o')."""
+    prefix, _, name = model.partition("/")
+    if name:
+        return PROVIDERS.get(prefix, prefix), name
+    litellm = sys.modules.get("litellm")
+    if litellm is not None:
+        with contextlib.suppress(Exception):  # litellm cannot tell: the name alone is all there is
+            provider = litellm.get_llm_provider(model)[1]
+            return PROVIDERS.get(provider, provider), model
+    return "unknown", model

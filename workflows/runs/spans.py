@@ -1,0 +1,150 @@
+"""A run's OpenTelemetry trace: one trace per run, whichever processes work on it.
+
+The trace id and the id of the run's root span are derived from the run id, so
+a process that resumes a run (a `review approve`, a worker taking it over)
+continues the same trace without storing anything: every process hangs its
+spans under the same root span context, and the process that ends the run
+emits the root span itself, with that id, starting when the run was created.
+
+Every method is a no-op without telemetry (no OTLP endpoint set).
+"""
+
+import contextlib
+import datetime
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..records import Records, parse_time
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from opentelemetry.trace import Span
+
+    from agents.telemetry import Telemetry
+
+
+def trace_ids(run_id: str) -> tuple[int, int]:
+    """(trace id, root span id) of a run: the first 16 and the next 8 bytes of sha256(run id)."""
+    digest = hashlib.sha256(run_id.encode()).digest()
+    return int.from_bytes(digest[:16], "big") or 1, int.from_bytes(digest[16:24], "big") or 1
+
+
+def _ns(moment: str | datetime.datetime) -> int:
+    when = parse_time(moment) if isinstance(moment, str) else moment
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return int(when.timestamp() * 1_000_000_000)
+
+
+@dataclass
+class OpenSpan:
+    """A span being recorded (or nothing, without telemetry); a step's context is its members' parent."""
+
+    telemetry: "Telemetry | None" = None
+    span: "Span | None" = None
+
+    @property
+    def context(self) -> "Context | None":
+        if self.telemetry is None or self.span is None:
+            return None
+        return self.telemetry.context_of(self.span)
+
+    def set(self, **attributes: Any) -> None:
+        if self.telemetry is not None and self.span is not None:
+            self.telemetry.set(self.span, {f"crewgate.{name.replace('_', '.')}": v for name, v in attributes.items()})
+
+
+NO_SPAN = OpenSpan()
+
+
+class RunSpans:
+    """The spans of the runs this process works on."""
+
+    def __init__(self, telemetry: "Telemetry | None", records: Records) -> None:
+        self.telemetry = telemetry
+        self.records = records
+        self._runbooks: dict[str, str] = {}
+
+    def attributes(self, run_id: str) -> dict[str, Any]:
+        """What every span of a run carries: its id and NAME@VERSION."""
+        if run_id not in self._runbooks:
+            run = self.records.run(run_id)
+            self._runbooks[run_id] = f"{run['runbook']}@{run['version']}"
+        return {"crewgate.run.id": run_id, "crewgate.runbook": self._runbooks[run_id]}
+
+    def parent(self, run_id: str) -> "Context | None":
+        """The run's root span context, the same in every process."""
+        if self.telemetry is None:
+            return None
+        return self.telemetry.remote_parent(*trace_ids(run_id))
+
+    @contextlib.contextmanager
+    def step(self, run_id: str, step_id: str, attempt: int, kind: str) -> Iterator[OpenSpan]:
+        """A `step {id}` span around one step try, sent to the collector when the try ends."""
+        if self.telemetry is None:
+            yield NO_SPAN
+            return
+        attributes = {
+            **self.attributes(run_id),
+            "crewgate.step.id": step_id,
+            "crewgate.step.attempt": attempt,
+            "crewgate.step.kind": kind,
+        }
+        try:
+            with self.telemetry.span(f"step {step_id}", self.parent(run_id), attributes) as span:
+                yield OpenSpan(self.telemetry, span)
+        finally:
+            self.telemetry.flush()
+
+    def gate_wait(self, review_id: str, outcome: str, decided_at: str) -> None:
+        """A `gate wait {step}` span from the review's creation to its decision (or expiry), emitted once read."""
+        if self.telemetry is None:
+            return
+        item = self.records.review(review_id)
+        run_id = item["run_id"]
+        attributes = {
+            **self.attributes(run_id),
+            "crewgate.step.id": item["step_id"],
+            "crewgate.review.id": review_id,
+            "crewgate.review.outcome": outcome,
+            "crewgate.artifact.sha256": item["artifact_sha256"],
+        }
+        end = _ns(decided_at) if decided_at else _ns(datetime.datetime.now(datetime.UTC))
+        start = _ns(item["created_at"])
+        self.telemetry.finished(f"gate wait {item['step_id']}", self.parent(run_id), attributes, start, end)
+
+    @contextlib.contextmanager
+    def decision(self, review_id: str, reviewer: str, decision: str) -> Iterator[OpenSpan]:
+        """A `review {decision}` span around recording a decision, in whichever process records it."""
+        if self.telemetry is None:
+            yield NO_SPAN
+            return
+        item = self.records.review(review_id)
+        attributes = {
+            **self.attributes(item["run_id"]),
+            "crewgate.step.id": item["step_id"],
+            "crewgate.review.id": review_id,
+            "crewgate.review.decision": decision,
+            "crewgate.review.reviewer": reviewer,
+            "crewgate.artifact.sha256": item["artifact_sha256"],
+        }
+        with self.telemetry.span(f"review {decision}", self.parent(item["run_id"]), attributes) as span:
+            yield OpenSpan(self.telemetry, span)
+
+    def finish(self, run_id: str, status: str, message: str) -> None:
+        """The run's root span, from its creation to now, emitted by the process that ends it; then a flush."""
+        if self.telemetry is None:
+            return
+        run = self.records.run(run_id)
+        name = f"{run['runbook']}@{run['version']}"
+        attributes = {
+            **self.attributes(run_id),
+            "crewgate.run.status": status,
+            "gen_ai.operation.name": "invoke_workflow",
+            "gen_ai.workflow.name": run["runbook"],
+        }
+        error = (message or status) if status in ("failed", "cancelled") else ""
+        self.telemetry.emit(f"run {name}", trace_ids(run_id), None, attributes, _ns(run["created_at"]), error=error)
+        self.telemetry.flush()
