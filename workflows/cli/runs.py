@@ -2,6 +2,7 @@
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -68,14 +69,34 @@ def show(run_id: str, as_json: bool) -> None:
 
 @runs.command(name="trace")
 @click.argument("run_id")
-@click.option("--json", "as_json", is_flag=True, help="Print every trace event as JSON.")
-def trace_command(run_id: str, as_json: bool) -> None:
-    """Every member turn of a run: prompts, replies, code, observations, tokens."""
+@click.option("--json", "as_json", is_flag=True, help="Print every trace event as JSON (= --format json).")
+@click.option(
+    "--format",
+    "shape",
+    type=click.Choice(["text", "json", "otlp-json"]),
+    default="text",
+    show_default=True,
+    help="otlp-json: the run's spans as an OTLP/JSON file (see --output), for a bug report without a collector.",
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Where --format otlp-json writes [default: RUN.otlp.json]."
+)
+def trace_command(run_id: str, as_json: bool, shape: str, output: str | None) -> None:
+    """Every member turn of a run: prompts, replies, code, observations, tokens; or its spans as OTLP/JSON."""
     from ..service.runs import run_trace
     from ..service.views import as_json as json_of
 
+    if shape == "otlp-json":
+        from ..trace_file import run_otlp_json
+
+        spans = run_otlp_json(open_records(), run_id)
+        target = Path(output or f"{run_id}.otlp.json")
+        target.write_text(json.dumps(spans, indent=1) + "\n")
+        count = len(spans["resourceSpans"][0]["scopeSpans"][0]["spans"])
+        click.echo(f"wrote {count} spans of run {run_id} to {target}")
+        return
     events = run_trace(open_records(), run_id)
-    if as_json:
+    if as_json or shape == "json":
         emit_json(json_of(events))
         return
     for event in events:
