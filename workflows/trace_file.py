@@ -19,7 +19,7 @@ from agents.telemetry import provider_and_model
 from executors._version import VERSION
 
 from .records import Records, parse_time
-from .runs.spans import trace_ids
+from .runs.spans import trace_ids, unix_ns
 
 INTERNAL, CLIENT = 1, 3  # OTLP SpanKind
 ERROR = 2  # OTLP StatusCode
@@ -187,8 +187,8 @@ class _Spans:
             "spanId": span_id,
             "name": name,
             "kind": kind,
-            "startTimeUnixNano": str(_ns(start)),
-            "endTimeUnixNano": str(max(_ns(end), _ns(start))),
+            "startTimeUnixNano": str(unix_ns(start)),
+            "endTimeUnixNano": str(max(unix_ns(end), unix_ns(start))),
             "attributes": _attributes({**self.common, **attributes}),
             "status": {"code": ERROR} if failed else {},
         }
@@ -224,8 +224,3 @@ def _at(moment: str) -> datetime.datetime:
 
 def _spent(data: dict[str, Any]) -> datetime.timedelta:
     return datetime.timedelta(seconds=float(data.get("llm_latency_s") or 0) + float(data.get("exec_duration_s") or 0))
-
-
-def _ns(moment: "str | datetime.datetime") -> int:
-    when = _at(moment) if isinstance(moment, str) else moment
-    return int(when.timestamp() * 1_000_000_000)

@@ -31,7 +31,8 @@ def trace_ids(run_id: str) -> tuple[int, int]:
     return int.from_bytes(digest[:16], "big") or 1, int.from_bytes(digest[16:24], "big") or 1
 
 
-def _ns(moment: str | datetime.datetime) -> int:
+def unix_ns(moment: str | datetime.datetime) -> int:
+    """A recorded time (ISO text, or a datetime) in nanoseconds since the epoch, as OTLP counts time."""
     when = parse_time(moment) if isinstance(moment, str) else moment
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.UTC)
@@ -111,8 +112,8 @@ class RunSpans:
             "crewgate.review.outcome": outcome,
             "crewgate.artifact.sha256": item["artifact_sha256"],
         }
-        end = _ns(decided_at) if decided_at else _ns(datetime.datetime.now(datetime.UTC))
-        start = _ns(item["created_at"])
+        end = unix_ns(decided_at) if decided_at else unix_ns(datetime.datetime.now(datetime.UTC))
+        start = unix_ns(item["created_at"])
         self.telemetry.finished(f"gate wait {item['step_id']}", self.parent(run_id), attributes, start, end)
 
     @contextlib.contextmanager
@@ -146,5 +147,5 @@ class RunSpans:
             "gen_ai.workflow.name": run["runbook"],
         }
         error = (message or status) if status in ("failed", "cancelled") else ""
-        self.telemetry.emit(f"run {name}", trace_ids(run_id), None, attributes, _ns(run["created_at"]), error=error)
+        self.telemetry.emit(f"run {name}", trace_ids(run_id), None, attributes, unix_ns(run["created_at"]), error=error)
         self.telemetry.flush()

@@ -43,19 +43,8 @@ def show_run(records: Records, run_id: str) -> RunView:
     done = [p for p in records.promotions(run_id) if p["status"] == "done"]
     costs = run_costs(records.engine, run_id)
     steps = tuple(
-        StepView(
-            s["step_id"],
-            s["attempt"],
-            s["kind"],
-            s["status"],
-            s["output"],
-            json.loads(s["usage"]),
-            s["started_at"],
-            s["finished_at"],
-            (cost := costs.by_step.get(f"{s['step_id']}#{s['attempt']}", Cost())).cost_usd,
-            cost.unpriced_calls,
-        )
-        for s in records.steps(run_id)
+        _step_view(row, costs.by_step.get(f"{row['step_id']}#{row['attempt']}", Cost()))
+        for row in records.steps(run_id)
     )
     return RunView(
         id=run["id"],
@@ -79,6 +68,21 @@ def show_run(records: Records, run_id: str) -> RunView:
         model_calls=costs.total.calls,
         unpriced_calls=costs.total.unpriced_calls,
         cost_by_member={member: cost.cost_usd for member, cost in sorted(costs.by_member.items())},
+    )
+
+
+def _step_view(row: dict[str, Any], cost: Cost) -> StepView:
+    return StepView(
+        row["step_id"],
+        row["attempt"],
+        row["kind"],
+        row["status"],
+        row["output"],
+        json.loads(row["usage"]),
+        row["started_at"],
+        row["finished_at"],
+        cost.cost_usd,
+        cost.unpriced_calls,
     )
 
 
