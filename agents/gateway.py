@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import LLMError
-from .litellm_model import SECRET_WORDS, LiteLLMModel
+from .litellm_model import LiteLLMModel, is_secret_name
 from .models import ChatModel, ModelCall, ModelReply, TransientModelError
 from .usage import Budget, Usage
 
@@ -31,7 +31,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Completion:
-    """One model reply with what it cost. `replayed` replies came from the reply log, not the model."""
+    """One model reply with what it cost. `replayed` replies came from the reply log, not the model.
+
+    `call_index` is the call's number for its member in the current step try (0-based), as the reply log keys it.
+    """
 
     text: str
     usage: Usage
@@ -39,6 +42,7 @@ class Completion:
     attempts: int
     replayed: bool = False
     finish_reason: str | None = None
+    call_index: int = 0
 
 
 class ReplyLog(Protocol):
@@ -51,9 +55,7 @@ class ReplyLog(Protocol):
 
 def redact(params: dict[str, Any]) -> dict[str, Any]:
     """A copy of model params safe to log or trace: secrets replaced by '***'."""
-    return {
-        name: "***" if any(word in name.lower() for word in SECRET_WORDS) else value for name, value in params.items()
-    }
+    return {name: "***" if is_secret_name(name) else value for name, value in params.items()}
 
 
 class LLMGateway:
@@ -148,9 +150,7 @@ class LLMGateway:
         if self.replies is not None:
             recorded = self.replies.recorded(scope, member, index)
             if recorded is not None:
-                return Completion(
-                    recorded.text, recorded.usage, 0.0, 0, replayed=True, finish_reason=recorded.finish_reason
-                )
+                return Completion(recorded.text, recorded.usage, 0.0, 0, True, recorded.finish_reason, index)
         self.budget.check()
         params = dict(params or {})
         params.setdefault("timeout", self.timeout_s)
@@ -159,7 +159,8 @@ class LLMGateway:
         if self.replies is not None:
             self.replies.record(scope, member, index, reply)  # before any of its code runs
         self.budget.charge(reply.usage)
-        return Completion(reply.text, reply.usage, time.perf_counter() - started, attempts, False, reply.finish_reason)
+        spent = time.perf_counter() - started
+        return Completion(reply.text, reply.usage, spent, attempts, False, reply.finish_reason, index)
 
     def _call(
         self, model: str, messages: list[dict[str, str]], params: dict[str, Any], call: ModelCall

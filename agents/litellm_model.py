@@ -10,6 +10,12 @@ from .usage import Usage
 SECRET_WORDS = ("key", "token", "secret", "password", "authorization")
 
 
+def is_secret_name(name: str) -> bool:
+    """Whether a variable or model param with this name holds a secret (api_key, OPENAI_API_KEY, ...)."""
+    lowered = name.lower()
+    return any(word in lowered for word in SECRET_WORDS)
+
+
 class LiteLLMModel:
     """Calls `litellm.completion` once; litellm's exceptions are translated here, and only here."""
 
@@ -69,7 +75,7 @@ def safe_message(exc: BaseException, params: dict[str, Any]) -> str:
     """The error's first line with any secret from `params` replaced by '***'."""
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     for name, value in params.items():
-        if isinstance(value, str) and value and any(word in name.lower() for word in SECRET_WORDS):
+        if isinstance(value, str) and value and is_secret_name(name):
             message = message.replace(value, "***")
     return message[:500]
 

@@ -109,11 +109,12 @@ class CodeActMember:
         telemetry = self.gateway.telemetry
         if telemetry is None:
             return self._run(task, context, None)
+        provider, model = provider_and_model(self.model)
         attributes = {
             "gen_ai.operation.name": "invoke_agent",
             "gen_ai.agent.name": self.name,
-            "gen_ai.request.model": provider_and_model(self.model)[1],
-            "gen_ai.provider.name": provider_and_model(self.model)[0],
+            "gen_ai.request.model": model,
+            "gen_ai.provider.name": provider,
             "crewgate.member.role": self.role,
         }
         with telemetry.span(f"invoke_agent {self.name}", self.gateway.span_parent, attributes) as span:

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .litellm_model import SECRET_WORDS
+from .litellm_model import is_secret_name
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -72,12 +72,17 @@ def open_telemetry(environ: Mapping[str, str] | None = None) -> "Telemetry | Non
 
     timeout_set = environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or environ.get("OTEL_EXPORTER_OTLP_TIMEOUT")
     provider, ids, exporter = build_provider(endpoint, None if timeout_set else EXPORT_TIMEOUT_S)
-    secrets = [
+    capture = environ.get(CAPTURE_CONTENT) == "1"
+    return Telemetry(provider, ids, exporter, capture_content=capture, secrets=list(secret_values(environ)))
+
+
+def secret_values(named: Mapping[str, Any]) -> set[str]:
+    """The values of secret-named entries (environment variables, model params) long enough to be secrets."""
+    return {
         value
-        for name, value in environ.items()
-        if len(value) >= SHORTEST_SECRET and any(word in name.lower() for word in SECRET_WORDS)
-    ]
-    return Telemetry(provider, ids, exporter, capture_content=environ.get(CAPTURE_CONTENT) == "1", secrets=secrets)
+        for name, value in named.items()
+        if isinstance(value, str) and len(value) >= SHORTEST_SECRET and is_secret_name(name)
+    }
 
 
 def _endpoint(environ: Mapping[str, str]) -> str | None:
@@ -231,13 +236,7 @@ class Telemetry:
 
     def with_secrets(self, params: Mapping[str, Any]) -> None:
         """Also keep the secret values of these model params (api_key, ...) out of every span."""
-        found = {
-            value
-            for name, value in params.items()
-            if isinstance(value, str)
-            and len(value) >= SHORTEST_SECRET
-            and any(word in name.lower() for word in SECRET_WORDS)
-        }
+        found = secret_values(params)
         if not found.issubset(self._secrets):
             self._secrets = sorted(set(self._secrets) | found, key=len, reverse=True)
 

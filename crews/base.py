@@ -1,7 +1,6 @@
 """The crew seam: one small interface over CrewAI and AutoGen."""
 
 import contextlib
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
@@ -53,18 +52,17 @@ class EngineBase:
         self.manager_model = manager_model
         self.manager_params = manager_params
         self.trace = trace
-        self._calls: dict[str, int] = {}
-        self._calls_lock = threading.Lock()
 
     def coordinate(self, member: str, messages: list[dict[str, str]]) -> Completion:
-        """A manager's or selector's model call, through the run's gateway, traced as a `coordinate` turn."""
+        """A manager's or selector's model call, through the run's gateway, traced as a `coordinate` turn.
+
+        Its turn number is the gateway's count of the member's calls in this step try, as in the reply log.
+        """
         completion = self.gateway.complete(self.manager_model, messages, self.manager_params, member=member)
-        with self._calls_lock:
-            turn = self._calls[member] = self._calls.get(member, 0) + 1
         self.trace(
             TraceEvent(
                 member=member,
-                turn=turn,
+                turn=completion.call_index + 1,
                 model=self.manager_model,
                 messages=messages,
                 reply=completion.text,

@@ -156,10 +156,13 @@ class Records:
         return {**dict(row), "policy": json.loads(row["policy"]), "evidence": json.loads(row["evidence"])}
 
     def pending_reviews(self, run_id: str) -> list[dict[str, Any]]:
-        return [item for item in self.reviews_of_run(run_id) if item["status"] == "pending"]
+        return self.reviews_of_run(run_id, status="pending")
 
-    def reviews_of_run(self, run_id: str) -> list[dict[str, Any]]:
+    def reviews_of_run(self, run_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        """The run's review items, oldest first (only those in `status`, if given)."""
         query = select(reviews).where(reviews.c.run_id == run_id)
+        if status is not None:
+            query = query.where(reviews.c.status == status)
         with self.engine.connect() as db:
             return [dict(row) for row in db.execute(query.order_by(reviews.c.created_at)).mappings()]
 

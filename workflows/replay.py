@@ -27,7 +27,9 @@ from executors.protocol import Sandbox
 from .artifacts import build_artifact
 from .errors import BadInput, RunError
 from .runbook.schema import CheckStep, CrewStep, TaskStep
+from .runbook.templates import render
 from .runs.variables import template_variables
+from .runs.work import run_check
 
 if TYPE_CHECKING:
     from .runs.services import RunServices
@@ -97,11 +99,8 @@ def replay_run(
                 started_from[step_id] = sandbox.snapshot()
             progress(f"{step_id} #{attempt}")
             if isinstance(step, CheckStep):
-                from .runbook.templates import render
-                from .runs.work import _check
-
                 command = render(step.check, template_variables(records, run_id, outputs))
-                ok, _ = _check(sandbox, command, step.timeout_s)
+                ok, _ = run_check(sandbox, command, step.timeout_s)
                 checks += 1
                 if reported and ok != (row["status"] == "done"):
                     differences.append(

@@ -88,7 +88,7 @@ def _perform(
     elif isinstance(step, CrewStep):
         outcome = live.crew.run_crew(render(step.crew, variables), step.process, step.members, context, step.max_rounds)
     elif isinstance(step, CheckStep):
-        ok, output = _check(live.sandbox, render(step.check, variables), step.timeout_s)
+        ok, output = run_check(live.sandbox, render(step.check, variables), step.timeout_s)
         return ok, output, {}
     else:
         raise RunError(f"step {step.id} is not a work step")
@@ -105,7 +105,7 @@ def _usage(usage: Any) -> dict[str, Any]:
     }
 
 
-def _check(sandbox: Sandbox, command: str, timeout: float) -> tuple[bool, str]:
+def run_check(sandbox: Sandbox, command: str, timeout: float) -> tuple[bool, str]:
     """Run a shell command in the sandbox's workspace (wherever the crew's code moved to); pass on exit code 0."""
     code = (
         "import subprocess as _cg_subprocess\n"

@@ -22,11 +22,12 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from ..durations import parse_duration
 from ..store import crewgate_home
 
 COOKIE = "crewgate_session"
 SESSION_LIFETIME = "12h"
-SESSION_SECONDS = 12 * 3600  # the cookie's max-age: the same 12 hours
+SESSION_SECONDS = int(parse_duration(SESSION_LIFETIME).total_seconds())  # type: ignore[union-attr]  # cookie max-age
 SECRET_FILE = "web-secret"  # noqa: S105 - the file name, not the secret
 # Failed logins allowed within FAILURE_WINDOW_S, per name and per client address. An address
 # gets more: behind a proxy every reviewer has the proxy's address.
