@@ -4,8 +4,9 @@ Login sets a signed, HttpOnly, SameSite=Strict session cookie and is throttled
 after failures; a form post without its CSRF token is refused with 403 and
 records nothing; the item page shows a file named with U+202E and diff lines
 carrying OSC 8 and screen-clearing escapes as visible, flagged text (and so does
-`crewgate review show`); the approval form binds to the sha256 the page showed;
-logout ends the session on the server.
+`crewgate review show`); a file name and a line that are HTML arrive as text;
+the approval form binds to the sha256 the page showed; logout ends the session
+on the server.
 """
 
 import re
@@ -35,6 +36,7 @@ steps:
       printf '\\n\\ndef multiply(a, b):\\n    return a * b\\n' >> calc/ops.py
       printf '# see \\033]8;;https://evil.example\\033\\\\here\\033]8;;\\033\\\\ then \\033[2J\\n' >> calc/ops.py
       printf 'x = 1\\n' > "$(printf 'evil\\342\\200\\256txt.py')"
+      printf 'z = "</pre><script>alert(1)</script>"\\n' > '<img src=x onerror=alert(1)>.py'
   - {id: approve, gate: {}}
   - {id: ship, promote: {to: git, repo: "{{ inputs.repo }}", branch: "crewgate/{{ run.id }}"}}
 """
@@ -93,6 +95,11 @@ def test_pages_log_in_show_hostile_text_flagged_refuse_posts_without_csrf_and_ap
             assert "evil\\u202etxt.py" in page.text and "name: bidi control U+202E" in page.text
             assert "\\x1b]8;;https://evil.example" in page.text and "\\x1b[2J" in page.text
             assert "contains a terminal escape sequence" in page.text and "hidden characters" in page.text
+            assert "<script>alert" not in page.text and "<img src=x" not in page.text  # markup from a run is text
+            assert (
+                "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+                and "&lt;img src=x onerror=alert(1)&gt;.py" in page.text
+            )
             sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', page.text)
             assert sha is not None
 

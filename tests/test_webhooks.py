@@ -11,6 +11,7 @@ exits. Bad URLs and events are refused with exit code 2 and nothing stored.
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.durable_helpers import Crewgate, durable_runbook, pending_review, queue_runs
+from tests.durable_helpers import Crewgate, durable_runbook, kill, pending_review, queue_runs
 from workflows.errors import BadInput
 from workflows.store import Store
 from workflows.tables import webhook_deliveries
@@ -228,3 +229,34 @@ def test_an_event_is_recorded_once_per_subscribed_hook_and_posted_signed(
     assert [view.id for view in hooks.hooks()] == [other.id]
     with engine.connect() as db:
         assert db.execute(select(webhook_deliveries)).all() == []
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_worker_killed_between_retries_leaves_the_delivery_to_another_which_delivers_it_once(
+    cg: Crewgate, repo: Path, tmp_path: Path
+) -> None:
+    received = Receiver({"/hook": [500, 500, 500, 500, 200]})
+    server = received.start()
+    slow_retries = {"CREWGATE_WEBHOOK_RETRY_S": "1", "CREWGATE_WEBHOOK_ATTEMPTS": "8"}
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        assert cg.run("webhooks", "add", url, "--events", "review.created").returncode == 0
+        [run_id] = queue_runs(cg, [(str(durable_runbook(tmp_path / "rb", by_check=True)), {"repo": str(repo)})])
+        first = cg.start_logged(tmp_path / "first.log", "worker", "--json", **slow_retries)
+        deadline = time.monotonic() + 120
+        while len(received.at("/hook")) < 2:  # the first worker is retrying it
+            assert time.monotonic() < deadline, (tmp_path / "first.log").read_text()[-3000:]
+            time.sleep(0.05)
+        kill(first)
+        second = cg.run("worker", "--until-idle", "--json", **slow_retries)
+        assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    finally:
+        server.shutdown()
+        server.server_close()
+    posted = received.at("/hook")
+    assert [item.answered for item in posted].count(200) == 1 and posted[-1].answered == 200
+    assert len({item.headers["X-Crewgate-Delivery"] for item in posted}) == 1
+    assert cg.query("SELECT status, attempts FROM crewgate_webhook_deliveries") == [("delivered", len(posted))]
+    assert pending_review(cg, run_id)
+    cg.run("sandbox", "prune")  # the killed worker's containers
