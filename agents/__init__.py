@@ -5,7 +5,7 @@ import os
 # litellm fetches a price list from the network when imported unless told not to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from .errors import AgentError, BudgetExceeded, LLMError, ScriptError
+from .errors import AgentError, BudgetExceeded, LLMError, ScriptError, Stopped
 from .gateway import Completion, LLMGateway, ReplyLog
 from .member import CodeActMember, MemberResult, Turn
 from .models import ChatModel, ModelCall, ModelReply, TransientModelError
@@ -29,6 +29,7 @@ __all__ = [
     "ModelReply",
     "ReplyLog",
     "ScriptError",
+    "Stopped",
     "Telemetry",
     "TraceEvent",
     "TraceSink",

@@ -19,3 +19,7 @@ class ScriptError(AgentError):
 
 class BudgetExceeded(AgentError):
     """The run's token or money budget is spent."""
+
+
+class Stopped(AgentError):
+    """The run was stopped from outside (cancelled): no model is called any more."""

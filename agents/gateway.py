@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import LLMError
+from .errors import LLMError, Stopped
 from .litellm_model import LiteLLMModel, is_secret_name
 from .models import ChatModel, ModelCall, ModelReply, TransientModelError
 from .usage import Budget, Usage
@@ -71,6 +71,8 @@ class LLMGateway:
         model: the model seam; litellm by default.
         replies: the run's reply log; None keeps nothing (a member used on its own).
         telemetry: where `chat` spans go; None (no OTLP endpoint) records none.
+        stopped: asked before every call to a model (never before a replayed reply); a reason
+            (the run was cancelled) raises Stopped instead of calling, so nothing is spent after.
     """
 
     def __init__(
@@ -85,6 +87,7 @@ class LLMGateway:
         model: ChatModel | None = None,
         replies: ReplyLog | None = None,
         telemetry: "Telemetry | None" = None,
+        stopped: Callable[[], str | None] | None = None,
     ) -> None:
         self.budget = budget or Budget()
         self.retries = retries
@@ -95,6 +98,7 @@ class LLMGateway:
         self.model = model or LiteLLMModel()
         self.replies = replies
         self.telemetry = telemetry
+        self.stopped = stopped
         self.span_parent: Context | None = None  # the current step's span: members' spans hang under it
         self._sleep = sleep
         self._scope = ""
@@ -162,11 +166,17 @@ class LLMGateway:
         spent = time.perf_counter() - started
         return Completion(reply.text, reply.usage, spent, attempts, False, reply.finish_reason, index)
 
+    def _check_stopped(self, model: str) -> None:
+        reason = self.stopped() if self.stopped is not None else None
+        if reason:
+            raise Stopped(f"{model} was not called: {reason}")
+
     def _call(
         self, model: str, messages: list[dict[str, str]], params: dict[str, Any], call: ModelCall
     ) -> tuple[ModelReply, int]:
         resolved = self.resolve_model(model)
         for attempt in range(1, self.retries + 2):
+            self._check_stopped(model)  # every attempt is a call that may be paid for
             try:
                 return self.model.complete(resolved, messages, params, call), attempt
             except TransientModelError as exc:

@@ -15,7 +15,7 @@ from typing import Any, Self
 from ._channel import Channel, ChannelBroken
 from ._tarsafe import check_archive, pack_directory, pack_files, relative_path
 from ._transport import Transport
-from .errors import KernelDied, SandboxStateError, SandboxUnavailable, WorkspaceError
+from .errors import KernelDied, SandboxAborted, SandboxStateError, SandboxUnavailable, WorkspaceError
 from .limits import SandboxLimits
 from .protocol import SandboxState
 from .result import ExecutionResult
@@ -40,6 +40,7 @@ class KernelSandbox(abc.ABC):
         self._state = SandboxState.NEW
         self._channel: Channel | None = None
         self.replacements = 0
+        self._aborted: str | None = None  # why abort() was called; then nothing is replaced or run again
 
     # -- provisioning, per subclass -----------------------------------------
     @abc.abstractmethod
@@ -53,6 +54,10 @@ class KernelSandbox(abc.ABC):
     def _diagnostics(self) -> str:
         """Anything the supervisor said on its own stderr, for error messages."""
         return ""
+
+    def _kill(self) -> None:
+        """Stop the supervisor at once, from any thread (the one running a cell may be blocked on it)."""
+        self._discard()
 
     def describe(self) -> str:
         return type(self).__name__
@@ -93,6 +98,16 @@ class KernelSandbox(abc.ABC):
             self._discard()
         self._state = SandboxState.CLOSED
 
+    def abort(self, reason: str) -> None:
+        """Kill the session from any thread: a running cell ends at once with SandboxAborted, as does every later call.
+
+        Unlike a timeout, nothing is kept or replaced: this is how a cancelled run stops
+        spending. The owner still calls `close()`, which frees what is left.
+        """
+        self._aborted = reason
+        if self._state is SandboxState.RUNNING:
+            self._kill()
+
     def __enter__(self) -> Self:
         return self.start() if self._state is SandboxState.NEW else self
 
@@ -100,6 +115,8 @@ class KernelSandbox(abc.ABC):
         self.close()
 
     def _require_running(self) -> Channel:
+        if self._aborted is not None:
+            raise SandboxAborted(f"{self.describe()} was aborted: {self._aborted}")
         if self._state is SandboxState.NEW:
             raise SandboxStateError(f"{self.describe()} is not started; call start() or use it in a `with` block")
         if self._state is SandboxState.CLOSED or self._channel is None:
@@ -130,6 +147,8 @@ class KernelSandbox(abc.ABC):
             reply = channel.call(request, timeout + limits.grace_s + REPLY_SLACK_S, 24 * limits.output_bytes + 65536)
             return _result_from(reply, time.perf_counter() - started)
         except ChannelBroken as exc:
+            if self._aborted is not None:
+                raise SandboxAborted(f"{self.describe()} was aborted: {self._aborted}") from exc
             notice = self._replace(exc)
             return ExecutionResult(
                 stderr=notice,
@@ -176,6 +195,8 @@ class KernelSandbox(abc.ABC):
         try:
             reply = channel.call(request, FILE_TIMEOUT_S, limit)
         except ChannelBroken as exc:
+            if self._aborted is not None:
+                raise SandboxAborted(f"{self.describe()} was aborted: {self._aborted}") from exc
             notice = self._replace(exc)
             raise KernelDied(f"{self.describe()}: {request['op']} failed. {notice.strip()}") from exc
         if reply.get("ok") is not True:

@@ -64,5 +64,9 @@ class WorkspaceError(SandboxError):
     exit_code = Exit.BAD_INPUT
 
 
+class SandboxAborted(SandboxError):
+    """The session was aborted from outside (its run was cancelled): its cell was killed and nothing replaces it."""
+
+
 class SandboxLost(SandboxError):
     """A run's sandbox container was replaced in the middle of a step, more often than a retry can mend."""

@@ -4,6 +4,7 @@ For development on machines without Docker. It is never chosen silently: code
 asks for it by name, and it logs that it is not isolated when it starts.
 """
 
+import contextlib
 import logging
 import os
 import shutil
@@ -62,6 +63,13 @@ class LocalSandbox(KernelSandbox):
         )
         self._transport = PipeTransport(self._process)
         return self._transport
+
+    def _kill(self) -> None:
+        """Kill the supervisor's process group from any thread; the owner's `close()` cleans up after."""
+        process = self._process
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, 9)
 
     def _discard(self) -> None:
         if self._transport is not None:

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,9 +20,11 @@ class FakeOpenAI:
     completion_tokens: int = 30
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # when each request arrived (time.time())
     url: str = ""
 
     def respond(self, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        self.times.append(time.time())
         self.requests.append(body)
         self.headers.append(headers)
         if self.status != 200:

@@ -217,6 +217,7 @@ def test_a_cancelled_run_refuses_decisions(cg: Crewgate, repo: Path, tmp_path: P
     late = cg.run("review", "approve", review_id, "--reviewer", "alice")
     assert late.returncode == 2 and "already ended (cancelled)" in late.stderr
     assert cg.show(run_id)["status"] == "cancelled"
+    assert cg.query("SELECT status FROM crewgate_reviews WHERE id = ?", review_id) == [("cancelled",)]
     assert git(repo, "branch", "--list", f"crewgate/{run_id}") == ""
 
 

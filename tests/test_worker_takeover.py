@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import insert, update
 
 from tests.durable_helpers import Crewgate, durable_runbook, kill, logged_events, make_repo, wait_for_event
+from tests.schedule_helpers import write_runbook
 from workflows.records import now
 from workflows.runs.liveness import Heartbeat, alive, any_worker_alive, this_machine
 from workflows.store import Store
@@ -89,3 +90,25 @@ def test_liveness_is_a_heartbeat_within_the_timeout_or_a_pid_on_this_machine(
     Heartbeat(database, "run-here")
     assert alive(database, "run-here")
     store.close()
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_worker_takes_over_no_more_runs_at_once_than_its_concurrency(cg: Crewgate, tmp_path: Path) -> None:
+    runbook = write_runbook(tmp_path / "rb", '  - {name: unused, cron: "0 3 * * *"}\n')
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"seconds": 3}\n' * 3)
+    queued = cg.run("batch", "start", str(runbook), "--inputs", str(rows), "--concurrency", "3", "--detach", "--json")
+    assert queued.returncode == 0, queued.stderr
+    first = cg.start_logged(tmp_path / "first.log", "worker", "--json", "--concurrency", "3")
+    cg.wait_for("SELECT count(*) FROM crewgate_steps WHERE status = 'running' HAVING count(*) = 3")
+    kill(first)  # three runs mid-step, their process gone
+    log = tmp_path / "taker.log"
+    taker = cg.start_logged(log, "worker", "--json", "--concurrency", "1")
+    cg.wait_for("SELECT count(*) FROM crewgate_runs WHERE status = 'completed' HAVING count(*) = 3", timeout=180)
+    kill(taker)
+    taken = [event["runs"] for event in logged_events(log) if event.get("status") == "took over"]
+    assert sum(len(runs) for runs in taken) == 3 and all(len(runs) == 1 for runs in taken), taken
+    spans = cg.query("SELECT started_at, finished_at FROM crewgate_steps ORDER BY started_at")
+    for (_, ended), (began, _) in zip(spans, spans[1:], strict=False):
+        assert ended <= began, spans  # the taker ran them one at a time

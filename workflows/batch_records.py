@@ -1,12 +1,13 @@
 """Reading and writing batches: a batch is a row, its runs are ordinary runs that carry its id."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from .errors import NotFound
-from .records import now
+from .records import insert_run, now
 from .tables import batches, reviews, runs
 
 DONE = frozenset({"promoted", "completed"})
@@ -18,10 +19,6 @@ class Batches:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def create(self, **fields: Any) -> None:
-        with self.engine.begin() as db:
-            db.execute(insert(batches).values(**fields, status="open", created_at=now()))
 
     def get(self, batch_id: str) -> dict[str, Any]:
         with self.engine.connect() as db:
@@ -67,6 +64,13 @@ class Batches:
         with self.engine.connect() as db:
             rows = db.execute(select(batches.c.id, batches.c.concurrency).where(batches.c.id.in_(sorted(batch_ids))))
             return {row.id: row.concurrency for row in rows}
+
+
+def insert_batch(db: Connection, fields: dict[str, Any], run_rows: Iterable[dict[str, Any]]) -> None:
+    """Record a batch and its queued runs in the caller's transaction (all of them, or nothing)."""
+    db.execute(insert(batches).values(**fields, status="open", created_at=now()))
+    for row in run_rows:
+        insert_run(db, row)
 
 
 def tally(statuses: list[str]) -> dict[str, int]:

@@ -34,6 +34,10 @@ class RunError(BadInput):
     """A run cannot start or continue (bad inputs, unknown runbook version, ...)."""
 
 
+class RunCancelled(CrewgateError):
+    """The run was cancelled while this process worked on it: it stops here, spending nothing more."""
+
+
 class GateError(BadInput):
     """A review decision was refused; nothing was changed."""
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from .clock import database_time
 from .errors import GateError, GateForbidden, NotFound
 from .identity import fold, person_key
 from .tables import decisions, promotions, reviews, runs, steps, trace
@@ -29,6 +30,12 @@ def now() -> str:
 
 def parse_time(text: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(text)
+
+
+def insert_run(db: Connection, fields: dict[str, Any]) -> None:
+    """Record a queued run (fields from `runs.create.prepare_run`) in the caller's transaction."""
+    stamp = now()
+    db.execute(insert(runs).values(**fields, status="queued", message="", created_at=stamp, updated_at=stamp))
 
 
 @dataclass(frozen=True)
@@ -50,9 +57,8 @@ class Records:
 
     # -- runs -------------------------------------------------------------
     def create_run(self, **fields: Any) -> None:
-        stamp = now()
         with self.engine.begin() as db:
-            db.execute(insert(runs).values(**fields, status="queued", message="", created_at=stamp, updated_at=stamp))
+            insert_run(db, fields)
 
     def run(self, run_id: str) -> dict[str, Any]:
         with self.engine.connect() as db:
@@ -72,9 +78,59 @@ class Records:
         with self.engine.connect() as db:
             return [dict(row) for row in db.execute(query).mappings()]
 
+    def runs_by_id(self, run_ids: list[str]) -> list[dict[str, Any]]:
+        if not run_ids:
+            return []
+        with self.engine.connect() as db:
+            return [dict(row) for row in db.execute(select(runs).where(runs.c.id.in_(run_ids))).mappings()]
+
     def set_run(self, run_id: str, **fields: Any) -> None:
+        """Update a run; an ended run's status never changes again (a cancel wins over a late step)."""
+        query = update(runs).where(runs.c.id == run_id)
+        if "status" in fields:
+            query = query.where(runs.c.status.not_in(sorted(TERMINAL)))
         with self.engine.begin() as db:
-            db.execute(update(runs).where(runs.c.id == run_id).values(**fields, updated_at=now()))
+            db.execute(query.values(**fields, updated_at=now()))
+
+    def status_of(self, run_id: str) -> str | None:
+        with self.engine.connect() as db:
+            return db.execute(select(runs.c.status).where(runs.c.id == run_id)).scalar()
+
+    def cancelled_among(self, run_ids: list[str]) -> list[str]:
+        if not run_ids:
+            return []
+        query = select(runs.c.id).where(runs.c.id.in_(run_ids), runs.c.status == "cancelled")
+        with self.engine.connect() as db:
+            return [row.id for row in db.execute(query)]
+
+    def stopped_runs(self, run_ids: list[str]) -> list[str]:
+        """Which of these cancelled runs their host has stopped (it records where, in the trace)."""
+        query = select(trace.c.run_id).where(
+            trace.c.run_id.in_(run_ids), trace.c.member == "crewgate", trace.c.data.like('%"status": "cancelled"%')
+        )
+        with self.engine.connect() as db:
+            return sorted({row.run_id for row in db.execute(query)})
+
+    def cancel(self, run_id: str, message: str) -> bool:
+        """End the run as cancelled and close its pending reviews (status `cancelled`), in one transaction.
+
+        False if it had already ended. Queued runs are never started after this, and a
+        worker's watch on a running one stops its cell and its model calls.
+        """
+        with self.engine.begin() as db:
+            done = db.execute(
+                update(runs)
+                .where(runs.c.id == run_id, runs.c.status.not_in(sorted(TERMINAL)))
+                .values(status="cancelled", message=message, updated_at=now())
+            )
+            if done.rowcount != 1:
+                return False
+            db.execute(
+                update(reviews)
+                .where(reviews.c.run_id == run_id, reviews.c.status == "pending")
+                .values(status="cancelled", closed_at=now())
+            )
+        return True
 
     # -- steps and trace --------------------------------------------------
     def start_step(self, run_id: str, step_id: str, attempt: int, kind: str) -> None:
@@ -211,7 +267,8 @@ class Records:
                 raise NotFound(f"no review item {review_id!r}: see `crewgate review list`")
             policy = json.loads(item["policy"])
             run_status = db.execute(select(runs.c.status).where(runs.c.id == item["run_id"])).scalar_one()
-            _check_decision(dict(item), policy, reviewer, decision, artifact_sha256, run_status)
+            moment = datetime.datetime.fromtimestamp(database_time(db), datetime.UTC)  # expiry by the database's clock
+            _check_decision(dict(item), policy, reviewer, decision, artifact_sha256, run_status, moment)
             try:
                 db.execute(
                     insert(decisions).values(
@@ -275,13 +332,19 @@ def _check_decision(
     decision: str,
     artifact_sha256: str | None,
     run_status: str,
+    moment: datetime.datetime,
 ) -> None:
     review_id = item["id"]
+    if item["status"] == "cancelled":
+        raise GateError(
+            f"review {review_id} is closed (cancelled): run {item['run_id']} already ended ({run_status}); "
+            "nothing was changed"
+        )
     if item["status"] != "pending":
         raise GateError(f"review {review_id} is closed ({item['status']}); nothing was changed")
     if run_status in TERMINAL:
         raise GateError(f"run {item['run_id']} already ended ({run_status}); nothing was changed")
-    if item["expires_at"] and parse_time(item["expires_at"]) <= datetime.datetime.now(datetime.UTC):
+    if item["expires_at"] and parse_time(item["expires_at"]) <= moment:
         raise GateError(f"review {review_id} expired at {item['expires_at']}; start a new run")
     allowed = [fold(name) for name in policy.get("reviewers") or [ANY_REVIEWER]]
     if ANY_REVIEWER not in allowed and reviewer not in allowed:

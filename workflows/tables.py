@@ -155,18 +155,36 @@ schedules = Table(
     Column("spec", Text, nullable=False),  # JSON ScheduleEntry
     Column("paused", Integer, nullable=False, default=0),
     Column("applied_at", String(40), nullable=False),
+    Column("revision", Integer, nullable=False, server_default="1"),  # +1 whenever apply changes the entry
+    Column("decided_until", Float, nullable=True),  # seconds since the epoch: every earlier tick is decided
+    Column("broken", Text, nullable=True),  # why its next time cannot be computed; it fires nothing meanwhile
 )
 
 schedule_ticks = Table(
     "crewgate_schedule_ticks",
     metadata,
     Column("schedule", String(128), primary_key=True),
-    Column("tick_at", String(40), primary_key=True),
-    Column("outcome", String(16), nullable=False),  # started, skipped, missed
+    Column("tick_at", String(40), primary_key=True),  # UTC ISO; cron ticks whole seconds, triggers microseconds
+    Column("outcome", String(16), nullable=False, index=True),  # queued, started, skipped, failed (missed: gaps)
     Column("run_id", String(32), nullable=True),
     Column("batch_id", String(32), nullable=True),
     Column("detail", Text, nullable=False, default=""),
     Column("recorded_at", String(40), nullable=False),
+    Column("kind", String(16), nullable=False, server_default="cron"),  # cron, trigger, backfill
+    Column("revision", Integer, nullable=True),  # the schedule's revision it was queued under
+)
+
+schedule_gaps = Table(  # ticks nobody fired, one row per range with its count (ten years of seconds is one row)
+    "crewgate_schedule_gaps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("schedule", String(128), nullable=False, index=True),
+    Column("first_at", String(40), nullable=False),
+    Column("last_at", String(40), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+    Column("revision", Integer, nullable=True),  # the schedule's revision (its cron) the ticks belong to
 )
 
 # Blobs in the database (PostgreSQL: every worker and reviewer sees every snapshot and artifact).

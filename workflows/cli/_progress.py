@@ -1,7 +1,9 @@
 """Printing run progress: a line per step and per member turn, or one JSON object per line."""
 
+import datetime
 import json
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -48,12 +50,12 @@ def _line(event: dict[str, Any]) -> str:
         details = ""
         if "executor" in event:
             details = f" as {event['executor']}: removed {event['reaped']} orphaned container(s)"
-            if event.get("missed_ticks"):
-                details += f", recorded {event['missed_ticks']} missed schedule tick(s)"
         elif "runs" in event:
             details = f": {', '.join(event['runs'])}"
         elif "deliveries" in event:
             details = f" webhook deliveries: {', '.join(event['deliveries'])}"
+        elif "detail" in event:
+            details = f": {terminal_safe(event['detail'])}"
         return f"worker {event['status']}{details}"
     status, run = event["status"], event["run"]
     if status == "waiting" and event.get("review"):
@@ -65,3 +67,35 @@ def _line(event: dict[str, Any]) -> str:
         )
     message = f": {terminal_safe(event['message'])}" if event.get("message") else ""
     return f"run {run} {status}{message}"
+
+
+def worker_reporter(as_json: bool) -> Callable[[dict[str, Any]], None]:
+    """A worker's events, one line each, stamped with the time (the scheduler thread reports too)."""
+    lock = threading.Lock()
+
+    def say(event: dict[str, Any]) -> None:
+        at = datetime.datetime.now(datetime.UTC)
+        event = {"at": at.isoformat(timespec="milliseconds"), **event}
+        text = json.dumps(event, default=str) if as_json else f"{at:%H:%M:%S} {_worker_line(event)}"
+        with lock:
+            click.echo(text)
+            sys.stdout.flush()
+
+    return say
+
+
+def _worker_line(event: dict[str, Any]) -> str:
+    kind = event["event"]
+    detail = f": {terminal_safe(event['detail'])}" if event.get("detail") else ""
+    if kind == "tick" and event["outcome"] == "missed":
+        span = f"{event['count']} tick(s) from {event['first']} to {event['last']}"
+        return f"tick {event['schedule']} missed {span}{detail}"
+    if kind == "tick":
+        what = f" run {event['run']}" if event.get("run") else f" batch {event['batch']}" if event.get("batch") else ""
+        return f"tick {event['schedule']}@{event['tick_at']} ({event['kind']}) {event['outcome']}{what}{detail}"
+    if kind == "schedule":
+        return f"schedule {event['schedule']} {event['status']}{detail}"
+    if kind == "run":
+        message = f": {terminal_safe(event['message'])}" if event.get("message") else ""
+        return f"run {event['run']} {event['status']}{message}"
+    return _line(event)

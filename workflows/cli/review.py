@@ -20,7 +20,7 @@ def review() -> None:
 @click.option("--batch", default=None, metavar="ID", help="Only the items of this batch's runs.")
 @click.option(
     "--status",
-    type=click.Choice(["pending", "approved", "rejected", "changes_requested", "expired"]),
+    type=click.Choice(["pending", "approved", "rejected", "changes_requested", "expired", "cancelled"]),
     default=None,
     help="Only items in this status.",
 )

@@ -60,7 +60,13 @@ def run(reference: str, pairs: tuple[str, ...], requester: str | None, as_json: 
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
 def worker(until_idle: bool, concurrency: int | None, as_json: bool) -> None:
-    """Run queued runs, batches and schedule ticks; take over runs of gone processes; continue decided ones."""
-    from ..service.runs import serve
+    """Run queued runs, batches and schedule ticks; take over runs of gone processes; continue decided ones.
 
-    serve(open_services(), reporter(as_json), until_idle, concurrency)
+    Prints a line per event, with its time: each tick fired, skipped or missed, each run
+    it starts, that reaches a gate or ends, each takeover (--json: one object per line).
+    Schedules are fired by every worker's scheduler; each tick starts at most one run.
+    """
+    from ..service.runs import serve
+    from ._progress import worker_reporter
+
+    serve(open_services(), worker_reporter(as_json), until_idle, concurrency)

@@ -199,30 +199,60 @@ class ScheduleEntry(Strict):
     name: str | None = Field(
         None, pattern=NAME, description="Schedule name [default: the runbook's name, then NAME-2, NAME-3, ...]."
     )
-    cron: str = Field(description="Cron: 5 fields ('0 3 * * *'), or 6 with leading seconds ('*/2 * * * * *').")
+    cron: str = Field(
+        description="Cron: 5 fields ('0 3 * * *'), or 6 with leading seconds ('*/2 * * * * *'); it must fire within "
+        "5 years. A wall time that occurs twice (clocks going back) fires once; one that does not exist fires when "
+        "the clocks jump."
+    )
     timezone: str = Field("UTC", description="IANA time zone the cron is read in, e.g. Europe/Paris.")
     inputs: dict[str, str | int | bool] = Field(default_factory=dict, description="Inputs for scheduled runs.")
     overlap: Literal["skip", "allow", "buffer_one"] = Field(
         "skip",
-        description="While this schedule's previous run is queued or running (waiting at a gate does not count): "
-        "skip the tick (recorded), allow another run, or buffer_one (one run waits for the previous; more skip).",
+        description="While this schedule's previous run is queued or running (or waits for review, see "
+        "while_in_review): skip the tick (recorded), allow another run, or buffer_one (one run waits for the "
+        "previous; more skip).",
+    )
+    while_in_review: Literal["skip", "allow"] = Field(
+        "skip",
+        description="skip: a previous run waiting for review counts as unfinished for `overlap`, so reviews do not "
+        "pile up; allow: it does not. A waiting run never holds a worker slot either way.",
     )
     catch_up: Literal["none", "all"] = Field(
-        "none", description="After downtime: none (missed ticks are recorded as missed) or all (each missed tick runs)."
+        "none",
+        description="Ticks due while no worker was alive: none (recorded as missed) or all (each runs late, by the "
+        "overlap rule, if within catch_up_window).",
+    )
+    catch_up_window: str = Field(
+        "7d",
+        pattern=DURATION,
+        description="With catch_up: all, how late a tick may still run, e.g. 1h; older ticks are recorded missed.",
+    )
+    jitter: str | None = Field(
+        None,
+        pattern=DURATION,
+        description="Most delay after a tick's time before it fires (0s to 60s), the same on every worker "
+        "[default: a tenth of the time to the next tick, at most 10s].",
     )
     batch: ScheduleBatch | None = Field(None, description="Start a batch over an inputs file on each tick.")
 
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str) -> str:
-        from croniter import croniter
+        import datetime
 
-        fields = value.split()
-        if len(fields) not in (5, 6) or not croniter.is_valid(value, second_at_beginning=True):
+        from ..schedules.cron import CronError, CronTimes
+
+        try:
+            times = CronTimes(value)
+        except CronError as exc:
             raise ValueError(
                 f"{value!r} is not a cron expression: use 5 fields (minute hour day month weekday, e.g. '0 3 * * *') "
                 "or 6 with leading seconds (e.g. '*/2 * * * * *')"
-            )
+            ) from exc
+        try:
+            times.check_fires(datetime.datetime.now(datetime.UTC))
+        except CronError as exc:
+            raise ValueError(f"{exc}: no date matches it (check the day of month against the month)") from exc
         return value
 
     @field_validator("timezone")
@@ -234,6 +264,16 @@ class ScheduleEntry(Strict):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"{value!r} is not an IANA time zone: use a name like UTC or Europe/Paris") from exc
+        return value
+
+    @field_validator("jitter")
+    @classmethod
+    def _jitter(cls, value: str | None) -> str | None:
+        from ..durations import parse_duration
+
+        found = parse_duration(value) if value is not None else None
+        if found is not None and found.total_seconds() > 60:
+            raise ValueError(f"jitter {value} is more than 60s: use 0s to 60s")
         return value
 
 

@@ -8,6 +8,7 @@ BEGIN IMMEDIATE serialises the transaction as a whole; on PostgreSQL the row
 lock does, so two workers cannot each see the last free slot.
 """
 
+import json
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -41,7 +42,11 @@ def _group_working(db: Connection, run: dict[str, Any]) -> int:
         db.execute(select(batches.c.id).where(batches.c.id == run["batch_id"]).with_for_update()).first()
         group = runs.c.batch_id == run["batch_id"]
     else:
-        db.execute(select(schedules.c.name).where(schedules.c.name == run["schedule"]).with_for_update()).first()
+        locked = select(schedules.c.spec).where(schedules.c.name == run["schedule"]).with_for_update()
+        spec = json.loads(db.execute(locked).scalar() or "{}")
         group = and_(runs.c.schedule == run["schedule"], runs.c.batch_id.is_(None))
+        if spec.get("while_in_review", "skip") == "skip":  # a run waiting for review still holds the schedule's slot
+            query = select(func.count()).select_from(runs).where(group, or_(_TAKES_A_SLOT, runs.c.status == "waiting"))
+            return int(db.execute(query.where(runs.c.id != run["id"])).scalar_one())
     query = select(func.count()).select_from(runs).where(group, _TAKES_A_SLOT, runs.c.id != run["id"])
     return int(db.execute(query).scalar_one())

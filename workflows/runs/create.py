@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from executors._tarsafe import pack_directory, pack_files
 from executors.image import default_image
 
 from ..base import commit_snapshot, head_commit
+from ..batch_file import BatchRow
 from ..errors import RunError
 from ..identity import person_key
 from ..runbook.loader import LoadedRunbook
@@ -37,6 +39,23 @@ def create_run(
     process that will run it itself (`crewgate run`): a worker leaves it alone while that
     process is alive.
     """
+    row = prepare_run(services, loaded, inputs, requester, batch_id, schedule, run_id, hosted_by)
+    services.records.create_run(**row)
+    return str(row["id"])
+
+
+def prepare_run(
+    services: RunServices,
+    loaded: LoadedRunbook,
+    inputs: dict[str, Any],
+    requester: str,
+    batch_id: str | None = None,
+    schedule: str | None = None,
+    run_id: str | None = None,
+    hosted_by: str | None = None,
+) -> dict[str, Any]:
+    """Everything a run's row holds, its base snapshot stored: what `create_run` (or a tick, in its own
+    transaction with the overlap check) records. Slow work (the repository, the image) happens here."""
     book = loaded.runbook
     requester = person_key(requester, "requester")
     run_id = run_id or new_run_id()
@@ -57,24 +76,66 @@ def create_run(
     image = book.sandbox.image or default_image()
     found = services.sandboxes.pin(image)  # fails closed before anything is recorded
     models = {name: member.model or book.model for name, member in book.crew.members.items()}
-    services.records.create_run(
-        id=run_id,
-        runbook=book.name,
-        version=book.version,
-        sha256=loaded.sha256,
-        inputs=json.dumps(inputs),
-        models=json.dumps(models),
-        image=image,
-        image_id=found,
-        requester=requester,
-        base_commit=base_commit,
-        base_snapshot=services.blobs.put(snapshot),
-        batch_id=batch_id,
-        schedule=schedule,
-        hosted_by=hosted_by,
-    )
-    return run_id
+    return {
+        "id": run_id,
+        "runbook": book.name,
+        "version": book.version,
+        "sha256": loaded.sha256,
+        "inputs": json.dumps(inputs),
+        "models": json.dumps(models),
+        "image": image,
+        "image_id": found,
+        "requester": requester,
+        "base_commit": base_commit,
+        "base_snapshot": services.blobs.put(snapshot),
+        "batch_id": batch_id,
+        "schedule": schedule,
+        "hosted_by": hosted_by,
+    }
 
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class NewBatch:
+    """A batch and its runs, prepared (snapshots stored) and not yet recorded."""
+
+    row: dict[str, Any]
+    runs: tuple[dict[str, Any], ...]
+
+    @property
+    def id(self) -> str:
+        return str(self.row["id"])
+
+
+def prepare_batch(
+    services: RunServices,
+    loaded: LoadedRunbook,
+    rows: list[BatchRow],
+    inputs_file: Path,
+    concurrency: int,
+    requester: str,
+    source: str,
+    schedule: str | None = None,
+) -> NewBatch:
+    """Prepare a run per checked row; a row whose repository cannot be read stops it with its line, nothing recorded."""
+    batch_id = uuid.uuid4().hex[:12]
+    book = loaded.runbook
+    row = {
+        "id": batch_id,
+        "runbook": book.name,
+        "version": book.version,
+        "concurrency": concurrency,
+        "source": source,
+        "requester": requester,
+    }
+    prepared = []
+    for entry in rows:
+        try:
+            run = prepare_run(services, loaded, entry.inputs, requester, batch_id=batch_id, schedule=schedule)
+        except RunError as exc:
+            raise RunError(f"{inputs_file}:{entry.line}: {exc} (nothing of the batch was recorded)") from exc
+        prepared.append(run)
+    return NewBatch(row, tuple(prepared))

@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 from dbos import DBOS, DBOSConfiguredInstance
+from dbos._error import DBOSWorkflowCancelledError
 
 from ..errors import RunError
 from ..runbook.schema import CheckStep, CrewStep, GateStep, PromoteStep, TaskStep
@@ -44,9 +45,26 @@ class RunEngine(DBOSConfiguredInstance):
     def run_workflow(self, run_id: str) -> str:
         try:
             return self._run(run_id)
+        except DBOSWorkflowCancelledError:  # DBOS cancelled the workflow (`runs cancel`): clean up, let DBOS end it
+            self._drop(run_id)
+            raise
         except Exception as exc:  # infrastructure failure: record it on the run, then let DBOS see it
+            if self._cancelled(run_id):  # the cancel ended the run (and DBOS's workflow): only clean up here
+                self._drop(run_id)
+                return "cancelled"
             self.finish_step(run_id, "failed", f"{type(exc).__name__}: {exc}")
             raise
+
+    def _cancelled(self, run_id: str) -> bool:
+        return self.services.records.status_of(run_id) == "cancelled"
+
+    def _drop(self, run_id: str) -> None:
+        """A cancelled run's sandbox goes, with any container a try left behind; its trace says where it stopped."""
+        step, attempt = self.runs.where(run_id)
+        self.runs.close(run_id)
+        self.services.sandboxes.reap(run_id)
+        note = f"stopped here, at step {step}" if step else "stopped before its next step"
+        self.services.records.add_trace(run_id, step, attempt, "crewgate", 0, {"status": "cancelled", "note": note})
 
     @DBOS.step()
     def begin_step(self, run_id: str) -> str:
@@ -105,6 +123,9 @@ class RunEngine(DBOSConfiguredInstance):
         approval: tuple[ReviewOpened, Outcome] | None = None
         index = 0
         while index < len(book.steps):
+            if self._cancelled(run_id):  # cancelled while queued (no DBOS workflow to cancel yet) or between steps
+                self._drop(run_id)
+                return "cancelled"
             step = book.steps[index]
             attempt = attempts[step.id] = attempts.get(step.id, 0) + 1
             if isinstance(step, GateStep):

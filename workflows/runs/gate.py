@@ -11,6 +11,7 @@ from typing import Any
 
 from ..artifacts import build_artifact
 from ..durations import parse_duration
+from ..errors import RunCancelled
 from ..records import Records
 from ..runbook.schema import DirectoryTarget, PromoteStep
 from ..webhooks import review_created
@@ -72,6 +73,8 @@ def read_outcome(records: Records, review_id: str, now: datetime.datetime) -> Ou
     if is_overdue(item, now):
         records.expire(review_id)
         item = records.review(review_id)
+    if item["status"] == "cancelled":
+        raise RunCancelled(f"run {item['run_id']} was cancelled while review {review_id} was pending")
     if item["status"] == "pending":
         run = records.run(item["run_id"])
         if run["status"] != "waiting":

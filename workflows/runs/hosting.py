@@ -3,7 +3,7 @@
 `crewgate run` launches DBOS with the executor id `run-<id>`, so it recovers
 only its own run; each `crewgate worker` process has its own executor id,
 claims queued runs (worker.py) and serves the runs queue, which carries the
-runs of gone processes and schedule ticks. Every hosting process keeps a
+runs of gone processes. Every hosting process keeps a
 heartbeat (liveness.py). A worker takes over the runs of a process only once that process is gone (no
 heartbeat within CREWGATE_HOST_TIMEOUT_S): a live process's runs are never
 touched. The command that decides a review wakes the run; if its host is gone
@@ -58,16 +58,17 @@ def launch(services: RunServices, executor_id: str, serve_queue: bool = False) -
     from dbos import DBOS
 
     from ..webhooks import delivery
-    from . import ticks
+    from .ticks import drop_legacy_timers
 
     engine = RunEngine(services)  # registered with DBOS before launch, so recovered runs find it
-    ticks.bind(services)  # schedule ticks run in workers (and in a process that takes a gone worker's place)
-    delivery.bind(services.store.engine)  # so do webhook deliveries, wherever they were started
+    delivery.bind(services.store.engine)  # webhook deliveries run in workers, wherever they were started
     Heartbeat(services.store.engine, executor_id)
     DBOS(config=dbos_config(executor_id))
     DBOS.listen_queues([QUEUE] if serve_queue else [])
     DBOS.launch()
     DBOS.register_queue(QUEUE)  # no DBOS cap: a run waiting at a gate would hold its slot; the worker admits runs
+    if serve_queue:
+        drop_legacy_timers()  # schedules are crewgate's own rows now (workflows/schedules)
     return engine
 
 
@@ -79,12 +80,14 @@ def start(engine: RunEngine, run_id: str) -> None:
         DBOS.start_workflow(engine.run_workflow, run_id)
 
 
-def take_over(services: RunServices, own_executor: str) -> list[str]:
-    """Put the pending runs of every gone process on the runs queue for a worker; their ids.
+def take_over(services: RunServices, own_executor: str, room: int) -> list[str]:
+    """Put at most `room` pending runs of gone processes on the runs queue for a worker; their ids.
 
-    DBOS moves a workflow from PENDING to ENQUEUED only if it still belongs to the
-    gone executor, and a dequeue admits one runner, so two workers taking over
-    the same process start each run once.
+    `room` is the taker's free slots, so a worker that takes over a dead one's many
+    runs starts no more at once than its concurrency; the rest wait for later passes
+    (or other workers). DBOS moves a workflow from PENDING to ENQUEUED only if it
+    still belongs to the gone executor, and a dequeue admits one runner, so two
+    workers taking over the same process start each run once.
     """
     from dbos import DBOS
     from dbos._dbos import _get_dbos_instance
@@ -93,7 +96,11 @@ def take_over(services: RunServices, own_executor: str) -> list[str]:
     pending = DBOS.list_workflows(status="PENDING", app_version=WORKFLOW_VERSION, load_input=False, load_output=False)
     gone: dict[str, bool] = {}
     taken = []
+    runs_taken = 0
     for workflow in pending:
+        is_run = "run_workflow" in (workflow.name or "")  # webhook deliveries are short: never held back
+        if is_run and runs_taken >= room:
+            continue
         executor = workflow.executor_id
         if not executor or executor == own_executor:
             continue
@@ -101,6 +108,7 @@ def take_over(services: RunServices, own_executor: str) -> list[str]:
             gone[executor] = not alive(services.store.engine, executor)
         if gone[executor] and system.reenqueue_for_recovery(workflow.workflow_id, [executor], QUEUE):
             taken.append(workflow.workflow_id)
+            runs_taken += is_run
     return taken
 
 

@@ -5,10 +5,18 @@ from; if this process has no sandbox for the run (it just recovered the run
 after a crash, or the gate closed the container), a fresh one is started and
 restored from that snapshot. Variables do not survive that; files do, and a
 re-run step replays its recorded model replies, so their code runs again.
+
+Cancellation reaches a live run from any process through the database: a
+watch thread looks at the live runs' statuses every CANCEL_POLL_S and aborts
+a cancelled run's sandbox (its running cell ends at once, its container is
+removed, nothing replaces it), and the gateway asks the database before every
+model call, so nothing is spent once `runs cancel` has returned.
 """
 
 import json
+import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +27,14 @@ from crews import Crew, build_crew, build_members
 from executors import SandboxLimits
 from executors.protocol import Sandbox
 
+from ..errors import RunCancelled
 from ..runbook.loader import LoadedRunbook
 from .replies import RecordedReplies
 from .services import RunServices
+
+CANCEL_POLL_S = 0.5
+CANCELLED = "the run was cancelled"
+log = logging.getLogger("crewgate.runs")
 
 
 @dataclass
@@ -39,6 +52,7 @@ class LiveRun:
     make_crew: Callable[[], Crew]
     snapshot: str
     position: dict[str, Any] = field(default_factory=dict)  # step id and attempt the trace belongs to
+    cancelled: bool = False
     _crew: Crew | None = None
 
     @property
@@ -46,6 +60,11 @@ class LiveRun:
         if self._crew is None:
             self._crew = self.make_crew()
         return self._crew
+
+    def cancel(self) -> None:
+        """From the watch thread: stop the model calls and kill the running cell."""
+        self.cancelled = True
+        self.sandbox.abort(CANCELLED)
 
     def close(self) -> None:
         self.sandbox.close()
@@ -60,6 +79,7 @@ class LiveRuns:
         self._books: dict[str, LoadedRunbook] = {}
         self._run_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        self._watch: threading.Thread | None = None
 
     def runbook(self, run_id: str) -> LoadedRunbook:
         with self._lock:
@@ -79,15 +99,59 @@ class LiveRuns:
         with run_lock:
             with self._lock:
                 live = self._runs.get(run_id)
+            if live is not None and live.cancelled:
+                raise RunCancelled(f"run {run_id}: {CANCELLED}")
             if live is not None and live.snapshot == snapshot:
                 return live
             if live is None:
+                self.refuse_if_cancelled(run_id)  # no container for a run cancelled meanwhile
                 live = self._start(run_id, book)
                 with self._lock:
                     self._runs[run_id] = live
+                self._watch_cancellations()
             live.sandbox.restore(self.services.blobs.get(snapshot))
             live.snapshot = snapshot
             return live
+
+    def where(self, run_id: str) -> tuple[str, int]:
+        """The step and attempt the run's members are working on here ("", 0 if none)."""
+        with self._lock:
+            live = self._runs.get(run_id)
+        if live is None:
+            return "", 0
+        return str(live.position.get("step", "")), int(live.position.get("attempt", 0))
+
+    def refuse_if_cancelled(self, run_id: str) -> None:
+        if self.services.records.status_of(run_id) == "cancelled":
+            raise RunCancelled(f"run {run_id}: {CANCELLED}")
+
+    def stop_reason(self, run_id: str) -> str | None:
+        """Why the run's members may not call a model any more (asked before every call), or None."""
+        with self._lock:
+            live = self._runs.get(run_id)
+        if (live is not None and live.cancelled) or self.services.records.status_of(run_id) == "cancelled":
+            return CANCELLED
+        return None
+
+    def _watch_cancellations(self) -> None:
+        with self._lock:
+            if self._watch is not None:
+                return
+            self._watch = threading.Thread(target=self._watch_loop, name="crewgate-cancel-watch", daemon=True)
+        self._watch.start()
+
+    def _watch_loop(self) -> None:
+        while True:
+            time.sleep(CANCEL_POLL_S)
+            with self._lock:
+                live = {run_id: run for run_id, run in self._runs.items() if not run.cancelled}
+            try:
+                cancelled = self.services.records.cancelled_among(sorted(live))
+            except Exception as exc:  # noqa: BLE001 -- a busy database: look again next time
+                log.debug("cancellation watch missed a look: %s", exc)
+                continue
+            for run_id in cancelled:
+                live[run_id].cancel()
 
     def close(self, run_id: str) -> None:
         """Stop the run's container (at a gate, or at the end)."""
@@ -105,7 +169,12 @@ class LiveRuns:
         replies = RecordedReplies(services.store.engine, run_id)
         budget = Budget(max_tokens=book.budget.max_tokens, max_usd=book.budget.max_usd, ledger=replies.spent)
         gateway = LLMGateway(
-            budget=budget, base_dir=loaded.base_dir, model=services.model, replies=replies, telemetry=services.telemetry
+            budget=budget,
+            base_dir=loaded.base_dir,
+            model=services.model,
+            replies=replies,
+            telemetry=services.telemetry,
+            stopped=lambda: self.stop_reason(run_id),
         )
 
         def make_crew() -> Crew:

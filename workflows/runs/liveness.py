@@ -18,9 +18,10 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select, text, update
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Engine, RowMapping
 
+from ..clock import database_time
 from ..errors import BadInput
 from ..records import now
 from ..tables import hosts
@@ -39,13 +40,6 @@ def host_timeout() -> float:
     if value <= 0:
         raise BadInput(f"CREWGATE_HOST_TIMEOUT_S must be a number of seconds above 0 (got {text!r})")
     return value
-
-
-def database_time(db: Connection) -> float:
-    """Seconds since the epoch by the database server's clock (SQLite: this machine is the only one)."""
-    if db.dialect.name == "postgresql":
-        return float(db.execute(text("SELECT extract(epoch FROM clock_timestamp())")).scalar_one())
-    return time.time()
 
 
 def this_machine() -> str:

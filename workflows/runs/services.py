@@ -17,6 +17,7 @@ from executors import DockerSandbox, LocalSandbox, SandboxLimits
 from executors.protocol import Sandbox
 
 from ..blobs import Blobs, open_blobs
+from ..clock import DatabaseClock
 from ..errors import StoreCorrupt
 from ..records import Records
 from ..store import Store, crewgate_home
@@ -136,7 +137,7 @@ class RunServices:
 def open_services(
     url: str | None = None, sandboxes: Sandboxes | None = None, model: ChatModel | None = None
 ) -> RunServices:
-    """The services of this crewgate home (or of database `url`)."""
+    """The services of this crewgate home (or of database `url`); time is the database's (clock.py)."""
     store = Store(url)
     return RunServices(
         store=store,
@@ -144,5 +145,6 @@ def open_services(
         blobs=open_blobs(store.engine, crewgate_home() / "blobs"),
         sandboxes=sandboxes or DockerSandboxes(),
         model=model,
+        clock=DatabaseClock(store.engine),
         telemetry=open_telemetry(),
     )

@@ -62,6 +62,7 @@ def work(
         except KernelDied as exc:
             lost = str(exc)
         runs.close(run_id)  # the next try starts a fresh sandbox from the step's starting snapshot
+        runs.refuse_if_cancelled(run_id)  # a container removed by `runs cancel` is not a loss to mend
         records.add_trace(run_id, step_id, attempt, "crewgate", 0, {"status": "sandbox_lost", "note": lost})
     else:
         raise SandboxLost(

@@ -14,7 +14,10 @@ once, and at most a batch's concurrency of that batch's runs. A run waiting at
 a gate frees its slot: a cap on the DBOS queue would count it (its workflow is
 pending while it waits), so two runs at their gates would keep every later run
 queued for as long as their reviews take. The DBOS queue carries only the runs
-of gone processes (take_over) and schedule ticks.
+of gone processes (take_over), at most the taker's free slots at a time. The
+scheduler thread (workflows/schedules) queues and fires schedule ticks; the
+worker prints a line for each tick, each run it starts, gates and ends, and
+each takeover.
 
 `batch start` serves one batch the same way in its own process (`batch=`) and
 touches no other run.
@@ -27,13 +30,13 @@ from typing import Any
 
 from ..batch_records import Batches
 from ..errors import BadInput
-from ..schedule_records import Schedules
+from ..records import TERMINAL
+from ..schedules.records import ScheduleRecords
 from ..webhooks.delivery import Dispatcher
 from .claims import claim_run
 from .hosting import launch, start, take_over, wake_decided
-from .liveness import alive, any_worker_alive, worker_executor_id
+from .liveness import alive, worker_executor_id
 from .services import RunServices
-from .ticks import record_missed_ticks
 
 WORKING = frozenset({"queued", "running"})
 BUSY_POLL_S = 0.25
@@ -48,39 +51,86 @@ def serve(
     batch: str | None = None,
     progress: Callable[[], None] | None = None,
 ) -> None:
-    """Host runs (or one batch's) until stopped, or with `until_idle` until only people can move them on."""
+    """Host runs (or one batch's) until stopped, or with `until_idle` until only people can move them on.
+
+    A worker (not `batch start`) also runs the scheduler (workflows/schedules): the timer
+    over every schedule, and the firing of queued ticks.
+    """
+    from ..schedules.scheduler import Scheduler
+
     limit = limit or concurrency()  # bad input stops the worker before it starts anything
     reaped = services.sandboxes.reap_orphans()
-    missed = 0
-    if batch is None and not any_worker_alive(services.store.engine):  # back after downtime
-        missed = record_missed_ticks(services)
     executor = f"batch-{batch}-{os.getpid()}" if batch else worker_executor_id()
     engine = launch(services, executor, serve_queue=batch is None)
-    say({"event": "worker", "status": "started", "executor": executor, "reaped": reaped, "missed_ticks": missed})
+    say({"event": "worker", "status": "started", "executor": executor, "reaped": reaped, "concurrency": limit})
+    watch = RunWatch(services, say)
     admit = Admission(services, executor, limit, lambda run_id: start(engine, run_id))
     deliver = Dispatcher(services.store.engine)
-    while True:
-        active = [run for run in services.records.active_runs() if batch is None or run["batch_id"] == batch]
-        admit(active)
-        if batch is None:
-            taken = take_over(services, executor)  # only runs of processes that are gone
-            if taken:
-                say({"event": "worker", "status": "took over", "runs": taken})
-        woken = wake_decided(services, {run["id"] for run in active} if batch else None)
-        if woken:
-            say({"event": "worker", "status": "woke", "runs": woken})
-        delivering = deliver()  # webhook deliveries recorded since the last look, by any process
-        if delivering:
-            say({"event": "worker", "status": "delivering", "deliveries": delivering})
-        if progress:
-            progress()
-        if until_idle and _idle(services, active) and (batch or not deliver.pending):
-            if batch:  # `batch start` gives its deliveries a moment, then leaves any still retrying to workers
-                deliver.settle()
-            say({"event": "worker", "status": "idle"})
+    schedules = ScheduleRecords(services.store.engine)
+    scheduler = Scheduler(services, say).start() if batch is None else None
+    try:
+        while True:
+            ticks_waiting = batch is None and schedules.any_queued()  # read before the runs a tick may record
+            active = [run for run in services.records.active_runs() if batch is None or run["batch_id"] == batch]
+            watch.started(admit(active))
+            if batch is None:
+                taken = take_over(services, executor, admit.room())  # only runs of processes that are gone
+                if taken:
+                    admit.adopt(taken)
+                    watch.started(taken, "taken over")
+                    say({"event": "worker", "status": "took over", "runs": taken})
+            woken = wake_decided(services, {run["id"] for run in active} if batch else None)
+            if woken:
+                say({"event": "worker", "status": "woke", "runs": woken})
+            watch.look()
+            delivering = deliver()  # webhook deliveries recorded since the last look, by any process
+            if delivering:
+                say({"event": "worker", "status": "delivering", "deliveries": delivering})
+            if progress:
+                progress()
+            if until_idle and not ticks_waiting and _idle(services, active) and (batch or not deliver.pending):
+                if batch:  # `batch start` gives its deliveries a moment, then leaves any still retrying to workers
+                    deliver.settle()
+                say({"event": "worker", "status": "idle"})
+                return
+            busy = any(run["status"] in WORKING for run in active)
+            time.sleep(min(poll_s, BUSY_POLL_S) if busy else poll_s)  # a slot freed at a gate is refilled quickly
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+
+
+class RunWatch:
+    """Reports what becomes of the runs this process started or took over: at a gate, continued, ended."""
+
+    def __init__(self, services: RunServices, say: Callable[[dict[str, Any]], None]) -> None:
+        self.records = services.records
+        self.say = say
+        self.status: dict[str, str] = {}
+
+    def started(self, run_ids: list[str], how: str = "started") -> None:
+        for run_id in run_ids:
+            self.status[run_id] = "queued"
+            self.say({"event": "run", "run": run_id, "status": how})
+
+    def look(self) -> None:
+        if not self.status:
             return
-        busy = any(run["status"] in WORKING for run in active)
-        time.sleep(min(poll_s, BUSY_POLL_S) if busy else poll_s)  # a slot freed at a gate is refilled quickly
+        for run in self.records.runs_by_id(sorted(self.status)):
+            before, now = self.status[run["id"]], run["status"]
+            if now == before or (before == "queued" and now == "running"):
+                self.status[run["id"]] = now
+                continue
+            event: dict[str, Any] = {"event": "run", "run": run["id"], "status": now}
+            if now == "waiting":
+                event["message"] = run["message"]
+            elif now in TERMINAL and run["message"]:
+                event["message"] = run["message"][-300:]
+            self.say(event)
+            if now in TERMINAL:
+                del self.status[run["id"]]
+            else:
+                self.status[run["id"]] = now
 
 
 class Admission:
@@ -94,23 +144,37 @@ class Admission:
         self.database = services.store.engine
         self.executor = executor
         self.batches = Batches(services.store.engine)
-        self.schedules = Schedules(services.store.engine)
+        self.schedules = ScheduleRecords(services.store.engine)
         self.limit = limit
         self.begin = begin
-        self.started: set[str] = set()  # runs started here that are still working (queued or running)
+        self.started: set[str] = set()  # runs started (or taken over) here that are still working
 
-    def __call__(self, active: list[dict[str, Any]]) -> None:
+    def room(self) -> int:
+        """Slots free in this process."""
+        return max(0, self.limit - len(self.started))
+
+    def adopt(self, run_ids: list[str]) -> None:
+        """Runs taken over from a gone process work here now: they hold slots like the ones started here."""
+        self.started.update(run_ids)
+
+    def __call__(self, active: list[dict[str, Any]]) -> list[str]:
+        """Start what may start; the ids started."""
         self.started &= {run["id"] for run in active if run["status"] in WORKING}  # waiting or ended: slot free
         caps = self.batches.concurrency({run["batch_id"] for run in active if run["batch_id"]})
+        in_review: set[str] = set()  # schedules whose runs waiting for review hold the schedule's one slot
         if any(run["schedule"] and not run["batch_id"] for run in active):
-            caps.update(
-                {f"schedule {row['name']}": 1 for row in self.schedules.all() if row["spec"]["overlap"] != "allow"}
-            )
+            for row in self.schedules.all():
+                if row.spec.get("overlap", "skip") != "allow":
+                    caps[f"schedule {row.name}"] = 1
+                    if row.spec.get("while_in_review", "skip") == "skip":
+                        in_review.add(f"schedule {row.name}")
         busy: dict[str, int] = {}
         for run in active:
             group = _group(run)
-            if group and (run["status"] == "running" or run["id"] in self.started):
+            working = run["status"] == "running" or run["id"] in self.started
+            if group and (working or (run["status"] == "waiting" and group in in_review)):
                 busy[group] = busy.get(group, 0) + 1
+        begun: list[str] = []
         for run in active:
             if run["status"] != "queued" or run["id"] in self.started or len(self.started) >= self.limit:
                 continue
@@ -125,8 +189,10 @@ class Admission:
                 continue
             self.begin(run["id"])  # a no-op for a run whose workflow exists (a gone claimer's: take_over's)
             self.started.add(run["id"])
+            begun.append(run["id"])
             if group:
                 busy[group] = busy.get(group, 0) + 1
+        return begun
 
 
 def _group(run: dict[str, Any]) -> str | None:

@@ -7,16 +7,14 @@ worker (or `batch start` itself) runs at most the batch's concurrency of them
 at once, and a run waiting at its gate frees its slot.
 """
 
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..batch_file import read_batch_file
 from ..batch_records import Batches, tally
 from ..costs import Cost, costs_of_runs, total_of
-from ..errors import BadInput, RunError
+from ..errors import BadInput
 from ..records import TERMINAL
-from ..webhooks import run_finished
 from .batch_views import BatchRunView, BatchView, StartedBatch
 
 if TYPE_CHECKING:
@@ -32,35 +30,26 @@ def start_batch(
     concurrency: int,
     requester: str,
     source: str = "",
-    schedule: str | None = None,
 ) -> StartedBatch:
-    """Record a batch of queued runs of `reference`, one per row of `inputs_file`; nothing executes yet."""
+    """Record a batch of queued runs of `reference`, one per row of `inputs_file`; nothing executes yet.
+
+    Every row is checked and every run prepared (its repository snapshotted) before the
+    batch and its runs are recorded together, in one transaction: all of them, or none.
+    """
+    from ..batch_records import insert_batch
     from ..runbook.resolve import resolve_runbook
-    from ..runs.create import create_run
+    from ..runs.create import prepare_batch
 
     if concurrency < 1:
         raise BadInput(f"--concurrency must be 1 or more (got {concurrency})")
     loaded = resolve_runbook(reference, services.store, register=False)
     rows = read_batch_file(inputs_file, loaded.runbook)  # every row checked before anything is recorded
+    source = source or str(inputs_file.resolve())
+    batch = prepare_batch(services, loaded, rows, inputs_file, concurrency, requester, source)
     services.store.register_runbook(loaded)  # the same content again is a no-op
-    batch_id = uuid.uuid4().hex[:12]
-    book = loaded.runbook
-    Batches(services.store.engine).create(
-        id=batch_id,
-        runbook=book.name,
-        version=book.version,
-        concurrency=concurrency,
-        source=source or str(inputs_file.resolve()),
-        requester=requester,
-    )
-    run_ids = []
-    for row in rows:
-        try:
-            run_ids.append(create_run(services, loaded, row.inputs, requester, batch_id=batch_id, schedule=schedule))
-        except RunError as exc:  # the repository changed under us: stop here, leave no half batch running
-            _cancel_recorded(services, batch_id, f"row {row.line} could not start: {exc}")
-            raise RunError(f"{inputs_file}:{row.line}: {exc} (the batch {batch_id} was cancelled)") from exc
-    return StartedBatch(batch_id, loaded.ref, loaded.sha256, concurrency, tuple(run_ids))
+    with services.store.engine.begin() as db:
+        insert_batch(db, batch.row, batch.runs)
+    return StartedBatch(batch.id, loaded.ref, loaded.sha256, concurrency, tuple(run["id"] for run in batch.runs))
 
 
 def list_batches(engine: "Engine", limit: int = 50) -> list[BatchView]:
@@ -75,26 +64,14 @@ def show_batch(engine: "Engine", batch_id: str) -> BatchView:
 
 def cancel_batch(services: "RunServices", batch_id: str) -> BatchView:
     """Cancel every run of the batch that has not ended (queued ones never start); ended runs are kept."""
-    from .runs import cancel_run
+    from .runs import cancel_runs
 
     batches = Batches(services.store.engine)
     batch = batches.get(batch_id)
     batches.set_status(batch_id, "cancelled")
-    for run in batches.runs(batch_id):
-        if run["status"] not in TERMINAL:
-            try:
-                cancel_run(services, run["id"])
-            except RunError:  # it ended meanwhile
-                continue
+    unfinished = [run["id"] for run in batches.runs(batch_id) if run["status"] not in TERMINAL]
+    cancel_runs(services, unfinished, f"cancelled with batch {batch_id}")
     return _view(batches, batch, with_runs=True)
-
-
-def _cancel_recorded(services: "RunServices", batch_id: str, why: str) -> None:
-    batches = Batches(services.store.engine)
-    batches.set_status(batch_id, "cancelled")
-    for run in batches.runs(batch_id):
-        run_finished(services.records.engine, run["id"], "cancelled", why)
-        services.records.set_run(run["id"], status="cancelled", message=why)
 
 
 def _view(batches: Batches, row: dict[str, Any], with_runs: bool) -> BatchView:

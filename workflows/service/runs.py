@@ -5,6 +5,7 @@ the ones that start or stop work take the process's `RunServices`.
 """
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ if TYPE_CHECKING:  # the engine's services are imported only by the commands tha
     from ..runs.services import RunServices
 
 Report = Callable[[dict[str, Any]], None]
+HOST_STOP_S = 3.0  # how long `runs cancel` waits for a running run's host to stop it before removing its containers
 
 
 def list_runs(records: Records, limit: int = 50) -> list[RunSummary]:
@@ -145,21 +147,56 @@ def continue_run(services: "RunServices", run_id: str, report: Report) -> int:
 
 
 def cancel_run(services: "RunServices", run_id: str) -> RunView:
-    """Stop a run at its next step and remove its sandbox; RunError if it already ended."""
+    """End a run as cancelled: nothing of it starts or is spent after this returns.
+
+    The run and its pending reviews are closed in one transaction (a queued run is
+    never started; its reviews leave the queue as `cancelled`). The process hosting it
+    sees that within a second: its running cell is killed, its model calls refused,
+    its containers removed; here, its containers on this machine are removed at once.
+    RunError if it already ended.
+    """
+    run = services.records.run(run_id)
+    if run["status"] in TERMINAL or not cancel_runs(services, [run_id], "cancelled by request"):
+        ended = services.records.run(run_id)["status"]
+        raise RunError(f"run {run_id} already ended ({ended}): there is nothing to cancel")
+    return show_run(services.records, run_id)
+
+
+def cancel_runs(services: "RunServices", run_ids: list[str], message: str) -> list[str]:
+    """Cancel every run of `run_ids` that has not ended (all recorded first, so none starts meanwhile); the ids."""
     from ..runs.hosting import client
     from ..runs.spans import RunSpans
     from ..webhooks import run_finished
 
-    run = services.records.run(run_id)
-    if run["status"] in TERMINAL:
-        raise RunError(f"run {run_id} already ended ({run['status']}): there is nothing to cancel")
-    with client() as dbos:
-        dbos.cancel_workflow(run_id)
-    run_finished(services.records.engine, run_id, "cancelled", "cancelled by request")
-    RunSpans(services.telemetry, services.records).finish(run_id, "cancelled", "cancelled by request")
-    services.records.set_run(run_id, status="cancelled", message="cancelled by request")
-    services.sandboxes.reap(run_id)
-    return show_run(services.records, run_id)
+    working = {run["id"] for run in services.records.runs_by_id(run_ids) if run["status"] == "running"}
+    cancelled = [run_id for run_id in run_ids if services.records.cancel(run_id, message)]
+    _wait_for_hosts(services, [run_id for run_id in cancelled if run_id in working])
+    for run_id in cancelled:  # what a host that is gone (or slow) left behind
+        services.sandboxes.reap(run_id)
+    if cancelled:
+        with client() as dbos:
+            for run_id in cancelled:
+                dbos.cancel_workflow(run_id)
+    spans = RunSpans(services.telemetry, services.records)
+    for run_id in cancelled:
+        run_finished(services.records.engine, run_id, "cancelled", message)
+        spans.finish(run_id, "cancelled", message)
+    return cancelled
+
+
+def _wait_for_hosts(services: "RunServices", run_ids: list[str]) -> None:
+    """Give the processes running these runs a moment to stop their cells and remove their own containers.
+
+    Each host's watch sees the cancel within half a second and records where the run
+    stopped; removing a container under a host that has not seen the cancel yet would
+    only make it start a fresh one.
+    """
+    deadline = time.monotonic() + HOST_STOP_S
+    waiting = set(run_ids)
+    while waiting and time.monotonic() < deadline:
+        waiting -= set(services.records.stopped_runs(sorted(waiting)))
+        if waiting:
+            time.sleep(0.1)
 
 
 def serve(

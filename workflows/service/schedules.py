@@ -3,17 +3,22 @@
 A schedule belongs to a registered runbook version (NAME@VERSION), never to a
 file that may change. `apply` checks every entry (cron, time zone, inputs, a
 batch's inputs file) before it stores anything, then replaces the runbook's
-earlier schedules: our rows hold the settings, DBOS holds the timers that
-workers fire.
+earlier schedules. Everything here is rows in the database, decided under the
+schedule's row lock: it works before any worker has run, and a running worker
+sees each change at its next tick (every tick is decided at fire time).
 """
 
 import datetime
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadInput, RunError
-from ..schedule_records import Schedules
+from ..clock import database_now
+from ..errors import BadInput, NotFound, RunError
+from ..schedules.backfill import DEFAULT_MOST, Backfill, backfill
+from ..schedules.cron import CronError
+from ..schedules.records import ScheduleRecords, ScheduleRow, epoch, tick_key
+from ..schedules.timer import settle
+from .schedule_views import NEXT_FIRES, ScheduleView, TickView, Triggered, local_time
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -21,48 +26,21 @@ if TYPE_CHECKING:
     from ..runs.services import RunServices
 
 
-@dataclass(frozen=True)
-class TickView:
-    tick_at: str
-    outcome: str  # started, skipped, missed, failed, starting
-    detail: str
-    run: str | None
-    run_status: str | None
-    batch: str | None
-
-
-@dataclass(frozen=True)
-class ScheduleView:
-    name: str
-    runbook: str  # NAME@VERSION
-    cron: str
-    timezone: str
-    overlap: str
-    catch_up: str
-    inputs: dict[str, Any]
-    batch: dict[str, Any] | None
-    paused: bool
-    next_fire: str | None
-    last_fire: str | None
-    last_run: str | None
-    last_run_status: str | None
-    ticks: dict[str, int]  # counts of the recent ticks by outcome
-    recent: tuple[TickView, ...] = ()
-
-
 def apply_schedules(services: "RunServices", reference: str) -> tuple[list[ScheduleView], list[str]]:
-    """Register REFERENCE's version's schedules, replacing that runbook's earlier ones; (schedules, removed names)."""
+    """Register REFERENCE's version's schedules, replacing that runbook's earlier ones; (schedules, removed names).
+
+    A schedule that already exists keeps its ticks and its pause; if its settings changed,
+    the ticks due under the old ones up to now are decided first (skipped: replaced).
+    """
     from ..batch_file import read_batch_file
     from ..inputs import resolve_inputs
     from ..runbook.resolve import resolve_runbook
-    from ..runs.hosting import APP, QUEUE, client
-    from ..runs.ticks import TICK_WORKFLOW
 
     loaded = resolve_runbook(reference, services.store, register=False)
     book = loaded.runbook
     if not book.schedule:
         raise BadInput(f"{loaded.file}: {book.name}@{book.version} has no `schedule:` entries to apply")
-    records = Schedules(services.store.engine)
+    records = ScheduleRecords(services.store.engine)
     entries: dict[str, dict[str, Any]] = {}
     for index, (name, entry) in enumerate(zip(book.schedule_names(), book.schedule, strict=True)):
         where = f"{loaded.file}: schedule[{index}] ({name})"
@@ -80,116 +58,161 @@ def apply_schedules(services: "RunServices", reference: str) -> tuple[list[Sched
             raise BadInput(f"{where}: {exc}") from exc
         entries[name] = entry.model_dump(mode="json")
     services.store.register_runbook(loaded)
-    removed = records.replace(book.name, book.version, entries)
-    with client() as dbos:
-        for name in removed:
-            dbos.delete_schedule(name)
-        dbos.apply_schedules(
-            [
-                {
-                    "schedule_name": name,
-                    "workflow_name": TICK_WORKFLOW,
-                    "schedule": spec["cron"],
-                    "context": {"schedule": name},
-                    "automatic_backfill": spec["catch_up"] == "all",
-                    "cron_timezone": spec["timezone"],
-                    "queue_name": QUEUE,
-                    "application_name": APP,
-                }
-                for name, spec in entries.items()
-            ]
-        )
+    now = services.clock()
+    grace = _grace()
+    with records.engine.begin() as db:
+        earlier = records.of_runbook(db, book.name)
+        for name in earlier:
+            if name not in entries:
+                records.delete(db, name)
+        for name, spec in entries.items():
+            row = earlier.get(name)
+            if row is None:
+                records.insert(db, name, book.name, book.version, spec, epoch(now))
+            elif row.version != book.version or row.spec != spec or row.broken:
+                why = f"the schedule was replaced by {book.name}@{book.version} before this tick fired"
+                settle(records, db, row, now, grace, why)
+                records.change(db, row, book.version, spec, epoch(now))
+    removed = [name for name in earlier if name not in entries]
     return [show_schedule(services.store.engine, name, recent=0) for name in entries], removed
 
 
 def list_schedules(engine: "Engine") -> list[ScheduleView]:
-    timers = _timers()
-    return [_view(engine, row, timers.get(row["name"]), 0) for row in Schedules(engine).all()]
+    records = ScheduleRecords(engine)
+    counts = records.counts()
+    now = database_now(engine)
+    return [_view(records, row, counts.get(row.name, {}), now, 0) for row in records.all()]
 
 
 def show_schedule(engine: "Engine", name: str, recent: int = 20) -> ScheduleView:
-    row = Schedules(engine).get(name)
-    return _view(engine, row, _timers().get(name), recent)
+    records = ScheduleRecords(engine)
+    row = records.get(name)
+    return _view(records, row, records.counts().get(name, {}), database_now(engine), recent)
 
 
 def pause_schedule(engine: "Engine", name: str, paused: bool) -> ScheduleView:
-    from ..runs.hosting import client
+    """Pause: the ticks due until now are decided first, later ones start nothing. Resume: fire from the next tick.
 
-    Schedules(engine).get(name)
-    with client() as dbos:
-        (dbos.pause_schedule if paused else dbos.resume_schedule)(name)
-    Schedules(engine).set_paused(name, paused)
+    Paused time is never caught up: resuming moves `decided_until` to now, so a
+    `catch_up: all` schedule runs none of the ticks it was paused for (`backfill` can).
+    """
+    records = ScheduleRecords(engine)
+    now = database_now(engine)
+    with engine.begin() as db:
+        row = records.find(db, name, lock=True)
+        if row is None:
+            raise NotFound(f"no schedule {name!r}: see `crewgate schedule list`")
+        if paused and not row.paused:
+            settle(records, db, row, now, _grace(), "the schedule was paused before this tick fired")
+            records.set(db, name, paused=1)
+        elif not paused and row.paused:
+            records.set(db, name, paused=0, decided_until=epoch(now))
     return show_schedule(engine, name, recent=0)
 
 
-def trigger_schedule(engine: "Engine", name: str) -> str:
-    """Fire the schedule now (a worker starts it, by the schedule's overlap rule); the tick's workflow id."""
-    from ..runs.hosting import client
+def trigger_schedule(engine: "Engine", name: str) -> Triggered:
+    """Queue a tick now (its own, whatever else is queued); a worker fires it by the overlap rule, even if paused."""
+    records = ScheduleRecords(engine)
+    now = database_now(engine)
+    with engine.begin() as db:
+        row = records.find(db, name, lock=True)
+        if row is None:
+            raise NotFound(f"no schedule {name!r}: see `crewgate schedule list`")
+        moment = now
+        while not records.queue(db, row, tick_key(moment, precise=True), "trigger"):
+            moment += datetime.timedelta(microseconds=1)  # two triggers in one microsecond: each its own tick
+    return Triggered(name, tick_key(moment, precise=True))
 
-    Schedules(engine).get(name)
-    with client() as dbos:
-        return str(dbos.trigger_schedule(name).get_workflow_id())
 
-
-def backfill_schedule(engine: "Engine", name: str, start: str, end: str) -> list[str]:
-    """Fire every tick of the schedule after START and before END (ISO times); ticks already seen start nothing."""
-    from ..runs.hosting import client
-
-    Schedules(engine).get(name)
-    begin, finish = _instant(start, "--from"), _instant(end, "--to")
-    if finish <= begin:
-        raise BadInput(f"--to {end} is not after --from {start}")
-    with client() as dbos:
-        return [handle.get_workflow_id() for handle in dbos.backfill_schedule(name, begin, finish)]
+def backfill_schedule(
+    engine: "Engine", name: str, start: str, end: str, most: int = DEFAULT_MOST, dry_run: bool = False
+) -> Backfill:
+    """Queue the past ticks between START and END (ISO times) that have not run; see schedules/backfill.py."""
+    if most < 1:
+        raise BadInput(f"--max must be 1 or more (got {most})")
+    records = ScheduleRecords(engine)
+    return backfill(
+        records, name, _instant(start, "--from"), _instant(end, "--to"), database_now(engine), most, dry_run
+    )
 
 
 def delete_schedule(engine: "Engine", name: str) -> None:
-    from ..runs.hosting import client
-
-    Schedules(engine).get(name)
-    with client() as dbos:
-        dbos.delete_schedule(name)
-    Schedules(engine).delete(name)
-
-
-def _timers() -> dict[str, dict[str, Any]]:
-    from ..runs.hosting import client
-
-    with client() as dbos:
-        return {timer["schedule_name"]: dict(timer) for timer in dbos.list_schedules()}
+    """No more ticks; its runs and recorded ticks are kept (queued ones start nothing)."""
+    records = ScheduleRecords(engine)
+    with engine.begin() as db:
+        if records.find(db, name, lock=True) is None:
+            raise NotFound(f"no schedule {name!r}: see `crewgate schedule list`")
+        records.delete(db, name)
 
 
-def _view(engine: "Engine", row: dict[str, Any], timer: dict[str, Any] | None, recent: int) -> ScheduleView:
-    from ..runs.ticks import ticks_between
+def _grace() -> datetime.timedelta:
+    from ..runs.liveness import host_timeout
 
-    spec = row["spec"]
-    records = Schedules(engine)
-    ticks = records.ticks(row["name"], limit=max(recent, 200))
-    now = datetime.datetime.now(datetime.UTC)
-    upcoming = ticks_between(spec, now, now + datetime.timedelta(days=400), 1)
-    counts: dict[str, int] = {}
-    for tick in ticks:
-        counts[tick["outcome"]] = counts.get(tick["outcome"], 0) + 1
-    last_run = next((tick for tick in ticks if tick["run_id"]), None)
+    return datetime.timedelta(seconds=host_timeout())
+
+
+def _view(
+    records: ScheduleRecords, row: ScheduleRow, counts: dict[str, int], now: datetime.datetime, recent: int
+) -> ScheduleView:
+    spec = row.spec
+    zone = spec.get("timezone") or "UTC"
+    broken = row.broken
+    upcoming: list[datetime.datetime] = []
+    if not broken:
+        try:
+            upcoming = row.timing().cron.next_times(now, NEXT_FIRES)
+        except CronError as exc:
+            broken = f"its next fire time cannot be computed: {exc}"
+    last = records.last_run(row.name)
+    fired = records.last_fired(row.name)
+    ticks, gaps = records.recent(row.name, recent) if recent else ([], [])
+    views = [
+        TickView(
+            at=tick["tick_at"],
+            local=local_time(tick["tick_at"], zone),
+            kind=tick["kind"],
+            outcome=tick["outcome"],
+            detail=tick["detail"],
+            run=tick["run_id"],
+            run_status=tick["run_status"],
+            batch=tick["batch_id"],
+        )
+        for tick in ticks
+    ] + [
+        TickView(
+            at=gap["last_at"],
+            local=local_time(gap["last_at"], zone),
+            kind="cron",
+            outcome="missed",
+            detail=gap["detail"],
+            count=gap["count"],
+            first=gap["first_at"],
+        )
+        for gap in gaps
+    ]
+    views.sort(key=lambda view: view.at, reverse=True)
     return ScheduleView(
-        name=row["name"],
-        runbook=f"{row['runbook']}@{row['version']}",
+        name=row.name,
+        runbook=row.reference,
         cron=spec["cron"],
-        timezone=spec["timezone"],
-        overlap=spec["overlap"],
-        catch_up=spec["catch_up"],
-        inputs=spec["inputs"],
-        batch=spec["batch"],
-        paused=bool(row["paused"]),
-        next_fire=None if row["paused"] or not upcoming else upcoming[0],
-        last_fire=timer.get("last_fired_at") if timer else None,
-        last_run=last_run["run_id"] if last_run else None,
-        last_run_status=last_run["run_status"] if last_run else None,
+        timezone=zone,
+        overlap=spec.get("overlap", "skip"),
+        while_in_review=spec.get("while_in_review", "skip"),
+        catch_up=spec.get("catch_up", "none"),
+        catch_up_window=spec.get("catch_up_window") or "7d",
+        jitter=spec.get("jitter"),
+        inputs=spec.get("inputs") or {},
+        batch=spec.get("batch"),
+        paused=row.paused,
+        broken=broken,
+        revision=row.revision,
+        next_fire=None if row.paused or not upcoming else tick_key(upcoming[0]),
+        next_fires=tuple((tick_key(at), local_time(tick_key(at), zone)) for at in upcoming),
+        last_fire=fired,
+        last_run=last[0] if last else None,
+        last_run_status=last[1] if last else None,
         ticks=counts,
-        recent=tuple(
-            TickView(t["tick_at"], t["outcome"], t["detail"], t["run_id"], t["run_status"], t["batch_id"])
-            for t in ticks[:recent]
-        ),
+        recent=tuple(views[:recent]),
     )
 
 

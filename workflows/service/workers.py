@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from ..runs.liveness import database_time, is_alive
+from ..clock import database_time
+from ..runs.liveness import is_alive
 from ..tables import hosts
 
 RECENT_S = 600.0

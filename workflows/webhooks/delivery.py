@@ -12,8 +12,8 @@ died before the row said so); both carry the same X-Crewgate-Delivery header.
 DBOS takes a step's retry settings when the step is defined, so they are read
 from the environment at import: CREWGATE_WEBHOOK_RETRY_S (2) seconds before
 the second attempt, doubling after each, CREWGATE_WEBHOOK_ATTEMPTS (8) in all,
-about four minutes. Like the schedule tick (runs/ticks.py), the workflow is a
-module function reaching this process's database through `bind`.
+about four minutes. DBOS refuses configured-instance methods here, so the
+workflow is a module function reaching this process's database through `bind`.
 
 Import this module only where DBOS runs: `workflows.webhooks` itself does not.
 """

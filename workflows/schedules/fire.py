@@ -1,0 +1,130 @@
+"""Firing a queued tick: decided from the schedule as it is now, its run recorded in the same transaction.
+
+Whatever queued the tick (the timer, `trigger`, `backfill`), a worker decides it
+at fire time under the schedule's row lock: a deleted, replaced or (for cron
+ticks) paused schedule starts nothing, and the overlap rule counts the runs
+recorded so far, so a burst of ticks, on one worker or several, starts exactly
+what the rule allows. The run (or batch) is prepared first (its repository
+snapshotted, outside any lock); if the decision is still to start it, the run
+rows and the tick's outcome are written in one transaction.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..batch_file import read_batch_file
+from ..batch_records import insert_batch
+from ..errors import BadInput
+from ..inputs import resolve_inputs
+from ..records import insert_run
+from ..runs.create import NewBatch, prepare_batch, prepare_run
+from ..runs.services import RunServices
+from .records import ScheduleRecords, ScheduleRow
+
+PREPARE_TRIES = 3
+
+
+@dataclass(frozen=True)
+class Fired:
+    """What became of a queued tick."""
+
+    schedule: str
+    tick_at: str
+    kind: str  # cron, trigger, backfill
+    outcome: str  # started, skipped, failed
+    detail: str = ""
+    run: str | None = None
+    batch: str | None = None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    revision: int
+    run: dict[str, Any] | None = None
+    batch: NewBatch | None = None
+
+
+def why_not(tick: dict[str, Any], row: ScheduleRow | None, unfinished: list[dict[str, Any]]) -> str:
+    """Why this tick starts nothing, decided from the schedule as it is now; "" to start it."""
+    if row is None:
+        return "the schedule was deleted before this tick fired"
+    if tick["revision"] is not None and tick["revision"] != row.revision:
+        return f"the schedule was replaced (now {row.reference} at '{row.spec['cron']}') before this tick fired"
+    if row.paused and tick["kind"] == "cron":
+        return "the schedule is paused"
+    overlap = row.spec.get("overlap", "skip")
+    if overlap == "skip" and unfinished:
+        first = unfinished[0]
+        if first["status"] == "waiting":
+            return f"run {first['id']} of this schedule waits for review (overlap: skip, while_in_review: skip)"
+        return f"run {first['id']} of this schedule is still {first['status']} (overlap: skip)"
+    queued = next((run for run in unfinished if run["status"] == "queued"), None)
+    if overlap == "buffer_one" and queued:
+        return f"run {queued['id']} already waits to start after the one before it (overlap: buffer_one)"
+    return ""
+
+
+def fire(services: RunServices, tick: dict[str, Any]) -> Fired | None:
+    """Decide a queued tick and start or skip it; None if another worker already did."""
+    records = ScheduleRecords(services.store.engine)
+    name, at, kind = tick["schedule"], tick["tick_at"], tick["kind"]
+    prepared: _Prepared | None = None
+    for _ in range(PREPARE_TRIES):
+        with records.engine.begin() as db:
+            row = records.find(db, name, lock=True)
+            current = records.tick(db, name, at)
+            if current is None or current["outcome"] != "queued":
+                return None
+            with_waiting = row is not None and row.spec.get("while_in_review", "skip") == "skip"
+            why = why_not(current, row, records.unfinished_runs(db, name, with_waiting) if row else [])
+            if why:
+                records.settle(db, name, at, "skipped", why)
+                return Fired(name, at, kind, "skipped", why)
+            assert row is not None  # noqa: S101 -- why_not refuses a deleted schedule
+            if prepared is not None and prepared.revision == row.revision:
+                ids = _record(db, prepared)
+                records.settle(db, name, at, "started", "", run_id=ids.get("run"), batch_id=ids.get("batch"))
+                return Fired(name, at, kind, "started", "", ids.get("run"), ids.get("batch"))
+        try:
+            prepared = _prepare(services, row, at)
+        except Exception as exc:  # noqa: BLE001 -- recorded on the tick; the worker and other ticks go on
+            detail = str(exc) if isinstance(exc, BadInput) else f"{type(exc).__name__}: {exc}"
+            return _failed(records, name, at, kind, detail)
+    return _failed(records, name, at, kind, "the schedule kept changing while its run was being prepared")
+
+
+def _prepare(services: RunServices, row: ScheduleRow, at: str) -> _Prepared:
+    """The tick's run (or batch), its repository snapshotted: slow work, done outside the row lock."""
+    loaded = services.store.get_runbook(row.runbook, row.version).load()
+    requester = f"schedule {row.name}"
+    batch = row.spec.get("batch")
+    if batch:
+        inputs_file = Path(loaded.base_dir or ".") / batch["inputs"]
+        rows = read_batch_file(inputs_file, loaded.runbook)
+        source = f"schedule {row.name} at {at}: {inputs_file}"
+        prepared = prepare_batch(
+            services, loaded, rows, inputs_file, int(batch["concurrency"]), requester, source, schedule=row.name
+        )
+        return _Prepared(row.revision, batch=prepared)
+    inputs = resolve_inputs(loaded.runbook, dict(row.spec.get("inputs") or {}))
+    return _Prepared(row.revision, run=prepare_run(services, loaded, inputs, requester, schedule=row.name))
+
+
+def _record(db: Any, prepared: _Prepared) -> dict[str, str]:
+    if prepared.batch is not None:
+        insert_batch(db, prepared.batch.row, prepared.batch.runs)
+        return {"batch": prepared.batch.id}
+    assert prepared.run is not None  # noqa: S101 -- one of the two is always prepared
+    insert_run(db, prepared.run)
+    return {"run": str(prepared.run["id"])}
+
+
+def _failed(records: ScheduleRecords, name: str, at: str, kind: str, detail: str) -> Fired | None:
+    with records.engine.begin() as db:
+        records.find(db, name, lock=True)
+        current = records.tick(db, name, at)
+        if current is None or current["outcome"] != "queued":
+            return None
+        records.settle(db, name, at, "failed", detail)
+    return Fired(name, at, kind, "failed", detail[:2000])
