@@ -130,6 +130,10 @@ class KernelSandbox(abc.ABC):
         self._discard()
         self.replacements += 1
         self._connect()
+        if self._aborted is not None:  # aborted while the fresh supervisor started: it does not get to run
+            self._channel = None
+            self._discard()
+            raise SandboxAborted(f"{self.describe()} was aborted: {self._aborted}")
         return (
             f"[crewgate] the sandbox stopped answering ({reason}); a fresh sandbox was started: "
             "variables, imports and /workspace files from before are gone\n"

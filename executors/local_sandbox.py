@@ -68,7 +68,7 @@ class LocalSandbox(KernelSandbox):
         """Kill the supervisor's process group from any thread; the owner's `close()` cleans up after."""
         process = self._process
         if process is not None:
-            with contextlib.suppress(ProcessLookupError):
+            with contextlib.suppress(OSError):  # gone already, or never ours to signal
                 os.killpg(process.pid, 9)
 
     def _discard(self) -> None:

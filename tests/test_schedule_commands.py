@@ -153,3 +153,30 @@ def test_schedule_show_gives_both_zones_the_next_five_fires_and_every_tick_kind(
     assert {tick["kind"] for tick in data["recent"]} == {"trigger", "backfill"}
     listed = json.loads(cg.run("schedule", "list", "--json").stdout)
     assert listed[0]["next_fire"] == data["next_fires"][0][0]
+
+
+def test_a_derived_schedule_name_too_long_to_record_is_refused(cg: Crewgate, tmp_path: Path) -> None:
+    name = "n" * 63
+    runbook = write_runbook(tmp_path / "rb", '  - {cron: "0 3 * * *"}\n  - {cron: "0 4 * * *"}\n', name=name)
+    refused = cg.run("schedule", "apply", str(runbook))
+    assert refused.returncode == 2 and f"schedule name '{name}-2'" in refused.stderr, refused.stderr
+    assert "shorter `name:`" in refused.stderr
+
+
+def test_a_deleted_schedule_skips_its_queued_ticks_and_a_new_one_of_that_name_never_inherits_them(
+    cg: Crewgate, tmp_path: Path
+) -> None:
+    runbook = write_runbook(tmp_path / "rb", '  - {name: nightly, cron: "0 3 * * *"}\n')
+    applied(cg, runbook)
+    assert cg.run("schedule", "trigger", "nightly").returncode == 0
+    assert cg.run("schedule", "delete", "nightly").returncode == 0
+    assert [(kind, outcome) for _, kind, outcome, _, _ in ticks(cg, "nightly")] == [("trigger", "skipped")]
+    applied(cg, runbook)
+    assert cg.query("SELECT revision FROM crewgate_schedules WHERE name = 'nightly'") == [(2,)]
+
+
+def test_a_zero_catch_up_window_means_zero() -> None:
+    from workflows.schedules.records import timing_of
+
+    window = timing_of({"cron": "0 3 * * *", "catch_up": "all", "catch_up_window": "0s"}).catch_up_window
+    assert window.total_seconds() == 0

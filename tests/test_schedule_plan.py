@@ -75,3 +75,16 @@ def test_jitter_delays_a_tick_the_same_way_on_every_worker() -> None:
     assert [due.at for due in on_time.due] == [T0]
     automatic = timing("*/2 * * * * *", jitter=None)  # a tenth of the interval
     assert jitter_of("s", T0, automatic) < datetime.timedelta(seconds=0.2)
+
+
+def test_a_worker_looking_twice_a_second_misses_nothing_whatever_the_jitter() -> None:
+    for cron, jitter in (("*/10 * * * * *", 60), ("*/2 * * * * *", 60), ("*/15 * * * * *", None)):
+        timed = timing(cron, jitter=jitter)
+        decided, fired = T0, []
+        for half_second in range(1, 2 * 1200):
+            plan = plan_ticks("s", timed, decided, T0 + half_second * SECOND / 2, GRACE)
+            assert not plan.missed, (cron, jitter, half_second)
+            fired += [due.at for due in plan.due]
+            decided = plan.decided_until
+        assert fired == list(timed.cron.between(T0, fired[-1] + SECOND))  # every tick, in order, once
+        assert fired[-1] >= T0 + 1140 * SECOND

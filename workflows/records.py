@@ -111,26 +111,34 @@ class Records:
         with self.engine.connect() as db:
             return sorted({row.run_id for row in db.execute(query)})
 
-    def cancel(self, run_id: str, message: str) -> bool:
-        """End the run as cancelled and close its pending reviews (status `cancelled`), in one transaction.
+    def cancel(self, run_ids: list[str], message: str) -> tuple[list[str], list[str]]:
+        """End the runs that have not ended as cancelled, and close their pending reviews (status `cancelled`),
+        in one transaction; (the ids cancelled, those of them that were running).
 
-        False if it had already ended. Queued runs are never started after this, and a
-        worker's watch on a running one stops its cell and its model calls.
+        Queued runs are never started after this (a claim needs `queued`), and a worker's
+        watch on a running one stops its cell and its model calls.
         """
+        cancelled: list[str] = []
+        running: list[str] = []
         with self.engine.begin() as db:
-            done = db.execute(
-                update(runs)
-                .where(runs.c.id == run_id, runs.c.status.not_in(sorted(TERMINAL)))
-                .values(status="cancelled", message=message, updated_at=now())
-            )
-            if done.rowcount != 1:
-                return False
-            db.execute(
-                update(reviews)
-                .where(reviews.c.run_id == run_id, reviews.c.status == "pending")
-                .values(status="cancelled", closed_at=now())
-            )
-        return True
+            found = db.execute(select(runs.c.id, runs.c.status).where(runs.c.id.in_(run_ids))).all()
+            for run_id, status in found:
+                if status in TERMINAL:
+                    continue
+                db.execute(
+                    update(runs)
+                    .where(runs.c.id == run_id)
+                    .values(status="cancelled", message=message, updated_at=now())
+                )
+                db.execute(
+                    update(reviews)
+                    .where(reviews.c.run_id == run_id, reviews.c.status == "pending")
+                    .values(status="cancelled", closed_at=now())
+                )
+                cancelled.append(run_id)
+                if status == "running":
+                    running.append(run_id)
+        return cancelled, running
 
     # -- steps and trace --------------------------------------------------
     def start_step(self, run_id: str, step_id: str, attempt: int, kind: str) -> None:
@@ -188,12 +196,28 @@ class Records:
             return [{**dict(row), "data": json.loads(row["data"])} for row in db.execute(query).mappings()]
 
     # -- reviews and decisions ------------------------------------------------
-    def open_review(self, **fields: Any) -> None:
-        """Create the review item; a re-run of the same gate attempt finds it already there."""
+    def open_review(self, **fields: Any) -> bool:
+        """Create the review item; a re-run of the same gate attempt finds it already there.
+
+        False (and nothing created) if the run has ended meanwhile: a run cancelled while its
+        artifact was being built leaves no pending item nobody may decide.
+        """
         with self.engine.begin() as db:
+            status = db.execute(select(runs.c.status).where(runs.c.id == fields["run_id"])).scalar()
+            if status in TERMINAL:
+                return False
             exists = db.execute(select(reviews.c.id).where(reviews.c.id == fields["id"])).first()
             if exists is None:
                 db.execute(insert(reviews).values(**fields, status="pending", created_at=now()))
+        return True
+
+    def close_pending_reviews(self, run_id: str, status: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                update(reviews)
+                .where(reviews.c.run_id == run_id, reviews.c.status == "pending")
+                .values(status=status, closed_at=now())
+            )
 
     def expire(self, review_id: str) -> None:
         """Close a pending item whose time ran out (its run ends as rejected)."""

@@ -172,6 +172,7 @@ schedule_ticks = Table(
     Column("recorded_at", String(40), nullable=False),
     Column("kind", String(16), nullable=False, server_default="cron"),  # cron, trigger, backfill
     Column("revision", Integer, nullable=True),  # the schedule's revision it was queued under
+    Column("leased_by", String(128), nullable=True),  # the worker preparing its run (others wait while it lives)
 )
 
 schedule_gaps = Table(  # ticks nobody fired, one row per range with its count (ten years of seconds is one row)

@@ -131,12 +131,21 @@ def _templates(runbook: Runbook, report: Report) -> Iterator[Problem]:
                 )
 
 
+MAX_SCHEDULE_NAME = 63  # a run records its schedule's name in 64 characters
+
+
 def _schedule(runbook: Runbook, report: Report, base_dir: Path | None) -> Iterator[Problem]:
     """Cron and time zone are checked by the schema; here: names, inputs and a batch's file."""
     seen: set[str] = set()
     for index, (name, entry) in enumerate(zip(runbook.schedule_names(), runbook.schedule, strict=True)):
         if name in seen:
             yield report(("schedule", index), f"schedule name {name!r} is used twice: give each entry its own `name:`")
+        elif len(name) > MAX_SCHEDULE_NAME:
+            yield report(
+                ("schedule", index),
+                f"schedule name {name!r} (from the runbook's name) is longer than {MAX_SCHEDULE_NAME} characters: "
+                "give the entry a shorter `name:`",
+            )
         seen.add(name)
         for given in entry.inputs:
             if given not in runbook.inputs:

@@ -63,6 +63,7 @@ class RunEngine(DBOSConfiguredInstance):
         step, attempt = self.runs.where(run_id)
         self.runs.close(run_id)
         self.services.sandboxes.reap(run_id)
+        self.services.records.close_pending_reviews(run_id, "cancelled")  # one opened as the cancel came
         note = f"stopped here, at step {step}" if step else "stopped before its next step"
         self.services.records.add_trace(run_id, step, attempt, "crewgate", 0, {"status": "cancelled", "note": note})
 

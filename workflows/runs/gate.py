@@ -41,7 +41,7 @@ def open_review(
     if gate.expires_after:
         expires = services.clock() + parse_duration(gate.expires_after)  # type: ignore[operator]  # schema-checked
     warnings = _promotion_warnings(book.steps, artifact.deleted)
-    records.open_review(
+    opened = records.open_review(
         id=review_id,
         run_id=run_id,
         step_id=step_id,
@@ -51,6 +51,9 @@ def open_review(
         requester=run["requester"],
         expires_at=expires.isoformat(timespec="seconds") if expires else None,
     )
+    if not opened:
+        runs.close(run_id)
+        raise RunCancelled(f"run {run_id} ended while its artifact was being built: no review was opened")
     review_created(records.engine, review_id)  # before the run is `waiting`: whoever sees it wait sees this too
     records.finish_step(run_id, step_id, attempt, "waiting", f"review {review_id}, artifact sha256 {sha}", {})
     runs.close(run_id)  # a waiting run holds no container

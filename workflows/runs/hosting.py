@@ -80,8 +80,9 @@ def start(engine: RunEngine, run_id: str) -> None:
         DBOS.start_workflow(engine.run_workflow, run_id)
 
 
-def take_over(services: RunServices, own_executor: str, room: int) -> list[str]:
-    """Put at most `room` pending runs of gone processes on the runs queue for a worker; their ids.
+def take_over(services: RunServices, own_executor: str, room: int) -> tuple[list[str], list[str]]:
+    """Put at most `room` pending runs of gone processes (and all their other workflows, webhook
+    deliveries) on the runs queue for a worker; (run ids, other workflow ids).
 
     `room` is the taker's free slots, so a worker that takes over a dead one's many
     runs starts no more at once than its concurrency; the rest wait for later passes
@@ -95,11 +96,11 @@ def take_over(services: RunServices, own_executor: str, room: int) -> list[str]:
     system = _get_dbos_instance()._sys_db
     pending = DBOS.list_workflows(status="PENDING", app_version=WORKFLOW_VERSION, load_input=False, load_output=False)
     gone: dict[str, bool] = {}
-    taken = []
-    runs_taken = 0
+    taken: list[str] = []
+    others: list[str] = []
     for workflow in pending:
         is_run = "run_workflow" in (workflow.name or "")  # webhook deliveries are short: never held back
-        if is_run and runs_taken >= room:
+        if is_run and len(taken) >= room:
             continue
         executor = workflow.executor_id
         if not executor or executor == own_executor:
@@ -107,9 +108,8 @@ def take_over(services: RunServices, own_executor: str, room: int) -> list[str]:
         if executor not in gone:
             gone[executor] = not alive(services.store.engine, executor)
         if gone[executor] and system.reenqueue_for_recovery(workflow.workflow_id, [executor], QUEUE):
-            taken.append(workflow.workflow_id)
-            runs_taken += is_run
-    return taken
+            (taken if is_run else others).append(workflow.workflow_id)
+    return taken, others
 
 
 @contextmanager

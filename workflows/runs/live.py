@@ -151,7 +151,10 @@ class LiveRuns:
                 log.debug("cancellation watch missed a look: %s", exc)
                 continue
             for run_id in cancelled:
-                live[run_id].cancel()
+                try:
+                    live[run_id].cancel()
+                except Exception as exc:  # noqa: BLE001 -- the engine hiccupped: the others are still stopped
+                    log.warning("could not stop cancelled run %s at once: %s", run_id, exc)
 
     def close(self, run_id: str) -> None:
         """Stop the run's container (at a gate, or at the end)."""

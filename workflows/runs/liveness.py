@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.engine import Engine, RowMapping
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from ..clock import database_time
 from ..errors import BadInput
@@ -101,9 +101,13 @@ class Heartbeat:
 def alive(engine: Engine, executor_id: str) -> bool:
     """Has this executor beaten its heart within the timeout?"""
     with engine.connect() as db:
-        row = db.execute(select(hosts).where(hosts.c.executor_id == executor_id)).mappings().first()
-        clock = database_time(db)
-    return row is not None and is_alive(row, clock)
+        return alive_in(db, executor_id)
+
+
+def alive_in(db: Connection, executor_id: str) -> bool:
+    """`alive`, read in the caller's transaction (SQLite: a second connection would wait for its lock)."""
+    row = db.execute(select(hosts).where(hosts.c.executor_id == executor_id)).mappings().first()
+    return row is not None and is_alive(row, database_time(db))
 
 
 def is_alive(row: RowMapping, clock: float) -> bool:

@@ -67,18 +67,20 @@ def serve(
     admit = Admission(services, executor, limit, lambda run_id: start(engine, run_id))
     deliver = Dispatcher(services.store.engine)
     schedules = ScheduleRecords(services.store.engine)
-    scheduler = Scheduler(services, say).start() if batch is None else None
+    scheduler = Scheduler(services, say, executor).start() if batch is None else None
     try:
         while True:
             ticks_waiting = batch is None and schedules.any_queued()  # read before the runs a tick may record
             active = [run for run in services.records.active_runs() if batch is None or run["batch_id"] == batch]
             watch.started(admit(active))
             if batch is None:
-                taken = take_over(services, executor, admit.room())  # only runs of processes that are gone
+                taken, deliveries = take_over(services, executor, admit.room())  # only of processes that are gone
                 if taken:
                     admit.adopt(taken)
                     watch.started(taken, "taken over")
                     say({"event": "worker", "status": "took over", "runs": taken})
+                if deliveries:
+                    say({"event": "worker", "status": "took over deliveries", "deliveries": deliveries})
             woken = wake_decided(services, {run["id"] for run in active} if batch else None)
             if woken:
                 say({"event": "worker", "status": "woke", "runs": woken})

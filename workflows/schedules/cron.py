@@ -25,7 +25,7 @@ from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 UTC = datetime.UTC
 SECOND = datetime.timedelta(seconds=1)
 DAY_SECONDS = 86400
-NEAR_A_CHANGE = datetime.timedelta(hours=4)  # longer than any daylight-saving shift
+LONGEST_SHIFT = datetime.timedelta(hours=3)  # longer than any daylight-saving shift
 NEVER_HORIZON_YEARS = 5
 
 
@@ -109,9 +109,10 @@ class CronTimes:
     def _offset(self, moment: datetime.datetime) -> datetime.timedelta:
         return moment.astimezone(self._tz).utcoffset() or datetime.timedelta(0)
 
-    def _near_a_change(self, moment: datetime.datetime) -> bool:
-        offsets = {self._offset(moment - NEAR_A_CHANGE), self._offset(moment), self._offset(moment + NEAR_A_CHANGE)}
-        return len(offsets) > 1
+    def _repeated_after(self, moment: datetime.datetime) -> datetime.timedelta:
+        """How far wall times after `moment`'s fired before it: the hour repeated when the clocks went back."""
+        earlier = self._offset(moment - LONGEST_SHIFT)
+        return max(datetime.timedelta(0), earlier - self._offset(moment))
 
     # -- iterating ------------------------------------------------------------------
     def after(self, moment: datetime.datetime, inclusive: bool = False) -> Iterator[datetime.datetime]:
@@ -119,9 +120,8 @@ class CronTimes:
 
         Raises CronError if the expression never fires again.
         """
-        start = self.wall(moment).replace(microsecond=0) - SECOND
-        if self._near_a_change(moment):
-            start -= NEAR_A_CHANGE  # wall times before this one may fire after `moment`
+        # From the second before: skipped wall times fire at the jump, and the jump may be `moment` itself.
+        start = self.wall(moment - SECOND).replace(microsecond=0) - SECOND
         times = self._croniter(start)
         previous = None
         while True:
@@ -133,9 +133,7 @@ class CronTimes:
 
     def before(self, moment: datetime.datetime) -> Iterator[datetime.datetime]:
         """Fire times strictly before `moment`, latest first, without end (CronError when there are none)."""
-        start = self.wall(moment).replace(microsecond=0) + SECOND
-        if self._near_a_change(moment):
-            start += NEAR_A_CHANGE
+        start = self.wall(moment).replace(microsecond=0) + SECOND + self._repeated_after(moment)
         times = self._croniter(start)
         previous = None
         while True:

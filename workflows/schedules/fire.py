@@ -19,6 +19,7 @@ from ..errors import BadInput
 from ..inputs import resolve_inputs
 from ..records import insert_run
 from ..runs.create import NewBatch, prepare_batch, prepare_run
+from ..runs.liveness import alive_in
 from ..runs.services import RunServices
 from .records import ScheduleRecords, ScheduleRow
 
@@ -65,8 +66,13 @@ def why_not(tick: dict[str, Any], row: ScheduleRow | None, unfinished: list[dict
     return ""
 
 
-def fire(services: RunServices, tick: dict[str, Any]) -> Fired | None:
-    """Decide a queued tick and start or skip it; None if another worker already did."""
+def fire(services: RunServices, tick: dict[str, Any], worker: str) -> Fired | None:
+    """Decide a queued tick and start or skip it; None if another worker did, or is preparing it.
+
+    `worker` (this process's executor id) leases the tick while its run is prepared, so
+    two workers do not both snapshot a repository for it; a lease whose worker is gone
+    is taken over.
+    """
     records = ScheduleRecords(services.store.engine)
     name, at, kind = tick["schedule"], tick["tick_at"], tick["kind"]
     prepared: _Prepared | None = None
@@ -76,12 +82,16 @@ def fire(services: RunServices, tick: dict[str, Any]) -> Fired | None:
             current = records.tick(db, name, at)
             if current is None or current["outcome"] != "queued":
                 return None
+            holder = current["leased_by"]
+            if holder not in (None, worker) and alive_in(db, holder):
+                return None
+            if holder != worker:
+                records.lease(db, name, at, worker)
             with_waiting = row is not None and row.spec.get("while_in_review", "skip") == "skip"
             why = why_not(current, row, records.unfinished_runs(db, name, with_waiting) if row else [])
-            if why:
+            if why or row is None:  # (a deleted schedule always has a why)
                 records.settle(db, name, at, "skipped", why)
                 return Fired(name, at, kind, "skipped", why)
-            assert row is not None  # noqa: S101 -- why_not refuses a deleted schedule
             if prepared is not None and prepared.revision == row.revision:
                 ids = _record(db, prepared)
                 records.settle(db, name, at, "started", "", run_id=ids.get("run"), batch_id=ids.get("batch"))
@@ -115,9 +125,14 @@ def _record(db: Any, prepared: _Prepared) -> dict[str, str]:
     if prepared.batch is not None:
         insert_batch(db, prepared.batch.row, prepared.batch.runs)
         return {"batch": prepared.batch.id}
-    assert prepared.run is not None  # noqa: S101 -- one of the two is always prepared
-    insert_run(db, prepared.run)
-    return {"run": str(prepared.run["id"])}
+    run = prepared.run or {}  # one of the two is always prepared
+    insert_run(db, run)
+    return {"run": str(run["id"])}
+
+
+def give_up(records: ScheduleRecords, name: str, at: str, detail: str) -> None:
+    """Record a queued tick that cannot be fired as failed, so the ticks behind it are not held up."""
+    _failed(records, name, at, "", detail)
 
 
 def _failed(records: ScheduleRecords, name: str, at: str, kind: str, detail: str) -> Fired | None:

@@ -19,7 +19,7 @@ import datetime
 import hashlib
 from dataclasses import dataclass
 
-from .cron import CronTimes
+from .cron import CronError, CronTimes
 
 MAX_CATCH_UP = 1000  # late ticks one pass may fire for a schedule; older ones are recorded missed
 AUTO_JITTER_CAP = datetime.timedelta(seconds=10)
@@ -69,11 +69,16 @@ class Plan:
 
 
 def jitter_of(name: str, tick: datetime.datetime, timing: Timing) -> datetime.timedelta:
-    """How long after `tick` it fires: the same for every worker, spread over [0, jitter)."""
-    most = timing.most_jitter
-    if timing.jitter is None:
-        following = next(timing.cron.after(tick), tick + most * 10)
-        most = min(most, (following - tick) / 10)
+    """How long after `tick` it fires: the same for every worker, spread over [0, jitter).
+
+    Never as long as the time to the next tick (automatic jitter: a tenth of it), so ticks
+    fire in order and a jittered tick never makes the next one look late.
+    """
+    try:
+        interval = next(timing.cron.after(tick)) - tick
+    except CronError:
+        interval = timing.most_jitter
+    most = min(timing.most_jitter, interval / 10) if timing.jitter is None else min(timing.jitter, interval)
     if most <= datetime.timedelta(0):
         return datetime.timedelta(0)
     digest = hashlib.sha256(f"{name}@{tick.isoformat()}".encode()).digest()

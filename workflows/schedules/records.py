@@ -61,7 +61,9 @@ class ScheduleRow:
 
 def timing_of(spec: dict[str, Any]) -> Timing:
     """Entries stored before a setting existed read as its default."""
-    window = parse_duration(spec.get("catch_up_window") or DEFAULT_WINDOW) or datetime.timedelta(days=7)
+    window = parse_duration(spec.get("catch_up_window") or DEFAULT_WINDOW)
+    if window is None:
+        window = datetime.timedelta(days=7)
     jitter = parse_duration(spec["jitter"]) if spec.get("jitter") else None
     return Timing(CronTimes(spec["cron"], spec.get("timezone") or "UTC"), spec.get("catch_up", "none"), window, jitter)
 
@@ -102,6 +104,11 @@ class ScheduleRecords:
         return {row["name"]: _row(row) for row in db.execute(query).mappings()}
 
     def insert(self, db: Connection, name: str, runbook: str, version: str, spec: dict[str, Any], at: float) -> None:
+        """A new schedule; a name used before gets a revision above every one its old ticks carry."""
+        used = [
+            db.execute(select(func.max(table.c.revision)).where(table.c.schedule == name)).scalar() or 0
+            for table in (schedule_ticks, schedule_gaps)
+        ]
         db.execute(
             insert(schedules).values(
                 name=name,
@@ -110,7 +117,7 @@ class ScheduleRecords:
                 spec=json.dumps(spec),
                 paused=0,
                 applied_at=stamp(),
-                revision=1,
+                revision=max(used) + 1,
                 decided_until=at,
                 broken=None,
             )
@@ -135,7 +142,13 @@ class ScheduleRecords:
         db.execute(update(schedules).where(schedules.c.name == name).values(**values))
 
     def delete(self, db: Connection, name: str) -> None:
+        """No more ticks: its queued ones are skipped now (its recorded ticks and runs are kept)."""
         db.execute(delete(schedules).where(schedules.c.name == name))
+        db.execute(
+            update(schedule_ticks)
+            .where(schedule_ticks.c.schedule == name, schedule_ticks.c.outcome == QUEUED)
+            .values(outcome="skipped", detail="the schedule was deleted before this tick fired")
+        )
 
     def owner(self, name: str) -> str | None:
         with self.engine.connect() as db:
@@ -181,6 +194,13 @@ class ScheduleRecords:
         query = select(schedule_ticks.c.schedule).where(schedule_ticks.c.outcome == QUEUED).limit(1)
         with self.engine.connect() as db:
             return db.execute(query).first() is not None
+
+    def lease(self, db: Connection, name: str, at: str, worker: str) -> None:
+        db.execute(
+            update(schedule_ticks)
+            .where(schedule_ticks.c.schedule == name, schedule_ticks.c.tick_at == at)
+            .values(leased_by=worker)
+        )
 
     def settle(self, db: Connection, name: str, at: str, outcome: str, detail: str = "", **ids: str | None) -> None:
         db.execute(

@@ -87,15 +87,19 @@ def settle(
     grace: datetime.timedelta,
     why: str,
 ) -> None:
-    """Decide `row`'s ticks up to now before its settings change: due ones are skipped with `why`, old ones missed."""
+    """Decide `row`'s ticks up to now before its settings change: due ones are skipped with `why`, old ones missed.
+
+    A tick whose jittered fire time has not come yet is skipped too: its time is before now.
+    """
     if row.paused or row.broken:
         return
     try:
         plan = _plan(db, row, now, grace)
+        waiting = list(row.timing().cron.between(plan.decided_until, now + datetime.timedelta(microseconds=1)))
     except CronError:
         return  # its times cannot be computed: there is nothing to decide
-    for due in plan.due:
-        records.queue(db, row, tick_key(due.at), "cron", why, outcome="skipped")
+    for tick in [due.at for due in plan.due] + waiting:
+        records.queue(db, row, tick_key(tick), "cron", why, outcome="skipped")
     for gap in plan.missed:
         records.add_gap(db, row, gap)
 

@@ -168,9 +168,8 @@ def cancel_runs(services: "RunServices", run_ids: list[str], message: str) -> li
     from ..runs.spans import RunSpans
     from ..webhooks import run_finished
 
-    working = {run["id"] for run in services.records.runs_by_id(run_ids) if run["status"] == "running"}
-    cancelled = [run_id for run_id in run_ids if services.records.cancel(run_id, message)]
-    _wait_for_hosts(services, [run_id for run_id in cancelled if run_id in working])
+    cancelled, running = services.records.cancel(run_ids, message)
+    _wait_for_hosts(services, running)
     for run_id in cancelled:  # what a host that is gone (or slow) left behind
         services.sandboxes.reap(run_id)
     if cancelled:

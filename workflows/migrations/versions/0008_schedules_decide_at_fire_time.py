@@ -15,6 +15,7 @@ def upgrade() -> None:
     with op.batch_alter_table("crewgate_schedule_ticks") as table:
         table.add_column(sa.Column("kind", sa.String(16), nullable=False, server_default="cron"))
         table.add_column(sa.Column("revision", sa.Integer, nullable=True))
+        table.add_column(sa.Column("leased_by", sa.String(128), nullable=True))
     op.create_index("ix_crewgate_schedule_ticks_outcome", "crewgate_schedule_ticks", ["outcome"])
     op.create_table(
         "crewgate_schedule_gaps",
