@@ -78,15 +78,19 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def pg_cg(tmp_path: Path, postgres_server: PostgresServer) -> Crewgate:
+def pg_cg(tmp_path: Path, postgres_server: PostgresServer) -> Iterator[Crewgate]:
     """A crewgate installation on a fresh PostgreSQL database (blobs in the database too)."""
-    return Crewgate(tmp_path / "home", database_url=postgres_server.new_database())
+    installation = Crewgate(tmp_path / "home", database_url=postgres_server.new_database())
+    yield installation
+    installation.stop_all()
 
 
 @pytest.fixture
-def cg(tmp_path: Path) -> Crewgate:
+def cg(tmp_path: Path) -> Iterator[Crewgate]:
     """A crewgate installation of the test's own: database, blobs, registered runbooks."""
-    return Crewgate(tmp_path / "home")
+    installation = Crewgate(tmp_path / "home")
+    yield installation
+    installation.stop_all()
 
 
 @pytest.fixture

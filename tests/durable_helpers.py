@@ -7,7 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ class Crewgate:
     home: Path
     requester: str = "requester"
     database_url: str | None = None  # PostgreSQL; None: SQLite under home
+    started: list[subprocess.Popen[str]] = field(default_factory=list)  # killed when the test ends, pass or fail
 
     def env(self, **extra: str) -> dict[str, str]:
         database = {"CREWGATE_DATABASE_URL": self.database_url} if self.database_url else {}
@@ -59,16 +60,27 @@ class Crewgate:
         )
 
     def start(self, *args: str, **extra: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [str(CREWGATE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env(**extra)
         )
+        self.started.append(process)
+        return process
 
     def start_logged(self, log: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
         """Start a long-running command (a worker) writing to `log`: an unread pipe would fill and stall it."""
         with log.open("w") as output:
-            return subprocess.Popen(
+            process = subprocess.Popen(
                 [str(CREWGATE), *args], stdout=output, stderr=subprocess.STDOUT, text=True, env=self.env(**extra)
             )
+        self.started.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        """SIGKILL whatever this test started and is still running (a failed assertion must not leave workers)."""
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()
+                process.communicate(timeout=30)
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """`sql` with `?` placeholders, on SQLite or PostgreSQL."""
