@@ -57,7 +57,7 @@ demo: image
 	echo "  .venv/bin/crewgate review approve <review id above> --reviewer alice"; \
 	echo "  git -C $(DEMO_REPO) log -p main..crewgate/<run id>   # the approved change, on its own branch"
 
-# The sandbox on its own: shared state, a mistake and its fix, a timeout that keeps state, a refused connection.
+# The sandbox on its own: shared state, a mistake and its fix, a timeout that keeps state, no network (only lo).
 sandbox-demo: image
 	$(BIN)/crewgate sandbox doctor
 	$(BIN)/crewgate sandbox exec --timeout 2 \
@@ -66,7 +66,7 @@ sandbox-demo: image
 	  "import math; round(math.sqrt(answer + 1) ** 2)" \
 	  "import time; time.sleep(60)" \
 	  "answer" \
-	  "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2)" || true
+	  "import os; os.listdir('/sys/class/net'), open('/proc/net/route').read().splitlines()[1:]" || true
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,7 @@ bounded in size, parsed as JSON only (never unpickled), and type-checked.
 
 import itertools
 import json
+import threading
 import time
 from typing import Any
 
@@ -23,6 +24,7 @@ class Channel:
         self.transport = transport
         self._ids = itertools.count(1)
         self._pending = bytearray()
+        self._sending = threading.Lock()  # `notify` may write from another thread while `call` waits
 
     def handshake(self, timeout: float) -> dict[str, Any]:
         """Wait for the supervisor's hello."""
@@ -33,17 +35,26 @@ class Channel:
 
     def call(self, request: dict[str, Any], timeout: float, limit: int) -> dict[str, Any]:
         """Send `request`, return its reply; replies to earlier ids are dropped."""
-        message_id = next(self._ids)
-        payload = json.dumps({**request, "id": message_id}, ensure_ascii=True) + "\n"
-        try:
-            self.transport.send(payload.encode())
-        except TransportClosed as exc:
-            raise ChannelBroken(str(exc)) from exc
+        message_id = self._send(request)
         deadline = time.monotonic() + timeout
         while True:
             reply = self._read_message(deadline, limit)
             if reply.get("id") == message_id:
                 return reply
+
+    def notify(self, request: dict[str, Any]) -> None:
+        """Send `request` without waiting for a reply (any thread; its reply, if any, is dropped)."""
+        self._send(request)
+
+    def _send(self, request: dict[str, Any]) -> int:
+        with self._sending:
+            message_id = next(self._ids)
+            payload = json.dumps({**request, "id": message_id}, ensure_ascii=True) + "\n"
+            try:
+                self.transport.send(payload.encode())
+            except TransportClosed as exc:
+                raise ChannelBroken(str(exc)) from exc
+        return message_id
 
     def _read_message(self, deadline: float, limit: int) -> dict[str, Any]:
         while b"\n" not in self._pending:

@@ -6,8 +6,10 @@ transport to it (`_provision`), and tear it down (`_discard`).
 
 import abc
 import base64
+import contextlib
 import logging
 import time
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
@@ -108,6 +110,18 @@ class KernelSandbox(abc.ABC):
         if self._state is SandboxState.RUNNING:
             self._kill()
 
+    def interrupt(self) -> None:
+        """Interrupt the running cell from any thread, as a timeout does: it ends with KeyboardInterrupt, state kept.
+
+        A cell that ignores the interrupt is killed after the grace period (state lost, reported).
+        No cell running: nothing happens.
+        """
+        channel = self._channel
+        if channel is None or self._state is not SandboxState.RUNNING:
+            return
+        with contextlib.suppress(ChannelBroken):  # the supervisor is gone: the running call finds out
+            channel.notify({"op": "interrupt"})
+
     def __enter__(self) -> Self:
         return self.start() if self._state is SandboxState.NEW else self
 
@@ -184,7 +198,7 @@ class KernelSandbox(abc.ABC):
     def snapshot(self) -> bytes:
         """A tar of /workspace (links kept as links), checked before it is returned."""
         reply = self._file_call({"op": "snapshot", "limit": self.limits.transfer_bytes})
-        archive = _unb64(reply.get("tar"))
+        archive = _gunzip(_unb64(reply.get("tar_gz")), self.limits.transfer_bytes * 2 + 65536)
         check_archive(archive, self.limits.transfer_bytes)
         return archive
 
@@ -219,6 +233,20 @@ def _unb64(text: object) -> bytes:
         return base64.b64decode(text, validate=True)
     except ValueError as exc:
         raise WorkspaceError("the sandbox sent a malformed file reply") from exc
+
+
+def _gunzip(data: bytes, cap: int) -> bytes:
+    """The tar the sandbox packed, unzipped to at most `cap` bytes (a zip bomb stops there)."""
+    unzip = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        archive = unzip.decompress(data, cap + 1)
+    except zlib.error as exc:
+        raise WorkspaceError(f"the sandbox sent an unreadable snapshot: {exc}") from exc
+    if len(archive) > cap or unzip.unconsumed_tail:
+        raise WorkspaceError(f"the sandbox sent a snapshot that unpacks to more than {cap} bytes")
+    if not unzip.eof:
+        raise WorkspaceError("the sandbox sent a truncated snapshot")
+    return archive
 
 
 def _result_from(reply: dict[str, Any], duration: float) -> ExecutionResult:

@@ -3,6 +3,8 @@
 Unlike AutoGen's own Docker executor (one `docker exec` and a fresh
 interpreter per block), blocks run in the session's persistent kernel: a
 variable one block defines is there for the next, and so are files.
+Cancelling the token interrupts the running block at once (as a timeout does,
+so the session keeps its variables) and the call raises asyncio.CancelledError.
 """
 
 import asyncio
@@ -37,6 +39,7 @@ class SandboxCodeExecutor(CodeExecutor):
     ) -> CodeResult:
         """Run blocks in order, stopping at the first failure (exit code 1)."""
         outputs: list[str] = []
+        cancellation_token.add_callback(self.sandbox.interrupt)  # cancel() interrupts the running block at once
         for block in code_blocks:
             if cancellation_token.is_cancelled():
                 raise asyncio.CancelledError("code execution cancelled")
@@ -48,6 +51,8 @@ class SandboxCodeExecutor(CodeExecutor):
             else:
                 return CodeResult(exit_code=1, output=f"unsupported language {block.language!r}: use python or sh")
             result = await asyncio.to_thread(self.sandbox.execute, code, self.timeout)
+            if cancellation_token.is_cancelled():  # interrupted as a timeout would be: the session keeps its state
+                raise asyncio.CancelledError("code execution cancelled")
             outputs.append(render(result, shell=language in SHELL))
             if not result.ok or (language in SHELL and result.value != "0"):
                 return CodeResult(exit_code=1, output="".join(outputs))

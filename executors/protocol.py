@@ -52,6 +52,10 @@ class Sandbox(Protocol):
 
     def close(self) -> None: ...
 
+    def interrupt(self) -> None:
+        """Interrupt the running cell from any thread, as a timeout does (variables kept)."""
+        ...
+
     def abort(self, reason: str) -> None:
         """Kill the session from any thread: a running cell ends at once, later calls raise SandboxAborted."""
         ...

@@ -1,6 +1,7 @@
 """The sandbox as an AutoGen CodeExecutor, driven by AutoGen's own CodeExecutorAgent."""
 
 import asyncio
+import time
 
 import pytest
 from autogen_agentchat.agents import CodeExecutorAgent
@@ -8,8 +9,9 @@ from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
 from autogen_core.code_executor import CodeBlock, CodeExecutor
 
-from executors import DockerSandbox
+from executors import DockerSandbox, LocalSandbox
 from executors.autogen import SandboxCodeExecutor
+from tests.conftest import FAST_LIMITS
 
 pytestmark = pytest.mark.docker
 
@@ -55,3 +57,39 @@ def _approve():  # type: ignore[no-untyped-def]
     from autogen_agentchat.agents import ApprovalResponse
 
     return ApprovalResponse(approved=True, reason="test")
+
+
+def test_cancelling_the_token_interrupts_a_ten_second_block_within_a_second_and_keeps_the_session(
+    docker_box: DockerSandbox,
+) -> None:
+    """AutoGen's own executor tests expect this of every CodeExecutor."""
+    executor = SandboxCodeExecutor(docker_box, timeout=30)
+
+    async def scenario() -> float:
+        await executor.start()
+        await executor.execute_code_blocks([CodeBlock("kept = 41", "python")], CancellationToken())
+        token = CancellationToken()
+        running = asyncio.create_task(
+            executor.execute_code_blocks([CodeBlock("import time\ntime.sleep(10)", "python")], token)
+        )
+        await asyncio.sleep(1)
+        cancelled_at = time.monotonic()
+        token.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        took = time.monotonic() - cancelled_at
+        after = await executor.execute_code_blocks([CodeBlock("kept + 1", "python")], CancellationToken())
+        assert after.exit_code == 0 and "42" in after.output
+        return took
+
+    took = asyncio.run(scenario())
+    assert took < 1, took
+    assert docker_box.replacements == 0
+
+
+def test_an_interrupt_with_no_cell_running_changes_nothing() -> None:
+    with LocalSandbox(limits=FAST_LIMITS) as box:
+        box.interrupt()
+        assert box.execute("x = 1\nx").value == "1"
+        box.interrupt()
+        assert box.execute("x + 1").value == "2"

@@ -152,3 +152,28 @@ def test_missing_file_and_non_mapping(tmp_path: Path) -> None:
     listing.write_text("- just\n- a list\n")
     done = crewgate("runbook", "validate", str(listing))
     assert done.returncode == 2 and "a runbook is a YAML mapping" in done.stderr
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "runbooks" / "add-feature.yaml"
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_an_unclosed_quote_on_any_line_of_the_shipped_runbook_is_reported_where_it_opens(
+    tmp_path: Path, quote: str
+) -> None:
+    """YAML only notices an open quote lines later (at the next quote, or the end of the file)."""
+    lines = SHIPPED.read_text().splitlines()
+    tried = 0
+    for number, line in enumerate(lines, start=1):
+        if ": " not in line or line.lstrip().startswith("#"):
+            continue
+        key = line.split(": ", 1)[0]
+        broken = tmp_path / f"line{number}.yaml"
+        broken.write_text("\n".join([*lines[: number - 1], f"{key}: {quote}never closed", *lines[number:]]) + "\n")
+        with pytest.raises(RunbookError) as refused:
+            load_runbook(broken)
+        problem = refused.value.problems[0]
+        assert problem.line == number, (number, str(refused.value))
+        assert "quote" in problem.message, problem.message
+        tried += 1
+    assert tried >= 25

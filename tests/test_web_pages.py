@@ -37,6 +37,8 @@ steps:
       printf '# see \\033]8;;https://evil.example\\033\\\\here\\033]8;;\\033\\\\ then \\033[2J\\n' >> calc/ops.py
       printf 'x = 1\\n' > "$(printf 'evil\\342\\200\\256txt.py')"
       printf 'z = "</pre><script>alert(1)</script>"\\n' > '<img src=x onerror=alert(1)>.py'
+      printf 'x\\n' > "$(printf 'csi_\\2332J\\23331m_red.txt')"
+      printf 'y\\n' > "$(printf 'nel_\\205+ approved.txt')"
   - {id: approve, gate: {}}
   - {id: ship, promote: {to: git, repo: "{{ inputs.repo }}", branch: "crewgate/{{ run.id }}"}}
 """
@@ -95,6 +97,8 @@ def test_pages_log_in_show_hostile_text_flagged_refuse_posts_without_csrf_and_ap
             assert "evil\\u202etxt.py" in page.text and "name: bidi control U+202E" in page.text
             assert "\\x1b]8;;https://evil.example" in page.text and "\\x1b[2J" in page.text
             assert "contains a terminal escape sequence" in page.text and "hidden characters" in page.text
+            assert "csi_\\x9b2J\\x9b31m_red.txt" in page.text and "name: undecodable byte 0x9B" in page.text
+            assert "nel_\\x85+ approved.txt" in page.text and "name: undecodable byte 0x85" in page.text
             assert "<script>alert" not in page.text and "<img src=x" not in page.text  # markup from a run is text
             assert (
                 "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text

@@ -85,3 +85,45 @@ def test_directory_copy_is_bounded(tmp_path: Path) -> None:
     (tmp_path / "big.bin").write_bytes(b"x" * 10_000)
     with pytest.raises(WorkspaceError, match="transfer limit"):
         pack_directory(tmp_path, "", 5_000)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize(("folders", "files_each"), [(1500, 1), (10000, 10)])
+def test_thousands_of_sibling_folders_snapshot_within_the_descriptor_limit(folders: int, files_each: int) -> None:
+    """The walk holds one descriptor per level, not per folder: the sandbox allows 1,024 open files."""
+    from executors import DockerSandbox, SandboxLimits
+
+    with DockerSandbox(limits=SandboxLimits(timeout_s=120)) as box:
+        made = box.execute(
+            "import os\n"
+            f"for n in range({folders}):\n"
+            "    os.makedirs(f'many/d{n:05}')\n"
+            f"    for k in range({files_each}):\n"
+            "        open(f'many/d{n:05}/f{k}', 'w').write('x')\n"
+        )
+        assert made.ok, made.traceback
+        archive = box.snapshot()
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        names = tar.getnames()
+    assert sum(name.startswith("many/d") and "/f" in name for name in names) == folders * files_each
+    assert sum(name.count("/") == 1 and name.startswith("many/d") for name in names) == folders
+
+
+@pytest.mark.docker
+def test_a_sparse_gigabyte_is_refused_at_once_by_name_without_being_read() -> None:
+    import time
+
+    from executors import DockerSandbox
+
+    with DockerSandbox() as box:
+        made = box.execute(
+            "import os\nos.makedirs('data')\nf = open('data/big.bin', 'wb')\nf.truncate(1 << 30)\nf.close()"
+        )
+        assert made.ok, made.traceback
+        began = time.monotonic()
+        with pytest.raises(WorkspaceError, match=r"data/big\.bin is 1073741824 bytes: the workspace snapshot limit"):
+            box.snapshot()
+        assert time.monotonic() - began < 5
+        after = box.execute("'still here'")  # no OOM: the same session answers
+        assert after.value == "'still here'" and not after.kernel_restarted and box.replacements == 0

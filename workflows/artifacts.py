@@ -160,7 +160,7 @@ def _flags(path: str, new: Entry | None, old_side: Side | None, new_side: Side |
         flags.append("binary")
     flags += [f"name: {flag}" for flag in hidden_characters(path)]
     if new is not None and not (new_side and new_side.binary):
-        text = new.data.decode(errors="replace").replace("\r", "")  # CR alone is common (CRLF files)
+        text = new.data.decode(errors="replace").replace("\r\n", "\n")  # CRLF line ends are fine; a lone CR is not
         flags += [f"content: {flag}" for flag in hidden_characters(text)]
     return tuple(flags)
 

@@ -3,8 +3,8 @@
 import datetime
 import re
 
-PATTERN = r"^\d+[smhd]$"  # also the runbook schema's pattern for `expires_after`
-_PARTS = re.compile(r"^(\d+)([smhd])$")
+PATTERN = r"^[0-9]+[smhd]$"  # also the runbook schema's pattern (ASCII digits: `\d` would take ٣ as 3)
+_PARTS = re.compile(r"^([0-9]+)([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from .artifacts import Artifact
 from .errors import PromotionError
+from .git import STRICT
 from .git import git as _git
+from .promote_check import check_folder, check_patch, check_tree
 
 AUTHOR = {"GIT_AUTHOR_NAME": "crewgate", "GIT_AUTHOR_EMAIL": "crewgate@localhost"}
 MARKER = ".crewgate-artifact"
@@ -64,16 +66,20 @@ def artifact_commit(repo: Path, base_commit: str, artifact: Artifact, message: s
     with tempfile.TemporaryDirectory(prefix="crewgate-index-") as scratch:
         env = {**dates, "GIT_INDEX_FILE": str(Path(scratch, "index"))}
         _git(repo, "read-tree", base_commit, env=env)
-        _git(repo, "update-index", "-z", "--index-info", data=_index_info(repo, artifact, Path(scratch)), env=env)
+        listing, expected = _index_info(repo, artifact, Path(scratch))
+        _git(repo, *STRICT, "update-index", "-z", "--index-info", data=listing, env=env)
         tree = _git(repo, "write-tree", env=env)
+        check_tree(repo, base_commit, tree, artifact, expected)
         # Neither a signing key nor an encoding setting of this worker may change the commit id.
         fixed = ("-c", "i18n.commitEncoding=UTF-8", "commit-tree", "--no-gpg-sign")
         return _git(repo, *fixed, tree, "-p", base_commit, "-m", message, env=env)
 
 
-def _index_info(repo: Path, artifact: Artifact, scratch: Path) -> bytes:
-    """`update-index --index-info` input: removals first, then every new blob with its exact mode."""
+def _index_info(repo: Path, artifact: Artifact, scratch: Path) -> tuple[bytes, dict[str, str]]:
+    """`update-index --index-info` input (removals first, then every new blob with its exact mode), and
+    path -> 'mode blob' of what it adds."""
     lines = [b"0 " + b"0" * 40 + b"\t" + _raw(path) + b"\0" for path in sorted(artifact.deleted, reverse=True)]
+    added: dict[str, str] = {}
     changed = artifact.changed
     if changed:
         blobs = scratch / "blobs"
@@ -84,7 +90,8 @@ def _index_info(repo: Path, artifact: Artifact, scratch: Path) -> bytes:
         ids = _git(repo, "hash-object", "-w", "--no-filters", "--stdin-paths", data=listing).split("\n")
         for path, blob in zip(changed, ids, strict=True):
             lines.append(f"{artifact.files[path].mode} {blob}\t".encode() + _raw(path) + b"\0")
-    return b"".join(lines)
+            added[path] = f"{artifact.files[path].mode} {blob}"
+    return b"".join(lines), added
 
 
 def _raw(path: str) -> bytes:
@@ -115,6 +122,7 @@ def promote_directory(path: Path, artifact: Artifact, artifact_sha256: str) -> s
         try:
             _write_file(root, MARKER, (artifact_sha256 + "\n").encode(), 0o644)  # first: the change cannot forge it
             write_tree(root, artifact)
+            check_folder(staging, artifact)  # before the rename: a folder that differs is never put in place
         finally:
             os.close(root)
         os.rename(staging, path)
@@ -171,9 +179,11 @@ def _write_file(parent: int, leaf: str, data: bytes, mode: int) -> None:
         os.fchmod(handle.fileno(), mode)
 
 
-def promote_patch(path: Path, artifact: Artifact) -> str:
-    """Write the approved git-format diff to `path` atomically (`git apply` takes it as it is)."""
+def promote_patch(path: Path, artifact: Artifact, base: bytes) -> str:
+    """Write the approved git-format diff to `path` atomically, once `git apply` on the run's base
+    (the snapshot `base`) is shown to make exactly the approved files."""
     data = artifact.diff.encode(errors="surrogateescape")
+    check_patch(base, artifact)
     if path.exists():
         if path.read_bytes() == data:
             return str(path)

@@ -375,6 +375,12 @@ def _check_decision(
         raise GateForbidden(f"{reviewer} may not decide on {review_id}: the gate allows {', '.join(allowed)}")
     if decision == "approve" and reviewer == fold(item["requester"]) and not policy.get("allow_requester", False):
         raise GateForbidden(f"{reviewer} started this run and may not approve it (the gate's allow_requester is false)")
+    blocked = json.loads(item["evidence"]).get("blocked") or []
+    if decision == "approve" and blocked:
+        raise GateError(
+            f"review {review_id} holds {len(blocked)} path(s) its git target cannot store (see the warning in "
+            "`crewgate review show`): approving is refused; request changes or reject"
+        )
     if artifact_sha256 is not None and artifact_sha256 != item["artifact_sha256"]:
         raise GateError(
             f"sha256 {artifact_sha256[:12]} is not the artifact of {review_id} ({item['artifact_sha256'][:12]}); "

@@ -15,12 +15,16 @@ from dataclasses import dataclass
 
 BIDI_CONTROLS = frozenset({0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)})
 ESCAPES = frozenset({0x1B, 0x9B})  # ESC and CSI: the start of ANSI/OSC sequences
-# C0/C1 controls (newline and tab are handled separately), and every format-class or
-# separator character that is invisible or reorders text (a superset of Unicode's Cf, Zl, Zp).
+UNDECODABLE = range(0xDC80, 0xDD00)  # a byte that is not UTF-8, kept by surrogateescape (file names)
+# C0/C1 controls (newline and tab are handled separately), every format-class or separator
+# character that is invisible or reorders text (a superset of Unicode's Cf, Zl, Zp), the blank
+# fillers that pass for letters (Hangul fillers, braille blank, combining grapheme joiner), and
+# undecodable bytes.
 _SUSPECT = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u08e2\u180e\u200b-\u200f\u2028-\u202e"
-    "\u2060-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
-    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+    "[\x00-\x1f\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160"
+    "\u17b4\u17b5\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u2800\u3164\ufeff\uffa0\ufff9-\ufffb"
+    "\udc80-\udcff\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e0fff]"
 )
 
 
@@ -58,6 +62,8 @@ def hidden_characters(text: str) -> tuple[str, ...]:
 
 def _escaped(char: str) -> str:
     point = ord(char)
+    if point in UNDECODABLE:
+        return f"\\x{point - 0xDC00:02x}"
     if point < 0x100:
         return f"\\x{point:02x}"
     return f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}"
@@ -65,6 +71,8 @@ def _escaped(char: str) -> str:
 
 def _describe(char: str) -> str:
     point = ord(char)
+    if point in UNDECODABLE:
+        return f"undecodable byte 0x{point - 0xDC00:02X}"
     if point in ESCAPES:
         return f"terminal escape U+{point:04X}"
     if point in BIDI_CONTROLS:

@@ -170,7 +170,7 @@ class Supervisor:
         op = request.get("op")
         if op == "exec":
             return self.execute(request)
-        if op == "ping":
+        if op in ("ping", "interrupt"):  # an interrupt that arrives after its cell ended has nothing to stop
             return {}
         if op == "put":
             return {"files": extract(base64.b64decode(request["tar"]))}
@@ -180,7 +180,7 @@ class Supervisor:
         if op == "snapshot":
             with Frozen(self.kernel.pid):
                 data = pack(WORKSPACE, int(request["limit"]))
-            return {"tar": base64.b64encode(data).decode()}
+            return {"tar_gz": base64.b64encode(data).decode()}
         if op == "restore":
             with Frozen(self.kernel.pid):
                 clear(WORKSPACE)
@@ -209,6 +209,10 @@ class Supervisor:
                     kernel.kill()
                     sys.exit(0)
                 self.host_pending += chunk
+                if self._take_interrupts() and not interrupted:  # the host cancelled the cell: as a timeout does
+                    interrupted = True
+                    _signal(kernel.pid, signal.SIGINT)
+                    deadline = time.monotonic() + grace
             for fd, capture in ((kernel.stdout, out), (kernel.stderr, err)):
                 if fd in ready and not _drain(fd, capture):
                     watched.remove(fd)  # every writer closed it; stop polling it
@@ -252,6 +256,22 @@ class Supervisor:
             "timed_out": interrupted,
             "kernel_restarted": restarted,
         }
+
+    def _take_interrupts(self):
+        """Remove the interrupt requests among the host's pending lines; whether there was one."""
+        *lines, rest = self.host_pending.split(b"\n")
+        kept, found = [], False
+        for line in lines:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                message = None
+            if isinstance(message, dict) and message.get("op") == "interrupt":
+                found = True
+            else:
+                kept.append(line + b"\n")
+        self.host_pending = b"".join(kept) + rest
+        return found
 
     @staticmethod
     def _read_reply(kernel, request_id):
@@ -386,33 +406,46 @@ def read_file(relative, limit):
     return data
 
 
+MAX_DEPTH = 256  # folders within folders; each level holds one descriptor while it is walked
+
+
 def pack(root, limit):
-    """Tar the workspace: files, folders and symlinks (as links), within `limit` bytes.
+    """Tar (gzipped) the workspace: files, folders and symlinks (as links), within `limit` bytes.
 
     The walk goes by file descriptor with O_NOFOLLOW at every level, so a folder
     swapped for a symlink mid-walk is never entered; the host still checks the tree.
+    It is depth-first and closes each folder when done with it, so it holds one
+    descriptor per level (at most MAX_DEPTH), however many folders sit side by side.
+    Every size is read from lstat before a byte is read: a file over the limit (a
+    sparse one included) is refused at once, by name.
     """
-    buffer, total = io.BytesIO(), 0
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        stack = [(os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW), "")]
+    buffer = io.BytesIO()  # gzip (fast): 100,000 small files are 100 MB of tar headers and padding, a few MB packed
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT, compresslevel=1) as archive:
+        top = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        walk = [(top, "", iter(sorted(os.listdir(top))))]
+        total = 0
         try:
-            while stack:
-                dir_fd, prefix = stack.pop()
-                try:
-                    for name in sorted(os.listdir(dir_fd)):
-                        total += _pack_entry(archive, dir_fd, name, prefix, stack)
-                        if total > limit:
-                            raise ValueError(f"the workspace is larger than the {limit}-byte snapshot limit")
-                finally:
+            while walk:
+                dir_fd, prefix, names = walk[-1]
+                name = next(names, None)
+                if name is None:
                     os.close(dir_fd)
+                    walk.pop()
+                    continue
+                total, child = _pack_entry(archive, dir_fd, name, prefix, total, limit)
+                if child is not None:
+                    if len(walk) >= MAX_DEPTH:
+                        os.close(child)
+                        raise ValueError(f"{prefix}{name}: folders nest deeper than {MAX_DEPTH} levels")
+                    walk.append((child, f"{prefix}{name}/", iter(sorted(os.listdir(child)))))
         finally:
-            for dir_fd, _ in stack:
+            for dir_fd, _, _ in walk:
                 os.close(dir_fd)
     return buffer.getvalue()
 
 
-def _pack_entry(archive, dir_fd, name, prefix, stack):
-    """Add one entry of an open folder; folders are pushed on `stack` to walk later. Returns bytes added."""
+def _pack_entry(archive, dir_fd, name, prefix, total, limit):
+    """Add one entry of an open folder; (bytes so far, the folder's descriptor if it is a folder to walk)."""
     info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     member = tarfile.TarInfo(prefix + name)
     member.mtime, member.mode = int(info.st_mtime), stat.S_IMODE(info.st_mode)
@@ -420,22 +453,31 @@ def _pack_entry(archive, dir_fd, name, prefix, stack):
         fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
         member.type = tarfile.DIRTYPE
         archive.addfile(member)
-        stack.append((fd, member.name + "/"))
-        return 0
+        return total, fd
     if stat.S_ISLNK(info.st_mode):
         member.type, member.linkname = tarfile.SYMTYPE, os.readlink(name, dir_fd=dir_fd)
         archive.addfile(member)
-        return 0
+        return total, None
     if not stat.S_ISREG(info.st_mode):
-        return 0
+        return total, None
+    _check_size(prefix + name, info.st_size, total, limit)
     fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return 0
-        data = handle.read()
+            return total, None
+        data = handle.read(info.st_size + 1)  # never more than lstat said, plus one byte to see it grew
+    _check_size(prefix + name, len(data), total, limit)
     member.size = len(data)
     archive.addfile(member, io.BytesIO(data))
-    return len(data)
+    return total + len(data), None
+
+
+def _check_size(path, size, total, limit):
+    if total + size > limit:
+        raise ValueError(
+            f"{path} is {size} bytes: the workspace snapshot limit is {limit} bytes "
+            f"({total} bytes before it); remove or shrink it"
+        )
 
 
 class Frozen:

@@ -32,6 +32,9 @@ def review_lines(view: ReviewView, full: bool) -> tuple[list[str], tuple[str, ..
         lines.append(f"\n⚠ the artifact cannot be shown: {one_line(view.artifact_problem)}")
         return lines, tuple(flags)
     lines += _change_list(view)
+    for change in view.changes:  # a name or link target that had to be escaped warns in the header too
+        side = change.new or change.old
+        flags.update(dict.fromkeys(_flags_of(change.path, side.target or "" if side else "")))
     for warning in view.evidence.get("warnings", []):
         lines.append(f"⚠ {one_line(warning)}")
     lines.append("\n== diff (git format; `git apply` takes it as it is) ==")

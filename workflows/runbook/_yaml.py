@@ -63,6 +63,13 @@ def parse(text: str) -> tuple[Any, Positions]:
             position = Mark(opened.line + 1, opened.column + 1)
             ended = f" at line {mark.line + 1}" if mark else ""
             problem = f"this quote is never closed ({exc.problem}{ended}): close it on this line"
+        elif (quote := _quote_running_on(text, mark)) is not None:
+            opened, closed = quote  # a quote left open swallows the lines after it: the error shows up later
+            position = Mark(opened.line + 1, opened.column + 1)
+            problem = (
+                f"this quote is not closed on its line: it runs on to line {closed.line + 1}, and then {problem}; "
+                "close it on this line"
+            )
         elif exc.context_mark is not None and exc.context:
             opened = exc.context_mark
             problem += f" ({exc.context} started at line {opened.line + 1}, column {opened.column + 1})"
@@ -74,6 +81,27 @@ def parse(text: str) -> tuple[Any, Positions]:
         return None, positions
     constructor = yaml.SafeLoader("")
     return _build(node, (), positions, constructor), positions
+
+
+def _quote_running_on(text: str, error: Any) -> tuple[Any, Any] | None:
+    """The last quoted value before `error` that runs over several lines: (where it opens, where it closes).
+
+    Runbooks put quoted values on one line; one that spans lines is almost always a quote
+    left open, which YAML only notices at a later line.
+    """
+    if error is None:
+        return None
+    found = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= error.index:
+                break
+            quoted = isinstance(token, yaml.ScalarToken) and token.style in ('"', "'")
+            if quoted and token.end_mark.line > token.start_mark.line:
+                found = (token.start_mark, token.end_mark)
+    except yaml.YAMLError:
+        pass
+    return found
 
 
 def _build(node: yaml.Node, path: Path, positions: Positions, constructor: yaml.SafeLoader) -> Any:

@@ -9,11 +9,13 @@ import datetime
 import json
 from typing import Any
 
-from ..artifacts import build_artifact
+from ..artifacts import Artifact, build_artifact
 from ..durations import parse_duration
 from ..errors import RunCancelled
+from ..git import unstorable
 from ..records import Records
-from ..runbook.schema import DirectoryTarget, PromoteStep
+from ..runbook.schema import DirectoryTarget, GitTarget, PromoteStep
+from ..visible import visible
 from ..webhooks import review_created
 from .live import LiveRuns
 from .results import Outcome, ReviewOpened
@@ -41,13 +43,22 @@ def open_review(
     if gate.expires_after:
         expires = services.clock() + parse_duration(gate.expires_after)  # type: ignore[operator]  # schema-checked
     warnings = _promotion_warnings(book.steps, artifact.deleted)
+    blocked = _unstorable_in_git(book.steps, artifact)
+    if blocked:
+        shown = ", ".join(visible(path, multiline=False).text for path in blocked[:10])
+        warnings.append(
+            f"git refuses {len(blocked)} path(s) of this change ({shown}): a git promotion could not hold it as "
+            "approved, so approving is refused; request changes (the crew renames them) or reject"
+        )
     opened = records.open_review(
         id=review_id,
         run_id=run_id,
         step_id=step_id,
         artifact_sha256=sha,
         policy=json.dumps(gate.model_dump()),
-        evidence=json.dumps({**evidence, "warnings": warnings, "trace": f"crewgate runs trace {run_id}"}),
+        evidence=json.dumps(
+            {**evidence, "warnings": warnings, "blocked": blocked, "trace": f"crewgate runs trace {run_id}"}
+        ),
         requester=run["requester"],
         expires_at=expires.isoformat(timespec="seconds") if expires else None,
     )
@@ -68,6 +79,13 @@ def _promotion_warnings(steps: list[Any], deleted: tuple[str, ...]) -> list[str]
         for step in steps
         if isinstance(step, PromoteStep) and isinstance(step.promote, DirectoryTarget) and deleted
     ]
+
+
+def _unstorable_in_git(steps: list[Any], artifact: Artifact) -> list[str]:
+    """The paths a git target would refuse (every case and Windows spelling of .git, by git's own rules)."""
+    if not any(isinstance(step, PromoteStep) and isinstance(step.promote, GitTarget) for step in steps):
+        return []
+    return unstorable({path: artifact.files[path].mode for path in artifact.changed})
 
 
 def read_outcome(records: Records, review_id: str, now: datetime.datetime) -> Outcome | None:

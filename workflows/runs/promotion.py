@@ -52,7 +52,7 @@ def promote(
                 repo = Path(render(target.repo or "", variables))
                 ref = promote_git(repo, run["base_commit"], branch, artifact, message, approved_at)
         elif isinstance(target, PatchTarget):
-            ref = promote_patch(Path(render(target.path, variables)), artifact)
+            ref = promote_patch(Path(render(target.path, variables)), artifact, blobs.get(run["base_snapshot"]))
         else:
             ref = promote_directory(Path(render(target.path, variables)), artifact, artifact_sha256)
     except PromotionError as exc:

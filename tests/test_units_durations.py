@@ -1,0 +1,32 @@
+"""Durations as people write them: every unit, and what is not a duration.
+
+Fast and in process: `make mutation` runs mutmut on workflows/durations.py against these.
+"""
+
+import datetime
+import re
+
+import pytest
+
+from workflows.durations import PATTERN, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("0s", 0), ("1s", 1), ("90s", 90), ("1m", 60), ("30m", 1800), ("1h", 3600), ("48h", 172800), ("1d", 86400),
+     ("7d", 604800), (" 2h ", 7200), ("15m\n", 900)],
+)  # fmt: skip
+def test_every_unit_means_what_it_says(text: str, seconds: int) -> None:
+    assert parse_duration(text) == datetime.timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "5", "h", "5x", "1.5h", "-1h", "5 h", "h5", "5hh", "5H", "5w", "1h30m", "٣h"])
+def test_anything_else_is_not_a_duration(text: str) -> None:
+    assert parse_duration(text) is None
+
+
+def test_the_schema_pattern_accepts_exactly_what_parses() -> None:
+    for text in ["90s", "30m", "48h", "7d", "0s"]:
+        assert re.match(PATTERN, text) and parse_duration(text) is not None
+    for text in ["5", "5x", "1.5h", "5 h", "h5", "5hh", "7dd"]:
+        assert not re.match(PATTERN, text)
