@@ -7,7 +7,7 @@ export CREWAI_TRACING_ENABLED ?= false
 export CREWAI_DISABLE_TELEMETRY ?= true
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 
-.PHONY: install image lint test bench demo sandbox-demo clean
+.PHONY: install image lint test bench mutation demo sandbox-demo clean
 
 install: $(STAMP)
 
@@ -43,6 +43,12 @@ bench: image
 	$(BIN)/python benchmarks/batch_throughput.py
 	$(BIN)/python benchmarks/scale_out.py
 	$(BIN)/python benchmarks/web.py
+
+# Mutation testing of the modules that decide what a reviewer sees and what crosses the sandbox
+# boundary, against their fast tests: a score per module, at least 95% of the non-equivalent mutants.
+mutation: $(STAMP)
+	rm -rf mutants
+	$(BIN)/python tests/mutation.py
 
 # The main job: the shipped add-feature runbook, on a fresh git copy of the sample repository,
 # run by its crew on the offline scripted model up to the approval gate (the run exits 10 there).

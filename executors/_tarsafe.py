@@ -17,8 +17,7 @@ from .errors import WorkspaceError
 
 def relative_path(path: str) -> str:
     """Turn "x", "./x" or "/workspace/x" into a safe relative name, or refuse."""
-    name = path.removeprefix("/workspace/") if path.startswith("/workspace/") else path
-    name = posixpath.normpath(name)
+    name = posixpath.normpath(path.removeprefix("/workspace/"))
     if name.startswith("/") or name == ".." or name.startswith("../") or "\x00" in name or name == ".":
         raise WorkspaceError(f"refusing path {path!r}: give a path inside /workspace, without '..'")
     return name
@@ -27,7 +26,7 @@ def relative_path(path: str) -> str:
 def pack_files(files: Mapping[str, bytes | str]) -> bytes:
     """A tar holding `files` (name -> content)."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+    with tarfile.open(fileobj=buffer, mode="w") as archive:  # PAX, Python's default: any name, any size
         for name, content in files.items():
             data = content.encode() if isinstance(content, str) else content
             member = tarfile.TarInfo(relative_path(name))
@@ -43,18 +42,14 @@ def pack_directory(source: Path, dest: str, limit: int) -> bytes:
         raise WorkspaceError(f"{source} is not a folder; give an existing folder to copy into the sandbox")
     prefix = relative_path(dest) if dest else ""
     buffer, total = io.BytesIO(), 0
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
         for folder, dirs, names in os.walk(root):
             dirs.sort()
             for name in sorted(dirs) + sorted(names):
                 path = Path(folder, name)
                 if path.is_symlink() and not _link_stays_inside(path, root):
                     continue  # a link out of the repo would mean nothing in the sandbox
-                arcname = (
-                    posixpath.join(prefix, path.relative_to(root).as_posix())
-                    if prefix
-                    else path.relative_to(root).as_posix()
-                )
+                arcname = posixpath.join(prefix, path.relative_to(root).as_posix())
                 member = archive.gettarinfo(str(path), arcname)
                 if not (member.isfile() or member.isdir() or member.issym()):
                     continue
@@ -96,7 +91,7 @@ def check_archive(data: bytes, limit: int) -> list[str]:
         with tarfile.open(fileobj=io.BytesIO(data)) as archive:
             for member in archive:
                 name = posixpath.normpath(member.name)
-                if name.startswith("/") or ".." in name.split("/") or "\x00" in name:  # normpath keeps a leading /
+                if name.startswith("/") or ".." in name.split("/"):  # normpath keeps a leading /; tar names hold no NUL
                     raise WorkspaceError(f"the sandbox archive has an unsafe member {name!r} (absolute or '..')")
                 if not (member.isfile() or member.isdir() or member.issym()):
                     raise WorkspaceError(f"the sandbox archive has a special file {name!r}")
@@ -127,11 +122,11 @@ def tree_problem(tree: Mapping[str, str | None]) -> str | None:
     """
     links = {name: target for name, target in tree.items() if target is not None}
     for name in tree:
-        parts = name.split("/")
-        for depth in range(1, len(parts)):
-            ancestor = "/".join(parts[:depth])
+        ancestor = posixpath.dirname(name)
+        while ancestor:
             if ancestor in links:
                 return f"{name!r} lies below the symlink {ancestor!r}"
+            ancestor = posixpath.dirname(ancestor)
     for name, target in sorted(links.items()):
         if resolve_link(links, name) is None:
             return f"the symlink {name!r} -> {target!r} resolves outside the workspace"

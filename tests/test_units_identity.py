@@ -7,6 +7,7 @@ import pytest
 
 from workflows.errors import IdentityError
 from workflows.identity import fold, person_key
+from workflows.visible import visible
 
 
 @pytest.mark.parametrize(
@@ -51,13 +52,17 @@ def test_an_empty_name_is_refused_naming_the_role(name: str) -> None:
         "ali\U000e0041ce",  # tag character
         "ali\u00adce",  # soft hyphen
         "alice\x00",
+        "ali\nce",  # a name is one line
+        "ali\tce",
     ],
 )
 def test_a_name_with_invisible_or_control_characters_is_refused(name: str) -> None:
     with pytest.raises(IdentityError, match="holds control or invisible characters: give a plain name") as refused:
         person_key(name)
     assert "the reviewer name" in str(refused.value)
-    assert "\x1b" not in str(refused.value) and "\u202e" not in str(refused.value)  # the message is safe to print
+    message = str(refused.value)
+    assert f"'{visible(name, multiline=False).text}'" in message  # the name as typed, escaped
+    assert "\x1b" not in message and "\u202e" not in message and "\n" not in message  # the message is safe to print
 
 
 def test_fold_trims_after_normalising() -> None:

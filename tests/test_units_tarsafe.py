@@ -199,3 +199,36 @@ def test_pack_directory_keeps_inner_links_drops_outer_ones_and_is_bounded(tmp_pa
         pack_directory(root, "", 7)
     with pytest.raises(WorkspaceError, match="is not a folder"):
         pack_directory(root / "top.txt", "", 8)
+
+
+def test_pack_directory_skips_special_files_and_keeps_what_follows_them(tmp_path: Path) -> None:
+    root = tmp_path / "src"
+    (root / "d").mkdir(parents=True)
+    os.mkfifo(root / "a-pipe")
+    (root / "b.txt").write_text("after the pipe")
+    (root / "top.txt").write_text("t")
+    os.symlink("../top.txt", root / "d" / "up")  # a link in a folder, resolved from that folder: inside
+    os.symlink("..", root / "escape")  # the root's parent: outside
+    with tarfile.open(fileobj=io.BytesIO(pack_directory(root, "", 1 << 20))) as tar:
+        names = set(tar.getnames())
+    assert names == {"b.txt", "d", "d/up", "top.txt"}
+
+
+def test_an_archive_exactly_at_the_byte_bound_is_read_and_one_byte_more_is_not() -> None:
+    limit = 200_000
+    assert check_archive(b"\0" * (limit * 2 + 65536), limit) == []  # zero blocks: an empty archive
+    assert check_archive(b"\0" * 300_000, limit) == []  # over half the bound is still fine
+    with pytest.raises(WorkspaceError, match="over the 200000-byte limit"):
+        check_archive(b"\0" * (limit * 2 + 65537), limit)
+
+
+@pytest.mark.parametrize(
+    ("links", "where"),
+    [
+        ({"l": "d/x", "d": "real"}, "real/x"),  # what follows a link in the path is kept
+        ({"l": "d/x", "d": "a/../b"}, "b/x"),  # the link's own target is split into its parts
+        ({"l": "d/x", "d": "a/b"}, "a/b/x"),
+    ],
+)
+def test_a_link_inside_a_path_is_followed_and_the_rest_of_the_path_kept(links: dict[str, str], where: str) -> None:
+    assert resolve_link(links, "l") == where

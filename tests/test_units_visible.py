@@ -98,3 +98,26 @@ def test_clip_tail_keeps_text_within_its_limit(text: str, limit: int, expected: 
 def test_clip_tail_keeps_the_end_and_says_how_much_it_left_out() -> None:
     assert clip_tail("abcdef", 4) == "[crewgate: the first 2 of 6 characters are not shown]\ncdef"
     assert clip_tail("abcd", 3) == "[crewgate: the first 1 of 4 characters are not shown]\nbcd"
+
+
+def test_every_control_format_and_separator_character_of_this_python_is_escaped() -> None:
+    """The explicit set in visible.py covers every Cc, Cf, Zl and Zp character Unicode defines here."""
+    import sys
+    import unicodedata
+
+    missing = [
+        f"U+{point:04X}"
+        for point in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(point)) in ("Cc", "Cf", "Zl", "Zp") and not visible(chr(point), False).flagged
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("point", "escaped"),
+    [(0x9F, "\\x9f"), (0xFF, "\\xff"), (0x100, "\\u0100"), (0xFFFF, "\\uffff"), (0x10000, "\\U00010000")],
+)
+def test_escapes_are_as_long_as_the_code_point_needs(point: int, escaped: str) -> None:
+    from workflows.visible import _escaped
+
+    assert _escaped(chr(point)) == escaped

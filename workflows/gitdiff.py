@@ -92,7 +92,7 @@ def file_diff(path: str, before: Entry | None, after: Entry | None) -> str:
 
 def _hunks(old: str, new: str) -> list[str]:
     out = []
-    for line in list(difflib.unified_diff(_split(old), _split(new), lineterm="\n"))[2:]:
+    for line in list(difflib.unified_diff(_split(old), _split(new)))[2:]:
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return out
 

@@ -10,7 +10,7 @@ constraint holds for every spelling.
 import unicodedata
 
 from .errors import IdentityError
-from .visible import hidden_characters, visible
+from .visible import visible
 
 
 def fold(name: str) -> str:
@@ -23,7 +23,7 @@ def person_key(name: str, role: str = "reviewer") -> str:
     key = fold(name)
     if not key:
         raise IdentityError(f"the {role} name {name!r} is empty or only whitespace: give a name")
-    if hidden_characters(key) or any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in key):
+    if visible(key, multiline=False).flagged:  # every Cc, Cf, Zl, Zp character, a blank filler, a newline
         shown = visible(name, multiline=False).text
-        raise IdentityError(f"the {role} name {shown!r} holds control or invisible characters: give a plain name")
+        raise IdentityError(f"the {role} name '{shown}' holds control or invisible characters: give a plain name")
     return key

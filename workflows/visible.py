@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 BIDI_CONTROLS = frozenset({0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)})
 ESCAPES = frozenset({0x1B, 0x9B})  # ESC and CSI: the start of ANSI/OSC sequences
+KEPT_IN_TEXT = ("\n", "\t")  # what multi-line text keeps as it is
 UNDECODABLE = range(0xDC80, 0xDD00)  # a byte that is not UTF-8, kept by surrogateescape (file names)
 # C0/C1 controls (newline and tab are handled separately), every format-class or separator
 # character that is invisible or reorders text (a superset of Unicode's Cf, Zl, Zp), the blank
@@ -42,13 +43,15 @@ class Shown:
 
 def visible(text: str, multiline: bool = True) -> Shown:
     """Escape what could drive a terminal or hide text; keep newlines and tabs only if `multiline`."""
-    flags: dict[str, None] = {}
+    flags: list[str] = []  # each once, in the order first seen
 
     def escape(match: re.Match[str]) -> str:
         char = match.group()
-        if multiline and char in "\n\t":
+        if multiline and char in KEPT_IN_TEXT:
             return char
-        flags[_describe(char)] = None
+        described = _describe(char)
+        if described not in flags:
+            flags.append(described)
         return _escaped(char)
 
     shown = _SUSPECT.sub(escape, text)
