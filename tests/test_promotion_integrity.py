@@ -132,3 +132,38 @@ def test_a_folder_or_patch_that_would_not_hold_the_approved_bytes_fails_and_leav
     (out / "b.txt").write_text("changed under us\n")  # what a target that merges or drops a name would leave
     with pytest.raises(PromotionError, match=r"'b\.txt'"):
         check_folder(out, artifact)  # type: ignore[arg-type]
+
+
+TEN_THOUSAND_FOLDERS = """
+import os
+for n in range(10000):
+    os.makedirs(f'data/d{n:05}')
+    open(f'data/d{n:05}/x', 'w').write('x')
+"""
+SPARSE_GIGABYTE = "import os\nos.makedirs('data')\nopen('data/big.bin', 'wb').truncate(1 << 30)"
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_ten_thousand_sibling_folders_reach_the_gate(cg: Crewgate, tmp_path: Path) -> None:
+    gate_only = "  - {id: approve, gate: {}}\n"
+    book = runbook(tmp_path / "rb", TEN_THOUSAND_FOLDERS, steps=gate_only, by_check=True, name="many-folders")
+    _, review_id = to_gate(cg, book, f"repo={make_repo(tmp_path / 'repo')}")
+    data = json.loads(cg.run("review", "show", review_id, "--json").stdout)
+    assert data["summary"]["added"] == 10000
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_sparse_gigabyte_fails_the_step_at_once_naming_the_file(cg: Crewgate, tmp_path: Path) -> None:
+    import time
+
+    gate_only = "  - {id: approve, gate: {}}\n"
+    book = runbook(tmp_path / "rb", SPARSE_GIGABYTE, steps=gate_only, by_check=True, name="sparse")
+    began = time.monotonic()
+    done = cg.run("run", str(book), "-i", f"repo={make_repo(tmp_path / 'repo')}", "--json")
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    assert time.monotonic() - began < 60
+    shown = cg.show(json.loads(done.stdout.splitlines()[-1])["run"])
+    assert "data/big.bin is 1073741824 bytes: the workspace snapshot limit is 67108864 bytes" in shown["message"]
+    assert "lost" not in shown["message"]  # refused by name, not an out-of-memory sandbox
