@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import LLMError, Stopped
-from .litellm_model import LiteLLMModel, is_secret_name
+from .litellm_model import LiteLLMModel
 from .models import ChatModel, ModelCall, ModelReply, TransientModelError
+from .secret_names import is_secret_name
 from .usage import Budget, Usage
 
 if TYPE_CHECKING:

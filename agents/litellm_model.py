@@ -5,15 +5,8 @@ from typing import Any
 from ._litellm import litellm_module
 from .errors import LLMError, ScriptError
 from .models import ModelCall, ModelReply, TransientModelError
+from .secret_names import is_secret_name
 from .usage import Usage
-
-SECRET_WORDS = ("key", "token", "secret", "password", "authorization")
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether a variable or model param with this name holds a secret (api_key, OPENAI_API_KEY, ...)."""
-    lowered = name.lower()
-    return any(word in lowered for word in SECRET_WORDS)
 
 
 class LiteLLMModel:

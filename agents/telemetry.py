@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .litellm_model import is_secret_name
+from .secret_names import is_secret_name
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context

@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import crewgate
 from workflows.errors import RunbookError
-from workflows.runbook import load_runbook
+from workflows.runbook import load_runbook, parse_runbook
 
 BASE = """\
 name: demo
@@ -64,6 +64,31 @@ CASES = {
     "unknown role": ("    coder: {goal: Code}", "    coder: {goal: Code}\n    «wizard: {goal: Magic}"),
     "missing required key": ("model: scripted/replies.yaml\n", ""),
     "bad input type": ("  request: {type: string}", "  request: {type: «strin}"),
+    "literal api key": (
+        "model: scripted/replies.yaml\n",
+        "model: scripted/replies.yaml\nmodel_params: {api_key: «sk-1}\n",
+    ),
+    "literal member key": ("    coder: {goal: Code}", '    coder: {goal: Code, model_params: {API_KEY: «"sk-1"}}'),
+    "literal token": (
+        "model: scripted/replies.yaml\n",
+        "model: scripted/replies.yaml\nmodel_params:\n  OpenAI_Token: «t\n",
+    ),
+    "literal secret": (
+        "model: scripted/replies.yaml\n",
+        "model: scripted/replies.yaml\nmodel_params:\n  client_SECRET: «s\n",
+    ),
+    "literal header": (
+        "model: scripted/replies.yaml\n",
+        "model: scripted/replies.yaml\nmodel_params:\n  extra_headers: {Authorization: «Bearer x}\n",
+    ),
+    "literal password default": (
+        "  request: {type: string}",
+        "  request: {type: string}\n  db_Password: {type: string, default: «hunter2}",
+    ),
+    "literal schedule input": (
+        "steps:\n",
+        "schedule:\n  - cron: '0 3 * * *'\n    inputs: {request: r, api_token: «t}\nsteps:\n",
+    ),
 }
 EXPECTED_WORDS = {
     "unclosed quote": "quote is never closed",
@@ -92,6 +117,13 @@ EXPECTED_WORDS = {
     "unknown role": "has no role 'wizard'",
     "missing required key": "missing required key 'model'",
     "bad input type": "did you mean 'string'",
+    "literal api key": "model param 'api_key' looks like a secret (its name contains 'key')",
+    "literal member key": "model param 'API_KEY' of member 'coder' looks like a secret",
+    "literal token": "model param 'OpenAI_Token' looks like a secret (its name contains 'token')",
+    "literal secret": "model param 'client_SECRET' looks like a secret (its name contains 'secret')",
+    "literal header": "model param 'extra_headers.Authorization' looks like a secret",
+    "literal password default": "input 'db_Password' looks like a secret (its name contains 'password')",
+    "literal schedule input": "schedule input 'api_token' looks like a secret",
 }
 
 
@@ -177,3 +209,61 @@ def test_an_unclosed_quote_on_any_line_of_the_shipped_runbook_is_reported_where_
         assert "quote" in problem.message, problem.message
         tried += 1
     assert tried >= 25
+
+
+def test_a_literal_key_exits_2_naming_its_line_and_says_where_keys_go(tmp_path: Path) -> None:
+    path, line, col = write_case(
+        tmp_path,
+        "model: scripted/replies.yaml\n",
+        "model: scripted/replies.yaml\nmodel_params:\n  temperature: 0\n  api_key: «sk-live-0123456789\n",
+    )
+    done = crewgate("runbook", "validate", str(path))
+    assert done.returncode == 2 and done.stdout == ""
+    assert f"{path}:{line}:{col}: model param 'api_key' looks like a secret" in done.stderr
+    assert "read it from the environment: remove it" in done.stderr and "OPENAI_API_KEY" in done.stderr
+
+
+def test_the_provider_key_named_is_the_members_model_s() -> None:
+    text = BASE.replace(
+        "    coder: {goal: Code}",
+        "    coder: {goal: Code, model: anthropic/claude-x, model_params: {api_key: sk-ant-1}}",
+    )
+    with pytest.raises(RunbookError) as refused:
+        parse_runbook(text)
+    (problem,) = refused.value.problems
+    assert "e.g. ANTHROPIC_API_KEY for anthropic/ models" in problem.message
+    assert problem.path == "crew.members.coder.model_params.api_key"
+
+
+def test_a_secret_input_default_says_to_pass_it_from_the_environment_at_run_start() -> None:
+    text = BASE.replace(
+        "  request: {type: string}", "  request: {type: string}\n  api_token: {type: string, default: t0k}"
+    )
+    with pytest.raises(RunbookError) as refused:
+        parse_runbook(text)
+    assert '-i api_token="$API_TOKEN" when the run starts' in str(refused.value)
+
+
+def test_a_literal_secret_is_reported_with_the_schema_s_problems() -> None:
+    text = BASE.replace("model: scripted/replies.yaml\n", "model_params: {api_key: sk-1}\n")  # and no `model:`
+    with pytest.raises(RunbookError) as refused:
+        parse_runbook(text)
+    messages = [problem.message for problem in refused.value.problems]
+    assert "missing required key 'model'" in messages and any("'api_key' looks like a secret" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    "allowed",
+    [
+        "model_params: {user: sk-live-0123456789, api_base: 'http://localhost:8000/v1'}",  # secret-looking value
+        "model_params: {max_tokens: 4096, thinking: {budget_tokens: 1024}, api_key: '', seed: 7}",  # not text
+        "model_params: {stop: [secret, password]}",  # secret words as values
+        "inputs:\n  request: {type: string}\n  api_token: {type: string}\n  max_tokens: {type: integer, default: 9}",
+    ],
+)
+def test_numbers_empty_text_and_secret_looking_values_under_other_names_are_fine(allowed: str) -> None:
+    if allowed.startswith("inputs:"):
+        text = BASE.replace("inputs:\n  request: {type: string}", allowed)
+    else:
+        text = BASE.replace("model: scripted/replies.yaml\n", f"model: scripted/replies.yaml\n{allowed}\n")
+    assert parse_runbook(text).runbook.name == "demo"

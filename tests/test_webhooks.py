@@ -1,14 +1,19 @@
 """Webhooks against a real receiver on 127.0.0.1, posted by real crewgate processes.
 
 The receiver answers each path from a script (500, 500, then 200...) and keeps
-every request. A run reaching its gate in a `crewgate worker` records
-`review.created`; the worker's delivery workflow retries it through two 500s
-and delivers it once, signed; a receiver that always fails shows as failed,
-with its last error, in `webhooks list`. The approving `review approve` hosts
-the rest of the run and posts `review.decided` and `run.finished` before it
-exits. Bad URLs and events are refused with exit code 2 and nothing stored.
+every request with the time it came. A run reaching its gate in a `crewgate
+worker` records `review.created`; the worker's delivery workflow retries it
+through two 500s and delivers it once, each attempt signed at its own time: the
+receiver's check (signing.check_signature) accepts each as it came and refuses
+the same request replayed later than its tolerance. A receiver that always
+fails shows as failed, with its last error, in `webhooks list`. The approving
+`review approve` hosts the rest of the run and posts `review.decided` and
+`run.finished` before it exits. The `text` of every event escapes what its
+stored fields hold. Bad URLs and events are refused with exit code 2 and
+nothing stored.
 """
 
+import itertools
 import json
 import threading
 import time
@@ -23,9 +28,21 @@ from sqlalchemy import select
 
 from tests.durable_helpers import Crewgate, durable_runbook, kill, pending_review, queue_runs
 from workflows.errors import BadInput
+from workflows.records import Records
 from workflows.store import Store
 from workflows.tables import webhook_deliveries
-from workflows.webhooks import SIGNATURE_HEADER, Webhooks, record_event, verify
+from workflows.webhooks import (
+    SIGNATURE_HEADER,
+    TOLERANCE_S,
+    SignatureRefused,
+    Webhooks,
+    check_signature,
+    record_event,
+    review_created,
+    review_decided,
+    run_finished,
+    verify,
+)
 from workflows.webhooks.outbox import attempt
 from workflows.webhooks.post import DeliveryFailed
 
@@ -40,10 +57,19 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int
+    at: float  # the receiver's clock when the request came, unix seconds
 
     @property
     def json(self) -> dict[str, Any]:
         return json.loads(self.body)  # type: ignore[no-any-return]
+
+    def signed_by(self, secret: str) -> bool:
+        """What a receiver checks when the request comes: signed with `secret`, within the tolerance of now."""
+        return verify(secret, self.headers.get(SIGNATURE_HEADER), self.body, self.at)
+
+    @property
+    def signed_at(self) -> int:
+        return int(self.headers[SIGNATURE_HEADER].split(",")[0].removeprefix("t="))
 
 
 @dataclass
@@ -64,7 +90,7 @@ class Receiver:
                     seen = sum(1 for item in receiver.received if item.path == self.path)
                     script = receiver.scripts.get(self.path, [404])
                     status = script[min(seen, len(script) - 1)]
-                    receiver.received.append(Received(self.path, dict(self.headers), body, status))
+                    receiver.received.append(Received(self.path, dict(self.headers), body, status, time.time()))
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -116,8 +142,14 @@ def test_review_created_is_delivered_once_after_two_500s_signed_and_failures_sho
     flaky = received.at("/flaky")  # idle means every delivery settled: nothing is still on its way
     assert [item.answered for item in flaky] == [500, 500, 200]
     assert len({item.headers["X-Crewgate-Delivery"] for item in flaky}) == 1
-    assert all(verify(SECRET, item.body, item.headers[SIGNATURE_HEADER]) for item in flaky)
-    assert not verify("a-wrong-key", flaky[0].body, flaky[0].headers[SIGNATURE_HEADER])
+    assert all(item.signed_by(SECRET) for item in flaky)  # each attempt, when it came
+    assert all(abs(item.signed_at - item.at) <= 5 for item in flaky)  # signed when sent, not when recorded
+    assert [item.signed_at for item in flaky] == sorted(item.signed_at for item in flaky)
+    assert not flaky[0].signed_by("a-wrong-key")
+    assert all("X-Crewgate-Signature" not in item.headers for item in flaky)  # the untimed signature is gone
+    replayed = flaky[-1]  # the accepted request, captured and sent again later than the tolerance
+    with pytest.raises(SignatureRefused, match="a replay of an old delivery"):
+        check_signature(SECRET, replayed.headers[SIGNATURE_HEADER], replayed.body, replayed.at + TOLERANCE_S + 1)
     event = flaky[-1].json
     assert flaky[-1].headers["X-Crewgate-Event"] == event["event"] == "review.created"
     assert flaky[-1].headers["Content-Type"] == "application/json"
@@ -154,7 +186,8 @@ def test_review_created_is_delivered_once_after_two_500s_signed_and_failures_sho
     approved = cg.run("review", "approve", review_id, "--reviewer", "alice", "--json")
     assert approved.returncode == 0, approved.stdout[-3000:] + approved.stderr[-3000:]
     ok = received.at("/ok")  # posted by `review approve`, which hosted the rest of the run, before it exited
-    assert all(verify(OTHER_SECRET, item.body, item.headers[SIGNATURE_HEADER]) for item in ok)
+    assert all(item.signed_by(OTHER_SECRET) for item in ok)
+    assert not any(verify(OTHER_SECRET, item.headers[SIGNATURE_HEADER], item.body, item.at + 3600) for item in ok)
     events = {item.json["event"]: item.json for item in ok}
     assert sorted(events) == ["review.decided", "run.finished"] and len(ok) == 2
     decided = events["review.decided"]["data"]
@@ -214,14 +247,18 @@ def test_an_event_is_recorded_once_per_subscribed_hook_and_posted_signed(
     assert row["webhook_id"] == wants.id != other.id
     assert list(json.loads(row["body"])) == ["created_at", "data", "event", "id", "text"]  # sorted keys
 
+    sent = int(time.time()) - 60
+    clock = itertools.count(sent, 2).__next__  # a minute behind the receiver's, 2 s further at each attempt
     for expected in (500, 500):
         with pytest.raises(DeliveryFailed, match=f"HTTP {expected}"):
-            attempt(engine, row["id"])
-    assert attempt(engine, row["id"]) == "delivered"
+            attempt(engine, row["id"], clock=clock)
+    assert attempt(engine, row["id"], clock=clock) == "delivered"
     assert attempt(engine, row["id"]) == "delivered"  # settled: a replay posts nothing
     posted = received.at("/flaky")
     assert len(posted) == 3 and all(item.body == row["body"].encode() for item in posted)
-    assert verify(SECRET, posted[0].body, posted[0].headers[SIGNATURE_HEADER])
+    assert [item.signed_at for item in posted] == [sent, sent + 2, sent + 4]  # each signed afresh
+    assert all(item.signed_by(SECRET) for item in posted)  # a minute is within the tolerance
+    assert not verify(SECRET, posted[0].headers[SIGNATURE_HEADER], posted[0].body, sent + TOLERANCE_S + 1)
     [view] = [view for view in hooks.hooks() if view.id == wants.id]
     assert (view.delivered, view.recent[0].attempts, view.recent[0].last_error) == (1, 3, None)
 
@@ -229,6 +266,60 @@ def test_an_event_is_recorded_once_per_subscribed_hook_and_posted_signed(
     assert [view.id for view in hooks.hooks()] == [other.id]
     with engine.connect() as db:
         assert db.execute(select(webhook_deliveries)).all() == []
+
+
+def test_the_text_of_every_event_escapes_what_its_stored_fields_hold_and_data_keeps_them_as_they_are(
+    tmp_path: Path,
+) -> None:
+    engine = Store(f"sqlite:///{tmp_path / 'crewgate.db'}").engine
+    Webhooks(engine).add("http://127.0.0.1:9/hook", ["review.created", "review.decided", "run.finished"])
+    records = Records(engine)
+    records.create_run(
+        id="run1",
+        runbook="book<!channel>",  # names no check would let through: the text must not trust any stored field
+        version="1.0\u202e0",
+        sha256="b" * 64,
+        inputs="{}",
+        models="{}",
+        image="img",
+        image_id="sha256:img",
+        requester="Requester",
+        base_commit=None,
+        base_snapshot="c" * 64,
+    )
+    sha = "<!here>\x1b[2J" + "a" * 53  # a stored hash no gate would write, still shown escaped
+    records.open_review(
+        id="r1",
+        run_id="run1",
+        step_id="approve",
+        artifact_sha256=sha,
+        policy=json.dumps({"required": 1}),
+        evidence="{}",
+        requester="Requester",
+        expires_at=None,
+    )
+    review_created(engine, "r1")
+    status = records.decide("r1", "alice", "approve", "fine\u2028<@U024BE7LH>", sha)
+    review_decided(engine, "r1", "alice", status)
+    said = "failed: step broke\u2028[crewgate: a fake line] <https://evil.example|click>\x1b[31m\nsecond line"
+    run_finished(engine, "run1", "failed", said)
+
+    with engine.connect() as db:
+        bodies = [json.loads(body) for body in db.execute(select(webhook_deliveries.c.body)).scalars()]
+    events = {body["event"]: body for body in bodies}
+    for body in bodies:
+        assert not any(char in body["text"] for char in "<>\x1b\u202e\u2028\n"), body["text"]
+        assert "(book&lt;!channel&gt;@1.0\\u202e0)" in body["text"]
+    assert "artifact sha256 &lt;!here&gt;\\x1b[2Ja." in events["review.created"]["text"]
+    assert events["review.decided"]["text"].endswith("the review is now approved")
+    assert events["run.finished"]["text"] == (
+        "crewgate: run run1 (book&lt;!channel&gt;@1.0\\u202e0) failed: "
+        "step broke\\u2028[crewgate: a fake line] &lt;https://evil.example|click&gt;\\x1b[31m"
+    )  # one line, cut at the first newline only
+    assert events["review.created"]["data"]["artifact_sha256"] == sha  # data: the stored values, untrusted
+    assert events["review.decided"]["data"]["message"] == "fine\u2028<@U024BE7LH>"
+    assert events["run.finished"]["data"]["message"] == said
+    assert events["run.finished"]["data"]["runbook"] == "book<!channel>@1.0\u202e0"
 
 
 @pytest.mark.docker

@@ -72,7 +72,7 @@ class RegisteredRunbook:
         base = Path(self.base_dir) if self.base_dir else None
         from .runbook.loader import parse_runbook
 
-        loaded = parse_runbook(self.content, f"{self.ref} (stored)", base)
+        loaded = parse_runbook(self.content, f"{self.ref} (stored)", base, stored=True)
         if loaded.sha256 != self.sha256:
             raise StoreCorrupt(f"stored runbook {self.ref} no longer matches its hash: the store was modified")
         return loaded

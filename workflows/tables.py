@@ -262,3 +262,14 @@ webhook_deliveries = Table(
     Column("delivered_at", String(40), nullable=True),
     UniqueConstraint("webhook_id", "event_key", name="uq_webhook_delivery_event"),
 )
+
+# Failed web logins (workflows/web/session.py), shared by every `crewgate serve` and kept across restarts:
+# one row per failure and scope (the account key, the client address), pruned after the window.
+login_failures = Table(
+    "crewgate_login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String(16), nullable=False),  # name or address
+    Column("subject", String(255), nullable=False, index=True),  # the account key (identity.fold), or the address
+    Column("failed_at", Float, nullable=False),  # the database's clock, seconds since the epoch
+)

@@ -58,6 +58,17 @@ def visible(text: str, multiline: bool = True) -> Shown:
     return Shown(shown, tuple(flags))
 
 
+def display_lines(text: str) -> list[str]:
+    """`text` as the lines a person sees: split on "\\n" only, as git and the artifact count them.
+
+    `str.splitlines` also breaks at U+2028, U+2029, \\v, \\f, \\x1c-\\x1e, \\x85 and a lone \\r, so
+    model-written text could fake a line of its own (a diff line, a crewgate note); here those
+    stay inside their line, where `visible` escapes and flags them. The CR of a CRLF line end
+    goes with its newline.
+    """
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def hidden_characters(text: str) -> tuple[str, ...]:
     """The flags `visible` would raise for `text` (newlines and tabs are fine)."""
     return visible(text).flags

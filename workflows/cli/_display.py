@@ -5,7 +5,7 @@ shown as a quoted block (every line behind a gutter), so nothing a model wrote
 can look like a line crewgate printed, such as a decision.
 """
 
-from ..visible import Shown, visible
+from ..visible import Shown, display_lines, visible
 
 GUTTER = "  │ "
 FLAG_GUTTER = "  ⚠ "
@@ -24,7 +24,7 @@ def one_line(text: str) -> str:
 def quoted(text: str) -> tuple[list[str], tuple[str, ...]]:
     """`text` as gutter-prefixed lines (⚠ where something was escaped) and every flag raised."""
     lines, flags = [], {}
-    for line in text.split("\n"):
+    for line in display_lines(text):
         shown: Shown = visible(line)  # no newline left in a line; tabs stay tabs
         flags.update(dict.fromkeys(shown.flags))
         lines.append((FLAG_GUTTER if shown.flagged else GUTTER) + shown.text)

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..visible import display_lines
 from ._display import terminal_safe
 
 MARKS = {
@@ -40,7 +41,7 @@ def _line(event: dict[str, Any]) -> str:
         attempt = f" (attempt {event['attempt']})" if event["attempt"] > 1 else ""
         text = f"{elapsed} {mark} {event['step']}{attempt} [{event['kind']}] {event['status']}"
         if event["status"] in ("done", "failed") and event["output"]:
-            first = terminal_safe(event["output"].strip().splitlines()[-1])[:100]
+            first = terminal_safe(display_lines(event["output"].strip())[-1])[:100]
             text += f": {first}"
         return text
     if event["event"] == "turn":

@@ -75,7 +75,7 @@ def list_command(as_json: bool) -> None:
 @click.argument("reference")
 @click.option("--json", "as_json", is_flag=True, help="Print the record and the parsed runbook as JSON.")
 def show(reference: str, as_json: bool) -> None:
-    """Show a registered version's stored content: NAME@VERSION, or NAME for the latest."""
+    """Show a registered version's stored content: NAME@VERSION, or NAME for the latest; secrets show as ***."""
     from ..service.runbooks import show_runbook
     from ..store import Store
 

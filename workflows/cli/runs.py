@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..visible import display_lines
 from ._display import terminal_safe
 from ._output import emit_json, open_records, open_services
 from ._progress import reporter
@@ -60,7 +61,7 @@ def show(run_id: str, as_json: bool) -> None:
         + (f" ({members})" if members else "")
     )
     for step in view.steps:
-        tail = terminal_safe(step.output.strip().splitlines()[-1][:80]) if step.output.strip() else ""
+        tail = terminal_safe(display_lines(step.output.strip())[-1][:80]) if step.output.strip() else ""
         cost = f"${step.cost_usd:.4f}" if step.kind in ("crew", "task") else ""
         click.echo(f"  {step.id:<14} #{step.attempt} {step.kind:<8} {step.status:<8} {cost:>9} {tail}".rstrip())
     if view.promotion:

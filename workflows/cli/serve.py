@@ -9,13 +9,21 @@ import click
 @click.option(
     "--https-proxy",
     is_flag=True,
-    help="Served to browsers through an HTTPS proxy: mark the session and CSRF cookies Secure.",
+    help="Served to browsers through an HTTPS proxy: mark the session and CSRF cookies Secure (and `__Host-`).",
 )
-def serve(host: str, port: int, https_proxy: bool) -> None:
+@click.option(
+    "--forwarded-allow-ips",
+    default="",
+    metavar="IPS",
+    help="The proxy addresses whose X-Forwarded-For names the client (comma-separated, e.g. 127.0.0.1) "
+    "[default: none: the header is ignored, the client is whoever connects].",
+)
+def serve(host: str, port: int, https_proxy: bool, forwarded_allow_ips: str) -> None:
     """Serve the review queue's pages (log in at /login) and the JSON API under /api/v1 (bearer tokens).
 
     It listens on loopback by default and speaks plain HTTP: for other machines, put it
-    behind a TLS proxy (nginx, Caddy) on the same host instead of listening elsewhere.
+    behind a TLS proxy (nginx, Caddy) on the same host instead of listening elsewhere, and
+    name the proxy with --forwarded-allow-ips so failed logins are counted per real client.
     It hosts no runs: a `crewgate worker` continues the runs its decisions wake.
     """
     import uvicorn
@@ -29,4 +37,13 @@ def serve(host: str, port: int, https_proxy: bool) -> None:
         "(OpenAPI: /api/v1/openapi.json)",
         err=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    trusted = forwarded_allow_ips.strip()
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        server_header=False,
+        proxy_headers=bool(trusted),  # a header anyone can send is trusted only from the named proxies
+        forwarded_allow_ips=trusted or None,
+    )

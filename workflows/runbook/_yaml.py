@@ -20,10 +20,11 @@ class Mark:
 
 @dataclass
 class Positions:
-    """Where each value (by path) and each mapping key (by path) starts."""
+    """Where each value (by path) and each mapping key (by path) starts; `spans`: each value's text, by index."""
 
     values: dict[Path, Mark] = field(default_factory=dict)
     keys: dict[Path, Mark] = field(default_factory=dict)
+    spans: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
     def of(self, path: Path, key: bool = False) -> Mark:
         """The closest known position: the key or value itself, else its nearest parent."""
@@ -106,6 +107,7 @@ def _quote_running_on(text: str, error: Any) -> tuple[Any, Any] | None:
 
 def _build(node: yaml.Node, path: Path, positions: Positions, constructor: yaml.SafeLoader) -> Any:
     positions.values[path] = _mark(node)
+    positions.spans[path] = (node.start_mark.index, node.end_mark.index)
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:

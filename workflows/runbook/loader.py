@@ -2,7 +2,7 @@
 
 Every problem found is reported at once, as `file:line:col: message`,
 pointing at the offending key (unknown keys, with a "did you mean") or value
-(wrong types, bad references, bad templates).
+(wrong types, bad references, bad templates, secrets written as text).
 """
 
 import difflib
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import Problem, RunbookError
 from . import schema
 from ._yaml import Positions, YamlProblem, parse
+from .literal_secrets import check_literal_secrets
 from .references import check_references
 from .schema import STEP_KINDS, Runbook
 
@@ -55,19 +56,26 @@ def load_runbook(path: str | Path) -> LoadedRunbook:
     return parse_runbook(text, str(path), file.resolve().parent)
 
 
-def parse_runbook(text: str, file: str = "<runbook>", base_dir: Path | None = None) -> LoadedRunbook:
-    """Validate runbook text. `base_dir` resolves relative files (scripted replies)."""
+def parse_runbook(
+    text: str, file: str = "<runbook>", base_dir: Path | None = None, *, stored: bool = False
+) -> LoadedRunbook:
+    """Validate runbook text. `base_dir` resolves relative files (scripted replies).
+
+    `stored`: the text of a registered version. It may hold a literal secret when an
+    older crewgate registered it; that is let through, so runs pinned to it go on.
+    """
     try:
         data, positions = parse(text)
     except YamlProblem as exc:
         raise RunbookError([Problem(file, exc.mark.line, exc.mark.col, str(exc))]) from exc
     if not isinstance(data, dict):
         raise RunbookError([Problem(file, 1, 1, "a runbook is a YAML mapping (name:, version:, crew:, steps: ...)")])
+    secrets = [] if stored else check_literal_secrets(data, positions, file)
     try:
         runbook = Runbook.model_validate(data)
     except ValidationError as exc:
-        raise RunbookError([_problem(error, data, positions, file) for error in exc.errors()]) from exc
-    problems = check_references(runbook, positions, file, base_dir)
+        raise RunbookError([_problem(error, data, positions, file) for error in exc.errors()] + secrets) from exc
+    problems = check_references(runbook, positions, file, base_dir) + secrets
     if problems:
         raise RunbookError(problems)
     return LoadedRunbook(runbook, text, canonical_hash(data), file, base_dir)

@@ -27,7 +27,10 @@ class InputSpec(Strict):
 
     type: Literal["string", "integer", "boolean", "path", "choice"] = Field(description="Value type.")
     description: str = Field("", description="What the input is for, shown in `crewgate runbook show`.")
-    default: str | int | bool | None = Field(None, description="Value used when the input is not given.")
+    default: str | int | bool | None = Field(
+        None,
+        description="Value used when the input is not given; never a secret (refused under a secret-looking name).",
+    )
     choices: list[str] | None = Field(None, description="Allowed values; required for type `choice`.")
 
     @field_validator("choices")
@@ -44,7 +47,11 @@ class MemberSpec(Strict):
     role: str | None = Field(None, description="planner, coder, tester or security_reviewer; default: the name.")
     goal: str = Field("", description="What this member is for; added to its system prompt.")
     model: str | None = Field(None, description="litellm model string; default: the runbook's `model`.")
-    model_params: dict[str, Any] = Field(default_factory=dict, description="Passed to litellm (no API keys here).")
+    model_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Passed to litellm. No API keys: text under a secret-looking name is refused; "
+        "set the provider's key (e.g. OPENAI_API_KEY) in the worker's environment.",
+    )
     max_turns: int = Field(10, ge=1, le=200, description="Model replies allowed per task.")
 
 
@@ -285,7 +292,11 @@ class Runbook(Strict):
     description: str = Field("", description="What the runbook does.")
     inputs: dict[Annotated[str, Field(pattern=IDENTIFIER)], InputSpec] = Field(default_factory=dict)
     model: str = Field(description="Default litellm model for members, e.g. scripted/replies.yaml.")
-    model_params: dict[str, Any] = Field(default_factory=dict, description="Default litellm params (no API keys).")
+    model_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Default litellm params. No API keys: text under a secret-looking name is refused; "
+        "set the provider's key (e.g. OPENAI_API_KEY) in the worker's environment.",
+    )
     budget: BudgetSpec = Field(default_factory=lambda: BudgetSpec())
     crew: CrewSpec
     sandbox: SandboxSpec = Field(default_factory=lambda: SandboxSpec())

@@ -8,7 +8,7 @@ wakes its run, which then continues in whichever process hosts it.
 import datetime
 from typing import TYPE_CHECKING
 
-from ..errors import GateError
+from ..errors import BadInput, GateError
 from ..identity import person_key
 from ..records import Records, parse_time
 from ..runs.spans import RunSpans
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..runs.services import RunServices
 
 DECISIONS = ("approve", "reject", "request_changes")
+MAX_MESSAGE = 10_000  # characters of a decision's message (the README says so)
 
 
 def age(created_at: str, now: datetime.datetime) -> str:
@@ -80,6 +81,7 @@ def decide(
     """
     from executors.faults import pause
 
+    _check_fields(decision, message, step)
     if decision == "request_changes":
         _check_changes_step(services, review_id, step)
     with RunSpans(services.telemetry, services.records).decision(review_id, reviewer, decision) as span:
@@ -94,6 +96,18 @@ def decide(
 
         wake(item["run_id"], review_id, status)
     return result
+
+
+def _check_fields(decision: str, message: str, step: str | None) -> None:
+    """Refuse, before anything is recorded, fields a decision cannot carry."""
+    if decision not in DECISIONS:
+        raise BadInput(f"{decision!r} is not a decision: use one of {', '.join(DECISIONS)}")
+    if step is not None and decision != "request_changes":
+        raise BadInput(f"a step is given only with request_changes (it names where the feedback goes), not {decision}")
+    if len(message) > MAX_MESSAGE:
+        raise BadInput(f"the message is {len(message)} characters: at most {MAX_MESSAGE} are kept with a decision")
+    if "\x00" in message:
+        raise BadInput("the message holds a NUL character: remove it")
 
 
 def _check_changes_step(services: "RunServices", review_id: str, step: str | None) -> None:

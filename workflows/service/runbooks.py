@@ -1,10 +1,11 @@
 """Runbooks: validate files, register a version, list and show registered versions."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from executors.errors import BadInput
 
-from ..errors import RunbookError
+from ..errors import RunbookError, StoreCorrupt
 from ..store import RegisteredRunbook, Store
 from .views import Problem, ValidationReport
 
@@ -37,10 +38,19 @@ def list_runbooks(store: Store) -> list[RegisteredRunbook]:
 
 
 def show_runbook(store: Store, reference: str) -> RegisteredRunbook:
-    """A registered version by NAME@VERSION, or NAME for its latest."""
+    """A registered version by NAME@VERSION, or NAME for its latest, to show.
+
+    Its content has every literal secret (a version registered before they were
+    refused may hold one) replaced by "***": it is for reading, not for loading.
+    """
+    from ..runbook.literal_secrets import redacted_source
     from ..runbook.resolve import REF
 
     match = REF.match(reference)
     if not match:
         raise BadInput(f"{reference!r} is not NAME or NAME@VERSION (e.g. add-feature@1.0.0)")
-    return store.get_runbook(match[1], match[2])
+    record = store.get_runbook(match[1], match[2])
+    try:
+        return replace(record, content=redacted_source(record.content))
+    except RunbookError as exc:
+        raise StoreCorrupt(f"stored runbook {record.ref} is no longer YAML ({exc}): the store was modified") from exc

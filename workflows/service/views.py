@@ -78,6 +78,15 @@ class RunView:
     unpriced_calls: int = 0  # calls litellm had no price for: cost_usd is then a lower bound
     cost_by_member: dict[str, float] = field(default_factory=dict)
 
+    def shown_inputs(self) -> dict[str, Any]:
+        """The inputs for a page: the text value of an input named like a secret (api_token, ...) is "***"."""
+        from agents.secret_names import is_secret_name
+
+        return {
+            name: "***" if is_secret_name(name) and isinstance(value, str) and value.strip() else value
+            for name, value in self.inputs.items()
+        }
+
 
 @dataclass(frozen=True)
 class TraceEvent:

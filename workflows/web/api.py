@@ -16,6 +16,7 @@ from msgspec import Meta
 
 from ..accounts import UserView
 from ..runbook.resolve import REF_PATTERN
+from ..service.reviews import MAX_MESSAGE
 from ..service.views import DecisionResult, ReviewSummary, ReviewView, RunSummary, RunView, StartedRun, TraceEvent
 from .auth import bearer_user, require
 
@@ -25,9 +26,11 @@ class DecisionRequest:
     """A decision on a review item; the reviewer is the token's user."""
 
     decision: Literal["approve", "reject", "request_changes"]
-    sha256: str | None = None  # the artifact the reviewer saw: a decision on another one is refused (409)
-    message: str = ""
-    step: str | None = None  # request_changes: the earlier step to run again
+    # The artifact the reviewer saw, required as on the form: a decision on another one is refused (409).
+    sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
+    message: Annotated[str, Meta(max_length=MAX_MESSAGE)] = ""
+    # request_changes only: the earlier step to run again (with another decision: 422).
+    step: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ Content-Security-Policy allows this server's own scripts and styles only.
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, PermissionDeniedException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.response import Redirect, Template
@@ -28,30 +28,25 @@ from ..accounts import Accounts
 from ..costs import cost_text
 from ..errors import CrewgateError
 from .api import api
+from .headers import HEADERS
+from .json_depth import limit_json_depth
 from .pages import pages
 from .refusals import STATUS
-from .session import LoginThrottle, server_secret
+from .session import LoginThrottle, cookie_names, server_secret
 
 HERE = Path(__file__).resolve().parent
 
-HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-}
+API_PATHS = "^/api/v1(/|$)"  # the API takes bearer tokens, not cookies: no CSRF token (anchored: nowhere else)
 
 
 def create_app(services: Any, secure_cookies: bool = False) -> Litestar:
     """The app over this process's run services (database, blobs); it hosts no runs itself.
 
-    `secure_cookies` marks the session and CSRF cookies Secure: for a server behind an HTTPS proxy.
+    `secure_cookies` marks the session and CSRF cookies Secure and names them `__Host-...`:
+    for a server behind an HTTPS proxy.
     """
     secret = server_secret()
+    session_cookie, csrf_cookie = cookie_names(secure_cookies)
     app = Litestar(
         route_handlers=[api, pages, create_static_files_router(path="/static", directories=[HERE / "static"])],
         exception_handlers={
@@ -67,20 +62,23 @@ def create_app(services: Any, secure_cookies: bool = False) -> Litestar:
         ),
         csrf_config=CSRFConfig(
             secret=secret,
-            cookie_name="crewgate_csrf",
+            cookie_name=csrf_cookie,
             cookie_httponly=True,
             cookie_samesite="strict",
             cookie_secure=secure_cookies,
-            exclude=["/api/"],
+            exclude=[API_PATHS],
         ),
+        before_request=_same_origin,
         after_request=_secure,
+        middleware=[limit_json_depth],
         debug=False,
     )
     app.state.services = services
     app.state.accounts = Accounts(services.store.engine)
     app.state.secret = secret
     app.state.secure_cookies = secure_cookies
-    app.state.throttle = LoginThrottle()
+    app.state.session_cookie, app.state.csrf_cookie = session_cookie, csrf_cookie
+    app.state.throttle = LoginThrottle(services.store.engine)
     return app
 
 
@@ -120,9 +118,20 @@ def _refusal(status: int | None) -> Any:
 def _page_refusal(request: Request, code: int, detail: str) -> Response[Any]:
     """A page's refusal: a redirect to /login when nobody is logged in, else a page naming the problem."""
     if code == 401:
-        return Redirect(f"/login?next={quote(request.url.path)}", status_code=303)
+        return Redirect(f"/login?next={quote(request.url.path)}", status_code=303, headers=HEADERS)
     context: dict[str, Any] = {"user": None, "can": set(), "status": code, "detail": detail}
     return Template("error.html", context=context, status_code=code, headers=HEADERS)
+
+
+def _same_origin(request: Request) -> None:
+    """Refuse a form post whose browser says it comes from another site (the CSRF token is checked too)."""
+    if request.method != "POST" or request.url.path.startswith("/api/v1/"):
+        return
+    origin = request.headers.get("origin")
+    if origin is None:
+        return  # not sent by this browser (or not a browser): the CSRF token alone decides
+    if urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise PermissionDeniedException(f"a form post from {origin[:200]!r} is refused: post from this server's pages")
 
 
 def _secure(response: Response[Any]) -> Response[Any]:

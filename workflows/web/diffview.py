@@ -1,6 +1,8 @@
 """A review item's diff as the page shows it: lines with their kind, syntax colours and warnings.
 
-Every line first goes through `workflows.visible` (the terminal's renderer too), so
+Lines are split on "\\n" only (`display_lines`), never where a model-written U+2028 or
+lone CR would make a fake one. Every line first goes through `workflows.visible` (the
+terminal's renderer too), so
 an ESC sequence, a bidi control or an invisible character arrives as visible text
 such as `\\x1b` or `\\u202e` and the line carries a warning naming it; only then is
 it split into coloured tokens. The template escapes every token: nothing from a run
@@ -9,7 +11,7 @@ reaches the page as markup.
 
 from dataclasses import dataclass
 
-from ..visible import visible
+from ..visible import display_lines, visible
 from .colours import coloured, family_of
 
 META_PREFIXES = (
@@ -42,7 +44,7 @@ def diff_lines(diff: str) -> list[DiffLine]:
     lines: list[DiffLine] = []
     family: str | None = None
     in_header = False
-    for raw in diff.splitlines():
+    for raw in display_lines(diff.removesuffix("\n")):
         shown = visible(raw, multiline=False)
         text, warnings = shown.text, tuple(_warning(flag) for flag in shown.flags)
         if raw.startswith("diff --git "):

@@ -20,17 +20,18 @@ from litestar.response import Redirect, Template
 from ..accounts import SESSION_KIND, UserView
 from ..errors import BadInput
 from ..records import TERMINAL
+from ..visible import visible
 from .auth import CAN, require
 from .diffview import diff_lines
 from .refusals import status_of
-from .session import COOKIE, SESSION_LIFETIME, SESSION_SECONDS, signed, unsigned
+from .session import SESSION_LIFETIME, SESSION_SECONDS, signed, unsigned
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 def session_user(request: Request) -> UserView:
     """The logged-in user of the request's session cookie; 401 (a redirect to /login on pages) otherwise."""
-    token = unsigned(request.cookies.get(COOKIE, ""), request.app.state.secret)
+    token = unsigned(request.cookies.get(request.app.state.session_cookie, ""), request.app.state.secret)
     user = request.app.state.accounts.authenticate(token, kind=SESSION_KIND) if token else None
     if user is None:
         raise NotAuthorizedException("log in first")
@@ -78,7 +79,7 @@ def login(request: Request, data: Annotated[dict[str, str], FORM]) -> Response[A
     throttle.succeeded(name)
     _, token = accounts.create_token(user.name, SESSION_LIFETIME, kind=SESSION_KIND)
     cookie = Cookie(
-        key=COOKIE,
+        key=request.app.state.session_cookie,
         value=signed(token, request.app.state.secret),
         httponly=True,
         samesite="strict",
@@ -86,16 +87,18 @@ def login(request: Request, data: Annotated[dict[str, str], FORM]) -> Response[A
         path="/",
         max_age=SESSION_SECONDS,
     )
-    return Redirect(target, status_code=303, cookies=[cookie])
+    response = Redirect(target, status_code=303, cookies=[cookie])
+    response.delete_cookie(request.app.state.csrf_cookie, path="/")  # a new CSRF token with the new session
+    return response
 
 
 @post("/logout", sync_to_thread=True, status_code=303)
 def logout(request: Request) -> Redirect:
-    token = unsigned(request.cookies.get(COOKIE, ""), request.app.state.secret)
+    token = unsigned(request.cookies.get(request.app.state.session_cookie, ""), request.app.state.secret)
     if token:
         request.app.state.accounts.end_session(token)
     response = Redirect("/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(request.app.state.session_cookie, path="/")
     return response
 
 
@@ -111,8 +114,16 @@ def queue(request: Request, user: UserView, status: str | None = None, batch: st
 
 @get("/reviews/{review_id:str}", sync_to_thread=True)
 def review_item(request: Request, user: UserView, review_id: str, done: str = "") -> Template:
-    """The item: its change list, coloured diff with warnings, evidence, policy, timeline and decision forms."""
-    return _item_page(request, user, review_id, notice=done and f"Your decision was recorded: {done}.", error="")
+    """The item: its change list, coloured diff with warnings, evidence, policy, timeline and decision forms.
+
+    After a decision (`?done`), the confirmation says what the records hold for this user, never the query text.
+    """
+    return _item_page(request, user, review_id, notice=_recorded(request, user, review_id) if done else "", error="")
+
+
+def _recorded(request: Request, user: UserView, review_id: str) -> str:
+    mine = [d for d in _services(request).records.decisions(review_id) if d.reviewer == user.name]
+    return f"Your decision was recorded: {mine[-1].decision}." if mine else ""
 
 
 def _item_page(
@@ -159,7 +170,7 @@ def decide_form(
             decision,
             data.get("message", ""),
             data.get("sha256") or "missing",  # a form without the sha256 it showed never approves
-            data.get("step") or None,
+            (data.get("step") or None) if decision == "request_changes" else None,  # one form: its step picker
         )
     except Exception as exc:
         status = status_of(exc)
@@ -168,7 +179,7 @@ def decide_form(
         return _item_page(
             request, user, review_id, notice="", error=str(getattr(exc, "detail", exc)), http_status=status
         )
-    return Redirect(f"/reviews/{quote(review_id)}?done={decision}", status_code=303)
+    return Redirect(f"/reviews/{quote(review_id)}?done=1", status_code=303)
 
 
 @get("/runs", sync_to_thread=True)
@@ -202,8 +213,9 @@ def _run_context(request: Request, run_id: str) -> dict[str, Any]:
 
 
 def _local(target: str) -> str:
-    """Only a path on this server: never an open redirect to another site."""
-    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/reviews"
+    """Only a plain path on this server: never an open redirect to another site, nor hidden characters."""
+    plain = target.startswith("/") and not target.startswith(("//", "/\\")) and not visible(target, False).flagged
+    return target if plain else "/reviews"
 
 
 pages = Router(

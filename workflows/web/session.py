@@ -16,16 +16,26 @@ import hashlib
 import hmac
 import os
 import secrets
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection, Engine
+
+from ..clock import database_time
 from ..durations import parse_duration
+from ..identity import fold
 from ..store import crewgate_home
+from ..tables import login_failures
 
 COOKIE = "crewgate_session"
+CSRF_COOKIE = "crewgate_csrf"
+HOST_PREFIX = "__Host-"  # behind an HTTPS proxy: the browser keeps such a cookie to this exact host, Secure, path /
+
+
+def cookie_names(secure: bool) -> tuple[str, str]:
+    """(session cookie, CSRF cookie) names: `__Host-` prefixed when the cookies are Secure."""
+    prefix = HOST_PREFIX if secure else ""
+    return prefix + COOKIE, prefix + CSRF_COOKIE
 SESSION_LIFETIME = "12h"
 SESSION_SECONDS = int(parse_duration(SESSION_LIFETIME).total_seconds())  # type: ignore[union-attr]  # cookie max-age
 SECRET_FILE = "web-secret"  # noqa: S105 - the file name, not the secret
@@ -78,39 +88,56 @@ def _mac(token: str, secret: str) -> str:
 
 
 class LoginThrottle:
-    """Refuses logins for a name, or from an address, after MAX_FAILURES failures in FAILURE_WINDOW_S.
+    """Refuses logins for an account, or from an address, after MAX_FAILURES failures in FAILURE_WINDOW_S.
 
-    Kept in this server process: it slows guessing through one server; the Argon2
-    hash makes each guess cost the same whether the name exists or not.
+    Failures are rows in the database (on its clock), so every `crewgate serve` behind a
+    balancer shares them and a restart forgets none. An account is throttled by its key
+    (identity.fold: NFKC and case-folded, as logins match it), so `ｖictim` and `Victim`
+    spend the same five guesses as `victim`. The Argon2 hash makes each guess cost the
+    same whether the name exists or not.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def wait_seconds(self, name: str, address: str) -> int:
         """Seconds until this name may try again from this address; 0 when it may now."""
-        now = self._clock()
-        with self._lock:
-            return max(self._wait(key, now) for key in _keys(name, address))
+        with self.engine.connect() as db:
+            now = database_time(db)
+            waits = [self._wait(db, scope, subject, now) for scope, subject in _subjects(name, address)]
+        return max(waits)
 
     def failed(self, name: str, address: str) -> None:
-        with self._lock:
-            for key in _keys(name, address):
-                limit = MAX_FAILURES[key[0]]
-                self._failures.setdefault(key, deque(maxlen=limit)).append(self._clock())
+        with self.engine.begin() as db:
+            now = database_time(db)
+            db.execute(delete(login_failures).where(login_failures.c.failed_at < now - FAILURE_WINDOW_S))
+            for scope, subject in _subjects(name, address):
+                db.execute(insert(login_failures).values(scope=scope, subject=subject, failed_at=now))
 
     def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(("name", name.casefold()), None)
+        scope, subject = _subjects(name, "")[0]
+        with self.engine.begin() as db:
+            db.execute(
+                delete(login_failures).where(login_failures.c.scope == scope, login_failures.c.subject == subject)
+            )
 
-    def _wait(self, key: tuple[str, str], now: float) -> int:
-        failures = self._failures.get(key)
-        if not failures or len(failures) < MAX_FAILURES[key[0]]:
+    def _wait(self, db: Connection, scope: str, subject: str, now: float) -> int:
+        limit = MAX_FAILURES[scope]
+        recent = (
+            select(login_failures.c.failed_at)
+            .where(
+                login_failures.c.scope == scope,
+                login_failures.c.subject == subject,
+                login_failures.c.failed_at >= now - FAILURE_WINDOW_S,
+            )
+            .order_by(login_failures.c.failed_at.desc())
+            .limit(limit)
+        )
+        times = [row.failed_at for row in db.execute(recent)]
+        if len(times) < limit:
             return 0
-        return max(0, int(failures[0] + FAILURE_WINDOW_S - now) + 1)
+        return max(0, int(times[-1] + FAILURE_WINDOW_S - now) + 1)
 
 
-def _keys(name: str, address: str) -> tuple[tuple[str, str], tuple[str, str]]:
-    return ("name", name.casefold()), ("address", address)
+def _subjects(name: str, address: str) -> list[tuple[str, str]]:
+    return [("name", fold(name)[:255]), ("address", address[:255])]

@@ -9,6 +9,12 @@ The row's body is the exact JSON posted and signed: `event`, `id` (the
 delivery id, also sent as X-Crewgate-Delivery, for receivers to drop repeats),
 `created_at`, `text` (one line for Slack and chat tools, escaped for them) and
 `data` (the structured event).
+
+Every stored value in `text` goes through `_chat` (the one renderer, visible.py,
+then Slack's escapes): ids, names, messages, statuses and hashes alike, so no
+field can ping a channel, forge a link or hide characters in a chat line. The
+`data` fields are the stored values as they are: a receiver showing them to a
+person escapes them itself.
 """
 
 import contextlib
@@ -22,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..records import Records, now
 from ..tables import webhook_deliveries, webhooks
-from ..visible import visible
+from ..visible import display_lines, visible
 
 TEXT_LIMIT = 300  # characters of a run's final message quoted in `text`
 
@@ -77,7 +83,7 @@ def review_created(engine: Engine, review_id: str) -> list[str]:
     }
     text = (
         f"crewgate: review {_chat(review_id)} of run {_chat(run['id'])} ({_chat(runbook)}) waits for approval; "
-        f"artifact sha256 {item['artifact_sha256'][:12]}. See it: crewgate review show {_chat(review_id)}"
+        f"artifact sha256 {_chat(item['artifact_sha256'][:12])}. See it: crewgate review show {_chat(review_id)}"
     )
     return record_event(engine, "review.created", review_id, text, data)
 
@@ -104,7 +110,7 @@ def review_decided(engine: Engine, review_id: str, reviewer: str, status: str) -
     verb = {"approve": "approved", "reject": "rejected", "request_changes": "requested changes on"}[decision.decision]
     text = (
         f"crewgate: {_chat(reviewer)} {verb} review {_chat(review_id)} of run {_chat(run['id'])} "
-        f"({_chat(runbook)}); the review is now {status.replace('_', ' ')}"
+        f"({_chat(runbook)}); the review is now {_chat(status.replace('_', ' '))}"
     )
     return record_event(engine, "review.decided", f"{review_id}:{reviewer}", text, data)
 
@@ -131,9 +137,9 @@ def run_finished(engine: Engine, run_id: str, status: str, message: str) -> list
         "promotion": promotion,
     }
     said = message.strip().removeprefix(f"{status}: ")  # the engine's "rejected: <why>" says `rejected` once
-    detail = f": {_chat(said.splitlines()[0][:TEXT_LIMIT])}" if said else ""
+    detail = f": {_chat(display_lines(said)[0][:TEXT_LIMIT])}" if said else ""  # a U+2028 is escaped, not a break
     where = f" to {_chat(promotion['ref'] or promotion['target'])}" if promotion else ""
-    text = f"crewgate: run {_chat(run_id)} ({_chat(runbook)}) {status}{where}{detail}"
+    text = f"crewgate: run {_chat(run_id)} ({_chat(runbook)}) {_chat(status)}{where}{detail}"
     return record_event(engine, "run.finished", run_id, text, data)
 
 

@@ -2,8 +2,13 @@
 
 Each attempt is counted in its row before the POST and leaves the receiver's
 last answer there (HTTP status, error), so `webhooks list` shows a receiver
-that keeps failing while its delivery is still being retried.
+that keeps failing while its delivery is still being retried. Each attempt is
+signed when it is made (signing.py), by this machine's clock: the receiver
+compares the signed time with its own clock, not with the database's.
 """
+
+import time
+from collections.abc import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -27,10 +32,11 @@ def pending_ids(engine: Engine) -> list[str]:
         return [str(found) for found in db.execute(query).scalars()]
 
 
-def attempt(engine: Engine, delivery_id: str) -> str:
+def attempt(engine: Engine, delivery_id: str, clock: Callable[[], float] = time.time) -> str:
     """Post the delivery once: "delivered", DeliveryFailed for the caller to retry, or its state if settled.
 
-    A delivery whose hook was removed meanwhile is "gone": nothing is posted.
+    A delivery whose hook was removed meanwhile is "gone": nothing is posted. The
+    signature's time is `clock()` (unix seconds) just before the POST.
     """
     deliveries = webhook_deliveries.c
     query = (
@@ -48,8 +54,9 @@ def attempt(engine: Engine, delivery_id: str) -> str:
             update(webhook_deliveries).where(deliveries.id == delivery_id).values(attempts=deliveries.attempts + 1)
         )
     body = row["body"].encode()
+    headers = delivery_headers(row["event"], delivery_id, body, row["secret"], int(clock()))
     try:
-        status = post(row["url"], body, delivery_headers(row["event"], delivery_id, body, row["secret"]))
+        status = post(row["url"], body, headers)
     except DeliveryFailed as exc:
         _settle(engine, delivery_id, last_status=exc.status, last_error=str(exc)[:ERROR_LIMIT])
         raise
