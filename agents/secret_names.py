@@ -4,7 +4,7 @@ Kept apart from the litellm adapter so the runbook layer can ask without
 pulling in anything heavy.
 """
 
-SECRET_WORDS = ("key", "token", "secret", "password", "authorization")
+SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "authorization", "credential", "cookie")
 
 
 def secret_word(name: str) -> str | None:

@@ -39,7 +39,21 @@ class SandboxCodeExecutor(CodeExecutor):
     ) -> CodeResult:
         """Run blocks in order, stopping at the first failure (exit code 1)."""
         outputs: list[str] = []
-        cancellation_token.add_callback(self.sandbox.interrupt)  # cancel() interrupts the running block at once
+        running = [True]  # a token outlives this call: its cancel() must not interrupt a later call's block
+
+        def interrupt() -> None:
+            if running[0]:
+                self.sandbox.interrupt()
+
+        cancellation_token.add_callback(interrupt)  # cancel() interrupts the running block at once
+        try:
+            return await self._run_blocks(code_blocks, cancellation_token, outputs)
+        finally:
+            running[0] = False
+
+    async def _run_blocks(
+        self, code_blocks: list[CodeBlock], cancellation_token: CancellationToken, outputs: list[str]
+    ) -> CodeResult:
         for block in code_blocks:
             if cancellation_token.is_cancelled():
                 raise asyncio.CancelledError("code execution cancelled")
@@ -50,13 +64,19 @@ class SandboxCodeExecutor(CodeExecutor):
                 code = f"__import__('subprocess').run(['bash', '-c', {block.code!r}]).returncode"
             else:
                 return CodeResult(exit_code=1, output=f"unsupported language {block.language!r}: use python or sh")
-            result = await asyncio.to_thread(self.sandbox.execute, code, self.timeout)
-            if cancellation_token.is_cancelled():  # interrupted as a timeout would be: the session keeps its state
+            result = await asyncio.to_thread(self._execute, code, cancellation_token)
+            if result is None or cancellation_token.is_cancelled():  # interrupted as a timeout would be: state kept
                 raise asyncio.CancelledError("code execution cancelled")
             outputs.append(render(result, shell=language in SHELL))
             if not result.ok or (language in SHELL and result.value != "0"):
                 return CodeResult(exit_code=1, output="".join(outputs))
         return CodeResult(exit_code=0, output="".join(outputs))
+
+    def _execute(self, code: str, cancellation_token: CancellationToken) -> ExecutionResult | None:
+        """The block's result; None if cancelled before it was sent (checked last thing, in the sending thread)."""
+        if cancellation_token.is_cancelled():
+            return None
+        return self.sandbox.execute(code, self.timeout)
 
     async def start(self) -> None:
         if self.sandbox.state is SandboxState.NEW:

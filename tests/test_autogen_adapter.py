@@ -7,7 +7,7 @@ import pytest
 from autogen_agentchat.agents import CodeExecutorAgent
 from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
-from autogen_core.code_executor import CodeBlock, CodeExecutor
+from autogen_core.code_executor import CodeBlock, CodeExecutor, CodeResult
 
 from executors import DockerSandbox, LocalSandbox
 from executors.autogen import SandboxCodeExecutor
@@ -93,3 +93,22 @@ def test_an_interrupt_with_no_cell_running_changes_nothing() -> None:
         assert box.execute("x = 1\nx").value == "1"
         box.interrupt()
         assert box.execute("x + 1").value == "2"
+
+
+def test_cancelling_an_old_token_does_not_interrupt_a_later_call(docker_box: DockerSandbox) -> None:
+    executor = SandboxCodeExecutor(docker_box, timeout=30)
+
+    async def scenario() -> CodeResult:
+        old = CancellationToken()
+        await executor.execute_code_blocks([CodeBlock("x = 1", "python")], old)
+        later = asyncio.create_task(
+            executor.execute_code_blocks(
+                [CodeBlock("import time\ntime.sleep(1)\nx + 1", "python")], CancellationToken()
+            )
+        )
+        await asyncio.sleep(0.3)
+        old.cancel()  # its call ended long ago
+        return await later
+
+    result = asyncio.run(scenario())
+    assert result.exit_code == 0 and "2" in result.output

@@ -167,3 +167,16 @@ def test_a_sparse_gigabyte_fails_the_step_at_once_naming_the_file(cg: Crewgate, 
     shown = cg.show(json.loads(done.stdout.splitlines()[-1])["run"])
     assert "data/big.bin is 1073741824 bytes: the workspace snapshot limit is 67108864 bytes" in shown["message"]
     assert "lost" not in shown["message"]  # refused by name, not an out-of-memory sandbox
+
+
+def test_a_patch_is_checked_without_the_bases_attributes_or_this_machines_git_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base_files = {".gitattributes": "*.txt text eol=crlf\n", "a.txt": "one\n"}
+    base, artifact = artifact_of(base_files, {**base_files, "a.txt": "two\n", "b.txt": "new\n"})
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[core]\n\tautocrlf = true\n")
+    monkeypatch.setenv("HOME", str(home))  # a worker whose user converts line ends
+    written = Path(promote_patch(tmp_path / "change.patch", artifact, base))  # type: ignore[arg-type]
+    assert written.read_bytes() == artifact.diff.encode()  # type: ignore[attr-defined]

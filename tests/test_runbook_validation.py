@@ -267,3 +267,20 @@ def test_numbers_empty_text_and_secret_looking_values_under_other_names_are_fine
     else:
         text = BASE.replace("model: scripted/replies.yaml\n", f"model: scripted/replies.yaml\n{allowed}\n")
     assert parse_runbook(text).runbook.name == "demo"
+
+
+@pytest.mark.parametrize(
+    ("param", "where"),
+    [
+        ("{api_key: !!binary c2stc2VjcmV0}", "model_params.api_key"),  # bytes are text too
+        ("{api_key: 12345678901234567890}", "model_params.api_key"),  # a number as long as a key
+        ("{vertex_credentials: '{\"private_key\": 1}'}", "model_params.vertex_credentials"),
+        ("{extra_headers: {Cookie: session=abc}}", "model_params.extra_headers.Cookie"),
+        ("{api_base: 'https://user:sk-live-1@llm.internal/v1'}", "model_params.api_base"),  # a password in a URL
+    ],
+)
+def test_secrets_in_other_shapes_are_refused_too(param: str, where: str) -> None:
+    text = BASE.replace("model: scripted/replies.yaml\n", f"model: scripted/replies.yaml\nmodel_params: {param}\n")
+    with pytest.raises(RunbookError) as refused:
+        parse_runbook(text)
+    assert [problem.path for problem in refused.value.problems] == [where]

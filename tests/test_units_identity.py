@@ -42,6 +42,8 @@ def test_an_empty_name_is_refused_naming_the_role(name: str) -> None:
         "\u115f\u1160",  # Hangul choseong and jungseong fillers
         "\u2800\u2800",  # braille blanks
         "\u200b",  # zero-width space
+        "\ufe0f",  # a variation selector alone
+        "alice\ufe0f",  # looks exactly like alice
         "\u3164alice",
         "al\u200bice",
         "ali\u202ece",  # bidi control

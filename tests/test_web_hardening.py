@@ -196,6 +196,8 @@ def test_csrf_origin_and_cookie_names_hold(cg: Crewgate, tmp_path: Path) -> None
             )
             issued = [value for key, value in done.headers.multi_items() if key == "set-cookie"]
             assert any(value.startswith("__Host-crewgate_session=") and "Secure" in value for value in issued), issued
+            removed = next(value for value in issued if value.startswith("__Host-crewgate_csrf="))
+            assert "Max-Age=0" in removed and "Secure" in removed  # a browser honours it: a new token follows
     finally:
         kill(secure)
 
@@ -249,3 +251,30 @@ def test_the_login_throttle_is_per_account_shared_kept_and_not_fooled_by_forward
         assert failed_logins(base, "other", 1, forwarded="192.0.2.77") == [401]  # another client is not locked out
     finally:
         kill(proxied)
+
+
+@pytest.mark.docker
+def test_a_burst_of_simultaneous_guesses_gets_five_tries_not_forty(cg: Crewgate, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    cg.home.mkdir(parents=True)
+    Accounts(Store(cg.url).engine).add_user("burst", "reviewer", PASSWORD)
+    server, base = serve_with(cg, tmp_path / "serve.log")
+    try:
+        forms = []
+        for _ in range(20):  # each guess from its own browser, all ready before any is sent
+            client = httpx.Client(base_url=base, timeout=60)
+            forms.append((client, csrf_of(client.get("/login").text)))
+
+        def guess(form: tuple[httpx.Client, str]) -> int:
+            client, token = form
+            data = {"name": "burst", "password": "wrong password!", "_csrf_token": token, "next": "/reviews"}
+            return client.post("/login", data=data).status_code
+
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            codes = list(pool.map(guess, forms))
+        for client, _ in forms:
+            client.close()
+    finally:
+        kill(server)
+    assert sorted(codes) == [401] * 5 + [429] * 15, codes  # counted before each password is checked

@@ -127,3 +127,16 @@ def test_a_sparse_gigabyte_is_refused_at_once_by_name_without_being_read() -> No
         assert time.monotonic() - began < 5
         after = box.execute("'still here'")  # no OOM: the same session answers
         assert after.value == "'still here'" and not after.kernel_restarted and box.replacements == 0
+
+
+@pytest.mark.docker
+def test_many_small_files_over_the_archive_bound_are_refused_by_the_packer_naming_why() -> None:
+    from executors import DockerSandbox, SandboxLimits
+
+    with DockerSandbox(limits=SandboxLimits(transfer_bytes=1 << 20)) as box:
+        made = box.execute(
+            "import os\nos.makedirs('small')\nfor n in range(3000):\n    open(f'small/{n}', 'w').write('x' * 200)"
+        )
+        assert made.ok, made.traceback  # 600 KB of contents, under the limit; 3 MB of archive, over twice it
+        with pytest.raises(WorkspaceError, match="too many small files"):
+            box.snapshot()

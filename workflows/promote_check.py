@@ -20,6 +20,7 @@ from .errors import PromotionError
 from .git import STRICT, git, git_bytes
 
 SHOWN = 10
+PLAIN_GIT = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}  # no user or system git settings
 
 
 def check_tree(repo: Path, base_commit: str, tree: str, artifact: Artifact, expected: dict[str, str]) -> None:
@@ -53,7 +54,9 @@ def check_patch(base: bytes, artifact: Artifact) -> None:
     with tempfile.TemporaryDirectory(prefix="crewgate-patch-") as scratch:
         root = Path(scratch, "base")
         root.mkdir()
-        git(root, "init", "-q")
+        git(root, "init", "-q", env=PLAIN_GIT)
+        # The base's own .gitattributes and this machine's git settings must not change a byte.
+        Path(root, ".git", "info", "attributes").write_text("* -text -filter -ident -diff\n")
         entries = workspace_entries(base)
         for name in sorted(entries, key=lambda n: entries[n].kind == "link"):  # links last: none is written through
             entry = entries[name]
@@ -67,7 +70,7 @@ def check_patch(base: bytes, artifact: Artifact) -> None:
         patch = Path(scratch, "changes.diff")
         patch.write_bytes(artifact.diff.encode(errors="surrogateescape"))
         try:
-            git(root, *STRICT, "apply", "--whitespace=nowarn", str(patch))
+            git(root, *STRICT, "apply", "--whitespace=nowarn", str(patch), env=PLAIN_GIT)
         except PromotionError as exc:
             raise PromotionError(
                 f"the approved patch does not apply to the run's base: {exc}; nothing was written"
@@ -95,6 +98,7 @@ def _refuse(target: str, wrong: list[str]) -> None:
     shown = ", ".join(repr(path) for path in wrong[:SHOWN])
     more = f" and {len(wrong) - SHOWN} more" if len(wrong) > SHOWN else ""
     raise PromotionError(
-        f"{target} would not hold the approved change as it is: {shown}{more} differ(s) from the artifact (a name "
-        "the target refuses or merges, such as a case or Windows spelling of .git); nothing was promoted"
+        f"{target} would not hold the approved change as it is: {shown}{more} differ(s) from the artifact "
+        "(a name the target refuses or merges, such as a spelling of .git, or a file the target changes as it "
+        "writes); nothing was promoted"
     )

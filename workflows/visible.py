@@ -19,11 +19,11 @@ KEPT_IN_TEXT = ("\n", "\t")  # what multi-line text keeps as it is
 UNDECODABLE = range(0xDC80, 0xDD00)  # a byte that is not UTF-8, kept by surrogateescape (file names)
 # C0/C1 controls (newline and tab are handled separately), every format-class or separator
 # character that is invisible or reorders text (a superset of Unicode's Cf, Zl, Zp), the blank
-# fillers that pass for letters (Hangul fillers, braille blank, combining grapheme joiner), and
-# undecodable bytes.
+# fillers that pass for letters (Hangul fillers, braille blank, combining grapheme joiner), the
+# variation selectors (invisible: `config.py` + U+FE0F looks like `config.py`), and undecodable bytes.
 _SUSPECT = re.compile(
     "[\x00-\x1f\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160"
-    "\u17b4\u17b5\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u2800\u3164\ufeff\uffa0\ufff9-\ufffb"
+    "\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
     "\udc80-\udcff\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
     "\U000e0000-\U000e0fff]"
 )

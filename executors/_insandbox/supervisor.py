@@ -199,6 +199,10 @@ class Supervisor:
             pass
         deadline = time.monotonic() + timeout
         interrupted, reply, note = False, None, ""
+        if self._take_interrupts():  # sent after this cell's request (lines arrive in order): it is for this cell
+            interrupted = True
+            _signal(kernel.pid, signal.SIGINT)
+            deadline = time.monotonic() + grace
         watched = [kernel.replies, kernel.stdout, kernel.stderr, HOST_IN]
         while reply is None:
             wait = max(deadline - time.monotonic(), 0)
@@ -433,6 +437,11 @@ def pack(root, limit):
                     walk.pop()
                     continue
                 total, child = _pack_entry(archive, dir_fd, name, prefix, total, limit)
+                if archive.offset > 2 * limit:  # headers and padding count too: the host reads at most this
+                    raise ValueError(
+                        f"the workspace's snapshot is over {2 * limit} bytes of archive ({prefix}{name} and the "
+                        f"files before it; {total} bytes of file contents): too many small files: remove some"
+                    )
                 if child is not None:
                     if len(walk) >= MAX_DEPTH:
                         os.close(child)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..visible import display_lines
-from ._display import terminal_safe
+from ._display import one_line, terminal_safe
 
 MARKS = {
     "running": "▶",
@@ -56,7 +56,7 @@ def _line(event: dict[str, Any]) -> str:
         elif "deliveries" in event:
             details = f" webhook deliveries: {', '.join(event['deliveries'])}"
         elif "detail" in event:
-            details = f": {terminal_safe(event['detail'])}"
+            details = f": {one_line(event['detail'])}"
         return f"worker {event['status']}{details}"
     status, run = event["status"], event["run"]
     if status == "waiting" and event.get("review"):
@@ -66,7 +66,7 @@ def _line(event: dict[str, Any]) -> str:
             f"  see it:     crewgate review show {review}\n"
             f"  approve it: crewgate review approve {review} --reviewer YOUR_NAME"
         )
-    message = f": {terminal_safe(event['message'])}" if event.get("message") else ""
+    message = f": {one_line(event['message'])}" if event.get("message") else ""
     return f"run {run} {status}{message}"
 
 
@@ -87,7 +87,7 @@ def worker_reporter(as_json: bool) -> Callable[[dict[str, Any]], None]:
 
 def _worker_line(event: dict[str, Any]) -> str:
     kind = event["event"]
-    detail = f": {terminal_safe(event['detail'])}" if event.get("detail") else ""
+    detail = f": {one_line(event['detail'])}" if event.get("detail") else ""
     if kind == "tick" and event["outcome"] == "missed":
         span = f"{event['count']} tick(s) from {event['first']} to {event['last']}"
         return f"tick {event['schedule']} missed {span}{detail}"
@@ -97,6 +97,6 @@ def _worker_line(event: dict[str, Any]) -> str:
     if kind == "schedule":
         return f"schedule {event['schedule']} {event['status']}{detail}"
     if kind == "run":
-        message = f": {terminal_safe(event['message'])}" if event.get("message") else ""
+        message = f": {one_line(event['message'])}" if event.get("message") else ""
         return f"run {event['run']} {event['status']}{message}"
     return _line(event)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..visible import display_lines
-from ._display import terminal_safe
+from ._display import one_line, quoted, terminal_safe
 from ._output import emit_json, open_records, open_services
 from ._progress import reporter
 
@@ -49,9 +49,9 @@ def show(run_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(json_of(view))
         return
-    click.echo(f"run {view.id}: {view.status} {view.message}".rstrip())
-    click.echo(f"  runbook {view.runbook} (sha256 {view.runbook_sha256[:12]}), requested by {view.requester}")
-    click.echo(f"  image {view.image}, inputs {json.dumps(view.inputs)}")
+    click.echo(f"run {view.id}: {view.status} {one_line(view.message)}".rstrip())  # a message may quote the crew
+    click.echo(f"  runbook {view.runbook} (sha256 {view.runbook_sha256[:12]}), requested by {one_line(view.requester)}")
+    click.echo(f"  image {view.image}, inputs {json.dumps(view.shown_inputs())}")
     origin = [f"{kind} {name}" for kind, name in (("batch", view.batch), ("schedule", view.schedule)) if name]
     if origin:
         click.echo(f"  started by {', '.join(origin)}")
@@ -107,12 +107,10 @@ def trace_command(run_id: str, as_json: bool, shape: str, output: str | None) ->
             f"({data.get('status')}, {data.get('usage', {}).get('total_tokens', 0)} tokens)",
             bold=True,
         )
-        if data.get("reply"):
-            click.echo(terminal_safe(data["reply"]).rstrip())
-        if data.get("observation"):
-            click.secho(terminal_safe(data["observation"]).rstrip(), dim=True)
-        if data.get("note"):
-            click.echo(terminal_safe(data["note"]))
+        for key in ("reply", "observation", "note"):  # behind a gutter: no reply can look like a turn header
+            if data.get(key):
+                lines, _ = quoted(str(data[key]).rstrip())
+                click.secho("\n".join(lines), dim=key == "observation")
 
 
 @runs.command()

@@ -10,6 +10,7 @@ variable, so every text value there is literal. Numbers and true/false are not
 secrets: `max_tokens: 4096` is fine.
 """
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -79,9 +80,13 @@ def redacted_source(text: str) -> str:
 
 
 def _message(found: LiteralSecret, data: dict[str, Any]) -> str:
+    why = (
+        f"holds {found.word}"
+        if found.word.startswith("a ")
+        else f"looks like a secret (its name contains {found.word!r})"
+    )
     kept = (
-        f"looks like a secret (its name contains {found.word!r}) and is written here as text, "
-        "and a registered runbook is kept for good: read it from the environment: "
+        f"{why} and is written here as text, and a registered runbook is kept for good: read it from the environment: "
     )
     variable = found.name.upper()
     match found.path:
@@ -129,10 +134,19 @@ def _params(value: Any, path: Path, secret: tuple[str, str] | None) -> Iterator[
             yield from _params(item, (*path, index), secret)
     elif secret is not None and _is_text(value):
         yield LiteralSecret(path, *secret)
+    elif isinstance(value, str) and _URL_PASSWORD.search(value):
+        yield LiteralSecret(path, str(path[-1]), "a password in a URL")
+
+
+_URL_PASSWORD = re.compile(r"://[^/@\s:]*:[^/@\s]+@")  # scheme://user:password@host
+LONG_NUMBER = 12  # digits: a number this long under a secret name is a key, not a setting like max_tokens
 
 
 def _is_text(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+    """A literal a secret could be: text, bytes, or a number too long to be a setting."""
+    if isinstance(value, str | bytes):
+        return bool(value.strip())
+    return isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) >= LONG_NUMBER
 
 
 def _mapping(value: Any) -> dict[Any, Any]:

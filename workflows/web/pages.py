@@ -68,15 +68,14 @@ def login(request: Request, data: Annotated[dict[str, str], FORM]) -> Response[A
     name, password = data.get("name", "").strip(), data.get("password", "")
     address = request.client.host if request.client else "?"
     target = _local(data.get("next", "/reviews"))
-    wait = throttle.wait_seconds(name, address)
+    wait = throttle.attempt(name, address)  # counted as failed until the password proves right
     if wait:
         error = f"Too many failed logins: try again in {wait} s."
         return _page("login.html", None, 429, next=target, error=error)
     user = accounts.check_password(name, password)
     if user is None:
-        throttle.failed(name, address)
         return _page("login.html", None, 401, next=target, error="Wrong name or password.")
-    throttle.succeeded(name)
+    throttle.succeeded(name, address)
     _, token = accounts.create_token(user.name, SESSION_LIFETIME, kind=SESSION_KIND)
     cookie = Cookie(
         key=request.app.state.session_cookie,
@@ -87,9 +86,7 @@ def login(request: Request, data: Annotated[dict[str, str], FORM]) -> Response[A
         path="/",
         max_age=SESSION_SECONDS,
     )
-    response = Redirect(target, status_code=303, cookies=[cookie])
-    response.delete_cookie(request.app.state.csrf_cookie, path="/")  # a new CSRF token with the new session
-    return response
+    return Redirect(target, status_code=303, cookies=[cookie, _expired(request, request.app.state.csrf_cookie)])
 
 
 @post("/logout", sync_to_thread=True, status_code=303)
@@ -97,9 +94,17 @@ def logout(request: Request) -> Redirect:
     token = unsigned(request.cookies.get(request.app.state.session_cookie, ""), request.app.state.secret)
     if token:
         request.app.state.accounts.end_session(token)
-    response = Redirect("/login", status_code=303)
-    response.delete_cookie(request.app.state.session_cookie, path="/")
-    return response
+    return Redirect("/login", status_code=303, cookies=[_expired(request, request.app.state.session_cookie)])
+
+
+def _expired(request: Request, name: str) -> Cookie:
+    """A cookie that removes `name` from the browser (a new CSRF token follows at the next page).
+
+    It carries the same Secure flag the cookie was set with: a browser ignores a `__Host-`
+    cookie without it, so Litestar's own `delete_cookie` would leave the old one in place.
+    """
+    secure = request.app.state.secure_cookies
+    return Cookie(key=name, value="", max_age=0, path="/", httponly=True, samesite="strict", secure=secure)
 
 
 @get("/reviews", sync_to_thread=True)

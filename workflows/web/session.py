@@ -16,9 +16,10 @@ import hashlib
 import hmac
 import os
 import secrets
+import zlib
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from ..clock import database_time
@@ -36,6 +37,8 @@ def cookie_names(secure: bool) -> tuple[str, str]:
     """(session cookie, CSRF cookie) names: `__Host-` prefixed when the cookies are Secure."""
     prefix = HOST_PREFIX if secure else ""
     return prefix + COOKIE, prefix + CSRF_COOKIE
+
+
 SESSION_LIFETIME = "12h"
 SESSION_SECONDS = int(parse_duration(SESSION_LIFETIME).total_seconds())  # type: ignore[union-attr]  # cookie max-age
 SECRET_FILE = "web-secret"  # noqa: S105 - the file name, not the secret
@@ -100,26 +103,42 @@ class LoginThrottle:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def wait_seconds(self, name: str, address: str) -> int:
-        """Seconds until this name may try again from this address; 0 when it may now."""
-        with self.engine.connect() as db:
-            now = database_time(db)
-            waits = [self._wait(db, scope, subject, now) for scope, subject in _subjects(name, address)]
-        return max(waits)
+    def attempt(self, name: str, address: str) -> int:
+        """Count a login attempt as failed before its password is checked; seconds to wait instead (none counted).
 
-    def failed(self, name: str, address: str) -> None:
+        Counting first, in one transaction under a lock per account and address, means a burst
+        of simultaneous guesses cannot all pass the check before any failure is recorded:
+        each is counted (and the sixth refused) however many arrive at once, on any server.
+        `succeeded` takes the count back.
+        """
+        subjects = _subjects(name, address)
         with self.engine.begin() as db:
+            _lock(db, subjects)
             now = database_time(db)
+            wait = max(self._wait(db, scope, subject, now) for scope, subject in subjects)
+            if wait:
+                return wait
             db.execute(delete(login_failures).where(login_failures.c.failed_at < now - FAILURE_WINDOW_S))
-            for scope, subject in _subjects(name, address):
+            for scope, subject in subjects:
                 db.execute(insert(login_failures).values(scope=scope, subject=subject, failed_at=now))
+        return 0
 
-    def succeeded(self, name: str) -> None:
-        scope, subject = _subjects(name, "")[0]
+    def succeeded(self, name: str, address: str) -> None:
+        """The password was right: the account's failures are forgotten, and this attempt's at the address."""
+        (name_scope, account), (address_scope, client) = _subjects(name, address)
         with self.engine.begin() as db:
             db.execute(
-                delete(login_failures).where(login_failures.c.scope == scope, login_failures.c.subject == subject)
+                delete(login_failures).where(login_failures.c.scope == name_scope, login_failures.c.subject == account)
             )
+            newest = (
+                select(login_failures.c.id)
+                .where(login_failures.c.scope == address_scope, login_failures.c.subject == client)
+                .order_by(login_failures.c.id.desc())
+                .limit(1)
+            )
+            found = db.execute(newest).scalar()
+            if found is not None:
+                db.execute(delete(login_failures).where(login_failures.c.id == found))
 
     def _wait(self, db: Connection, scope: str, subject: str, now: float) -> int:
         limit = MAX_FAILURES[scope]
@@ -137,6 +156,14 @@ class LoginThrottle:
         if len(times) < limit:
             return 0
         return max(0, int(times[-1] + FAILURE_WINDOW_S - now) + 1)
+
+
+def _lock(db: Connection, subjects: list[tuple[str, str]]) -> None:
+    """On PostgreSQL, one transaction at a time per account and address (SQLite's BEGIN IMMEDIATE already is)."""
+    if db.dialect.name == "postgresql":
+        for scope, subject in sorted(subjects):
+            key = zlib.crc32(f"login:{scope}:{subject}".encode())
+            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _subjects(name: str, address: str) -> list[tuple[str, str]]:
