@@ -30,10 +30,10 @@ def to_gate(cg: Crewgate, runbook: Path, repo: Path) -> tuple[str, str]:
     return last_event(done.stdout)["run"], last_event(done.stdout)["review"]
 
 
-def serve(cg: Crewgate, log: Path) -> tuple[subprocess.Popen[str], str]:
-    """A `crewgate serve` process on a free port, once it answers; and its API's base URL."""
+def serve(cg: Crewgate, log: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
+    """A `crewgate serve` process (with `options`) on a free port, once it answers; and its API's base URL."""
     port = free_port()
-    server = cg.start_logged(log, "serve", "--port", str(port))
+    server = cg.start_logged(log, "serve", "--port", str(port), *options)
     base = f"http://127.0.0.1:{port}/api/v1"
     deadline = time.monotonic() + 60
     while True:

@@ -32,7 +32,7 @@ def test_depth_agrees_with_parsing_random_documents() -> None:
     chance = random.Random(7)  # noqa: S311 -- reproducible documents, not secrets
 
     def scalar() -> object:
-        return chance.choice(['"[{]}\\\\"', "x\\\"[", 1, None, "plain", "{[", "\\"])
+        return chance.choice(['"[{]}\\\\"', 'x\\"[', 1, None, "plain", "{[", "\\"])
 
     def build(level: int) -> object:
         """One nested child per level (so the size stays small), among scalars that look like brackets."""

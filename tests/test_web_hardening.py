@@ -8,7 +8,6 @@ redirects carry the security headers; CSRF, Origin and cookie names hold.
 """
 
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -16,9 +15,8 @@ import pytest
 
 from tests.durable_helpers import Crewgate, kill, make_repo
 from tests.helpers import CREWGATE
-from tests.postgres import free_port
 from tests.test_gate_integrity import runbook, to_gate
-from tests.test_http_api import PASSWORD
+from tests.test_http_api import PASSWORD, serve
 from tests.test_web_pages import csrf_of, log_in
 from workflows.accounts import Accounts
 from workflows.store import Store
@@ -40,17 +38,8 @@ GATE_ONLY = "  - {id: approve, gate: {}}\n"
 
 def serve_with(cg: Crewgate, log: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
     """A `crewgate serve` with `options`, once it answers; its base URL."""
-    port = free_port()
-    server = cg.start_logged(log, "serve", "--port", str(port), *options)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/api/v1/openapi.json").status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+    server, api = serve(cg, log, *options)
+    return server, api.removesuffix("/api/v1")
 
 
 def spoofed_item(cg: Crewgate, tmp_path: Path) -> str:

@@ -95,12 +95,16 @@ class CronTimes:
 
     def _jump_over(self, wall: datetime.datetime) -> datetime.datetime:
         """The instant the clocks jumped over the non-existent `wall` (found to the second)."""
-        low = int(wall.replace(tzinfo=self._tz, fold=1).astimezone(UTC).timestamp())  # before the jump
-        high = int(wall.replace(tzinfo=self._tz, fold=0).astimezone(UTC).timestamp())  # after it
-        after = self._offset(_utc(high))
+        before = wall.replace(tzinfo=self._tz, fold=1).astimezone(UTC)
+        return self._change_between(before, wall.replace(tzinfo=self._tz, fold=0).astimezone(UTC))
+
+    def _change_between(self, before: datetime.datetime, after: datetime.datetime) -> datetime.datetime:
+        """The first whole second after `before` whose offset is `after`'s (one change between them)."""
+        low, high = int(before.timestamp()), int(after.timestamp())
+        offset = self._offset(_utc(high))
         while high - low > 1:
             middle = (low + high) // 2
-            if self._offset(_utc(middle)) == after:
+            if self._offset(_utc(middle)) == offset:
                 high = middle
             else:
                 low = middle
@@ -217,14 +221,7 @@ class CronTimes:
             later = min(moment + step, end)
             found = self._offset(later)
             if found != offset:
-                low, high = int(moment.timestamp()), int(later.timestamp())
-                while high - low > 1:
-                    middle = (low + high) // 2
-                    if self._offset(_utc(middle)) == offset:
-                        low = middle
-                    else:
-                        high = middle
-                yield Transition(_utc(high), offset, found)
+                yield Transition(self._change_between(moment, later), offset, found)
             moment, offset = later, found
 
     def _walls(self, first: datetime.datetime, last: datetime.datetime) -> int:

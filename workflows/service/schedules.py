@@ -21,7 +21,7 @@ from ..schedules.timer import settle
 from .schedule_views import NEXT_FIRES, ScheduleView, TickView, Triggered, local_time
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
     from ..runs.services import RunServices
 
@@ -99,9 +99,7 @@ def pause_schedule(engine: "Engine", name: str, paused: bool) -> ScheduleView:
     records = ScheduleRecords(engine)
     now = database_now(engine)
     with engine.begin() as db:
-        row = records.find(db, name, lock=True)
-        if row is None:
-            raise NotFound(f"no schedule {name!r}: see `crewgate schedule list`")
+        row = _locked(records, db, name)
         if paused and not row.paused:
             settle(records, db, row, now, _grace(), "the schedule was paused before this tick fired")
             records.set(db, name, paused=1)
@@ -115,9 +113,7 @@ def trigger_schedule(engine: "Engine", name: str) -> Triggered:
     records = ScheduleRecords(engine)
     now = database_now(engine)
     with engine.begin() as db:
-        row = records.find(db, name, lock=True)
-        if row is None:
-            raise NotFound(f"no schedule {name!r}: see `crewgate schedule list`")
+        row = _locked(records, db, name)
         moment = now
         while not records.queue(db, row, tick_key(moment, precise=True), "trigger"):
             moment += datetime.timedelta(microseconds=1)  # two triggers in one microsecond: each its own tick
@@ -140,9 +136,16 @@ def delete_schedule(engine: "Engine", name: str) -> None:
     """No more ticks; its runs and recorded ticks are kept (queued ones start nothing)."""
     records = ScheduleRecords(engine)
     with engine.begin() as db:
-        if records.find(db, name, lock=True) is None:
-            raise NotFound(f"no schedule {name!r}: see `crewgate schedule list`")
+        _locked(records, db, name)
         records.delete(db, name)
+
+
+def _locked(records: ScheduleRecords, db: "Connection", name: str) -> ScheduleRow:
+    """The schedule's row under its lock, or NotFound."""
+    row = records.find(db, name, lock=True)
+    if row is None:
+        raise NotFound(f"no schedule {name!r}: see `crewgate schedule list`")
+    return row
 
 
 def _grace() -> datetime.timedelta:
