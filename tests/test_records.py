@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.stored_rows import stored_run
 from workflows.errors import GateError
 from workflows.records import Records
 from workflows.store import Store
@@ -26,19 +27,7 @@ def records(tmp_path: Path) -> Records:
 
 def open_item(records: Records, review_id: str = "r1", expires_at: str | None = None, **policy: Any) -> str:
     run_id = review_id.split("-")[0]
-    records.create_run(
-        id=run_id,
-        runbook="book",
-        version="1.0.0",
-        sha256="b" * 64,
-        inputs="{}",
-        models="{}",
-        image="img",
-        image_id="sha256:img",
-        requester="Requester",
-        base_commit=None,
-        base_snapshot="c" * 64,
-    )
+    stored_run(records, run_id)
     gate = {"required": 1, "reviewers": ["any"], "allow_requester": False, **policy}
     records.open_review(
         id=review_id,

@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.durable_helpers import Crewgate, durable_runbook, kill, pending_review, queue_runs
+from tests.stored_rows import stored_run
 from workflows.errors import BadInput
 from workflows.records import Records
 from workflows.store import Store
@@ -274,18 +275,8 @@ def test_the_text_of_every_event_escapes_what_its_stored_fields_hold_and_data_ke
     engine = Store(f"sqlite:///{tmp_path / 'crewgate.db'}").engine
     Webhooks(engine).add("http://127.0.0.1:9/hook", ["review.created", "review.decided", "run.finished"])
     records = Records(engine)
-    records.create_run(
-        id="run1",
-        runbook="book<!channel>",  # names no check would let through: the text must not trust any stored field
-        version="1.0\u202e0",
-        sha256="b" * 64,
-        inputs="{}",
-        models="{}",
-        image="img",
-        image_id="sha256:img",
-        requester="Requester",
-        base_commit=None,
-        base_snapshot="c" * 64,
+    stored_run(  # names no check would let through: the text must not trust any stored field
+        records, "run1", runbook="book<!channel>", version="1.0\u202e0"
     )
     sha = "<!here>\x1b[2J" + "a" * 53  # a stored hash no gate would write, still shown escaped
     records.open_review(
