@@ -5,7 +5,8 @@ import os
 # litellm fetches a price list from the network when imported unless told not to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from .errors import AgentError, BudgetExceeded, LLMError, ScriptError, Stopped
+from .credentials import check_models
+from .errors import AgentError, BudgetExceeded, CredentialsError, LLMError, ScriptError, Stopped
 from .gateway import Completion, LLMGateway, ReplyLog
 from .member import CodeActMember, MemberResult, Turn
 from .models import ChatModel, ModelCall, ModelReply, TransientModelError
@@ -20,6 +21,7 @@ __all__ = [
     "ChatModel",
     "BudgetExceeded",
     "CodeActMember",
+    "CredentialsError",
     "Completion",
     "LLMError",
     "LLMGateway",
@@ -36,6 +38,7 @@ __all__ = [
     "TransientModelError",
     "Turn",
     "Usage",
+    "check_models",
     "open_telemetry",
     "role_names",
 ]

@@ -23,3 +23,9 @@ class BudgetExceeded(AgentError):
 
 class Stopped(AgentError):
     """The run was stopped from outside (cancelled): no model is called any more."""
+
+
+class CredentialsError(LLMError):
+    """A model's credentials are missing or refused (401/403): retrying cannot help, the environment must change."""
+
+    exit_code = Exit.ENVIRONMENT

@@ -44,6 +44,7 @@ class Completion:
     replayed: bool = False
     finish_reason: str | None = None
     call_index: int = 0
+    reasoning: str = ""
 
 
 class ReplyLog(Protocol):
@@ -64,9 +65,11 @@ class LLMGateway:
 
     Args:
         budget: the run's budget, shared by every member; None for unlimited.
-        retries: extra attempts after a transient failure (429, 5xx, timeouts, connection errors).
+        retries: extra attempts after a transient failure (429, 5xx, timeouts, connection errors); refused
+            credentials (401, 403) and other refusals are never retried.
         timeout_s: per-call timeout.
         backoff_s / backoff_cap_s: first retry delay, doubled each time up to the cap.
+        retry_after_cap_s: the longest `Retry-After` waited for; a provider asking for more fails the call.
         base_dir: folder that relative `scripted/...` paths resolve against (the runbook's).
         sleep: injected for tests; `time.sleep` by default.
         model: the model seam; litellm by default.
@@ -83,6 +86,7 @@ class LLMGateway:
         timeout_s: float = 120.0,
         backoff_s: float = 1.0,
         backoff_cap_s: float = 16.0,
+        retry_after_cap_s: float = 60.0,
         base_dir: Path | None = None,
         sleep: Callable[[float], None] = time.sleep,
         model: ChatModel | None = None,
@@ -95,6 +99,7 @@ class LLMGateway:
         self.timeout_s = timeout_s
         self.backoff_s = backoff_s
         self.backoff_cap_s = backoff_cap_s
+        self.retry_after_cap_s = retry_after_cap_s
         self.base_dir = base_dir
         self.model = model or LiteLLMModel()
         self.replies = replies
@@ -103,16 +108,19 @@ class LLMGateway:
         self.span_parent: Context | None = None  # the current step's span: members' spans hang under it
         self._sleep = sleep
         self._scope = ""
+        self._attempt = 1
         self._counts: dict[str, int] = {}  # calls per member in the current scope
         self._lock = threading.Lock()
 
-    def begin(self, scope: str, span_parent: "Context | None" = None) -> None:
+    def begin(self, scope: str, span_parent: "Context | None" = None, attempt: int = 1) -> None:
         """Start counting calls afresh under `scope` (a step try): replies are replayed from its first.
 
         `span_parent` is the step's span, the parent of its members' spans (and of calls made without one).
+        `attempt` is which try of its step this is; the scripted model can answer each try differently.
         """
         with self._lock:
             self._scope = scope
+            self._attempt = attempt
             self._counts = {}
             self.span_parent = span_parent
 
@@ -155,17 +163,19 @@ class LLMGateway:
         if self.replies is not None:
             recorded = self.replies.recorded(scope, member, index)
             if recorded is not None:
-                return Completion(recorded.text, recorded.usage, 0.0, 0, True, recorded.finish_reason, index)
+                return Completion(
+                    recorded.text, recorded.usage, 0.0, 0, True, recorded.finish_reason, index, recorded.reasoning
+                )
         self.budget.check()
         params = dict(params or {})
         params.setdefault("timeout", self.timeout_s)
         started = time.perf_counter()
-        reply, attempts = self._call(model, messages, params, ModelCall(member, index))
+        reply, attempts = self._call(model, messages, params, ModelCall(member, index, self._attempt))
         if self.replies is not None:
             self.replies.record(scope, member, index, reply)  # before any of its code runs
         self.budget.charge(reply.usage)
         spent = time.perf_counter() - started
-        return Completion(reply.text, reply.usage, spent, attempts, False, reply.finish_reason, index)
+        return Completion(reply.text, reply.usage, spent, attempts, False, reply.finish_reason, index, reply.reasoning)
 
     def _check_stopped(self, model: str) -> None:
         reason = self.stopped() if self.stopped is not None else None
@@ -186,5 +196,18 @@ class LLMGateway:
                         f"{model}: the provider kept failing ({attempt} attempts): {exc}; "
                         "check the provider's status, the api_base and the network"
                     ) from exc
-                self._sleep(min(self.backoff_s * 2 ** (attempt - 1), self.backoff_cap_s))
+                self._sleep(self._delay(model, attempt, exc))
         raise AssertionError("unreachable: the loop returns or raises")
+
+    def _delay(self, model: str, attempt: int, exc: TransientModelError) -> float:
+        """How long to wait before the next attempt: the provider's Retry-After if it gave one, else backoff."""
+        backoff = min(self.backoff_s * 2 ** (attempt - 1), self.backoff_cap_s)
+        asked = exc.retry_after_s
+        if asked is None:
+            return backoff
+        if asked > self.retry_after_cap_s:
+            raise LLMError(
+                f"{model}: the provider asks to wait {asked:.0f}s before another call (Retry-After), longer than "
+                f"crewgate waits ({self.retry_after_cap_s:.0f}s): {exc}; try again later or raise the rate limit"
+            ) from exc
+        return asked

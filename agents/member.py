@@ -1,4 +1,9 @@
-"""The CodeAct member loop: reply -> code -> sandbox -> observation -> ... -> final answer."""
+"""The CodeAct member loop: reply -> code -> sandbox -> observation -> ... -> final answer.
+
+A member ends on an explicit final answer only (see `blocks`): a reply it cannot act on
+is answered with a correction, a few times in a row at most, so a model that drifts from
+the format fails clearly instead of ending its step with an empty "success".
+"""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -6,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from executors import ExecutionResult, Sandbox
 
-from .blocks import parse_reply
+from .blocks import FINAL_FORM, ParsedReply, parse_reply
 from .context import fit_prompt
 from .errors import AgentError, BudgetExceeded, LLMError, ScriptError
 from .gateway import LLMGateway
@@ -20,6 +25,11 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
 
 Status = Literal["done", "max_turns", "budget", "error"]
+MAX_CORRECTIONS = 2  # replies in a row with nothing to act on, each answered with a correction, before the member fails
+FINAL_WITH_CODE = (
+    "(Your final answer was not taken: a final answer counts only in a reply without code, "
+    f"once you have seen what the code did. When you are finished, reply with just {FINAL_FORM}.)"
+)
 
 
 @dataclass(frozen=True)
@@ -138,6 +148,7 @@ class CodeActMember:
         history: list[tuple[str, str]] = []
         turns: list[Turn] = []
         usage = Usage()
+        corrections = 0  # replies in a row that could not be acted on
         for number in range(1, self.max_turns + 1):
             messages, elided = fit_prompt(self.system, task_message, history, self.prompt_budget_tokens)
             try:
@@ -147,15 +158,31 @@ class CodeActMember:
             except (ScriptError, LLMError) as exc:
                 return self._end("error", turns, usage, str(exc))
             usage = usage + completion.usage
-            parsed = parse_reply(completion.text)
-            if not parsed.code and parsed.problem is None:
-                turns.append(Turn(number, completion.text, (), (), ""))
-                self._emit(number, messages, completion, (), (), "", elided, status="final")
-                return MemberResult(self.name, "done", completion.text.strip(), tuple(turns), usage)
-            results, observation = self._act(parsed.code, parsed.problem, span)
-            turns.append(Turn(number, completion.text, parsed.code, results, observation))
-            history.append((completion.text, observation))
-            self._emit(number, messages, completion, parsed.code, results, observation, elided)
+            parsed = parse_reply(completion.text, completion.reasoning, completion.finish_reason)
+            if parsed.final is not None and not parsed.code:
+                turns.append(Turn(number, parsed.visible, (), (), ""))
+                self._emit(number, messages, completion, parsed, (), "", elided, status="final")
+                return MemberResult(self.name, "done", parsed.final, tuple(turns), usage)
+            if parsed.code:
+                corrections = 0
+                results, observation = self._act(parsed.code, span)
+                if parsed.final is not None:
+                    observation += f"\n{FINAL_WITH_CODE}"
+            else:
+                corrections += 1
+                results, observation = (), f"Observation:\n{parsed.problem}"
+            turns.append(Turn(number, parsed.visible, parsed.code, results, observation))
+            self._emit(number, messages, completion, parsed, results, observation, elided)
+            if corrections > MAX_CORRECTIONS:
+                return self._end(
+                    "error",
+                    turns,
+                    usage,
+                    f"{self.name} sent {corrections} replies in a row that could not be acted on; "
+                    f"the last: {parsed.problem} Check that the model follows the CodeAct format (README: "
+                    "Use a real model)",
+                )
+            history.append((parsed.visible or "(empty reply)", observation))
         return self._end(
             "max_turns", turns, usage, f"{self.name} used all {self.max_turns} turns without a final answer"
         )
@@ -167,12 +194,8 @@ class CodeActMember:
         if not defined.ok:
             raise AgentError(f"member {self.name}: defining its helpers in the sandbox failed:\n{defined.traceback}")
 
-    def _act(
-        self, code: tuple[str, ...], problem: str | None, span: "Context | None" = None
-    ) -> tuple[tuple[ExecutionResult, ...], str]:
+    def _act(self, code: tuple[str, ...], span: "Context | None" = None) -> tuple[tuple[ExecutionResult, ...], str]:
         """Run the blocks in order, stopping at the first error; build the observation."""
-        if problem is not None:
-            return (), f"Observation:\n{problem}. Nothing was run: close the block and send it again."
         results: list[ExecutionResult] = []
         for block in code:
             result = self._execute(block, span)
@@ -208,7 +231,7 @@ class CodeActMember:
         number: int,
         messages: list[dict[str, str]],
         completion: Any,
-        code: tuple[str, ...],
+        parsed: ParsedReply,
         results: Sequence[ExecutionResult],
         observation: str,
         elided: int,
@@ -220,8 +243,8 @@ class CodeActMember:
                 turn=number,
                 model=self.model,
                 messages=messages,
-                reply=completion.text,
-                code=code,
+                reply=parsed.visible,
+                code=parsed.code,
                 results=tuple(result.to_dict() for result in results),
                 observation=observation,
                 usage=completion.usage,
@@ -229,6 +252,9 @@ class CodeActMember:
                 exec_duration_s=sum(result.duration_s for result in results),
                 elided_turns=elided,
                 status=status,
+                reasoning=parsed.reasoning,
+                finish_reason=completion.finish_reason,
+                note="" if parsed.code or parsed.final is not None else parsed.problem or "",
             )
         )
 

@@ -16,23 +16,34 @@ from .usage import Usage
 
 @dataclass(frozen=True)
 class ModelCall:
-    """Who is asking: the member, and how many calls it made before this one in the current step."""
+    """Who is asking: the member, how many calls it made before this one in the current step try,
+    and which try of its step this is (1 for the first; a failed check sending work back makes the next)."""
 
     member: str
     index: int
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
 class ModelReply:
-    """A model's text and what it cost; `finish_reason` when the provider said why it stopped."""
+    """A model's text and what it cost; `finish_reason` when the provider said why it stopped;
+    `reasoning` when the provider sent the model's reasoning apart from its text."""
 
     text: str
     usage: Usage
     finish_reason: str | None = None
+    reasoning: str = ""
 
 
 class TransientModelError(AgentError):
-    """A failure worth retrying (rate limit, 5xx, timeout, lost connection); the gateway retries it."""
+    """A failure worth retrying (rate limit, 5xx, timeout, lost connection); the gateway retries it.
+
+    `retry_after_s` is the provider's own `Retry-After`, when it sent one: the gateway waits that long.
+    """
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class ChatModel(Protocol):

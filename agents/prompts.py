@@ -21,7 +21,8 @@ files in /workspace stay from one block to the next, and other members see them 
 After each reply with code you get an Observation: printed output, the value of the last
 expression (`Out:`), or the traceback. Read it; when it shows an error, fix the cause and run again.
 Verify your work by running it. Keep each block short and focused.
-When you are finished, reply WITHOUT any code: that reply is your final answer."""
+When you are finished, reply WITHOUT any code, with your answer in <final_answer>...</final_answer>.
+Only that ends your work: a reply with neither code nor a final answer is sent back to you."""
 
 
 def role_names() -> list[str]:

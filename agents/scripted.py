@@ -1,16 +1,17 @@
 """The offline scripted model: a litellm custom provider replaying replies from YAML.
 
 Addressed as `scripted/<path to a YAML file>`. The file maps a member name to
-its ordered list of replies; a member's Nth call in a step gets its Nth reply:
+its ordered list of replies; a member's Nth call in a step gets its Nth reply
+(a list per try of the step is possible too, see `script_file`):
 
     coder:
       - |
         <execute>print(6 * 7)</execute>
-      - The answer is 42.
+      - <final_answer>The answer is 42.</final_answer>
 
 It goes through litellm like any model, so everything around it (the gateway,
 accounting, tracing) runs for real. Which call this is comes with the call
-(the gateway's `crewgate_call_index`), so the provider keeps no state.
+(the gateway's `crewgate_call_index` and `crewgate_attempt`), so the provider keeps no state.
 """
 
 from pathlib import Path
@@ -31,7 +32,8 @@ class ScriptedProvider(CustomLLM):
         metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
         member = str(metadata.get("crewgate_member", ""))
         index = int(metadata.get("crewgate_call_index", 0))
-        text = reply_for(Path(model), member, index)
+        attempt = int(metadata.get("crewgate_attempt", 1))
+        text = reply_for(Path(model), member, index, attempt)
         prompt_tokens = estimate_message_tokens(messages)
         completion_tokens = estimate_tokens(text)
         return ModelResponse(

@@ -13,7 +13,10 @@ from .usage import Usage
 
 @dataclass(frozen=True)
 class TraceEvent:
-    """One member turn. `messages` is exactly what the model was sent (never API keys)."""
+    """One member turn. `messages` is exactly what the model was sent (never API keys).
+
+    `reply` is the reply without its reasoning; `note` is the correction sent back when the reply had nothing to act on.
+    """
 
     member: str
     turn: int
@@ -29,6 +32,8 @@ class TraceEvent:
     elided_turns: int = 0
     status: str = "turn"
     note: str = ""
+    reasoning: str = ""  # the model's reasoning: kept here, never run, never sent back in later prompts
+    finish_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

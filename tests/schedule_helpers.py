@@ -34,7 +34,7 @@ def write_runbook(
     """A runbook with `entries` under `schedule:`. Its one step sleeps `seconds` (an input) in the sandbox;
     `gate_only` runs go straight to a review instead (no container: cheap runs for tests of many ticks)."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "replies.yaml").write_text("coder:\n  - Nothing to do.\n")
+    (folder / "replies.yaml").write_text("coder:\n  - <final_answer>Nothing to do.</final_answer>\n")
     text = RUNBOOK.replace("NAME", name).replace("VERSION", version)
     if gate_only:
         text = text.replace('  - {id: work, check: "sleep {{ inputs.seconds }}"}\nGATE\n', GATE + "\n")

@@ -26,7 +26,7 @@ def test_member_debugs_itself_through_the_scripted_model(any_box: Sandbox, tmp_p
             "coder": [
                 "Let me compute it.\n<execute>\nroot = math.sqrt(1764)\nroot\n</execute>",
                 "I forgot the import.\n<execute>\nimport math\nroot = math.sqrt(1764)\nroot\n</execute>",
-                "The square root of 1764 is 42.0.",
+                "<final_answer>The square root of 1764 is 42.0.</final_answer>",
             ]
         },
     )
@@ -48,7 +48,9 @@ def test_member_debugs_itself_through_the_scripted_model(any_box: Sandbox, tmp_p
 
 
 def test_member_over_real_http_with_provider_usage(any_box: Sandbox) -> None:
-    fake = FakeOpenAI(["<execute>\nanswer = 6 * 7\nprint(answer)\n</execute>", "The answer is 42."])
+    fake = FakeOpenAI(
+        ["<execute>\nanswer = 6 * 7\nprint(answer)\n</execute>", "<final_answer>The answer is 42.</final_answer>"]
+    )
     sink = ListSink()
     with serve(fake):
         member = CodeActMember(
@@ -74,7 +76,7 @@ def test_member_over_real_http_with_provider_usage(any_box: Sandbox) -> None:
 
 def test_fifty_turns_stay_within_the_prompt_budget(any_box: Sandbox, tmp_path: Path) -> None:
     replies = [f"Step {n}.\n<execute>\nprint('step {n}: ' + 'x' * 300)\n</execute>" for n in range(1, 50)]
-    model = script(tmp_path, {"coder": [*replies, "All 49 steps done."]})
+    model = script(tmp_path, {"coder": [*replies, "<final_answer>All 49 steps done.</final_answer>"]})
     sink = ListSink()
     budget = 1500
     member = CodeActMember("coder", "coder", model, any_box, max_turns=50, prompt_budget_tokens=budget, trace=sink)
@@ -153,7 +155,13 @@ def test_provider_refusal_is_not_retried(any_box: Sandbox) -> None:
 def test_unterminated_block_is_reported_back_and_fixed(any_box: Sandbox, tmp_path: Path) -> None:
     model = script(
         tmp_path,
-        {"coder": ["<execute>\nvalue = 1 + 1\n", "<execute>\nvalue = 1 + 1\nvalue\n</execute>", "It is 2."]},
+        {
+            "coder": [
+                "<execute>\nvalue = 1 + 1\n",
+                "<execute>\nvalue = 1 + 1\nvalue\n</execute>",
+                "<final_answer>2</final_answer>",
+            ]
+        },
     )
     result = CodeActMember("coder", "coder", model, any_box).run("Add")
     assert result.status == "done"
@@ -161,12 +169,12 @@ def test_unterminated_block_is_reported_back_and_fixed(any_box: Sandbox, tmp_pat
     assert result.turns[1].result is not None and result.turns[1].result.value == "2"
 
 
-def test_only_unterminated_blocks_end_at_max_turns(any_box: Sandbox, tmp_path: Path) -> None:
-    model = script(tmp_path, {"coder": ["```python\nprint('never closed')\n"] * 3})
-    result = CodeActMember("coder", "coder", model, any_box, max_turns=3).run("Go")
-    assert result.status == "max_turns"
-    assert "all 3 turns" in result.message
-    assert all("never closed" in turn.observation for turn in result.turns)
+def test_only_unterminated_blocks_fail_the_member_after_the_corrections(any_box: Sandbox, tmp_path: Path) -> None:
+    model = script(tmp_path, {"coder": ["```python\nprint('never closed')\n"] * 5})
+    result = CodeActMember("coder", "coder", model, any_box, max_turns=5).run("Go")
+    assert result.status == "error"
+    assert "3 replies in a row that could not be acted on" in result.message and "never closed" in result.message
+    assert len(result.turns) == 3 and all("never closed" in turn.observation for turn in result.turns)
 
 
 def test_blocks_run_in_order_and_stop_at_the_first_error(any_box: Sandbox, tmp_path: Path) -> None:
@@ -174,7 +182,7 @@ def test_blocks_run_in_order_and_stop_at_the_first_error(any_box: Sandbox, tmp_p
         "<execute>\nsteps = ['a']\n</execute>\n<execute>\nsteps.append(undefined)\n</execute>\n"
         "<execute>\nsteps.append('c')\n</execute>"
     )
-    model = script(tmp_path, {"coder": [reply, "Done."]})
+    model = script(tmp_path, {"coder": [reply, "<final_answer>Done.</final_answer>"]})
     result = CodeActMember("coder", "coder", model, any_box).run("Go")
     first = result.turns[0]
     assert len(first.results) == 2 and first.results[1].error == "NameError"
@@ -183,7 +191,9 @@ def test_blocks_run_in_order_and_stop_at_the_first_error(any_box: Sandbox, tmp_p
 
 
 def test_fenced_python_blocks_and_context(any_box: Sandbox, tmp_path: Path) -> None:
-    model = script(tmp_path, {"tester": ["```python\nprint('fenced ran')\n```", "Tests: 1 passed."]})
+    model = script(
+        tmp_path, {"tester": ["```python\nprint('fenced ran')\n```", "<final_answer>Tests: 1 passed.</final_answer>"]}
+    )
     sink = ListSink()
     result = CodeActMember("tester", "tester", model, any_box, trace=sink).run("Test it", context="plan: step 1")
     assert result.status == "done" and "fenced ran" in result.turns[0].observation
@@ -192,7 +202,7 @@ def test_fenced_python_blocks_and_context(any_box: Sandbox, tmp_path: Path) -> N
 
 def test_long_observations_keep_head_and_tail(any_box: Sandbox, tmp_path: Path) -> None:
     reply = "<execute>\nprint('FIRST'); print('y' * 20000); print('LAST')\n</execute>"
-    model = script(tmp_path, {"coder": [reply, "ok"]})
+    model = script(tmp_path, {"coder": [reply, "<final_answer>ok</final_answer>"]})
     result = CodeActMember("coder", "coder", model, any_box, observation_chars=1000).run("Go")
     observation = result.turns[0].observation
     assert "FIRST" in observation and "LAST" in observation and "characters elided" in observation
@@ -205,7 +215,7 @@ def square_of(number: int) -> int:
 
 
 def test_helpers_are_described_and_callable(any_box: Sandbox, tmp_path: Path) -> None:
-    model = script(tmp_path, {"coder": ["<execute>\nsquare_of(12)\n</execute>", "144"]})
+    model = script(tmp_path, {"coder": ["<execute>\nsquare_of(12)\n</execute>", "<final_answer>144</final_answer>"]})
     member = CodeActMember("coder", "coder", model, any_box, helpers=[square_of])
     assert "def square_of(number: int) -> int:" in member.system
     assert "Use it instead of writing your own." in member.system

@@ -31,12 +31,13 @@ def test_unknown_role_lists_the_known_ones() -> None:
 def test_system_prompt_has_goal_and_codeact_rules() -> None:
     prompt = system_prompt("alice", "planner", "Break work down")
     assert "Your goal: Break work down" in prompt and "<execute>" in prompt and "WITHOUT any code" in prompt
+    assert "<final_answer>" in prompt  # the one way to finish is said
 
 
 @pytest.mark.parametrize(
     ("reply", "code", "problem"),
     [
-        ("no code here", (), None),
+        ("no code here", (), "no code to run and no final answer"),
         ("<execute>a = 1</execute> then <execute>\nb = 2\n</execute>", ("a = 1", "b = 2"), None),
         ("```python\nx = 1\n```", ("x = 1",), None),
         ("```py\nx = 1\n```\n```bash\nls\n```", ("x = 1",), None),
@@ -71,7 +72,14 @@ def test_secrets_are_redacted_from_params() -> None:
 
 @pytest.mark.parametrize(
     ("content", "complaint"),
-    [("coder: [unclosed", "not valid YAML"), ("- a list", "expected a mapping"), ("coder: [1, 2]", "list of reply")],
+    [
+        ("coder: [unclosed", "not valid YAML"),
+        ("- a list", "expected a mapping"),
+        ("coder: [1, 2]", "list of reply"),
+        ("coder: {first: [a]}", "try numbers"),
+        ("coder: {0: [a]}", "try numbers"),
+        ("coder: {1: a}", "try numbers"),
+    ],
 )
 def test_malformed_script_files(tmp_path: Path, content: str, complaint: str) -> None:
     path = tmp_path / "bad.yaml"

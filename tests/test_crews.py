@@ -33,10 +33,17 @@ def crew_for(engine: str, box: DockerSandbox, tmp_path: Path, replies: dict[str,
     return build_crew(engine, members, gateway, f"scripted/{script}", trace=trace)
 
 
+def final(text: str) -> str:
+    return f"<final_answer>{text}</final_answer>"
+
+
 @pytest.mark.parametrize("engine", ["crewai", "autogen"])
 def test_task_steps_share_the_sandbox(engine: str, docker_box: DockerSandbox, tmp_path: Path) -> None:
     trace = ListSink()
-    replies = {"coder": [CODER_SETS, "Set shared_value to 42."], "tester": [TESTER_READS, "Verified: 42 and hello."]}
+    replies = {
+        "coder": [CODER_SETS, final("Set shared_value to 42.")],
+        "tester": [TESTER_READS, final("Verified: 42 and hello.")],
+    }
     crew = crew_for(engine, docker_box, tmp_path, replies, trace)
     coded = crew.run_task("coder", "Set the shared value")
     tested = crew.run_task("tester", "Check the shared value", context=coded.output)
@@ -50,7 +57,7 @@ def test_task_steps_share_the_sandbox(engine: str, docker_box: DockerSandbox, tm
 
 def test_crewai_sequential_crew_passes_context(docker_box: DockerSandbox, tmp_path: Path) -> None:
     trace = ListSink()
-    replies = {"coder": [CODER_SETS, "coder: value is 42"], "tester": [TESTER_READS, "tester: confirmed"]}
+    replies = {"coder": [CODER_SETS, final("coder: value is 42")], "tester": [TESTER_READS, final("tester: confirmed")]}
     crew = crew_for("crewai", docker_box, tmp_path, replies, trace)
     outcome = crew.run_crew("Make and check a value", "sequential")
     assert outcome.ok, outcome.message
@@ -72,8 +79,8 @@ def test_crewai_hierarchical_manager_delegates_to_every_member(docker_box: Docke
             delegate.format(who="tester", task="check the shared value"),
             "Thought: both are done\nFinal Answer: value set to 42 and verified",
         ],
-        "coder": [CODER_SETS, "done: 42"],
-        "tester": [TESTER_READS, "verified: 42"],
+        "coder": [CODER_SETS, final("done: 42")],
+        "tester": [TESTER_READS, final("verified: 42")],
     }
     crew = crew_for("crewai", docker_box, tmp_path, replies, trace)
     outcome = crew.run_crew("Set a value and verify it", "hierarchical")
@@ -88,7 +95,10 @@ def test_crewai_hierarchical_manager_delegates_to_every_member(docker_box: Docke
 
 def test_autogen_round_robin_every_member_acts(docker_box: DockerSandbox, tmp_path: Path) -> None:
     trace = ListSink()
-    replies = {"coder": [CODER_SETS, "coder: set 42"], "tester": [TESTER_READS, "tester: verified 42 TERMINATE"]}
+    replies = {
+        "coder": [CODER_SETS, final("coder: set 42")],
+        "tester": [TESTER_READS, final("tester: verified 42 TERMINATE")],
+    }
     crew = crew_for("autogen", docker_box, tmp_path, replies, trace)
     outcome = crew.run_crew("Make and check a value", "round_robin", max_rounds=2)
     assert outcome.ok, outcome.message
@@ -102,8 +112,8 @@ def test_autogen_selector_picks_speakers_through_the_gateway(docker_box: DockerS
     trace = ListSink()
     replies = {
         "selector": ["coder", "tester"],
-        "coder": [CODER_SETS, "coder: set 42"],
-        "tester": [TESTER_READS, "tester: verified TERMINATE"],
+        "coder": [CODER_SETS, final("coder: set 42")],
+        "tester": [TESTER_READS, final("tester: verified TERMINATE")],
     }
     crew = crew_for("autogen", docker_box, tmp_path, replies, trace)
     outcome = crew.run_crew("Make and check a value", "selector", max_rounds=2)

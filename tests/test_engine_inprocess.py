@@ -6,7 +6,6 @@ no Docker is needed) and a model object on the model seam. The database, the
 blob store, git and the durable workflow are the real ones.
 """
 
-from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,20 +33,20 @@ def edit(old: str, new: str) -> str:
     return f"<execute>\n{code}\n</execute>"
 
 
+def final(text: str) -> str:
+    return f"<final_answer>{text}</final_answer>"
+
+
 class StepModel:
-    """Replies by member and by the how-many-th try of the member's step: the second `fix` can answer differently."""
+    """Replies by member and by the try of the member's step (the call says which): the second `fix` answers anew."""
 
     def __init__(self, tries: dict[str, list[list[str]]]) -> None:
         self.tries = tries
-        self.started: dict[str, int] = defaultdict(int)
         self.prompts: list[tuple[str, int, str]] = []  # member, try, last message
 
     def complete(self, model: str, messages: list[dict[str, str]], params: dict[str, Any], call: ModelCall) -> Any:
-        if call.index == 0:
-            self.started[call.member] += 1
-        attempt = self.started[call.member]
-        self.prompts.append((call.member, attempt, messages[-1]["content"]))
-        text = self.tries[call.member][attempt - 1][call.index]
+        self.prompts.append((call.member, call.attempt, messages[-1]["content"]))
+        text = self.tries[call.member][call.attempt - 1][call.index]
         return ModelReply(text, Usage(prompt_tokens=100, completion_tokens=20, calls=1))
 
 
@@ -58,10 +57,10 @@ def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
     monkeypatch.setenv("CREWGATE_HOME", str(tmp_path / "home"))
     model = StepModel(
         {
-            "tester": [[RUN_PYTEST, "test_add fails: add returns a - b."]],
+            "tester": [[RUN_PYTEST, "<final_answer>test_add fails: add returns a - b.</final_answer>"]],
             "coder": [
-                [edit("return a - b\n\n\ndef subtract", "return a * b\n\n\ndef subtract"), "Fixed add."],  # wrong
-                [edit("return a * b", "return a + b"), "Fixed add: it returns a + b."],
+                [edit("return a - b\n\n\ndef subtract", "return a * b\n\n\ndef subtract"), final("Fixed add.")],
+                [edit("return a * b", "return a + b"), final("Fixed add: it returns a + b.")],
             ],
         }
     )

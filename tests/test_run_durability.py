@@ -32,7 +32,11 @@ CODE = (
     "ops.write_text(ops.read_text() + '\\n\\ndef multiply(a, b):\\n    return a * b\\n')\n"
     "time.sleep(SLEEP)\n</execute>"
 )
-REPLIES = ["1. Add multiply(a, b) to calc/ops.py", CODE, "Added multiply to calc/ops.py."]
+REPLIES = [
+    "<final_answer>1. Add multiply(a, b) to calc/ops.py</final_answer>",
+    CODE,
+    "<final_answer>Added multiply to calc/ops.py.</final_answer>",
+]
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ steps:
 
 def write_runbook(folder: Path, text: str) -> Path:
     folder.mkdir(exist_ok=True)
-    (folder / "replies.yaml").write_text("coder: [done]\n")
+    (folder / "replies.yaml").write_text("coder: [<final_answer>done</final_answer>]\n")
     path = folder / "keyed.yaml"
     path.write_text(text)
     return path

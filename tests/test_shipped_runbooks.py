@@ -90,9 +90,23 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shipped]:
         worker.wait(timeout=60)
 
 
-def test_fix_failing_tests(shipped: Shipped) -> None:
+def test_fix_failing_tests_first_fix_fails_its_check_second_passes(shipped: Shipped) -> None:
+    """The scripted coder answers per try: its first fix fails the check, which sends it back; the second passes."""
     run_id = shipped.runs["fix-failing-tests"]
-    shipped.decide(shipped.review_after(run_id), "approve", "--reviewer", "alice")
+    review_id = shipped.review_after(run_id)
+    tries = shipped.cg.query(
+        "SELECT step_id, attempt, status FROM crewgate_steps WHERE run_id = ? ORDER BY started_at, attempt", run_id
+    )
+    assert [tuple(row) for row in tries][:5] == [
+        ("find", 1, "done"),
+        ("fix", 1, "done"),
+        ("test", 1, "failed"),
+        ("fix", 2, "done"),
+        ("test", 2, "done"),
+    ], shipped.story(run_id)
+    second_fix = [turn for turn in shipped.cg.turns(run_id, "fix") if turn["member"] == "coder"][-1]
+    assert "The check `test` failed" in second_fix["messages"][1]["content"]  # its output reached the coder
+    shipped.decide(review_id, "approve", "--reviewer", "alice")
     assert shipped.until_ended(run_id) == "promoted", shipped.story(run_id)
     repo = shipped.folder / "fix"
     fixed = git(repo, "show", f"crewgate/fix-{run_id}:calc/ops.py")

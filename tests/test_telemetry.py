@@ -293,8 +293,11 @@ def test_members_working_in_autogen_threads_hang_under_their_step(tmp_path: Path
         yaml.safe_dump(
             {
                 "selector": ["coder", "tester"],
-                "coder": ["<execute>\nvalue = 6 * 7\nvalue\n</execute>", "coder: set 42"],
-                "tester": ["<execute>\nassert value == 42\n</execute>", "tester: verified TERMINATE"],
+                "coder": ["<execute>\nvalue = 6 * 7\nvalue\n</execute>", "<final_answer>coder: set 42</final_answer>"],
+                "tester": [
+                    "<execute>\nassert value == 42\n</execute>",
+                    "<final_answer>tester: verified TERMINATE</final_answer>",
+                ],
             }
         )
     )

@@ -46,7 +46,7 @@ steps:
 
 def hostile_runbook(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "replies.yaml").write_text("coder:\n  - Nothing to do.\n")
+    (folder / "replies.yaml").write_text("coder:\n  - <final_answer>Nothing to do.</final_answer>\n")
     (folder / "runbook.yaml").write_text(HOSTILE)
     return folder / "runbook.yaml"
 

@@ -37,6 +37,7 @@ runs = Table(
     Column("batch_id", String(32), nullable=True, index=True),
     Column("schedule", String(64), nullable=True, index=True),
     Column("hosted_by", String(128), nullable=True),  # the executor id of the `crewgate run` that runs it, if any
+    Column("model_override", Text, nullable=True),  # JSON {"model", "params"}: `crewgate run --model`, if given
 )
 
 steps = Table(
@@ -121,6 +122,8 @@ model_calls = Table(
     Column("cost_usd", Float, nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("unpriced", Integer, nullable=False, server_default="0"),  # 1: litellm has no price for the model
+    Column("finish_reason", String(32), nullable=True),  # why the model stopped ("stop", "length", ...)
+    Column("reasoning", Text, nullable=True),  # the model's separate reasoning, for the trace only
 )
 
 hosts = Table(  # liveness: a process hosting runs writes seen_at every few seconds (workflows/runs/liveness.py)

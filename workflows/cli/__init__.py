@@ -13,6 +13,7 @@ from executors.errors import CrewgateError, Exit
 from .accounts import tokens, users
 from .batch import batch
 from .db import db
+from .models import models
 from .replay import replay
 from .review import review
 from .run import run, worker
@@ -31,11 +32,11 @@ def cli() -> None:
     """crewgate: versioned runbooks run by AI crews in a hardened sandbox, gated by human review.
 
     Exit codes: 0 done, 1 failed or rejected, 2 bad input (fix the command, file or id),
-    3 environment (Docker unreachable, sandbox image missing), 10 waiting for approval.
+    3 environment (Docker unreachable, sandbox image missing, a model's key missing), 10 waiting for approval.
     """
 
 
-for command in (run, runs, review, runbook, batch, schedule, sandbox, worker, workers, db):
+for command in (run, runs, review, runbook, batch, schedule, sandbox, worker, workers, models, db):
     cli.add_command(command)
 for command in (users, tokens, webhooks, serve):  # reviewers and services away from this machine
     cli.add_command(command)

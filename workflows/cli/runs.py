@@ -52,6 +52,9 @@ def show(run_id: str, as_json: bool) -> None:
     click.echo(f"run {view.id}: {view.status} {one_line(view.message)}".rstrip())  # a message may quote the crew
     click.echo(f"  runbook {view.runbook} (sha256 {view.runbook_sha256[:12]}), requested by {one_line(view.requester)}")
     click.echo(f"  image {view.image}, inputs {json.dumps(view.shown_inputs())}")
+    models = ", ".join(sorted(set(view.models.values())))
+    override = " (--model for this run; the runbook's models are not used)" if view.model_override else ""
+    click.echo(f"  models {terminal_safe(models)}{override}")
     origin = [f"{kind} {name}" for kind, name in (("batch", view.batch), ("schedule", view.schedule)) if name]
     if origin:
         click.echo(f"  started by {', '.join(origin)}")

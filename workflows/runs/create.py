@@ -14,9 +14,11 @@ from ..batch_file import BatchRow
 from ..errors import RunError
 from ..identity import person_key
 from ..runbook.loader import LoadedRunbook
+from ..runbook.models import ModelOverride, check_models_usable
 from ..runbook.schema import GitTarget, PromoteStep
 from .services import RunServices
 
+NO_OVERRIDE = ModelOverride()
 REPO_INPUT = "repo"
 MAX_REPO_BYTES = 64 * 1024 * 1024
 
@@ -30,6 +32,7 @@ def create_run(
     schedule: str | None = None,
     run_id: str | None = None,
     hosted_by: str | None = None,
+    override: ModelOverride = NO_OVERRIDE,
 ) -> str:
     """Record a new run, `queued`, pinned to the runbook's exact content; return its id.
 
@@ -39,7 +42,7 @@ def create_run(
     process that will run it itself (`crewgate run`): a worker leaves it alone while that
     process is alive.
     """
-    row = prepare_run(services, loaded, inputs, requester, batch_id, schedule, run_id, hosted_by)
+    row = prepare_run(services, loaded, inputs, requester, batch_id, schedule, run_id, hosted_by, override)
     services.records.create_run(**row)
     return str(row["id"])
 
@@ -53,10 +56,15 @@ def prepare_run(
     schedule: str | None = None,
     run_id: str | None = None,
     hosted_by: str | None = None,
+    override: ModelOverride = NO_OVERRIDE,
 ) -> dict[str, Any]:
     """Everything a run's row holds, its base snapshot stored: what `create_run` (or a tick, in its own
-    transaction with the overlap check) records. Slow work (the repository, the image) happens here."""
-    book = loaded.runbook
+    transaction with the overlap check) records. Slow work (the repository, the image) happens here.
+
+    Every model the run will call is checked first (a known provider, its key in the environment):
+    a run that cannot call its models is never recorded."""
+    book = override.apply(loaded.runbook)
+    check_models_usable(book)
     requester = person_key(requester, "requester")
     run_id = run_id or new_run_id()
     repo = Path(inputs[REPO_INPUT]) if REPO_INPUT in inputs else None
@@ -91,6 +99,7 @@ def prepare_run(
         "batch_id": batch_id,
         "schedule": schedule,
         "hosted_by": hosted_by,
+        "model_override": override.to_json(),
     }
 
 
@@ -131,6 +140,7 @@ def prepare_batch(
         "source": source,
         "requester": requester,
     }
+    check_models_usable(book)  # once, before any repository is read
     prepared = []
     for entry in rows:
         try:

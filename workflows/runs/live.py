@@ -84,7 +84,7 @@ class LiveRuns:
     def runbook(self, run_id: str) -> LoadedRunbook:
         with self._lock:
             if run_id not in self._books:
-                self._books[run_id] = self.services.pinned_runbook(run_id)
+                self._books[run_id] = self.services.runbook_as_run(run_id)
             return self._books[run_id]
 
     def at(self, run_id: str, snapshot: str) -> LiveRun:

@@ -34,7 +34,7 @@ class RecordedReplies:
         if row is None:
             return None
         usage = Usage(row["prompt_tokens"], row["completion_tokens"], row["cost_usd"], 1, row["unpriced"])
-        return ModelReply(row["reply"], usage)
+        return ModelReply(row["reply"], usage, row["finish_reason"], row["reasoning"] or "")
 
     def record(self, scope: str, member: str, index: int, reply: ModelReply) -> None:
         row = {
@@ -47,6 +47,8 @@ class RecordedReplies:
             "completion_tokens": reply.usage.completion_tokens,
             "cost_usd": reply.usage.cost_usd,
             "unpriced": int(reply.usage.unpriced_calls > 0),
+            "finish_reason": reply.finish_reason,
+            "reasoning": reply.reasoning or None,
             "created_at": now(),
         }
         # A reply already there (two processes on one run) is kept: the first one is the truth.

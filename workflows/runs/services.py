@@ -8,7 +8,7 @@ for a real local one (LocalSandbox, a model object) without touching globals.
 import datetime
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from agents import ChatModel
@@ -20,6 +20,7 @@ from ..blobs import Blobs, open_blobs
 from ..clock import DatabaseClock
 from ..errors import StoreCorrupt
 from ..records import Records
+from ..runbook.models import ModelOverride
 from ..store import Store, crewgate_home
 
 if TYPE_CHECKING:
@@ -127,6 +128,12 @@ class RunServices:
                 f"run {run_id} is pinned to sha256 {run['sha256'][:12]}, the store has {loaded.sha256[:12]}"
             )
         return loaded
+
+    def runbook_as_run(self, run_id: str) -> "LoadedRunbook":
+        """The pinned runbook as the run calls models: with its recorded `--model` override applied."""
+        loaded = self.pinned_runbook(run_id)
+        override = ModelOverride.from_json(self.records.run(run_id)["model_override"])
+        return replace(loaded, runbook=override.apply(loaded.runbook)) if override else loaded
 
     def close(self) -> None:
         if self.telemetry is not None:

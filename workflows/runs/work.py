@@ -82,7 +82,7 @@ def _perform(
     live: LiveRun, step: Any, attempt: int, variables: dict[str, Any], context: str, span: "Context | None"
 ) -> tuple[bool, str, dict[str, Any]]:
     """Do the step's work in the live sandbox; return (ok, output, usage)."""
-    live.gateway.begin(scope_of(step.id, attempt), span)  # a re-run try replays this try's recorded replies first
+    live.gateway.begin(scope_of(step.id, attempt), span, attempt)  # a re-run try replays its recorded replies first
     live.position.update(step=step.id, attempt=attempt)
     if isinstance(step, TaskStep):
         outcome = live.crew.run_task(step.member, render(step.task, variables), context, step.max_turns)

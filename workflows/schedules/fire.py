@@ -15,7 +15,7 @@ from typing import Any
 
 from ..batch_file import read_batch_file
 from ..batch_records import insert_batch
-from ..errors import BadInput
+from ..errors import CrewgateError
 from ..inputs import resolve_inputs
 from ..records import insert_run
 from ..runs.create import NewBatch, prepare_batch, prepare_run
@@ -99,7 +99,7 @@ def fire(services: RunServices, tick: dict[str, Any], worker: str) -> Fired | No
         try:
             prepared = _prepare(services, row, at)
         except Exception as exc:  # noqa: BLE001 -- recorded on the tick; the worker and other ticks go on
-            detail = str(exc) if isinstance(exc, BadInput) else f"{type(exc).__name__}: {exc}"
+            detail = str(exc) if isinstance(exc, CrewgateError) else f"{type(exc).__name__}: {exc}"
             return _failed(records, name, at, kind, detail)
     return _failed(records, name, at, kind, "the schedule kept changing while its run was being prepared")
 

@@ -16,6 +16,7 @@ from ..records import TERMINAL, Records
 from .views import PromotionView, RunSummary, RunView, StartedRun, StepView, TraceEvent
 
 if TYPE_CHECKING:  # the engine's services are imported only by the commands that run work
+    from ..runbook.models import ModelOverride
     from ..runs.services import RunServices
 
 Report = Callable[[dict[str, Any]], None]
@@ -56,6 +57,7 @@ def show_run(records: Records, run_id: str) -> RunView:
         runbook_sha256=run["sha256"],
         inputs=json.loads(run["inputs"]),
         models=json.loads(run["models"]),
+        model_override=json.loads(run["model_override"]) if run["model_override"] else None,
         image=run["image"],
         image_id=run["image_id"],
         requester=run["requester"],
@@ -104,29 +106,36 @@ def start_run(
     requester: str,
     host_here: bool = False,
     registered_only: bool = False,
+    override: "ModelOverride | None" = None,
 ) -> StartedRun:
     """Record a run of `reference` (a file, NAME@VERSION or NAME) with `NAME=VALUE` inputs; it is then queued.
 
     Nothing executes yet: a host (`follow_new_run`, `continue_run` or a worker) starts it by its id.
     With `host_here` this process will (`follow_new_run`): its heartbeat starts before the run is
     recorded, so a worker never takes the run while this process lives. `registered_only` (the
-    HTTP API) accepts NAME@VERSION or NAME only, never a path on this machine.
+    HTTP API) accepts NAME@VERSION or NAME only, never a path on this machine. `override` replaces
+    the runbook's models for this run only (`crewgate run --model`), and is recorded with it.
     """
     from ..base import left_out
     from ..inputs import parse_pairs, resolve_inputs
+    from ..runbook.models import ModelOverride, check_models_usable
     from ..runbook.resolve import registered_runbook, resolve_runbook
     from ..runs.create import create_run, new_run_id
     from ..runs.liveness import Heartbeat
 
-    loaded = (
-        registered_runbook(reference, services.store) if registered_only else resolve_runbook(reference, services.store)
-    )
+    if registered_only:
+        loaded = registered_runbook(reference, services.store)
+    else:
+        loaded = resolve_runbook(reference, services.store, register=False)
     inputs = resolve_inputs(loaded.runbook, parse_pairs(tuple(pairs)))
+    override = override or ModelOverride()
+    check_models_usable(override.apply(loaded.runbook))  # before anything is written: the runbook, a heartbeat
+    services.store.register_runbook(loaded)  # a file's version; the same content again is a no-op
     run_id, host = new_run_id(), None
     if host_here:
         host = f"run-{run_id}"
         Heartbeat(services.store.engine, host)
-    run_id = create_run(services, loaded, inputs, requester, run_id=run_id, hosted_by=host)
+    run_id = create_run(services, loaded, inputs, requester, run_id=run_id, hosted_by=host, override=override)
     base_commit = services.records.run(run_id)["base_commit"]
     skipped = left_out(Path(str(inputs["repo"]))) if base_commit else 0
     return StartedRun(run_id, loaded.ref, loaded.sha256, base_commit, skipped)

@@ -34,12 +34,14 @@ def apply_schedules(services: "RunServices", reference: str) -> tuple[list[Sched
     """
     from ..batch_file import read_batch_file
     from ..inputs import resolve_inputs
+    from ..runbook.models import check_models_usable
     from ..runbook.resolve import resolve_runbook
 
     loaded = resolve_runbook(reference, services.store, register=False)
     book = loaded.runbook
     if not book.schedule:
         raise BadInput(f"{loaded.file}: {book.name}@{book.version} has no `schedule:` entries to apply")
+    check_models_usable(book)  # a schedule whose every tick would fail for a missing key is not applied
     records = ScheduleRecords(services.store.engine)
     entries: dict[str, dict[str, Any]] = {}
     for index, (name, entry) in enumerate(zip(book.schedule_names(), book.schedule, strict=True)):

@@ -77,6 +77,7 @@ class RunView:
     model_calls: int = 0
     unpriced_calls: int = 0  # calls litellm had no price for: cost_usd is then a lower bound
     cost_by_member: dict[str, float] = field(default_factory=dict)
+    model_override: dict[str, Any] | None = None  # {"model", "params"}: `crewgate run --model`, else None
 
     def shown_inputs(self) -> dict[str, Any]:
         """The inputs for a page: the text value of an input named like a secret (api_token, ...) is "***"."""

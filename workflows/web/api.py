@@ -57,7 +57,7 @@ WHY = {
     404: "No such review item, run or runbook",
     409: "The item refuses it now: closed, expired, already decided by this reviewer, or another artifact's sha256",
     422: "The request is malformed, or names something that cannot be used",
-    503: "The sandbox engine (Docker) is unreachable or its image is missing",
+    503: "The sandbox engine (Docker) is unreachable or its image is missing, or a model's key is not set here",
 }
 
 

@@ -2,6 +2,7 @@
 
 from litestar.exceptions import HTTPException, ValidationException
 
+from agents.errors import CredentialsError
 from executors.errors import SandboxUnavailable
 
 from ..errors import BadInput, GateError, GateForbidden, NotFound
@@ -13,6 +14,7 @@ STATUS: dict[type[Exception], int] = {
     BadInput: 422,
     ValidationException: 422,
     SandboxUnavailable: 503,
+    CredentialsError: 503,  # a model's key is not set where the run is recorded
 }
 
 

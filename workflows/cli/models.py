@@ -1,0 +1,92 @@
+"""`crewgate models check`: is a model (or every model of a runbook) callable from here, how fast, at what price."""
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from executors.errors import Exit, NotFound
+
+from ._output import emit_json
+
+if TYPE_CHECKING:
+    from agents.check import ModelCheck
+
+    from ..runbook.loader import LoadedRunbook
+
+
+@click.group()
+def models() -> None:
+    """The models runs call (litellm model strings; see README: Use a real model)."""
+
+
+@models.command(name="check")
+@click.argument("target")
+@click.option(
+    "--model-param", "model_params", multiple=True, metavar="NAME=VALUE", help="A litellm param (repeatable)."
+)
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=30.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One object per model: ok, latency_s, tokens, cost_usd, problem.")
+def check(target: str, model_params: tuple[str, ...], timeout_s: float, as_json: bool) -> None:
+    """One minimal call to each model of TARGET: a runbook (file, NAME@VERSION, NAME) or a model string.
+
+    Prints each model's latency, tokens and price. Exit 0 when every call worked, 3 when a key
+    is missing or refused, 1 when a call failed otherwise, 2 for an unknown provider.
+    """
+    from agents.check import check_model
+
+    from ..runbook.models import models_used, parse_override
+
+    override = parse_override(None, model_params)
+    loaded = _runbook(target)
+    if loaded is not None:
+        folder = loaded.base_dir or Path.cwd()
+        uses = [(_beside(model, folder), params) for model, params in models_used(override.apply(loaded.runbook))]
+    else:
+        override = parse_override(target, model_params)
+        uses = [(str(override.model), override.params)]
+    distinct = {json.dumps([model, params], sort_keys=True, default=str): (model, params) for model, params in uses}
+    results = [check_model(model, params, timeout_s) for model, params in distinct.values()]
+    if as_json:
+        emit_json([result.to_dict() for result in results])
+    else:
+        for result in results:
+            click.echo(_line(result))
+    if any(result.missing_keys for result in results):
+        raise SystemExit(Exit.ENVIRONMENT)
+    if not all(result.ok for result in results):
+        raise SystemExit(Exit.FAILED)
+
+
+def _beside(model: str, folder: Path) -> str:
+    """A runbook's relative `scripted/` path, taken from the runbook's folder as a run takes it."""
+    if model.startswith("scripted/") and not Path(model.removeprefix("scripted/")).is_absolute():
+        return f"scripted/{folder / model.removeprefix('scripted/')}"
+    return model
+
+
+def _runbook(target: str) -> "LoadedRunbook | None":
+    """The runbook TARGET names (a file, NAME@VERSION or a registered NAME), or None when it names a model."""
+    from ..runbook.resolve import resolve_runbook
+    from ..store import Store
+
+    if Path(target).is_file() or target.endswith((".yaml", ".yml")) or "@" in target:
+        return resolve_runbook(target, Store(), register=False)
+    if "/" in target:
+        return None
+    try:
+        return resolve_runbook(target, Store(), register=False)
+    except NotFound:  # not a registered runbook: a bare model name such as gpt-4o
+        return None
+
+
+def _line(result: "ModelCheck") -> str:
+    if not result.ok:
+        return f"{result.model}: FAILED: {result.problem}"
+    usage = result.usage
+    price = f"${usage.cost_usd:.6f}" if not usage.unpriced_calls else "price unknown to litellm"
+    return (
+        f"{result.model}: ok in {result.latency_s:.2f}s, {usage.prompt_tokens} prompt + "
+        f"{usage.completion_tokens} completion tokens, {price}; replied {result.reply!r}"
+    )
