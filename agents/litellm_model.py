@@ -89,7 +89,8 @@ def render_tool_calls(calls: Any) -> str:
         if code is not None:
             rendered.append(f"\n<execute>\n{code}\n</execute>")
         else:
-            rendered.append(f'\n<tool_call name="{name.replace(chr(34), "")}">{raw}</tool_call>')
+            shown = str(raw).replace("<", "\\u003c")  # its arguments are data: never read as a block
+            rendered.append(f'\n<tool_call name="{name.replace(chr(34), "").replace("<", "")}">{shown}</tool_call>')
     return "".join(rendered)
 
 

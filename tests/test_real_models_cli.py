@@ -85,6 +85,7 @@ def test_a_missing_key_stops_every_way_of_starting_runs_before_anything_is_recor
         (["--model-param", "api_key=sk-live-123"], "a secret is never passed on a command line"),
         (["--model-param", "Authorization_Token=x"], "a secret is never passed on a command line"),
         (["--model-param", "stop=[a, b]"], "give one value"),
+        (["--model-param", "api_base=https://me:hunter2@llm.example/v1"], "carries a user name and password"),
         (["--model", "scripted/no/such/file.yaml"], "does not exist"),
     ],
 )

@@ -6,6 +6,7 @@ names it. It never changes the registered runbook, whose content stays pinned.
 """
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,9 @@ from agents.secret_names import is_secret_name
 
 from ..errors import BadInput
 from .schema import Runbook
+
+
+CREDENTIALS_IN_URL = re.compile(r"://[^/@\s]+:[^/@\s]*@")
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,11 @@ def parse_override(model: str | None, pairs: Sequence[str]) -> ModelOverride:
             value = yaml.safe_load(text) if text.strip() else ""
         except yaml.YAMLError:
             value = text
+        if isinstance(value, str) and CREDENTIALS_IN_URL.search(value):
+            raise BadInput(
+                f"--model-param {name}: the address carries a user name and password; they would be recorded with "
+                "the run. Give the address without them and the key in the environment"
+            )
         if isinstance(value, (dict, list)):
             raise BadInput(
                 f"--model-param {name}: give one value (text, number, true/false), not {type(value).__name__}"
