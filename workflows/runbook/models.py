@@ -19,7 +19,6 @@ from agents.secret_names import is_secret_name
 from ..errors import BadInput
 from .schema import Runbook
 
-
 CREDENTIALS_IN_URL = re.compile(r"://[^/@\s]+:[^/@\s]*@")
 
 
