@@ -100,11 +100,11 @@ def build_crew(
 ) -> Crew:
     """The crew for `engine`; its framework is imported only now (it is slow to import)."""
     if engine == "crewai":
-        from .crewai_engine import CrewAICrew
+        from .crewai_crew import CrewAICrew
 
         return CrewAICrew(dict(members), gateway, manager_model, dict(manager_params or {}), trace)
     if engine == "autogen":
-        from .autogen_engine import AutoGenCrew
+        from .autogen_crew import AutoGenCrew
 
         return AutoGenCrew(dict(members), gateway, manager_model, dict(manager_params or {}), trace)
     raise BadInput(f"unknown crew engine {engine!r}: use {' or '.join(ENGINES)}")

@@ -110,10 +110,10 @@ class Crewgate:
         A process per look cost 0.6 s of CPU, dozens of times a suite; `show_by_command`
         is the same answer through the command, which test_durable_runs compares.
         """
-        from workflows.records import Records
         from workflows.service.runs import show_run
         from workflows.service.views import as_json
-        from workflows.store import Store
+        from workflows.store.database import Store
+        from workflows.store.records import Records
 
         store = Store(self.url, upgrade=False)
         try:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from workflows.records import Records
+from workflows.store.records import Records
 
 
 def stored_run(records: Records, run_id: str, **fields: Any) -> None:

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from tests.durable_helpers import Crewgate
-from workflows.accounts import Accounts
-from workflows.store import Store
+from workflows.store.accounts import Accounts
+from workflows.store.database import Store
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a test user's password
 

@@ -10,7 +10,7 @@ import pytest
 
 from executors._tarsafe import check_archive, tree_problem
 from executors.errors import WorkspaceError
-from workflows.artifacts import (
+from workflows.artifacts.artifact import (
     FORMAT,
     Artifact,
     ArtifactError,
@@ -20,13 +20,13 @@ from workflows.artifacts import (
     read_artifact,
     read_listing,
 )
-from workflows.blobs import BlobCorrupt, BlobStore, sha256_of
+from workflows.artifacts.gitdiff import Entry
 from workflows.errors import IdentityError, PromotionError
-from workflows.gitdiff import Entry
 from workflows.identity import person_key
 from workflows.plain import plain
-from workflows.promote import promote_directory
 from workflows.service.review_view import cut_diff
+from workflows.store.blobs import BlobCorrupt, BlobStore, sha256_of
+from workflows.targets.local import promote_directory
 from workflows.visible import visible
 
 LIMIT = 1 << 20

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from workflows.gitdiff import Entry, file_diff, quote_path
+from workflows.artifacts.gitdiff import Entry, file_diff, quote_path
 
 BEFORE = {
     "text.txt": Entry("file", b"one\ntwo\nthree\n"),

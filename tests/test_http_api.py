@@ -18,8 +18,8 @@ import pytest
 
 from tests.durable_helpers import Crewgate, durable_runbook, git, kill, last_event, make_repo
 from tests.postgres import free_port
-from workflows.accounts import Accounts
-from workflows.store import Store
+from workflows.store.accounts import Accounts
+from workflows.store.database import Store
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - test users' password
 

@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import Engine
 
 from tests.helpers import crewgate
-from workflows.migrations import HEAD, current_revision, migrate, upgrade_with_alembic
-from workflows.tables import metadata
+from workflows.store.migrations import HEAD, current_revision, migrate, upgrade_with_alembic
+from workflows.store.tables import metadata
 
 RELEASE_0_1_0 = Path(__file__).resolve().parent / "data" / "release-0.1.0" / "home"
 RUN, REVIEW = "895da62c316b", "895da62c316b-approve-1"
@@ -62,7 +62,7 @@ def schema(engine: Engine) -> dict[str, Any]:
 
 
 def test_the_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
-    """An empty database gets `workflows.tables` directly; the migration scripts must build the same."""
+    """An empty database gets `workflows.store.tables` directly; the migration scripts must build the same."""
     scripted = create_engine(f"sqlite:///{tmp_path / 'scripted.db'}")
     upgrade_with_alembic(scripted)
     direct = create_engine(f"sqlite:///{tmp_path / 'direct.db'}")

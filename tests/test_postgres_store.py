@@ -14,10 +14,11 @@ import psycopg
 import pytest
 
 from tests.postgres import PostgresServer
-from workflows.blobs import BlobCorrupt, open_blobs
-from workflows.database_blobs import CHUNK, DatabaseBlobStore
-from workflows.migrations import HEAD, current_revision
-from workflows.store import Store
+from workflows.runs.services import open_blobs
+from workflows.store.blobs import BlobCorrupt
+from workflows.store.database import Store
+from workflows.store.database_blobs import CHUNK, DatabaseBlobStore
+from workflows.store.migrations import HEAD, current_revision
 
 pytestmark = pytest.mark.postgres
 

@@ -18,10 +18,10 @@ from executors._tarsafe import pack_files
 from tests.durable_helpers import Crewgate, git, make_repo
 from tests.helpers import CREWGATE
 from tests.test_gate_integrity import runbook, to_gate
-from workflows.artifacts import build_artifact, read_artifact
+from workflows.artifacts.artifact import build_artifact, read_artifact
 from workflows.errors import PromotionError
-from workflows.promote import promote_directory, promote_git, promote_patch
-from workflows.promote_check import check_folder
+from workflows.targets.check import check_folder
+from workflows.targets.local import promote_directory, promote_git, promote_patch
 
 ONE_APPROVAL_TO_GIT = """\
   - {id: approve, gate: {}}

@@ -15,8 +15,8 @@ from tests.fake_openai import Failure, FakeOpenAI, serve
 from tests.test_http_api import PASSWORD
 from tests.test_http_api import serve as serve_api
 from tests.test_run_durability import REPLIES
-from workflows.accounts import Accounts
-from workflows.store import Store
+from workflows.store.accounts import Accounts
+from workflows.store.database import Store
 
 RECORDED = [
     "SELECT count(*) FROM crewgate_runbook_versions",

@@ -13,8 +13,8 @@ import pytest
 
 from tests.stored_rows import stored_run
 from workflows.errors import GateError
-from workflows.records import Records
-from workflows.store import Store
+from workflows.store.database import Store
+from workflows.store.records import Records
 
 SHA = "a" * 64
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.durable_helpers import Crewgate, durable_runbook, git, kill, last_event, make_repo, wait_for_event
 from workflows.errors import PromotionError
-from workflows.promote_remote import promote_git_remote
+from workflows.targets.remote import promote_git_remote
 
 SHIP_LOCAL = 'promote: {to: git, repo: "{{ inputs.repo }}", branch: "crewgate/{{ run.id }}"}'
 SHIP_REMOTE = 'promote: {to: git, remote: "{{ inputs.remote }}", branch: "crewgate/{{ run.id }}"}'
@@ -85,8 +85,8 @@ def test_a_push_interrupted_by_sigkill_is_finished_once_by_another_machine(pg_cg
 def test_a_remote_branch_at_another_commit_is_refused_never_overwritten(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from workflows.artifacts import build_artifact
-    from workflows.base import commit_snapshot
+    from workflows.artifacts.artifact import build_artifact
+    from workflows.repo.base_tree import commit_snapshot
 
     repo = make_repo(tmp_path / "repo")
     base = git(repo, "rev-parse", "HEAD")
@@ -104,7 +104,7 @@ def test_a_remote_branch_at_another_commit_is_refused_never_overwritten(
         promote_git_remote("--upload-pack=touch /tmp/owned", base, "crewgate/y", artifact, "one", when)
     assert git(remote, "rev-parse", "crewgate/x") == ref.split("@")[1]
 
-    monkeypatch.setattr("workflows.promote_remote.TRIES", 1)  # no waiting between tries here
+    monkeypatch.setattr("workflows.targets.remote.TRIES", 1)  # no waiting between tries here
     with pytest.raises(PromotionError) as refused:  # a transport that runs a command: not allowed
         promote_git_remote(f"ext::sh -c touch% {tmp_path / 'owned'}", base, "crewgate/z", artifact, "one", when)
     assert not (tmp_path / "owned").exists() and "ext::" in str(refused.value)

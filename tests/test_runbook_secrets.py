@@ -16,11 +16,11 @@ import yaml
 from tests.durable_helpers import Crewgate
 from tests.test_http_api import PASSWORD, serve
 from tests.test_web_pages import log_in
-from workflows.accounts import Accounts
 from workflows.runbook import canonical_hash
 from workflows.runbook.literal_secrets import redacted_source
-from workflows.store import Store
-from workflows.tables import runbook_versions
+from workflows.store.accounts import Accounts
+from workflows.store.database import Store
+from workflows.store.tables import runbook_versions
 
 KEY = "sk-live-0123456789abcdef"  # noqa: S105 - a fake key that must never be stored or shown
 RUNBOOK = """\

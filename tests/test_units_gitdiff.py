@@ -1,6 +1,6 @@
 """Git-format diffs in process: path quoting, binary detection, headers, hunks and binary literals.
 
-Fast: `make mutation` runs mutmut on workflows/gitdiff.py against these (and test_gitdiff.py,
+Fast: `make mutation` runs mutmut on workflows/artifacts/gitdiff.py against these (and test_gitdiff.py,
 which applies the diffs with real git).
 """
 
@@ -10,7 +10,7 @@ import zlib
 
 import pytest
 
-from workflows.gitdiff import NULL_ID, Entry, file_diff, is_binary, quote_path
+from workflows.artifacts.gitdiff import NULL_ID, Entry, file_diff, is_binary, quote_path
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ from tests.helpers import CREWGATE
 from tests.test_gate_integrity import runbook, to_gate
 from tests.test_http_api import PASSWORD, serve
 from tests.test_web_pages import csrf_of, log_in
-from workflows.accounts import Accounts
-from workflows.store import Store
+from workflows.store.accounts import Accounts
+from workflows.store.database import Store
 
 SPOOFS = {  # each becomes a line of its own to str.splitlines(): a fake diff line, header, hunk or note
     "lone CR": "e = 5\r+    approved_by_admin = True",

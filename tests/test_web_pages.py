@@ -17,8 +17,8 @@ import pytest
 
 from tests.durable_helpers import Crewgate, git, kill, make_repo
 from tests.test_http_api import PASSWORD, serve, to_gate
-from workflows.accounts import Accounts
-from workflows.store import Store
+from workflows.store.accounts import Accounts
+from workflows.store.database import Store
 
 HOSTILE = """\
 name: hostile-diff

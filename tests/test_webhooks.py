@@ -29,9 +29,9 @@ from sqlalchemy import select
 from tests.durable_helpers import Crewgate, durable_runbook, kill, pending_review, queue_runs
 from tests.stored_rows import stored_run
 from workflows.errors import BadInput
-from workflows.records import Records
-from workflows.store import Store
-from workflows.tables import webhook_deliveries
+from workflows.store.database import Store
+from workflows.store.records import Records
+from workflows.store.tables import webhook_deliveries
 from workflows.webhooks import (
     SIGNATURE_HEADER,
     TOLERANCE_S,

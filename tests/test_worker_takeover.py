@@ -15,10 +15,10 @@ from sqlalchemy import insert, update
 
 from tests.durable_helpers import Crewgate, durable_runbook, kill, logged_events, make_repo, wait_for_event
 from tests.schedule_helpers import write_runbook
-from workflows.records import now
 from workflows.runs.liveness import Heartbeat, alive, any_worker_alive, this_machine
-from workflows.store import Store
-from workflows.tables import hosts
+from workflows.store.database import Store
+from workflows.store.records import now
+from workflows.store.tables import hosts
 
 
 def coder_started(cg: Crewgate, but_not: str = "") -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ..batch_records import Batches, tally
+from ..store.batches import Batches, tally
 
 
 class BatchProgress:
@@ -64,7 +64,7 @@ def progress_line(counts: dict[str, int], elapsed: float) -> str:
 
 def summary_lines(view: Any) -> list[str]:
     """The end of `batch start` and the body of `batch show`: every run, its status, its review, the cost."""
-    from ..costs import cost_text
+    from ..store.costs import cost_text
 
     lines = [f"batch {view.id}: {view.runbook}, {view.total} run(s), concurrency {view.concurrency}, {view.status}"]
     counts = view.counts

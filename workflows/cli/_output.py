@@ -25,7 +25,7 @@ def open_services() -> Any:
 
 def open_records() -> Any:
     """The run records of this crewgate home, and nothing else (read commands start fast)."""
-    from ..records import Records
-    from ..store import Store
+    from ..store.database import Store
+    from ..store.records import Records
 
     return Records(Store().engine)

@@ -9,8 +9,8 @@ from ._output import emit_json
 
 
 def _accounts() -> Any:
-    from ..accounts import Accounts
-    from ..store import Store
+    from ..store.accounts import Accounts
+    from ..store.database import Store
 
     return Accounts(Store().engine)
 

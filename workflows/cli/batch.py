@@ -40,10 +40,10 @@ def start(
     ended or waits for review. Exit codes: 0 all done, 1 some failed, 2 bad input (nothing
     started), 10 some wait for review.
     """
-    from ..batch_records import Batches
     from ..service.batches import show_batch, start_batch
     from ..service.runs import serve
     from ..service.views import as_json as json_of
+    from ..store.batches import Batches
     from ._batch_progress import BatchProgress, summary_lines
 
     services = open_services()

@@ -13,8 +13,8 @@ def upgrade() -> None:
     """Bring the database's tables to this release's schema, keeping every run and review."""
     from sqlalchemy import inspect
 
-    from ..migrations import HEAD, current_revision, migrate
-    from ..store import Store, shown_url
+    from ..store.database import Store, shown_url
+    from ..store.migrations import HEAD, current_revision, migrate
 
     store = Store(upgrade=False)
     try:

@@ -69,7 +69,7 @@ def _beside(model: str, folder: Path) -> str:
 def _runbook(target: str) -> "LoadedRunbook | None":
     """The runbook TARGET names (a file, NAME@VERSION or a registered NAME), or None when it names a model."""
     from ..runbook.resolve import resolve_runbook
-    from ..store import Store
+    from ..store.database import Store
 
     if Path(target).is_file() or target.endswith((".yaml", ".yml")) or "@" in target:
         return resolve_runbook(target, Store(), register=False)

@@ -26,9 +26,9 @@ def review() -> None:
 )
 def list_command(as_json: bool, batch: str | None, status: str | None) -> None:
     """Review items, pending first, with age, runbook and run."""
-    from ..batch_records import Batches
     from ..service.reviews import list_reviews
     from ..service.views import as_json as json_of
+    from ..store.batches import Batches
 
     records = open_records()
     if batch is not None:

@@ -54,7 +54,7 @@ def schema(output: str | None) -> None:
 def list_command(as_json: bool) -> None:
     """Registered runbook versions: name, version, content hash, first registration."""
     from ..service.runbooks import list_runbooks
-    from ..store import Store
+    from ..store.database import Store
 
     store = Store()
     try:
@@ -77,7 +77,7 @@ def list_command(as_json: bool) -> None:
 def show(reference: str, as_json: bool) -> None:
     """Show a registered version's stored content: NAME@VERSION, or NAME for the latest; secrets show as ***."""
     from ..service.runbooks import show_runbook
-    from ..store import Store
+    from ..store.database import Store
 
     store = Store()
     try:
@@ -97,7 +97,7 @@ def show(reference: str, as_json: bool) -> None:
 def register(path: str) -> None:
     """Validate a runbook file and register its version (refused if the version's content changed)."""
     from ..service.runbooks import register_runbook
-    from ..store import Store
+    from ..store.database import Store
 
     store = Store()
     try:

@@ -41,9 +41,9 @@ def list_command(as_json: bool, limit: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON (id, status, runbook, steps, promotion).")
 def show(run_id: str, as_json: bool) -> None:
     """A run: its pins, cost, steps and promotion."""
-    from ..costs import cost_text
     from ..service.runs import show_run
     from ..service.views import as_json as json_of
+    from ..store.costs import cost_text
 
     view = show_run(open_records(), run_id)
     if as_json:
@@ -91,7 +91,7 @@ def trace_command(run_id: str, as_json: bool, shape: str, output: str | None) ->
     from ..service.views import as_json as json_of
 
     if shape == "otlp-json":
-        from ..trace_file import run_otlp_json
+        from ..service.trace_file import run_otlp_json
 
         spans = run_otlp_json(open_records(), run_id)
         target = Path(output or f"{run_id}.otlp.json")

@@ -12,7 +12,7 @@ EVENT_NAMES = "review.created, review.decided, run.finished"
 
 
 def _webhooks() -> Any:
-    from ..store import Store
+    from ..store.database import Store
     from ..webhooks import Webhooks
 
     return Webhooks(Store().engine)

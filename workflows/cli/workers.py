@@ -17,7 +17,7 @@ def workers(as_json: bool, everything: bool) -> None:
     """
     from ..service.views import as_json as json_of
     from ..service.workers import list_workers
-    from ..store import Store
+    from ..store.database import Store
 
     store = Store()
     try:

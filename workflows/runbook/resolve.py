@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunError
-from ..store import Store
+from ..store.database import Store
 from .loader import LoadedRunbook, load_runbook
 from .schema import Runbook
 

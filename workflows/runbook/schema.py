@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from ..durations import PATTERN as DURATION
-from ..semver import SEMVER
+from .semver import SEMVER
 
 NAME = r"^[a-z][a-z0-9-]{0,62}$"
 IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"

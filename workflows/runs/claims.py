@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ..records import now
-from ..tables import batches, runs, schedules
+from ..store.records import now
+from ..store.tables import batches, runs, schedules
 
 # Working or about to: running, or queued and claimed by a host (which starts it at once).
 _TAKES_A_SLOT = or_(runs.c.status == "running", and_(runs.c.status == "queued", runs.c.hosted_by.is_not(None)))

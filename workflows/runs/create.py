@@ -9,10 +9,10 @@ from typing import Any
 from executors._tarsafe import pack_directory, pack_files
 from executors.image import default_image
 
-from ..base import commit_snapshot, head_commit
-from ..batch_file import BatchRow
 from ..errors import RunError
 from ..identity import person_key
+from ..repo.base_tree import commit_snapshot, head_commit
+from ..runbook.batch_file import BatchRow
 from ..runbook.loader import LoadedRunbook
 from ..runbook.models import ModelOverride, check_models_usable
 from ..runbook.schema import GitTarget, PromoteStep

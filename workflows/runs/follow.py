@@ -6,7 +6,7 @@ from typing import Any
 
 from executors.errors import Exit
 
-from ..records import TERMINAL, Records
+from ..store.records import TERMINAL, Records
 
 
 def exit_code(status: str) -> int:

@@ -9,12 +9,12 @@ import datetime
 import json
 from typing import Any
 
-from ..artifacts import Artifact, build_artifact
+from ..artifacts.artifact import Artifact, build_artifact
 from ..durations import parse_duration
 from ..errors import RunCancelled
-from ..git import unstorable
-from ..records import Records
+from ..repo.git import unstorable
 from ..runbook.schema import DirectoryTarget, GitTarget, PromoteStep
+from ..store.records import Records
 from ..visible import visible
 from ..webhooks import review_created
 from .live import LiveRuns

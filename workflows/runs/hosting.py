@@ -25,12 +25,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..store import database_url
-from .engine import WAKE_TOPIC, RunEngine
+from ..store.database import database_url
 from .follow import follow
 from .gate import is_overdue
 from .liveness import Heartbeat, alive, any_worker_alive
 from .services import RunServices
+from .workflow import WAKE_TOPIC, RunEngine
 
 APP = "crewgate"
 QUEUE = "crewgate-runs"

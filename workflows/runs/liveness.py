@@ -23,8 +23,8 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from ..clock import database_time
 from ..errors import BadInput
-from ..records import now
-from ..tables import hosts
+from ..store.records import now
+from ..store.tables import hosts
 
 DEFAULT_TIMEOUT_S = 30.0
 log = logging.getLogger("crewgate.liveness")

@@ -4,13 +4,13 @@ from pathlib import Path
 
 from executors.faults import pause
 
-from ..artifacts import ArtifactError, read_artifact
-from ..blobs import BlobCorrupt
+from ..artifacts.artifact import ArtifactError, read_artifact
 from ..errors import PromotionError
-from ..promote import promote_directory, promote_git, promote_patch
-from ..promote_remote import promote_git_remote
 from ..runbook.schema import GitTarget, PatchTarget
 from ..runbook.templates import render
+from ..store.blobs import BlobCorrupt
+from ..targets.local import promote_directory, promote_git, promote_patch
+from ..targets.remote import promote_git_remote
 from .live import LiveRuns
 from .results import Promoted
 from .variables import template_variables

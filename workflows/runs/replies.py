@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from agents import ModelReply, Usage
 
-from ..records import now
-from ..tables import model_calls
+from ..store.records import now
+from ..store.tables import model_calls
 
 
 class RecordedReplies:

@@ -9,19 +9,23 @@ import datetime
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy.engine import Engine
 
 from agents import ChatModel
 from agents.telemetry import Telemetry, open_telemetry
 from executors import DockerSandbox, LocalSandbox, SandboxLimits
 from executors.protocol import Sandbox
 
-from ..blobs import Blobs, open_blobs
 from ..clock import DatabaseClock
 from ..errors import StoreCorrupt
-from ..records import Records
 from ..runbook.models import ModelOverride
-from ..store import Store, crewgate_home
+from ..store.blobs import Blobs, BlobStore
+from ..store.database import Store, crewgate_home
+from ..store.database_blobs import DatabaseBlobStore
+from ..store.records import Records
 
 if TYPE_CHECKING:
     from ..runbook.loader import LoadedRunbook
@@ -139,6 +143,13 @@ class RunServices:
         if self.telemetry is not None:
             self.telemetry.shutdown()
         self.store.close()
+
+
+def open_blobs(engine: Engine, folder: Path) -> Blobs:
+    """The database when it is PostgreSQL (shared by every machine), else the local folder."""
+    if engine.dialect.name == "postgresql":
+        return DatabaseBlobStore(engine)
+    return BlobStore(folder)
 
 
 def open_services(

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..records import Records, parse_time
+from ..store.records import Records, parse_time
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context

@@ -3,7 +3,7 @@
 import json
 from typing import Any
 
-from ..records import Records
+from ..store.records import Records
 
 
 def template_variables(records: Records, run_id: str, outputs: dict[str, str]) -> dict[str, Any]:

@@ -28,10 +28,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..batch_records import Batches
 from ..errors import BadInput
-from ..records import TERMINAL
-from ..schedules.records import ScheduleRecords
+from ..store.batches import Batches
+from ..store.records import TERMINAL
+from ..store.schedules import ScheduleRecords
 from ..webhooks.delivery import Dispatcher
 from .claims import claim_run
 from .hosting import launch, start, take_over, wake_decided

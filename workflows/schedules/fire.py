@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..batch_file import read_batch_file
-from ..batch_records import insert_batch
 from ..errors import CrewgateError
-from ..inputs import resolve_inputs
-from ..records import insert_run
+from ..runbook.batch_file import read_batch_file
+from ..runbook.inputs import resolve_inputs
 from ..runs.create import NewBatch, prepare_batch, prepare_run
 from ..runs.liveness import alive_in
 from ..runs.services import RunServices
-from .records import ScheduleRecords, ScheduleRow
+from ..store.batches import insert_batch
+from ..store.records import insert_run
+from ..store.schedules import ScheduleRecords, ScheduleRow
 
 PREPARE_TRIES = 3
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from ..runs.liveness import host_timeout
 from ..runs.services import RunServices
+from ..store.schedules import ScheduleRecords, tick_key
 from .fire import Fired, fire, give_up
-from .records import ScheduleRecords, tick_key
 from .timer import Looked, look
 
 INTERVAL_S = 0.5

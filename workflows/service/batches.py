@@ -10,11 +10,11 @@ at once, and a run waiting at its gate frees its slot.
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..batch_file import read_batch_file
-from ..batch_records import Batches, tally
-from ..costs import Cost, costs_of_runs, total_of
 from ..errors import BadInput
-from ..records import TERMINAL
+from ..runbook.batch_file import read_batch_file
+from ..store.batches import Batches, tally
+from ..store.costs import Cost, costs_of_runs, total_of
+from ..store.records import TERMINAL
 from .batch_views import BatchRunView, BatchView, StartedBatch
 
 if TYPE_CHECKING:
@@ -36,9 +36,9 @@ def start_batch(
     Every row is checked and every run prepared (its repository snapshotted) before the
     batch and its runs are recorded together, in one transaction: all of them, or none.
     """
-    from ..batch_records import insert_batch
     from ..runbook.resolve import resolve_runbook
     from ..runs.create import prepare_batch
+    from ..store.batches import insert_batch
 
     if concurrency < 1:
         raise BadInput(f"--concurrency must be 1 or more (got {concurrency})")

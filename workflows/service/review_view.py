@@ -8,10 +8,10 @@ a visible marker that says how much is hidden and how to see all of it.
 
 from dataclasses import replace
 
-from ..artifacts import STATUSES, read_listing
-from ..blobs import Blobs
+from ..artifacts.artifact import STATUSES, read_listing
 from ..errors import RunError, StoreCorrupt
-from ..records import Records
+from ..store.blobs import Blobs
+from ..store.records import Records
 from .views import ReviewView
 
 DIFF_LIMIT = 200_000

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 
 from ..errors import BadInput, GateError
 from ..identity import person_key
-from ..records import Records, parse_time
 from ..runs.spans import RunSpans
+from ..store.records import Records, parse_time
 from ..webhooks import review_decided
 from .review_view import DIFF_LIMIT, review_view
 from .views import DecisionResult, ReviewSummary, ReviewView
 
 if TYPE_CHECKING:
-    from ..blobs import Blobs
     from ..runs.services import RunServices
+    from ..store.blobs import Blobs
 
 DECISIONS = ("approve", "reject", "request_changes")
 MAX_MESSAGE = 10_000  # characters of a decision's message (the README says so)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from executors.errors import BadInput
 
 from ..errors import RunbookError, StoreCorrupt
-from ..store import RegisteredRunbook, Store
+from ..store.database import RegisteredRunbook, Store
 from .views import Problem, ValidationReport
 
 

@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..costs import Cost, costs_of_runs, run_costs
 from ..errors import RunError
-from ..records import TERMINAL, Records
+from ..store.costs import Cost, costs_of_runs, run_costs
+from ..store.records import TERMINAL, Records
 from .views import PromotionView, RunSummary, RunView, StartedRun, StepView, TraceEvent
 
 if TYPE_CHECKING:  # the engine's services are imported only by the commands that run work
@@ -116,8 +116,8 @@ def start_run(
     HTTP API) accepts NAME@VERSION or NAME only, never a path on this machine. `override` replaces
     the runbook's models for this run only (`crewgate run --model`), and is recorded with it.
     """
-    from ..base import left_out
-    from ..inputs import parse_pairs, resolve_inputs
+    from ..repo.base_tree import left_out
+    from ..runbook.inputs import parse_pairs, resolve_inputs
     from ..runbook.models import ModelOverride, check_models_usable
     from ..runbook.resolve import registered_runbook, resolve_runbook
     from ..runs.create import create_run, new_run_id

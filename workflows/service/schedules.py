@@ -16,8 +16,8 @@ from ..clock import database_now
 from ..errors import BadInput, NotFound, RunError
 from ..schedules.backfill import DEFAULT_MOST, Backfill, backfill
 from ..schedules.cron import CronError
-from ..schedules.records import ScheduleRecords, ScheduleRow, epoch, tick_key
 from ..schedules.timer import settle
+from ..store.schedules import ScheduleRecords, ScheduleRow, epoch, tick_key
 from .schedule_views import NEXT_FIRES, ScheduleView, TickView, Triggered, local_time
 
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ def apply_schedules(services: "RunServices", reference: str) -> tuple[list[Sched
     A schedule that already exists keeps its ticks and its pause; if its settings changed,
     the ticks due under the old ones up to now are decided first (skipped: replaced).
     """
-    from ..batch_file import read_batch_file
-    from ..inputs import resolve_inputs
+    from ..runbook.batch_file import read_batch_file
+    from ..runbook.inputs import resolve_inputs
     from ..runbook.models import check_models_usable
     from ..runbook.resolve import resolve_runbook
 

@@ -7,9 +7,9 @@ so the CLI and a web server give the same answer for the same question.
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..artifacts import Change
+from ..artifacts.artifact import Change
 from ..plain import plain
-from ..records import Decision
+from ..store.records import Decision
 
 
 def as_json(value: Any) -> Any:

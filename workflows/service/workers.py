@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from ..clock import database_time
 from ..runs.liveness import is_alive
-from ..tables import hosts
+from ..store.tables import hosts
 
 RECENT_S = 600.0
 

@@ -14,10 +14,10 @@ from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from msgspec import Meta
 
-from ..accounts import UserView
 from ..runbook.resolve import REF_PATTERN
 from ..service.reviews import MAX_MESSAGE
 from ..service.views import DecisionResult, ReviewSummary, ReviewView, RunSummary, RunView, StartedRun, TraceEvent
+from ..store.accounts import UserView
 from .auth import bearer_user, require
 
 

@@ -24,9 +24,9 @@ from litestar.template.config import TemplateConfig
 
 from executors._version import VERSION
 
-from ..accounts import Accounts
-from ..costs import cost_text
 from ..errors import CrewgateError
+from ..store.accounts import Accounts
+from ..store.costs import cost_text
 from .api import api
 from .headers import HEADERS
 from .json_depth import limit_json_depth

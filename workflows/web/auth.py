@@ -3,7 +3,7 @@
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
-from ..accounts import Accounts, UserView
+from ..store.accounts import Accounts, UserView
 
 CAN = {"read": {"viewer", "reviewer", "admin"}, "decide": {"reviewer", "admin"}, "manage": {"admin"}}
 

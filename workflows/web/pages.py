@@ -17,9 +17,9 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from ..accounts import SESSION_KIND, UserView
 from ..errors import BadInput
-from ..records import TERMINAL
+from ..store.accounts import SESSION_KIND, UserView
+from ..store.records import TERMINAL
 from ..visible import visible
 from .auth import CAN, require
 from .diffview import diff_lines

@@ -1,6 +1,6 @@
 """Web logins: a session token in a signed, HttpOnly, SameSite=Strict cookie, and login throttling.
 
-A session is an account token of kind `session` (workflows/accounts.py): random,
+A session is an account token of kind `session` (workflows/store/accounts.py): random,
 stored as its sha256, expiring after SESSION_LIFETIME, revoked at logout and
 refused once its user is disabled. The cookie holds the token and an HMAC-SHA256
 of it under the server's secret, so a cookie that was not issued by a server
@@ -25,8 +25,8 @@ from sqlalchemy.engine import Connection, Engine
 from ..clock import database_time
 from ..durations import parse_duration
 from ..identity import fold
-from ..store import crewgate_home
-from ..tables import login_failures
+from ..store.database import crewgate_home
+from ..store.tables import login_failures
 
 COOKIE = "crewgate_session"
 CSRF_COOKIE = "crewgate_csrf"

@@ -26,8 +26,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ..records import Records, now
-from ..tables import webhook_deliveries, webhooks
+from ..store.records import Records, now
+from ..store.tables import webhook_deliveries, webhooks
 from ..visible import display_lines, visible
 
 TEXT_LIMIT = 300  # characters of a run's final message quoted in `text`

@@ -17,8 +17,8 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 
 from ..errors import BadInput, NotFound
-from ..records import now
-from ..tables import webhook_deliveries, webhooks
+from ..store.records import now
+from ..store.tables import webhook_deliveries, webhooks
 from ..visible import visible
 
 EVENTS = ("review.created", "review.decided", "run.finished")

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from ..records import now
-from ..tables import webhook_deliveries, webhooks
+from ..store.records import now
+from ..store.tables import webhook_deliveries, webhooks
 from .post import DeliveryFailed, post
 from .signing import delivery_headers
 

@@ -21,9 +21,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from .durations import parse_duration
-from .errors import BadInput, NotFound
-from .identity import person_key
+from ..durations import parse_duration
+from ..errors import BadInput, NotFound
+from ..identity import person_key
 from .records import now
 from .tables import tokens, users
 

@@ -3,8 +3,8 @@
 from pathlib import Path
 from typing import Any
 
-from .errors import RunError
-from .runbook.schema import Runbook
+from ..errors import RunError
+from .schema import Runbook
 
 
 def parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:

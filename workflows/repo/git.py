@@ -5,7 +5,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import PromotionError
+from ..errors import PromotionError
 
 
 def git_bytes(

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import BadInput, RunError
+from ..errors import BadInput, RunError
 from .inputs import resolve_inputs
-from .runbook.schema import Runbook
+from .schema import Runbook
 
 MAX_ROWS = 10_000
 

@@ -24,15 +24,15 @@ from agents.observation import render_result
 from executors import ExecutionResult, SandboxLimits
 from executors.protocol import Sandbox
 
-from .artifacts import build_artifact
-from .errors import BadInput, RunError
-from .runbook.schema import CheckStep, CrewStep, TaskStep
-from .runbook.templates import render
-from .runs.variables import template_variables
-from .runs.work import run_check
+from ..artifacts.artifact import build_artifact
+from ..errors import BadInput, RunError
+from ..runbook.schema import CheckStep, CrewStep, TaskStep
+from ..runbook.templates import render
+from ..runs.variables import template_variables
+from ..runs.work import run_check
 
 if TYPE_CHECKING:
-    from .runs.services import RunServices
+    from ..runs.services import RunServices
 
 CELL_NUMBER = re.compile(r"<cell-\d+>")
 # Durations a test runner prints ("5 passed in 0.02s", "Ran 3 tests in 0.001s", "took 12 ms"): not results.

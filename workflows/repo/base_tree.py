@@ -13,7 +13,7 @@ from pathlib import Path
 
 from executors._tarsafe import tree_problem
 
-from .errors import RunError
+from ..errors import RunError
 from .git import git, git_bytes
 
 GITLINK = "160000"  # a submodule: a commit id, not content

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from .errors import NotFound
+from ..errors import NotFound
 from .records import insert_run, now
 from .tables import batches, reviews, runs
 

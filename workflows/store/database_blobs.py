@@ -14,8 +14,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from ..errors import StoreCorrupt
 from .blobs import BlobCorrupt, check_sha
-from .errors import StoreCorrupt
 from .records import now
 from .tables import blob_chunks, blobs
 

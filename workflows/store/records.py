@@ -15,9 +15,9 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from .clock import database_time
-from .errors import GateError, GateForbidden, NotFound
-from .identity import fold, person_key
+from ..clock import database_time
+from ..errors import GateError, GateForbidden, NotFound
+from ..identity import fold, person_key
 from .tables import decisions, promotions, reviews, runs, steps, trace
 
 TERMINAL = frozenset({"promoted", "completed", "failed", "rejected", "cancelled"})

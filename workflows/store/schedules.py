@@ -23,10 +23,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..durations import parse_duration
 from ..errors import NotFound
-from ..records import now as stamp
-from ..tables import runs, schedule_gaps, schedule_ticks, schedules
-from .cron import CronTimes
-from .plan import Gap, Timing
+from ..schedules.cron import CronTimes
+from ..schedules.plan import Gap, Timing
+from .records import now as stamp
+from .tables import runs, schedule_gaps, schedule_ticks, schedules
 
 QUEUED = "queued"
 UNFINISHED = ("queued", "running")  # and `waiting` when the schedule's while_in_review is skip

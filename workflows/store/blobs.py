@@ -12,9 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy.engine import Engine
-
-from .errors import RunError, StoreCorrupt
+from ..errors import RunError, StoreCorrupt
 
 
 class BlobCorrupt(StoreCorrupt):
@@ -37,15 +35,6 @@ class Blobs(Protocol):
     def put(self, data: bytes) -> str: ...
 
     def get(self, sha: str) -> bytes: ...
-
-
-def open_blobs(engine: Engine, folder: Path) -> Blobs:
-    """The database when it is PostgreSQL (shared by every machine), else the local folder."""
-    if engine.dialect.name == "postgresql":
-        from .database_blobs import DatabaseBlobStore
-
-        return DatabaseBlobStore(engine)
-    return BlobStore(folder)
 
 
 class BlobStore:

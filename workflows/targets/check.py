@@ -15,9 +15,9 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .artifacts import Artifact, workspace_entries
-from .errors import PromotionError
-from .git import STRICT, git, git_bytes
+from ..artifacts.artifact import Artifact, workspace_entries
+from ..errors import PromotionError
+from ..repo.git import STRICT, git, git_bytes
 
 SHOWN = 10
 PLAIN_GIT = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}  # no user or system git settings

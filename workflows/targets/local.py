@@ -15,11 +15,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .artifacts import Artifact
-from .errors import PromotionError
-from .git import STRICT
-from .git import git as _git
-from .promote_check import check_folder, check_patch, check_tree
+from ..artifacts.artifact import Artifact
+from ..errors import PromotionError
+from ..repo.git import STRICT
+from ..repo.git import git as _git
+from .check import check_folder, check_patch, check_tree
 
 AUTHOR = {"GIT_AUTHOR_NAME": "crewgate", "GIT_AUTHOR_EMAIL": "crewgate@localhost"}
 MARKER = ".crewgate-artifact"

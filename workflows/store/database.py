@@ -15,13 +15,13 @@ from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from .errors import NotFound, Problem, RunbookError, StoreCorrupt
+from ..errors import NotFound, Problem, RunbookError, StoreCorrupt
+from ..runbook.semver import semver_key
 from .migrations import migrate
-from .semver import semver_key
 from .tables import runbook_versions
 
 if TYPE_CHECKING:  # the loader (pydantic) is imported only by the commands that load runbooks
-    from .runbook.loader import LoadedRunbook
+    from ..runbook.loader import LoadedRunbook
 
 
 def crewgate_home() -> Path:
@@ -70,7 +70,7 @@ class RegisteredRunbook:
     def load(self) -> "LoadedRunbook":
         """Validate the stored content again (it must still hash to what was registered)."""
         base = Path(self.base_dir) if self.base_dir else None
-        from .runbook.loader import parse_runbook
+        from ..runbook.loader import parse_runbook
 
         loaded = parse_runbook(self.content, f"{self.ref} (stored)", base, stored=True)
         if loaded.sha256 != self.sha256:

@@ -210,7 +210,7 @@ blob_chunks = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
-# Accounts for the web review queue and HTTP API (workflows/accounts.py): a decision's
+# Accounts for the web review queue and HTTP API (workflows/store/accounts.py): a decision's
 # reviewer is the logged-in user or the token's user, never a name typed into a request.
 users = Table(
     "crewgate_users",

@@ -18,8 +18,8 @@ from typing import Any
 from agents.telemetry import provider_and_model
 from executors._version import VERSION
 
-from .records import Records, parse_time
-from .runs.spans import trace_ids, unix_ns
+from ..runs.spans import trace_ids, unix_ns
+from ..store.records import Records, parse_time
 
 INTERNAL, CLIENT = 1, 3  # OTLP SpanKind
 ERROR = 2  # OTLP StatusCode

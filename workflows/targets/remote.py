@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from .artifacts import Artifact
-from .errors import PromotionError
-from .git import git
-from .promote import artifact_commit
+from ..artifacts.artifact import Artifact
+from ..errors import PromotionError
+from ..repo.git import git
+from .local import artifact_commit
 
 QUIET = {"GIT_TERMINAL_PROMPT": "0", "GIT_PROTOCOL_FROM_USER": "0"}  # an error, never a prompt on a worker
 TRANSPORTS = ("-c", "protocol.allow=never") + tuple(

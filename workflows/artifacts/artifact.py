@@ -19,10 +19,10 @@ from typing import Any
 
 from executors._tarsafe import tree_problem
 
-from .errors import StoreCorrupt
+from ..errors import StoreCorrupt
+from ..plain import plain
+from ..visible import hidden_characters
 from .gitdiff import Entry, file_diff, is_binary
-from .plain import plain
-from .visible import hidden_characters
 
 FORMAT = "crewgate-artifact/2"
 IGNORED_PARTS = frozenset({".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})

@@ -4,7 +4,7 @@ A database made before migrations existed (crewgate 0.1.0: tables, no version
 row) is recognised by its tables, stamped as the baseline, then upgraded, so
 its runs and reviews are kept. Opening a database that is already current
 costs one query. An empty database gets today's tables straight from
-`workflows.tables` and is stamped HEAD (a test holds that this equals what the
+`workflows.store.tables` and is stamped HEAD (a test holds that this equals what the
 migrations build); Alembic is imported only for an older schema.
 """
 
