@@ -33,6 +33,7 @@ image: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check agents crews executors workflows tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: image lint
 	$(BIN)/pytest

@@ -21,7 +21,7 @@ from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, 
 from agents import CodeActMember, MemberResult
 from executors.errors import BadInput
 
-from .base import Coordinate, EngineBase
+from .base import Coordinate, CrewBase
 from .outcome import CrewOutcome, outcome_from
 
 DONE_WORD = "TERMINATE"
@@ -106,10 +106,10 @@ class GatewayChatClient(ChatCompletionClient):
         )
 
 
-class AutoGenCrew(EngineBase):
+class AutoGenCrew(CrewBase):
     """Runs task and crew steps as AgentChat agents and teams."""
 
-    engine = "autogen"
+    framework = "autogen"
 
     def run_task(self, member: str, task: str, context: str = "", max_turns: int | None = None) -> CrewOutcome:
         log: list[MemberResult] = []

@@ -1,24 +1,22 @@
 """The crew seam: one small interface over CrewAI and AutoGen."""
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from agents import CodeActMember, LLMGateway, TraceEvent, TraceSink
 from agents.gateway import Completion
 from agents.trace import discard
-from executors.errors import BadInput
 
 from .outcome import CrewOutcome
 
-ENGINES = ("crewai", "autogen")
 Coordinate = Callable[[str, list[dict[str, str]]], Completion]  # (manager or selector, messages) -> its reply
 
 
 class Crew(Protocol):
     """A run's members working on tasks and goals, in one shared sandbox."""
 
-    engine: str
+    framework: str  # crewai or autogen: the runbook's `crew.engine`
 
     def run_task(self, member: str, task: str, context: str = "", max_turns: int | None = None) -> CrewOutcome:
         """One member works on `task`."""
@@ -31,8 +29,8 @@ class Crew(Protocol):
         ...
 
 
-class EngineBase:
-    """What both engines hold: the run's members, its gateway, and the model of a manager/selector.
+class CrewBase:
+    """What both frameworks' crews hold: the run's members, its gateway, and the model of a manager/selector.
 
     A member's turns are traced by its own loop; the calls a framework makes to
     coordinate them (crewAI's hierarchical manager, AutoGen's selector) go through
@@ -88,23 +86,3 @@ class EngineBase:
             yield chosen
         finally:
             chosen.max_turns = saved
-
-
-def build_crew(
-    engine: str,
-    members: Mapping[str, CodeActMember],
-    gateway: LLMGateway,
-    manager_model: str,
-    manager_params: Mapping[str, Any] | None = None,
-    trace: TraceSink = discard,
-) -> Crew:
-    """The crew for `engine`; its framework is imported only now (it is slow to import)."""
-    if engine == "crewai":
-        from .crewai_crew import CrewAICrew
-
-        return CrewAICrew(dict(members), gateway, manager_model, dict(manager_params or {}), trace)
-    if engine == "autogen":
-        from .autogen_crew import AutoGenCrew
-
-        return AutoGenCrew(dict(members), gateway, manager_model, dict(manager_params or {}), trace)
-    raise BadInput(f"unknown crew engine {engine!r}: use {' or '.join(ENGINES)}")

@@ -22,7 +22,7 @@ from pydantic import PrivateAttr  # noqa: E402
 from agents import CodeActMember, MemberResult  # noqa: E402
 from executors.errors import BadInput  # noqa: E402
 
-from .base import Coordinate, EngineBase  # noqa: E402
+from .base import Coordinate, CrewBase  # noqa: E402
 from .outcome import CrewOutcome, outcome_from  # noqa: E402
 
 MANAGER = "manager"
@@ -104,10 +104,10 @@ class GatewayLLM(BaseLLM):
         return False  # the manager uses crewAI's text ReAct format, which any model can follow
 
 
-class CrewAICrew(EngineBase):
+class CrewAICrew(CrewBase):
     """Runs task and crew steps as crewAI tasks and crews."""
 
-    engine = "crewai"
+    framework = "crewai"
 
     def _agent(self, name: str, log: list[MemberResult], step_context: str = "") -> CodeActAgent:
         member = self.members[name]

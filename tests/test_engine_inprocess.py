@@ -78,8 +78,8 @@ def test_a_failing_check_loops_back_and_the_approved_fix_is_promoted(
     built, model = services
     repo = make_repo(tmp_path / "repo", "calculator-broken")
     started = start_run(built, str(RUNBOOK), [f"repo={repo}"], "requester")
-    engine = launch(built, "in-process-test")
-    start(engine, started.run_id)
+    workflow = launch(built, "in-process-test")
+    start(workflow, started.run_id)
     events: list[dict[str, Any]] = []
     assert follow(built.records, started.run_id, events.append, poll_s=0.05) == 10  # waiting at the gate
 

@@ -9,7 +9,7 @@ import yaml
 
 from tests.durable_helpers import Crewgate, last_event
 from workflows.runbook import load_runbook
-from workflows.runbook.resolve import json_schema_text
+from workflows.store.runbooks import json_schema_text
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNBOOKS = sorted((ROOT / "runbooks").glob("*.yaml"))

@@ -16,13 +16,14 @@ from .db import db
 from .models import models
 from .replay import replay
 from .review import review
-from .run import run, worker
+from .run import run
 from .runbook import runbook
 from .runs import runs
 from .sandbox import sandbox
 from .schedule import schedule
 from .serve import serve
 from .webhooks import webhooks
+from .worker import worker
 from .workers import workers
 
 

@@ -41,7 +41,7 @@ def start(
     started), 10 some wait for review.
     """
     from ..service.batches import show_batch, start_batch
-    from ..service.runs import serve
+    from ..service.runs import run_worker
     from ..service.views import as_json as json_of
     from ..store.batches import Batches
     from ._batch_progress import BatchProgress, summary_lines
@@ -58,7 +58,7 @@ def start(
         return
     progress = BatchProgress(Batches(services.store.engine), started.id, as_json)
     say = reporter(True) if as_json else (lambda event: None)  # the progress line says it all on a terminal
-    serve(services, say, True, concurrency, batch=started.id, progress=progress)
+    run_worker(services, say, True, concurrency, batch=started.id, progress=progress)
     progress.finish()
     view = show_batch(services.store.engine, started.id)
     if as_json:

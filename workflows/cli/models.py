@@ -68,8 +68,8 @@ def _beside(model: str, folder: Path) -> str:
 
 def _runbook(target: str) -> "LoadedRunbook | None":
     """The runbook TARGET names (a file, NAME@VERSION or a registered NAME), or None when it names a model."""
-    from ..runbook.resolve import resolve_runbook
     from ..store.database import Store
+    from ..store.runbooks import resolve_runbook
 
     if Path(target).is_file() or target.endswith((".yaml", ".yml")) or "@" in target:
         return resolve_runbook(target, Store(), register=False)

@@ -39,7 +39,7 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def schema(output: str | None) -> None:
     """Print the runbook JSON Schema (generated from the validating models)."""
-    from ..runbook.resolve import json_schema_text
+    from ..store.runbooks import json_schema_text
 
     text = json_schema_text()
     if output:

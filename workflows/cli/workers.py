@@ -21,7 +21,7 @@ def workers(as_json: bool, everything: bool) -> None:
 
     store = Store()
     try:
-        found = list_workers(store.engine, everything)
+        found = list_workers(store.engine, store.url, everything)
     finally:
         store.close()
     if as_json:

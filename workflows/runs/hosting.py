@@ -25,33 +25,33 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..store.database import database_url
 from .follow import follow
 from .gate import is_overdue
 from .liveness import Heartbeat, alive, any_worker_alive
 from .services import RunServices
-from .workflow import WAKE_TOPIC, RunEngine
+from .workflow import WAKE_TOPIC, RunWorkflow
 
 APP = "crewgate"
 QUEUE = "crewgate-runs"
 WORKFLOW_VERSION = "crewgate-runs-2"  # 1 was crewgate 0.1.0's module-level workflow
 
 
-def dbos_config(executor_id: str) -> Any:
-    from dbos._serialization import DBOSPortableJSON
+def dbos_config(executor_id: str, url: str) -> Any:
+    """DBOS's settings for this process: its tables live in crewgate's own database (`url`, the store's)."""
+    from dbos import DBOSPortableJSONSerializer
 
     return {
         "name": APP,
-        "system_database_url": database_url(),
+        "system_database_url": url,
         "application_version": WORKFLOW_VERSION,
         "executor_id": executor_id,
-        "serializer": DBOSPortableJSON,  # JSON, never pickle
+        "serializer": DBOSPortableJSONSerializer(),  # JSON, never pickle
         "log_level": os.environ.get("CREWGATE_DBOS_LOG_LEVEL", "WARNING"),
     }
 
 
-def launch(services: RunServices, executor_id: str, serve_queue: bool = False) -> RunEngine:
-    """Start DBOS in this process with an engine on `services`; it recovers the pending runs of `executor_id`.
+def launch(services: RunServices, executor_id: str, serve_queue: bool = False) -> RunWorkflow:
+    """Start DBOS in this process with the run workflow on `services`; it recovers the pending runs of `executor_id`.
 
     Only a worker (`serve_queue`) takes runs from the runs queue.
     """
@@ -60,24 +60,24 @@ def launch(services: RunServices, executor_id: str, serve_queue: bool = False) -
     from ..webhooks import delivery
     from .ticks import drop_legacy_timers
 
-    engine = RunEngine(services)  # registered with DBOS before launch, so recovered runs find it
+    workflow = RunWorkflow(services)  # registered with DBOS before launch, so recovered runs find it
     delivery.bind(services.store.engine)  # webhook deliveries run in workers, wherever they were started
     Heartbeat(services.store.engine, executor_id)
-    DBOS(config=dbos_config(executor_id))
+    DBOS(config=dbos_config(executor_id, services.store.url))
     DBOS.listen_queues([QUEUE] if serve_queue else [])
     DBOS.launch()
     DBOS.register_queue(QUEUE)  # no DBOS cap: a run waiting at a gate would hold its slot; the worker admits runs
     if serve_queue:
         drop_legacy_timers()  # schedules are crewgate's own rows now (workflows/schedules)
-    return engine
+    return workflow
 
 
-def start(engine: RunEngine, run_id: str) -> None:
+def start(workflow: RunWorkflow, run_id: str) -> None:
     """Start the run's workflow here (a no-op when it already exists: the run id is the workflow id)."""
     from dbos import DBOS, SetWorkflowID
 
     with SetWorkflowID(run_id):
-        DBOS.start_workflow(engine.run_workflow, run_id)
+        DBOS.start_workflow(workflow.run_workflow, run_id)
 
 
 def take_over(services: RunServices, own_executor: str, room: int) -> tuple[list[str], list[str]]:
@@ -93,6 +93,9 @@ def take_over(services: RunServices, own_executor: str, room: int) -> tuple[list
     from dbos import DBOS
     from dbos._dbos import _get_dbos_instance
 
+    # DBOS 3.4 has no public call that moves a gone executor's PENDING workflow onto a queue only while it
+    # still belongs to that executor (`DBOS.resume_workflow` would also take a live one's): this is the one
+    # private call crewgate makes, pinned by the dbos<3.5 range.
     system = _get_dbos_instance()._sys_db
     pending = DBOS.list_workflows(status="PENDING", app_version=WORKFLOW_VERSION, load_input=False, load_output=False)
     gone: dict[str, bool] = {}
@@ -113,29 +116,29 @@ def take_over(services: RunServices, own_executor: str, room: int) -> tuple[list
 
 
 @contextmanager
-def client() -> Iterator[Any]:
-    """A DBOS client for commands that only send, cancel or read (they must not recover runs), closed after use."""
-    from dbos import DBOS, DBOSClient
-    from dbos._serialization import DBOSPortableJSON
+def client(url: str) -> Iterator[Any]:
+    """A DBOS client on the database at `url` for commands that only send, cancel or read (they must not
+    recover runs), closed after use."""
+    from dbos import DBOS, DBOSClient, DBOSPortableJSONSerializer
 
-    DBOS.migrate(database_url())  # the client never creates DBOS's tables itself; this is idempotent
-    dbos = DBOSClient(system_database_url=database_url(), serializer=DBOSPortableJSON)
+    DBOS.migrate(url)  # the client never creates DBOS's tables itself; this is idempotent
+    dbos = DBOSClient(system_database_url=url, serializer=DBOSPortableJSONSerializer())
     try:
         yield dbos
     finally:
         dbos.destroy()
 
 
-def workflow_of(run_id: str) -> Any | None:
+def workflow_of(url: str, run_id: str) -> Any | None:
     """The run's workflow status in DBOS, or None if it was never started."""
-    with client() as dbos:
+    with client(url) as dbos:
         found = dbos.list_workflows(workflow_ids=[run_id])
     return found[0] if found else None
 
 
-def wake(run_id: str, review_id: str, status: str) -> None:
+def wake(url: str, run_id: str, review_id: str, status: str) -> None:
     """Tell a waiting run its review was decided (idempotent; the decision rows are the truth)."""
-    with client() as dbos:
+    with client(url) as dbos:
         dbos.send(
             run_id,
             {"review": review_id},
@@ -161,7 +164,7 @@ def wake_decided(services: RunServices, run_ids: str | set[str] | None = None) -
             item = {**item, "status": "expired"}
         if item["status"] == "pending":
             continue
-        wake(item["run_id"], item["id"], item["status"])  # its run was waiting when listed
+        wake(services.store.url, item["run_id"], item["id"], item["status"])  # its run was waiting when listed
         woken.append(item["run_id"])
     return woken
 
@@ -170,22 +173,22 @@ def host(services: RunServices, run_id: str, say: Callable[[dict[str, Any]], Non
     """Continue an existing run in this process and follow it; start it if it was never started."""
     services.records.run(run_id)  # an unknown id is bad input, before anything starts
     wake_decided(services, run_id)
-    found = workflow_of(run_id)
+    found = workflow_of(services.store.url, run_id)
     executor = str(found.executor_id) if found and found.executor_id else f"run-{run_id}"
     database = services.store.engine
     if found is not None and (alive(database, executor) or any_worker_alive(database)):
         return follow(services.records, run_id, say, replay=False)  # its live host (or a worker) continues it
-    engine = launch(services, executor, serve_queue=found is not None and found.queue_name == QUEUE)
+    workflow = launch(services, executor, serve_queue=found is not None and found.queue_name == QUEUE)
     if found is None:  # recorded, but its process died before the workflow existed
-        start(engine, run_id)
+        start(workflow, run_id)
     code = follow(services.records, run_id, say, replay=found is None)
     _deliver_before_exit(services)
     return code
 
 
 def start_and_follow(services: RunServices, run_id: str, say: Callable[[dict[str, Any]], None]) -> int:
-    engine = launch(services, f"run-{run_id}")
-    start(engine, run_id)
+    workflow = launch(services, f"run-{run_id}")
+    start(workflow, run_id)
     code = follow(services.records, run_id, say)
     _deliver_before_exit(services)
     return code

@@ -28,17 +28,18 @@ from .spans import RunSpans
 
 INSTANCE = "crewgate"
 WAKE_TOPIC = "decision"
-POLL_S = float(os.environ.get("CREWGATE_GATE_POLL_S", "3600"))
 
 
-@DBOS.dbos_class()
-class RunEngine(DBOSConfiguredInstance):
+@DBOS.dbos_class("RunEngine")  # the name durable runs were recorded under: a rename must not orphan them
+class RunWorkflow(DBOSConfiguredInstance):
     """Runs runbooks durably with this process's services. One per process, made before DBOS launches."""
 
     def __init__(self, services: RunServices) -> None:
         self.services = services
         self.runs = LiveRuns(services)
         self.spans = RunSpans(services.telemetry, services.records)
+        # a waiting run looks at its decision this often even if no wake message comes (tests make it short)
+        self.gate_poll_s = float(os.environ.get("CREWGATE_GATE_POLL_S", "3600"))
         super().__init__(config_name=INSTANCE)
 
     @DBOS.workflow()
@@ -184,7 +185,7 @@ class RunEngine(DBOSConfiguredInstance):
             decided = self.decision_step(review_id)
             if decided is not None:
                 return Outcome.from_json(decided)
-            DBOS.recv(topic=f"{WAKE_TOPIC}:{review_id}", timeout_seconds=POLL_S)
+            DBOS.recv(topic=f"{WAKE_TOPIC}:{review_id}", timeout_seconds=self.gate_poll_s)
 
 
 def _context(outputs: dict[str, str], feedback: str) -> str:

@@ -1,2 +1,2 @@
-"""Schedules: when a cron fires (cron), what a look at the clock decides (plan, timer), firing a tick (fire),
-the worker's scheduler thread (scheduler), backfill, and their rows (records)."""
+"""When a schedule's ticks fall: cron expressions in a time zone (cron) and what one look at the clock
+decides for a schedule (plan). Pure: no database, no runs; the scheduler (workflows/scheduler) acts on it."""

@@ -36,9 +36,9 @@ def start_batch(
     Every row is checked and every run prepared (its repository snapshotted) before the
     batch and its runs are recorded together, in one transaction: all of them, or none.
     """
-    from ..runbook.resolve import resolve_runbook
     from ..runs.create import prepare_batch
     from ..store.batches import insert_batch
+    from ..store.runbooks import resolve_runbook
 
     if concurrency < 1:
         raise BadInput(f"--concurrency must be 1 or more (got {concurrency})")

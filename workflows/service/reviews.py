@@ -94,7 +94,7 @@ def decide(
     if result.decided:
         from ..runs.hosting import wake  # DBOS is slow to import: only a settled item needs it
 
-        wake(item["run_id"], review_id, status)
+        wake(services.store.url, item["run_id"], review_id, status)
     return result
 
 

@@ -7,7 +7,7 @@ from executors.errors import BadInput
 
 from ..errors import RunbookError, StoreCorrupt
 from ..store.database import RegisteredRunbook, Store
-from .views import Problem, ValidationReport
+from .views import ProblemView, ValidationReport
 
 
 def validate_files(paths: Sequence[str]) -> list[ValidationReport]:
@@ -19,7 +19,7 @@ def validate_files(paths: Sequence[str]) -> list[ValidationReport]:
         try:
             loaded = load_runbook(path)
         except RunbookError as exc:
-            problems = tuple(Problem(p.line, p.col, p.message, p.path, str(p)) for p in exc.problems)
+            problems = tuple(ProblemView(p.line, p.col, p.message, p.path, str(p)) for p in exc.problems)
             reports.append(ValidationReport(path, False, problems))
         else:
             reports.append(ValidationReport(path, True, (), loaded.ref, loaded.sha256))
@@ -44,7 +44,7 @@ def show_runbook(store: Store, reference: str) -> RegisteredRunbook:
     refused may hold one) replaced by "***": it is for reading, not for loading.
     """
     from ..runbook.literal_secrets import redacted_source
-    from ..runbook.resolve import REF
+    from ..store.runbooks import REF
 
     match = REF.match(reference)
     if not match:

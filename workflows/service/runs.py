@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import RunError
 from ..store.costs import Cost, costs_of_runs, run_costs
 from ..store.records import TERMINAL, Records
-from .views import PromotionView, RunSummary, RunView, StartedRun, StepView, TraceEvent
+from .views import PromotionView, RunSummary, RunView, StartedRun, StepView, TraceEntry
 
 if TYPE_CHECKING:  # the engine's services are imported only by the commands that run work
     from ..runbook.models import ModelOverride
@@ -90,11 +90,11 @@ def _step_view(row: dict[str, Any], cost: Cost) -> StepView:
     )
 
 
-def run_trace(records: Records, run_id: str) -> list[TraceEvent]:
+def run_trace(records: Records, run_id: str) -> list[TraceEntry]:
     """Every member turn of a run, in order (NotFound for an unknown id)."""
     records.run(run_id)
     return [
-        TraceEvent(e["id"], e["run_id"], e["step_id"], e["attempt"], e["member"], e["turn"], e["data"], e["created_at"])
+        TraceEntry(e["id"], e["run_id"], e["step_id"], e["attempt"], e["member"], e["turn"], e["data"], e["created_at"])
         for e in records.trace(run_id)
     ]
 
@@ -119,9 +119,9 @@ def start_run(
     from ..repo.base_tree import left_out
     from ..runbook.inputs import parse_pairs, resolve_inputs
     from ..runbook.models import ModelOverride, check_models_usable
-    from ..runbook.resolve import registered_runbook, resolve_runbook
     from ..runs.create import create_run, new_run_id
     from ..runs.liveness import Heartbeat
+    from ..store.runbooks import registered_runbook, resolve_runbook
 
     if registered_only:
         loaded = registered_runbook(reference, services.store)
@@ -182,7 +182,7 @@ def cancel_runs(services: "RunServices", run_ids: list[str], message: str) -> li
     for run_id in cancelled:  # what a host that is gone (or slow) left behind
         services.sandboxes.reap(run_id)
     if cancelled:
-        with client() as dbos:
+        with client(services.store.url) as dbos:
             for run_id in cancelled:
                 dbos.cancel_workflow(run_id)
     spans = RunSpans(services.telemetry, services.records)
@@ -207,7 +207,7 @@ def _wait_for_hosts(services: "RunServices", run_ids: list[str]) -> None:
             time.sleep(0.1)
 
 
-def serve(
+def run_worker(
     services: "RunServices",
     report: Report,
     until_idle: bool,
@@ -219,6 +219,6 @@ def serve(
 
     With `batch`, serve only that batch's runs (`batch start`), calling `progress` after each look.
     """
-    from ..runs.worker import serve as work
+    from ..worker import work
 
     work(services, report, until_idle, concurrency, batch=batch, progress=progress)

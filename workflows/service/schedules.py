@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import database_now
 from ..errors import BadInput, NotFound, RunError
-from ..schedules.backfill import DEFAULT_MOST, Backfill, backfill
+from ..scheduler.backfill import DEFAULT_MOST, Backfill, backfill
+from ..scheduler.timer import settle
 from ..schedules.cron import CronError
-from ..schedules.timer import settle
 from ..store.schedules import ScheduleRecords, ScheduleRow, epoch, tick_key
 from .schedule_views import NEXT_FIRES, ScheduleView, TickView, Triggered, local_time
 
@@ -35,7 +35,7 @@ def apply_schedules(services: "RunServices", reference: str) -> tuple[list[Sched
     from ..runbook.batch_file import read_batch_file
     from ..runbook.inputs import resolve_inputs
     from ..runbook.models import check_models_usable
-    from ..runbook.resolve import resolve_runbook
+    from ..store.runbooks import resolve_runbook
 
     loaded = resolve_runbook(reference, services.store, register=False)
     book = loaded.runbook

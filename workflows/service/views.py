@@ -90,7 +90,7 @@ class RunView:
 
 
 @dataclass(frozen=True)
-class TraceEvent:
+class TraceEntry:
     """One member turn: the prompt's reply, the code, the observation, the tokens."""
 
     id: int
@@ -179,7 +179,9 @@ class StartedRun:
 
 
 @dataclass(frozen=True)
-class Problem:
+class ProblemView:
+    """One problem of a runbook file, as `runbook validate --json` shows it."""
+
     line: int | None
     col: int | None
     message: str
@@ -193,6 +195,6 @@ class ValidationReport:
 
     path: str
     ok: bool
-    problems: tuple[Problem, ...]
+    problems: tuple[ProblemView, ...]
     runbook: str | None = None
     sha256: str | None = None

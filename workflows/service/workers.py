@@ -31,13 +31,13 @@ class WorkerView:
     hosting: tuple[str, ...]  # workflow ids (run ids, schedule ticks) it holds, PENDING in DBOS
 
 
-def list_workers(engine: Engine, everything: bool = False) -> list[WorkerView]:
+def list_workers(engine: Engine, url: str, everything: bool = False) -> list[WorkerView]:
     """Hosting processes, alive ones first; `everything` includes those long gone."""
     with engine.connect() as db:
         clock = database_time(db)
         rows = db.execute(select(hosts)).mappings().all()
     recent = [row for row in rows if everything or clock - row["seen_at"] < RECENT_S]
-    held = _pending_by_executor() if recent else {}
+    held = _pending_by_executor(url) if recent else {}
     views = [
         WorkerView(
             executor_id=row["executor_id"],
@@ -54,10 +54,10 @@ def list_workers(engine: Engine, everything: bool = False) -> list[WorkerView]:
     return sorted(views, key=lambda view: (not view.alive, view.seen_s_ago, view.executor_id))
 
 
-def _pending_by_executor() -> dict[str, list[str]]:
+def _pending_by_executor(url: str) -> dict[str, list[str]]:
     from ..runs.hosting import WORKFLOW_VERSION, client
 
-    with client() as dbos:
+    with client(url) as dbos:
         pending = dbos.list_workflows(status="PENDING", app_version=WORKFLOW_VERSION, load_input=False)
     held: dict[str, list[str]] = {}
     for workflow in pending:

@@ -14,10 +14,10 @@ from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from msgspec import Meta
 
-from ..runbook.resolve import REF_PATTERN
 from ..service.reviews import MAX_MESSAGE
-from ..service.views import DecisionResult, ReviewSummary, ReviewView, RunSummary, RunView, StartedRun, TraceEvent
+from ..service.views import DecisionResult, ReviewSummary, ReviewView, RunSummary, RunView, StartedRun, TraceEntry
 from ..store.accounts import UserView
+from ..store.runbooks import REF_PATTERN
 from .auth import bearer_user, require
 
 
@@ -126,7 +126,7 @@ def show_run_item(request: Request, user: UserView, run_id: str) -> RunView:
 
 
 @get("/runs/{run_id:str}/trace", sync_to_thread=True, responses=refusals(404))
-def run_trace_items(request: Request, user: UserView, run_id: str) -> list[TraceEvent]:
+def run_trace_items(request: Request, user: UserView, run_id: str) -> list[TraceEntry]:
     """Every turn of every member of the run, in order."""
     from ..service.runs import run_trace
 

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunError
-from ..store.database import Store
-from .loader import LoadedRunbook, load_runbook
-from .schema import Runbook
+from ..runbook.loader import LoadedRunbook, load_runbook
+from ..runbook.schema import Runbook
+from .database import Store
 
 REF_PATTERN = r"^([a-z][a-z0-9-]*)(?:@([0-9][0-9A-Za-z.+-]*))?$"  # NAME or NAME@VERSION; also in the OpenAPI
 REF = re.compile(REF_PATTERN)  # group 1 the name, group 2 the version (None: the latest)

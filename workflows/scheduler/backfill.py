@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ..errors import BadInput
+from ..schedules.cron import CronError
 from ..store.schedules import ScheduleRecords, ScheduleRow, tick_key
 from ..store.tables import schedule_ticks
-from .cron import CronError
 
 DEFAULT_MOST = 1000
 

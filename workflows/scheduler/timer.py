@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from ..schedules.cron import CronError
+from ..schedules.plan import Gap, Plan, plan_ticks
 from ..store.schedules import ScheduleRecords, ScheduleRow, epoch, tick_key
 from ..store.tables import schedule_ticks
-from .cron import CronError
-from .plan import Gap, Plan, plan_ticks
 
 
 @dataclass(frozen=True)

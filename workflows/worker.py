@@ -28,21 +28,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import BadInput
-from ..store.batches import Batches
-from ..store.records import TERMINAL
-from ..store.schedules import ScheduleRecords
-from ..webhooks.delivery import Dispatcher
-from .claims import claim_run
-from .hosting import launch, start, take_over, wake_decided
-from .liveness import alive, worker_executor_id
-from .services import RunServices
+from .errors import BadInput
+from .runs.claims import claim_run
+from .runs.hosting import launch, start, take_over, wake_decided
+from .runs.liveness import alive, worker_executor_id
+from .runs.services import RunServices
+from .store.batches import Batches
+from .store.records import TERMINAL
+from .store.schedules import ScheduleRecords
+from .webhooks.delivery import Dispatcher
 
 WORKING = frozenset({"queued", "running"})
 BUSY_POLL_S = 0.25
 
 
-def serve(
+def work(
     services: RunServices,
     say: Callable[[dict[str, Any]], None],
     until_idle: bool,
@@ -56,15 +56,15 @@ def serve(
     A worker (not `batch start`) also runs the scheduler (workflows/schedules): the timer
     over every schedule, and the firing of queued ticks.
     """
-    from ..schedules.scheduler import Scheduler
+    from .scheduler.scheduler import Scheduler
 
     limit = limit or concurrency()  # bad input stops the worker before it starts anything
     reaped = services.sandboxes.reap_orphans()
     executor = f"batch-{batch}-{os.getpid()}" if batch else worker_executor_id()
-    engine = launch(services, executor, serve_queue=batch is None)
+    workflow = launch(services, executor, serve_queue=batch is None)
     say({"event": "worker", "status": "started", "executor": executor, "reaped": reaped, "concurrency": limit})
     watch = RunWatch(services, say)
-    admit = Admission(services, executor, limit, lambda run_id: start(engine, run_id))
+    admit = Admission(services, executor, limit, lambda run_id: start(workflow, run_id))
     deliver = Dispatcher(services.store.engine)
     schedules = ScheduleRecords(services.store.engine)
     scheduler = Scheduler(services, say, executor).start() if batch is None else None
