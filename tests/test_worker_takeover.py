@@ -15,9 +15,9 @@ from sqlalchemy import insert, update
 
 from tests.durable_helpers import Crewgate, durable_runbook, kill, logged_events, make_repo, wait_for_event
 from tests.schedule_helpers import write_runbook
+from workflows.clock import stamp, wall_clock
 from workflows.runs.liveness import Heartbeat, alive, any_worker_alive, this_machine
 from workflows.store.database import Store
-from workflows.store.records import now
 from workflows.store.tables import hosts
 
 
@@ -69,7 +69,7 @@ def test_liveness_is_a_heartbeat_within_the_timeout_or_a_pid_on_this_machine(
     monkeypatch.setenv("CREWGATE_HOST_TIMEOUT_S", "5")
     store = Store(f"sqlite:///{tmp_path / 'crewgate.db'}")
     database = store.engine
-    row = {"pid": 1, "hostname": "elsewhere/1", "started_at": now(), "seen_at": time.time()}
+    row = {"pid": 1, "hostname": "elsewhere/1", "started_at": stamp(wall_clock()), "seen_at": time.time()}
     with database.begin() as db:
         db.execute(insert(hosts).values(executor_id="worker-elsewhere", **row))
     assert alive(database, "worker-elsewhere") and any_worker_alive(database)  # another machine: its heartbeat counts

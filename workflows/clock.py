@@ -10,11 +10,24 @@ so asking the time costs no query.
 import datetime
 import threading
 import time
+from collections.abc import Callable
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 RESYNC_S = 60.0
+
+Clock = Callable[[], datetime.datetime]  # an aware UTC datetime: a DatabaseClock, wall_clock, or a test's own
+
+
+def wall_clock() -> datetime.datetime:
+    """This machine's time: for a process with no database yet, and the default of the record classes."""
+    return datetime.datetime.now(datetime.UTC)
+
+
+def stamp(at: datetime.datetime) -> str:
+    """A time as the tables keep it: ISO 8601 in UTC, to the millisecond."""
+    return at.astimezone(datetime.UTC).isoformat(timespec="milliseconds")
 
 
 def database_time(db: Connection) -> float:

@@ -66,7 +66,7 @@ def work(
     watch = RunWatch(services, say)
     admit = Admission(services, executor, limit, lambda run_id: start(workflow, run_id))
     deliver = Dispatcher(services.store.engine)
-    schedules = ScheduleRecords(services.store.engine)
+    schedules = ScheduleRecords(services.store.engine, services.clock)
     scheduler = Scheduler(services, say, executor).start() if batch is None else None
     try:
         while True:
@@ -144,9 +144,10 @@ class Admission:
 
     def __init__(self, services: RunServices, executor: str, limit: int, begin: Callable[[str], None]) -> None:
         self.database = services.store.engine
+        self.clock = services.clock
         self.executor = executor
         self.batches = Batches(services.store.engine)
-        self.schedules = ScheduleRecords(services.store.engine)
+        self.schedules = ScheduleRecords(services.store.engine, services.clock)
         self.limit = limit
         self.begin = begin
         self.started: set[str] = set()  # runs started (or taken over) here that are still working
@@ -185,7 +186,7 @@ class Admission:
             group = _group(run)
             if group and group in caps and busy.get(group, 0) >= caps[group]:
                 continue
-            if not claim_run(self.database, run, self.executor, caps.get(group) if group else None):
+            if not claim_run(self.database, run, self.executor, caps.get(group) if group else None, self.clock):
                 if group:  # another worker claimed it (so it works), or the group is full
                     busy[group] = busy.get(group, 0) + 1
                 continue

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
+from ..clock import wall_clock
 from ..durations import PATTERN as DURATION
 from .semver import SEMVER
 
@@ -245,7 +246,6 @@ class ScheduleEntry(Strict):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str) -> str:
-        import datetime
 
         from ..schedules.cron import CronError, CronTimes
 
@@ -257,7 +257,7 @@ class ScheduleEntry(Strict):
                 "or 6 with leading seconds (e.g. '*/2 * * * * *')"
             ) from exc
         try:
-            times.check_fires(datetime.datetime.now(datetime.UTC))
+            times.check_fires(wall_clock())  # a date this cron matches exists from now on
         except CronError as exc:
             raise ValueError(f"{exc}: no date matches it (check the day of month against the month)") from exc
         return value

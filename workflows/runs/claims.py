@@ -14,14 +14,16 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ..store.records import now
+from ..clock import Clock, stamp, wall_clock
 from ..store.tables import batches, runs, schedules
 
 # Working or about to: running, or queued and claimed by a host (which starts it at once).
 _TAKES_A_SLOT = or_(runs.c.status == "running", and_(runs.c.status == "queued", runs.c.hosted_by.is_not(None)))
 
 
-def claim_run(engine: Engine, run: dict[str, Any], executor: str, group_limit: int | None = None) -> bool:
+def claim_run(
+    engine: Engine, run: dict[str, Any], executor: str, group_limit: int | None = None, clock: Clock = wall_clock
+) -> bool:
     """Make `executor` the host of `run` if it is still queued under the host it had and its group has room."""
     previous = run["hosted_by"]
     same_host = runs.c.hosted_by.is_(None) if previous is None else runs.c.hosted_by == previous
@@ -31,7 +33,7 @@ def claim_run(engine: Engine, run: dict[str, Any], executor: str, group_limit: i
         claimed = db.execute(
             update(runs)
             .where(runs.c.id == run["id"], runs.c.status == "queued", same_host)
-            .values(hosted_by=executor, updated_at=now())
+            .values(hosted_by=executor, updated_at=stamp(clock()))
         )
         return bool(claimed.rowcount == 1)
 

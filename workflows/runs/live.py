@@ -169,7 +169,7 @@ class LiveRuns:
         spec = book.sandbox
         limits = SandboxLimits(memory=spec.memory, cpus=spec.cpus, pids=spec.pids, timeout_s=spec.timeout_s)
         sandbox = services.sandboxes.start(run_id, spec.image, limits)
-        replies = RecordedReplies(services.store.engine, run_id)
+        replies = RecordedReplies(services.store.engine, run_id, services.clock)
         budget = Budget(max_tokens=book.budget.max_tokens, max_usd=book.budget.max_usd, ledger=replies.spent)
         gateway = LLMGateway(
             budget=budget,

@@ -10,6 +10,7 @@ process's runs are never touched. Times are the database's clock, not each
 machine's, so a worker whose clock is off cannot make a live one look gone.
 """
 
+import datetime
 import logging
 import os
 import socket
@@ -21,9 +22,8 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from ..clock import database_time
+from ..clock import database_time, stamp
 from ..errors import BadInput
-from ..store.records import now
 from ..store.tables import hosts
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -83,8 +83,10 @@ class Heartbeat:
         with self.engine.begin() as db:
             if first:
                 db.execute(delete(hosts).where(hosts.c.executor_id == self.executor_id))
-                row = {"pid": os.getpid(), "hostname": this_machine(), "started_at": now()}
-                db.execute(insert(hosts).values(executor_id=self.executor_id, seen_at=database_time(db), **row))
+                seen = database_time(db)  # the database's clock, like every heartbeat after it
+                started = stamp(datetime.datetime.fromtimestamp(seen, datetime.UTC))
+                row = {"pid": os.getpid(), "hostname": this_machine(), "started_at": started}
+                db.execute(insert(hosts).values(executor_id=self.executor_id, seen_at=seen, **row))
             else:
                 seen = database_time(db)
                 db.execute(update(hosts).where(hosts.c.executor_id == self.executor_id).values(seen_at=seen))

@@ -13,16 +13,17 @@ from sqlalchemy.exc import IntegrityError
 
 from agents import ModelReply, Usage
 
-from ..store.records import now
+from ..clock import Clock, stamp, wall_clock
 from ..store.tables import model_calls
 
 
 class RecordedReplies:
     """The reply log and spending ledger of one run."""
 
-    def __init__(self, engine: Engine, run_id: str) -> None:
+    def __init__(self, engine: Engine, run_id: str, clock: Clock = wall_clock) -> None:
         self.engine = engine
         self.run_id = run_id
+        self.clock = clock
 
     def recorded(self, scope: str, member: str, index: int) -> ModelReply | None:
         table = model_calls.c
@@ -49,7 +50,7 @@ class RecordedReplies:
             "unpriced": int(reply.usage.unpriced_calls > 0),
             "finish_reason": reply.finish_reason,
             "reasoning": reply.reasoning or None,
-            "created_at": now(),
+            "created_at": stamp(self.clock()),
         }
         # A reply already there (two processes on one run) is kept: the first one is the truth.
         with contextlib.suppress(IntegrityError), self.engine.begin() as db:

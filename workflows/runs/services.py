@@ -5,9 +5,7 @@ otherwise), how models are reached, and the clock: a test swaps any of them
 for a real local one (LocalSandbox, a model object) without touching globals.
 """
 
-import datetime
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -19,7 +17,7 @@ from agents.telemetry import Telemetry, open_telemetry
 from executors import DockerSandbox, LocalSandbox, SandboxLimits
 from executors.protocol import Sandbox
 
-from ..clock import DatabaseClock
+from ..clock import Clock, DatabaseClock, wall_clock
 from ..errors import StoreCorrupt
 from ..runbook.models import ModelOverride
 from ..store.blobs import Blobs, BlobStore
@@ -104,10 +102,6 @@ class LocalSandboxes:
         return 0
 
 
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
 @dataclass(frozen=True)
 class RunServices:
     """One per process. `model` None means litellm (real providers and `scripted/...`).
@@ -120,7 +114,7 @@ class RunServices:
     blobs: Blobs
     sandboxes: Sandboxes = field(default_factory=DockerSandboxes)
     model: ChatModel | None = None
-    clock: Callable[[], datetime.datetime] = utc_now
+    clock: Clock = wall_clock
     telemetry: Telemetry | None = None
 
     def pinned_runbook(self, run_id: str) -> "LoadedRunbook":
@@ -145,10 +139,10 @@ class RunServices:
         self.store.close()
 
 
-def open_blobs(engine: Engine, folder: Path) -> Blobs:
+def open_blobs(engine: Engine, folder: Path, clock: Clock = wall_clock) -> Blobs:
     """The database when it is PostgreSQL (shared by every machine), else the local folder."""
     if engine.dialect.name == "postgresql":
-        return DatabaseBlobStore(engine)
+        return DatabaseBlobStore(engine, clock)
     return BlobStore(folder)
 
 
@@ -157,12 +151,13 @@ def open_services(
 ) -> RunServices:
     """The services of this crewgate home (or of database `url`); time is the database's (clock.py)."""
     store = Store(url)
+    clock = DatabaseClock(store.engine)
     return RunServices(
         store=store,
-        records=Records(store.engine),
-        blobs=open_blobs(store.engine, crewgate_home() / "blobs"),
+        records=Records(store.engine, clock),
+        blobs=open_blobs(store.engine, crewgate_home() / "blobs", clock),
         sandboxes=sandboxes or DockerSandboxes(),
         model=model,
-        clock=DatabaseClock(store.engine),
+        clock=clock,
         telemetry=open_telemetry(),
     )

@@ -112,7 +112,7 @@ class RunSpans:
             "crewgate.review.outcome": outcome,
             "crewgate.artifact.sha256": item["artifact_sha256"],
         }
-        end = unix_ns(decided_at) if decided_at else unix_ns(datetime.datetime.now(datetime.UTC))
+        end = unix_ns(decided_at) if decided_at else unix_ns(self.records.clock())
         start = unix_ns(item["created_at"])
         self.telemetry.finished(f"gate wait {item['step_id']}", self.parent(run_id), attributes, start, end)
 

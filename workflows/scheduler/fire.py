@@ -73,7 +73,7 @@ def fire(services: RunServices, tick: dict[str, Any], worker: str) -> Fired | No
     two workers do not both snapshot a repository for it; a lease whose worker is gone
     is taken over.
     """
-    records = ScheduleRecords(services.store.engine)
+    records = ScheduleRecords(services.store.engine, services.clock)
     name, at, kind = tick["schedule"], tick["tick_at"], tick["kind"]
     prepared: _Prepared | None = None
     for _ in range(PREPARE_TRIES):
@@ -93,7 +93,7 @@ def fire(services: RunServices, tick: dict[str, Any], worker: str) -> Fired | No
                 records.settle(db, name, at, "skipped", why)
                 return Fired(name, at, kind, "skipped", why)
             if prepared is not None and prepared.revision == row.revision:
-                ids = _record(db, prepared)
+                ids = _record(db, prepared, services.records.timestamp())
                 records.settle(db, name, at, "started", "", run_id=ids.get("run"), batch_id=ids.get("batch"))
                 return Fired(name, at, kind, "started", "", ids.get("run"), ids.get("batch"))
         try:
@@ -121,12 +121,13 @@ def _prepare(services: RunServices, row: ScheduleRow, at: str) -> _Prepared:
     return _Prepared(row.revision, run=prepare_run(services, loaded, inputs, requester, schedule=row.name))
 
 
-def _record(db: Any, prepared: _Prepared) -> dict[str, str]:
+def _record(db: Any, prepared: _Prepared, at: str) -> dict[str, str]:
+    """Record the tick's run or batch at `at` in the caller's transaction; its id by kind."""
     if prepared.batch is not None:
-        insert_batch(db, prepared.batch.row, prepared.batch.runs)
+        insert_batch(db, prepared.batch.row, prepared.batch.runs, at)
         return {"batch": prepared.batch.id}
     run = prepared.run or {}  # one of the two is always prepared
-    insert_run(db, run)
+    insert_run(db, run, at)
     return {"run": str(run["id"])}
 
 

@@ -44,7 +44,7 @@ class Scheduler:
 
     def __init__(self, services: RunServices, say: Say, worker: str, interval_s: float = INTERVAL_S) -> None:
         self.services = services
-        self.records = ScheduleRecords(services.store.engine)
+        self.records = ScheduleRecords(services.store.engine, services.clock)
         self.say = say
         self.worker = worker
         self.interval_s = interval_s

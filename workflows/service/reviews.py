@@ -37,7 +37,7 @@ def list_reviews(
     records: Records, now: datetime.datetime | None = None, batch: str | None = None, status: str | None = None
 ) -> list[ReviewSummary]:
     """Every review item (of one batch, in one status), pending first, oldest first within a status."""
-    now = now or datetime.datetime.now(datetime.UTC)
+    now = now or records.clock()
     return [
         ReviewSummary(
             r["id"],

@@ -42,7 +42,7 @@ def apply_schedules(services: "RunServices", reference: str) -> tuple[list[Sched
     if not book.schedule:
         raise BadInput(f"{loaded.file}: {book.name}@{book.version} has no `schedule:` entries to apply")
     check_models_usable(book)  # a schedule whose every tick would fail for a missing key is not applied
-    records = ScheduleRecords(services.store.engine)
+    records = ScheduleRecords(services.store.engine, services.clock)
     entries: dict[str, dict[str, Any]] = {}
     for index, (name, entry) in enumerate(zip(book.schedule_names(), book.schedule, strict=True)):
         where = f"{loaded.file}: schedule[{index}] ({name})"

@@ -21,10 +21,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import Clock, stamp, wall_clock
 from ..durations import parse_duration
 from ..errors import BadInput, NotFound
 from ..identity import person_key
-from .records import now
 from .tables import tokens, users
 
 ROLES = ("admin", "reviewer", "viewer")  # viewers read; reviewers also decide; admins also start, cancel, manage
@@ -56,8 +56,9 @@ class TokenView:
 class Accounts:
     """Users and tokens in the crewgate database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock = wall_clock) -> None:
         self.engine = engine
+        self.clock = clock  # creation, expiry, revocation and last use are all by this clock
 
     # -- users --------------------------------------------------------------
     def add_user(self, name: str, role: str, password: str) -> UserView:
@@ -69,7 +70,7 @@ class Accounts:
         row = {"name": key, "role": role, "password_hash": _hasher().hash(password), "disabled": 0}
         try:
             with self.engine.begin() as db:
-                db.execute(insert(users).values(**row, created_at=now()))
+                db.execute(insert(users).values(**row, created_at=stamp(self.clock())))
         except IntegrityError as exc:
             raise BadInput(f"user {key} already exists: see `crewgate users list`") from exc
         return self.user(key)
@@ -121,7 +122,7 @@ class Accounts:
             lifetime = parse_duration(expires)
             if lifetime is None or lifetime.total_seconds() <= 0:
                 raise BadInput(f"--expires {expires!r} is not a duration like 90m, 12h or 30d")
-            expires_at = (datetime.datetime.now(datetime.UTC) + lifetime).isoformat(timespec="seconds")
+            expires_at = (self.clock() + lifetime).isoformat(timespec="seconds")
         token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         with self.engine.begin() as db:
             db.execute(
@@ -129,7 +130,7 @@ class Accounts:
                     id=token_id,
                     user=owner.name,
                     secret_sha256=_sha256(secret),
-                    created_at=now(),
+                    created_at=stamp(self.clock()),
                     expires_at=expires_at,
                     kind=kind,
                 )
@@ -145,7 +146,9 @@ class Accounts:
         self._token(token_id)
         with self.engine.begin() as db:
             db.execute(
-                update(tokens).where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None)).values(revoked_at=now())
+                update(tokens)
+                .where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
+                .values(revoked_at=stamp(self.clock()))
             )
         return self._token(token_id)
 
@@ -161,13 +164,11 @@ class Accounts:
             return None
         if row["kind"] != kind:
             return None
-        expired = row["expires_at"] and datetime.datetime.fromisoformat(row["expires_at"]) <= datetime.datetime.now(
-            datetime.UTC
-        )
+        expired = row["expires_at"] and datetime.datetime.fromisoformat(row["expires_at"]) <= self.clock()
         if row["revoked_at"] or expired or owner["disabled"]:
             return None
         with self.engine.begin() as db:
-            db.execute(update(tokens).where(tokens.c.id == token_id).values(last_used_at=now()))
+            db.execute(update(tokens).where(tokens.c.id == token_id).values(last_used_at=stamp(self.clock())))
         return _user_view(owner)
 
     def end_session(self, text: str) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import NotFound
-from .records import insert_run, now
+from .records import insert_run
 from .tables import batches, reviews, runs
 
 DONE = frozenset({"promoted", "completed"})
@@ -66,11 +66,11 @@ class Batches:
             return {row.id: row.concurrency for row in rows}
 
 
-def insert_batch(db: Connection, fields: dict[str, Any], run_rows: Iterable[dict[str, Any]]) -> None:
-    """Record a batch and its queued runs in the caller's transaction (all of them, or nothing)."""
-    db.execute(insert(batches).values(**fields, status="open", created_at=now()))
+def insert_batch(db: Connection, fields: dict[str, Any], run_rows: Iterable[dict[str, Any]], at: str) -> None:
+    """Record a batch and its queued runs at `at` in the caller's transaction (all of them, or nothing)."""
+    db.execute(insert(batches).values(**fields, status="open", created_at=at))
     for row in run_rows:
-        insert_run(db, row)
+        insert_run(db, row, at)
 
 
 def tally(statuses: list[str]) -> dict[str, int]:

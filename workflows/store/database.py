@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import Clock, wall_clock
 from ..errors import NotFound, Problem, RunbookError, StoreCorrupt
 from ..runbook.semver import semver_key
 from .migrations import migrate
@@ -49,10 +50,6 @@ def engine_url(url: str) -> str:
     return url
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
 @dataclass(frozen=True)
 class RegisteredRunbook:
     name: str
@@ -81,8 +78,9 @@ class RegisteredRunbook:
 class Store:
     """The database crewgate keeps its records in."""
 
-    def __init__(self, url: str | None = None, upgrade: bool = True) -> None:
+    def __init__(self, url: str | None = None, upgrade: bool = True, clock: Clock = wall_clock) -> None:
         self.url = url or database_url()
+        self.clock = clock
         self.engine: Engine = create_engine(
             engine_url(self.url), connect_args=_connect_args(self.url), pool_pre_ping=is_postgres(self.url)
         )
@@ -109,7 +107,7 @@ class Store:
             "content": loaded.source,
             "source_file": loaded.file,
             "base_dir": str(loaded.base_dir) if loaded.base_dir else None,
-            "registered_at": _now(),
+            "registered_at": self.clock().astimezone(datetime.UTC).isoformat(timespec="seconds"),
         }
         try:
             with self.engine.begin() as connection:

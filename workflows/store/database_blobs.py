@@ -14,9 +14,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import Clock, stamp, wall_clock
 from ..errors import StoreCorrupt
 from .blobs import BlobCorrupt, check_sha
-from .records import now
 from .tables import blob_chunks, blobs
 
 CHUNK = 1 << 20
@@ -25,8 +25,9 @@ CHUNK = 1 << 20
 class DatabaseBlobStore:
     """Immutable blobs named by their sha256, in crewgate_blobs / crewgate_blob_chunks."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock = wall_clock) -> None:
         self.engine = engine
+        self.clock = clock
 
     def put(self, data: bytes) -> str:
         """Store `data` and return its sha256; a corrupt copy already there is replaced."""
@@ -42,7 +43,9 @@ class DatabaseBlobStore:
                 for count, start in enumerate(range(0, len(data), CHUNK), 1):
                     piece = bytes(view[start : start + CHUNK])
                     db.execute(insert(blob_chunks).values(sha256=sha, seq=count - 1, data=piece))
-                db.execute(insert(blobs).values(sha256=sha, size=len(data), chunks=count, created_at=now()))
+                db.execute(
+                    insert(blobs).values(sha256=sha, size=len(data), chunks=count, created_at=stamp(self.clock()))
+                )
         except IntegrityError:  # another process stored the same bytes at the same moment
             if not self._intact(sha):
                 raise

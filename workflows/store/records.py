@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from ..clock import database_time
+from ..clock import Clock, database_time, stamp, wall_clock
 from ..errors import GateError, GateForbidden, NotFound
 from ..identity import fold, person_key
 from .tables import decisions, promotions, reviews, runs, steps, trace
@@ -24,18 +24,13 @@ TERMINAL = frozenset({"promoted", "completed", "failed", "rejected", "cancelled"
 ANY_REVIEWER = "any"
 
 
-def now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
-
-
 def parse_time(text: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(text)
 
 
-def insert_run(db: Connection, fields: dict[str, Any]) -> None:
-    """Record a queued run (fields from `runs.create.prepare_run`) in the caller's transaction."""
-    stamp = now()
-    db.execute(insert(runs).values(**fields, status="queued", message="", created_at=stamp, updated_at=stamp))
+def insert_run(db: Connection, fields: dict[str, Any], at: str) -> None:
+    """Record a queued run (fields from `runs.create.prepare_run`) at `at` in the caller's transaction."""
+    db.execute(insert(runs).values(**fields, status="queued", message="", created_at=at, updated_at=at))
 
 
 @dataclass(frozen=True)
@@ -52,13 +47,18 @@ class Decision:
 class Records:
     """Run records in the crewgate database (the Store's engine)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock = wall_clock) -> None:
         self.engine = engine
+        self.clock = clock
+
+    def timestamp(self) -> str:
+        """The time to record, by this store's clock (the database's, in a process's services)."""
+        return stamp(self.clock())
 
     # -- runs -------------------------------------------------------------
     def create_run(self, **fields: Any) -> None:
         with self.engine.begin() as db:
-            insert_run(db, fields)
+            insert_run(db, fields, self.timestamp())
 
     def run(self, run_id: str) -> dict[str, Any]:
         with self.engine.connect() as db:
@@ -90,7 +90,7 @@ class Records:
         if "status" in fields:
             query = query.where(runs.c.status.not_in(sorted(TERMINAL)))
         with self.engine.begin() as db:
-            db.execute(query.values(**fields, updated_at=now()))
+            db.execute(query.values(**fields, updated_at=self.timestamp()))
 
     def status_of(self, run_id: str) -> str | None:
         with self.engine.connect() as db:
@@ -128,12 +128,12 @@ class Records:
                 db.execute(
                     update(runs)
                     .where(runs.c.id == run_id)
-                    .values(status="cancelled", message=message, updated_at=now())
+                    .values(status="cancelled", message=message, updated_at=self.timestamp())
                 )
                 db.execute(
                     update(reviews)
                     .where(reviews.c.run_id == run_id, reviews.c.status == "pending")
-                    .values(status="cancelled", closed_at=now())
+                    .values(status="cancelled", closed_at=self.timestamp())
                 )
                 cancelled.append(run_id)
                 if status == "running":
@@ -150,12 +150,14 @@ class Records:
                 )
             ).first()
             if found is None:
-                db.execute(insert(steps).values(**row, status="running", output="", usage="{}", started_at=now()))
+                db.execute(
+                    insert(steps).values(**row, status="running", output="", usage="{}", started_at=self.timestamp())
+                )
             else:  # a step re-run after a crash
                 db.execute(
                     update(steps)
                     .where(steps.c.run_id == run_id, steps.c.step_id == step_id, steps.c.attempt == attempt)
-                    .values(status="running", started_at=now())
+                    .values(status="running", started_at=self.timestamp())
                 )
 
     def finish_step(
@@ -165,7 +167,7 @@ class Records:
             db.execute(
                 update(steps)
                 .where(steps.c.run_id == run_id, steps.c.step_id == step_id, steps.c.attempt == attempt)
-                .values(status=status, output=output, usage=json.dumps(usage), finished_at=now())
+                .values(status=status, output=output, usage=json.dumps(usage), finished_at=self.timestamp())
             )
 
     def steps(self, run_id: str) -> list[dict[str, Any]]:
@@ -185,7 +187,7 @@ class Records:
                     member=member,
                     turn=turn,
                     data=json.dumps(data, default=str),
-                    created_at=now(),
+                    created_at=self.timestamp(),
                 )
             )
 
@@ -208,7 +210,7 @@ class Records:
                 return False
             exists = db.execute(select(reviews.c.id).where(reviews.c.id == fields["id"])).first()
             if exists is None:
-                db.execute(insert(reviews).values(**fields, status="pending", created_at=now()))
+                db.execute(insert(reviews).values(**fields, status="pending", created_at=self.timestamp()))
         return True
 
     def close_pending_reviews(self, run_id: str, status: str) -> None:
@@ -216,7 +218,7 @@ class Records:
             db.execute(
                 update(reviews)
                 .where(reviews.c.run_id == run_id, reviews.c.status == "pending")
-                .values(status=status, closed_at=now())
+                .values(status=status, closed_at=self.timestamp())
             )
 
     def expire(self, review_id: str) -> None:
@@ -225,7 +227,7 @@ class Records:
             db.execute(
                 update(reviews)
                 .where(reviews.c.id == review_id, reviews.c.status == "pending")
-                .values(status="expired", closed_at=now())
+                .values(status="expired", closed_at=self.timestamp())
             )
 
     def review(self, review_id: str) -> dict[str, Any]:
@@ -302,7 +304,7 @@ class Records:
                         message=message,
                         target_step=target_step,
                         artifact_sha256=item["artifact_sha256"],
-                        created_at=now(),
+                        created_at=self.timestamp(),
                     )
                 )
             except IntegrityError as exc:
@@ -312,7 +314,7 @@ class Records:
                 db.execute(
                     update(reviews)
                     .where(reviews.c.id == review_id, reviews.c.status == "pending")
-                    .values(status=status, closed_at=now())
+                    .values(status=status, closed_at=self.timestamp())
                 )
             return status
 
@@ -330,7 +332,7 @@ class Records:
                     artifact_sha256=artifact_sha256,
                     target=target,
                     status="started",
-                    created_at=now(),
+                    created_at=self.timestamp(),
                 )
             )
         with self.engine.connect() as db:

@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from ..clock import Clock, stamp, wall_clock
 from ..durations import parse_duration
 from ..errors import NotFound
 from ..schedules.cron import CronTimes
 from ..schedules.plan import Gap, Timing
-from .records import now as stamp
 from .tables import runs, schedule_gaps, schedule_ticks, schedules
 
 QUEUED = "queued"
@@ -78,7 +78,8 @@ def epoch(moment: datetime.datetime) -> float:
 
 
 class ScheduleRecords:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock = wall_clock) -> None:
+        self.clock = clock
         self.engine = engine
 
     # -- schedules -----------------------------------------------------------------
@@ -116,7 +117,7 @@ class ScheduleRecords:
                 version=version,
                 spec=json.dumps(spec),
                 paused=0,
-                applied_at=stamp(),
+                applied_at=stamp(self.clock()),
                 revision=max(used) + 1,
                 decided_until=at,
                 broken=None,
@@ -134,7 +135,7 @@ class ScheduleRecords:
                 revision=row.revision + 1,
                 decided_until=at,
                 broken=None,
-                applied_at=stamp(),
+                applied_at=stamp(self.clock()),
             )
         )
 
@@ -167,7 +168,7 @@ class ScheduleRecords:
                 tick_at=at,
                 outcome=outcome,
                 detail=detail,
-                recorded_at=stamp(),
+                recorded_at=stamp(self.clock()),
                 kind=kind,
                 revision=row.revision,
             )
@@ -217,7 +218,7 @@ class ScheduleRecords:
                 last_at=tick_key(gap.last),
                 count=gap.count,
                 detail=gap.why,
-                recorded_at=stamp(),
+                recorded_at=stamp(self.clock()),
                 revision=row.revision,
             )
         )

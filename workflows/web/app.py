@@ -74,7 +74,7 @@ def create_app(services: Any, secure_cookies: bool = False) -> Litestar:
         debug=False,
     )
     app.state.services = services
-    app.state.accounts = Accounts(services.store.engine)
+    app.state.accounts = Accounts(services.store.engine, services.clock)
     app.state.secret = secret
     app.state.secure_cookies = secure_cookies
     app.state.session_cookie, app.state.csrf_cookie = session_cookie, csrf_cookie

@@ -26,14 +26,17 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ..store.records import Records, now
+from ..clock import Clock, stamp, wall_clock
+from ..store.records import Records
 from ..store.tables import webhook_deliveries, webhooks
 from ..visible import display_lines, visible
 
 TEXT_LIMIT = 300  # characters of a run's final message quoted in `text`
 
 
-def record_event(engine: Engine, event: str, subject: str, text: str, data: dict[str, Any]) -> list[str]:
+def record_event(
+    engine: Engine, event: str, subject: str, text: str, data: dict[str, Any], clock: Clock = wall_clock
+) -> list[str]:
     """Record `event` about `subject` for every enabled hook that wants it; the ids of the new deliveries.
 
     A hook that already has this event (same subject) gets nothing new.
@@ -44,8 +47,8 @@ def record_event(engine: Engine, event: str, subject: str, text: str, data: dict
     for hook_id, events in hooks:
         if event not in json.loads(events):
             continue
-        delivery_id, stamp = secrets.token_hex(8), now()
-        body = {"event": event, "id": delivery_id, "created_at": stamp, "text": text, "data": data}
+        delivery_id, at = secrets.token_hex(8), stamp(clock())
+        body = {"event": event, "id": delivery_id, "created_at": at, "text": text, "data": data}
         row = {
             "id": delivery_id,
             "webhook_id": hook_id,
@@ -54,7 +57,7 @@ def record_event(engine: Engine, event: str, subject: str, text: str, data: dict
             "body": json.dumps(body, sort_keys=True, ensure_ascii=False),
             "status": "pending",
             "attempts": 0,
-            "created_at": stamp,
+            "created_at": at,
         }
         # One transaction per row, outside the suppress: a refused duplicate is rolled back, not committed.
         with contextlib.suppress(IntegrityError), engine.begin() as db:

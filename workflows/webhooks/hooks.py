@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 
+from ..clock import Clock, stamp, wall_clock
 from ..errors import BadInput, NotFound
-from ..store.records import now
 from ..store.tables import webhook_deliveries, webhooks
 from ..visible import visible
 
@@ -59,8 +59,9 @@ class WebhookView:
 class Webhooks:
     """The webhooks of the crewgate database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock = wall_clock) -> None:
         self.engine = engine
+        self.clock = clock
 
     def add(self, url: str, events: str | list[str], secret: str | None = None) -> WebhookView:
         """Register a hook for `events` (a list, or names separated by commas); BadInput says what to fix."""
@@ -71,7 +72,12 @@ class Webhooks:
         with self.engine.begin() as db:
             db.execute(
                 insert(webhooks).values(
-                    id=hook_id, url=checked_url, events=json.dumps(names), secret=secret, created_at=now(), disabled=0
+                    id=hook_id,
+                    url=checked_url,
+                    events=json.dumps(names),
+                    secret=secret,
+                    created_at=stamp(self.clock()),
+                    disabled=0,
                 )
             )
         return self.get(hook_id)

@@ -7,13 +7,14 @@ signed when it is made (signing.py), by this machine's clock: the receiver
 compares the signed time with its own clock, not with the database's.
 """
 
+import datetime
 import time
 from collections.abc import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from ..store.records import now
+from ..clock import stamp
 from ..store.tables import webhook_deliveries, webhooks
 from .post import DeliveryFailed, post
 from .signing import delivery_headers
@@ -60,7 +61,14 @@ def attempt(engine: Engine, delivery_id: str, clock: Callable[[], float] = time.
     except DeliveryFailed as exc:
         _settle(engine, delivery_id, last_status=exc.status, last_error=str(exc)[:ERROR_LIMIT])
         raise
-    _settle(engine, delivery_id, status="delivered", last_status=status, last_error=None, delivered_at=now())
+    _settle(
+        engine,
+        delivery_id,
+        status="delivered",
+        last_status=status,
+        last_error=None,
+        delivered_at=stamp(datetime.datetime.fromtimestamp(clock(), datetime.UTC)),
+    )
     return "delivered"
 
 
