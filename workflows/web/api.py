@@ -7,7 +7,7 @@ another artifact's sha256), 422 for a malformed request.
 """
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from litestar import Request, Router, get, post
 from litestar.di import Provide
@@ -19,6 +19,9 @@ from ..service.views import DecisionResult, ReviewSummary, ReviewView, RunSummar
 from ..store.accounts import UserView
 from ..store.runbooks import REF_PATTERN
 from .auth import bearer_user, require
+
+if TYPE_CHECKING:  # the services are built at the edge (crewgate serve) and handed in
+    from ..runs.services import RunServices
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,9 @@ def refusals(*codes: int) -> dict[int, ResponseSpec]:
     }
 
 
-def _services(request: Request) -> Any:
-    return request.app.state.services
+def _services(request: Request) -> "RunServices":
+    services: RunServices = request.app.state.services
+    return services
 
 
 def _user(request: Request) -> UserView:

@@ -9,7 +9,7 @@ Content-Security-Policy allows this server's own scripts and styles only.
 """
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from litestar import Litestar, Request, Response
@@ -34,12 +34,15 @@ from .pages import pages
 from .refusals import STATUS
 from .session import LoginThrottle, cookie_names, server_secret
 
+if TYPE_CHECKING:
+    from ..runs.services import RunServices
+
 HERE = Path(__file__).resolve().parent
 
 API_PATHS = "^/api/v1(/|$)"  # the API takes bearer tokens, not cookies: no CSRF token (anchored: nowhere else)
 
 
-def create_app(services: Any, secure_cookies: bool = False) -> Litestar:
+def create_app(services: "RunServices", secure_cookies: bool = False) -> Litestar:
     """The app over this process's run services (database, blobs); it hosts no runs itself.
 
     `secure_cookies` marks the session and CSRF cookies Secure and names them `__Host-...`:

@@ -6,7 +6,7 @@ its form carries the sha256 the page showed, so an approval binds to what the
 reviewer saw, and the CSRF token every form post must carry (app.py).
 """
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 from litestar import Request, Response, Router, get, post
@@ -26,6 +26,9 @@ from .diffview import diff_lines
 from .refusals import status_of
 from .session import SESSION_LIFETIME, SESSION_SECONDS, signed, unsigned
 
+if TYPE_CHECKING:  # the services are built at the edge (crewgate serve) and handed in
+    from ..runs.services import RunServices
+
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
@@ -38,8 +41,9 @@ def session_user(request: Request) -> UserView:
     return user
 
 
-def _services(request: Request) -> Any:
-    return request.app.state.services
+def _services(request: Request) -> "RunServices":
+    services: RunServices = request.app.state.services
+    return services
 
 
 def _page(name: str, user: UserView | None, http_status: int = 200, **context: Any) -> Template:
