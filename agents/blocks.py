@@ -70,8 +70,12 @@ def parse_reply(text: str, reasoning: str = "", finish_reason: str | None = None
     acting, final = _split_final(visible)
     code, problem = find_code(acting)
     if not code and problem is None:
-        if final is not None:
+        if final is not None and final.strip():
             return ParsedReply((), None, final.strip(), visible, reasoning)
+        if final is not None:
+            return ParsedReply(
+                (), f"Your final answer is empty: say what you did and found. {HOW_TO_ACT}", None, visible, reasoning
+            )
         problem = _tool_call_problem(acting) or f"Your reply has no code to run and no final answer. {HOW_TO_ACT}"
     return ParsedReply(code, problem, final if code else None, visible, reasoning)
 

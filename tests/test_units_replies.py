@@ -89,6 +89,8 @@ def test_explicit_final_answers(reply: str, final: str) -> None:
         ("<final_answer>half an ans", "length", "cut off"),  # truncated: never final
         ("<execute>\nx = 1\n", "stop", "never closed"),
         ("```python\nx = 1\n", "stop", "never closed"),
+        ("<final_answer>  </final_answer>", "stop", "final answer is empty"),  # an empty success is no success
+        ("Final answer:", "stop", "final answer is empty"),
     ],
 )
 def test_replies_that_are_answered_with_a_correction(reply: str, finish_reason: str | None, complaint: str) -> None:
