@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import CREWGATE
+from tests.helpers import CREWGATE, crewgate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DATA = Path(__file__).resolve().parent / "data"
@@ -49,15 +49,7 @@ class Crewgate:
     def run(
         self, *args: str, timeout: float = 300, stdin: str | None = None, **extra: str
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(CREWGATE), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=self.env(**extra),
-            check=False,
-        )
+        return crewgate(*args, env=self.env(**extra), timeout=timeout, stdin=stdin)
 
     def start(self, *args: str, **extra: str) -> subprocess.Popen[str]:
         process = subprocess.Popen(

@@ -8,11 +8,15 @@ from pathlib import Path
 CREWGATE = Path(sys.executable).with_name("crewgate")
 
 
-def crewgate(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run `crewgate ARGS` as a user would; never raises on a non-zero exit."""
+def crewgate(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `crewgate ARGS` as a user would, to its end; never raises on a non-zero exit. The one runner
+    of the command in the tests (`Crewgate.run` runs it on a private home)."""
     command = [str(CREWGATE)] if CREWGATE.exists() else [sys.executable, "-m", "workflows.cli"]
     return subprocess.run(
         [*command, *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
