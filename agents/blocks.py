@@ -69,7 +69,9 @@ def parse_reply(text: str, reasoning: str = "", finish_reason: str | None = None
         return ParsedReply((), f"{said} {HOW_TO_ACT}", visible=visible, reasoning=reasoning)
     acting, final = _split_final(visible)
     code, problem = find_code(acting)
-    if not code and problem is None:
+    if problem is not None:  # an unclosed block: none of the reply runs, the closed blocks before it neither
+        return ParsedReply((), problem, None, visible, reasoning)
+    if not code:
         if final is not None and final.strip():
             return ParsedReply((), None, final.strip(), visible, reasoning)
         if final is not None:
@@ -77,7 +79,8 @@ def parse_reply(text: str, reasoning: str = "", finish_reason: str | None = None
                 (), f"Your final answer is empty: say what you did and found. {HOW_TO_ACT}", None, visible, reasoning
             )
         problem = _tool_call_problem(acting) or f"Your reply has no code to run and no final answer. {HOW_TO_ACT}"
-    return ParsedReply(code, problem, final if code else None, visible, reasoning)
+        return ParsedReply((), problem, None, visible, reasoning)
+    return ParsedReply(code, None, final, visible, reasoning)
 
 
 def split_reasoning(text: str) -> tuple[str, str]:

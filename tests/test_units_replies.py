@@ -89,6 +89,8 @@ def test_explicit_final_answers(reply: str, final: str) -> None:
         ("<final_answer>half an ans", "length", "cut off"),  # truncated: never final
         ("<execute>\nx = 1\n", "stop", "never closed"),
         ("```python\nx = 1\n", "stop", "never closed"),
+        ("<execute>a = 1</execute>\n<execute>\nb = 2\n", "stop", "never closed"),  # the closed block waits too
+        ("```python\na = 1\n```\n```python\nb = 2\n", "stop", "never closed"),
         ("<final_answer>  </final_answer>", "stop", "final answer is empty"),  # an empty success is no success
         ("Final answer:", "stop", "final answer is empty"),
     ],
