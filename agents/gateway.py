@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .errors import LLMError, Stopped
 from .litellm_model import LiteLLMModel
 from .models import ChatModel, ModelCall, ModelReply, TransientModelError
+from .script_file import resolve_scripted
 from .secret_names import is_secret_name
 from .usage import Budget, Usage
 
@@ -126,12 +127,7 @@ class LLMGateway:
 
     def resolve_model(self, model: str) -> str:
         """Make a relative `scripted/` path absolute against the runbook's folder."""
-        if model.startswith("scripted/"):
-            path = Path(model.removeprefix("scripted/"))
-            if not path.is_absolute():
-                path = (self.base_dir or Path.cwd()) / path
-            return f"scripted/{path.resolve()}"
-        return model
+        return resolve_scripted(model, self.base_dir)
 
     def complete(
         self,

@@ -22,6 +22,17 @@ from .errors import ScriptError
 Replies = list[str] | dict[int, list[str]]
 
 
+def resolve_scripted(model: str, folder: Path | None) -> str:
+    """`scripted/<relative path>` made absolute against `folder` (a runbook's; the working folder when None);
+    any other model string as it is."""
+    if not model.startswith("scripted/"):
+        return model
+    path = Path(model.removeprefix("scripted/"))
+    if not path.is_absolute():
+        path = (folder or Path.cwd()) / path
+    return f"scripted/{path.resolve()}"
+
+
 def load_script(path: Path) -> dict[str, Replies]:
     """Read and check a reply file: member name -> list of replies, or try number -> list of replies."""
     try:

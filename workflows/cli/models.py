@@ -35,14 +35,17 @@ def check(target: str, model_params: tuple[str, ...], timeout_s: float, as_json:
     is missing or refused, 1 when a call failed otherwise, 2 for an unknown provider.
     """
     from agents.check import check_model
+    from agents.script_file import resolve_scripted
 
     from ..runbook.models import models_used, parse_override
 
     override = parse_override(None, model_params)
     loaded = _runbook(target)
     if loaded is not None:
-        folder = loaded.base_dir or Path.cwd()
-        uses = [(_beside(model, folder), params) for model, params in models_used(override.apply(loaded.runbook))]
+        folder = loaded.base_dir
+        uses = [
+            (resolve_scripted(model, folder), params) for model, params in models_used(override.apply(loaded.runbook))
+        ]
     else:
         override = parse_override(target, model_params)
         uses = [(str(override.model), override.params)]
@@ -57,13 +60,6 @@ def check(target: str, model_params: tuple[str, ...], timeout_s: float, as_json:
         raise SystemExit(Exit.ENVIRONMENT)
     if not all(result.ok for result in results):
         raise SystemExit(Exit.FAILED)
-
-
-def _beside(model: str, folder: Path) -> str:
-    """A runbook's relative `scripted/` path, taken from the runbook's folder as a run takes it."""
-    if model.startswith("scripted/") and not Path(model.removeprefix("scripted/")).is_absolute():
-        return f"scripted/{folder / model.removeprefix('scripted/')}"
-    return model
 
 
 def _runbook(target: str) -> "LoadedRunbook | None":

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from agents.script_file import resolve_scripted
 from agents.secret_names import is_secret_name
 
 from ..errors import BadInput
@@ -107,11 +108,9 @@ def parse_override(model: str | None, pairs: Sequence[str]) -> ModelOverride:
         model = model.strip()
         if not model:
             raise BadInput("--model is empty: give a litellm model string such as openai/gpt-4o-mini")
-        if model.startswith("scripted/"):
-            path = Path(model.removeprefix("scripted/"))
-            model = f"scripted/{path.resolve()}"
-            if not path.is_file():
-                raise BadInput(f"--model {model}: the scripted model file {path} does not exist")
+        model = resolve_scripted(model, None)  # a relative path is taken from here
+        if model.startswith("scripted/") and not Path(model.removeprefix("scripted/")).is_file():
+            raise BadInput(f"--model {model}: the scripted model file does not exist")
     return ModelOverride(model, params)
 
 
