@@ -89,12 +89,16 @@ def check_models(uses: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
         )
 
 
+def key_variable(model: str) -> str:
+    """The environment variable(s) holding the key of `model`'s provider (openai for a bare name), as people write
+    them: OPENAI_API_KEY, ..., else PROVIDER_API_KEY. For messages; `missing_credentials` asks litellm itself."""
+    provider = model.partition("/")[0] if "/" in model else "openai"
+    return KEY_NAMES.get(provider) or "".join(c if c.isalnum() else "_" for c in provider).upper() + "_API_KEY"
+
+
 def credential_hint(model: str) -> str:
     """What to check once a provider refused the key this process has."""
-    provider = model.partition("/")[0] if "/" in model else "openai"
-    names = KEY_NAMES.get(provider)
-    where = f"check {names}" if names else "check the provider's key"
-    return f"{where} in the environment of the process that runs it (crewgate run, crewgate worker)"
+    return f"check {key_variable(model)} in the environment of the process that runs it (crewgate run, crewgate worker)"
 
 
 def _text(value: Any) -> str | None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from agents.credentials import key_variable
 from agents.secret_names import secret_word
 
 from ..errors import Problem, RunbookError
@@ -115,7 +116,7 @@ def _use_provider_key(model: Any) -> str:
     provider, slash, _ = str(model or "").partition("/")
     if not slash or provider == "scripted":
         provider = "openai"
-    variable = "".join(c if c.isalnum() else "_" for c in provider).upper() + "_API_KEY"
+    variable = key_variable(f"{provider}/")
     return f"remove it and set the provider's key in every worker's environment, e.g. {variable} for {provider}/ models"
 
 
