@@ -61,10 +61,9 @@ def prepare_run(
     """Everything a run's row holds, its base snapshot stored: what `create_run` (or a tick, in its own
     transaction with the overlap check) records. Slow work (the repository, the image) happens here.
 
-    Every model the run will call is checked first (a known provider, its key in the environment):
-    a run that cannot call its models is never recorded."""
+    The caller has checked the run's models first (`check_models_usable`: a known provider, its key in
+    the environment), once for a run, a batch or a tick, so a run that cannot call them is never recorded."""
     book = override.apply(loaded.runbook)
-    check_models_usable(book)
     requester = person_key(requester, "requester")
     run_id = run_id or new_run_id()
     repo = Path(inputs[REPO_INPUT]) if REPO_INPUT in inputs else None

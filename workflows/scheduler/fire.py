@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import CrewgateError
 from ..runbook.batch_file import read_batch_file
 from ..runbook.inputs import resolve_inputs
+from ..runbook.models import check_models_usable
 from ..runs.create import NewBatch, prepare_batch, prepare_run
 from ..runs.liveness import alive_in
 from ..runs.services import RunServices
@@ -118,6 +119,7 @@ def _prepare(services: RunServices, row: ScheduleRow, at: str) -> _Prepared:
         )
         return _Prepared(row.revision, batch=prepared)
     inputs = resolve_inputs(loaded.runbook, dict(row.spec.get("inputs") or {}))
+    check_models_usable(loaded.runbook)  # a key gone since `schedule apply` fails the tick, naming it
     return _Prepared(row.revision, run=prepare_run(services, loaded, inputs, requester, schedule=row.name))
 
 
