@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.durable_helpers import Crewgate, durable_runbook, kill, pending_review, queue_runs
+from tests.helpers import wait_until
 from tests.stored_rows import stored_run
 from workflows.errors import BadInput
 from workflows.store.database import Store
@@ -225,6 +226,27 @@ def test_bad_urls_and_events_are_refused_with_exit_2_and_nothing_stored(cg: Crew
     assert cg.run("webhooks", "remove", "nosuchhook").returncode == 2
 
 
+def test_the_retry_policy_is_read_when_a_process_starts_hosting_and_bad_values_stop_it_with_exit_2(
+    cg: Crewgate,
+) -> None:
+    from workflows.webhooks.delivery import RetryPolicy
+
+    assert RetryPolicy.from_environment({}) == RetryPolicy(2.0, 8)
+    assert RetryPolicy.from_environment(FAST_RETRIES) == RetryPolicy(0.2, 3)
+    for name, value in [
+        ("CREWGATE_WEBHOOK_ATTEMPTS", "0"),
+        ("CREWGATE_WEBHOOK_RETRY_S", "-1"),
+        ("CREWGATE_WEBHOOK_RETRY_S", "x"),
+    ]:
+        with pytest.raises(BadInput, match="CREWGATE_WEBHOOK_ATTEMPTS a whole number"):
+            RetryPolicy.from_environment({name: value})
+    bad_setting = {"CREWGATE_WEBHOOK_ATTEMPTS": "none"}
+    assert cg.run("runs", "list", **bad_setting).returncode == 0  # nothing reads it at import
+    refused = cg.run("worker", "--until-idle", **bad_setting)
+    assert refused.returncode == 2, refused.stderr
+    assert "CREWGATE_WEBHOOK_ATTEMPTS a whole number 1 or more (got '2.0' and 'none')" in refused.stderr
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def any_cg(request: pytest.FixtureRequest, cg: Crewgate) -> Crewgate:
     """The same installation on SQLite, then on PostgreSQL (where a refused duplicate must not spoil a transaction)."""
@@ -326,10 +348,9 @@ def test_a_worker_killed_between_retries_leaves_the_delivery_to_another_which_de
         assert cg.run("webhooks", "add", url, "--events", "review.created").returncode == 0
         [run_id] = queue_runs(cg, [(str(durable_runbook(tmp_path / "rb", by_check=True)), {"repo": str(repo)})])
         first = cg.start_logged(tmp_path / "first.log", "worker", "--json", **slow_retries)
-        deadline = time.monotonic() + 120
-        while len(received.at("/hook")) < 2:  # the first worker is retrying it
-            assert time.monotonic() < deadline, (tmp_path / "first.log").read_text()[-3000:]
-            time.sleep(0.05)
+        wait_until(  # the first worker is retrying it
+            lambda: len(received.at("/hook")) >= 2, 120, lambda: (tmp_path / "first.log").read_text()[-3000:], 0.05
+        )
         kill(first)
         second = cg.run("worker", "--until-idle", "--json", **slow_retries)
         assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]

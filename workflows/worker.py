@@ -65,7 +65,7 @@ def work(
     say({"event": "worker", "status": "started", "executor": executor, "reaped": reaped, "concurrency": limit})
     watch = RunWatch(services, say)
     admit = Admission(services, executor, limit, lambda run_id: start(workflow, run_id))
-    deliver = Dispatcher(services.store.engine)
+    deliver = Dispatcher(workflow.webhooks)
     schedules = ScheduleRecords(services.store.engine, services.clock)
     scheduler = Scheduler(services, say, executor).start() if batch is None else None
     try:

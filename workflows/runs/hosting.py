@@ -57,11 +57,9 @@ def launch(services: RunServices, executor_id: str, serve_queue: bool = False) -
     """
     from dbos import DBOS
 
-    from ..webhooks import delivery
     from .ticks import drop_legacy_timers
 
     workflow = RunWorkflow(services)  # registered with DBOS before launch, so recovered runs find it
-    delivery.bind(services.store.engine)  # webhook deliveries run in workers, wherever they were started
     Heartbeat(services.store.engine, executor_id)
     DBOS(config=dbos_config(executor_id, services.store.url))
     DBOS.listen_queues([QUEUE] if serve_queue else [])
@@ -182,7 +180,7 @@ def host(services: RunServices, run_id: str, say: Callable[[dict[str, Any]], Non
     if found is None:  # recorded, but its process died before the workflow existed
         start(workflow, run_id)
     code = follow(services.records, run_id, say, replay=found is None)
-    _deliver_before_exit(services)
+    _deliver_before_exit(workflow)
     return code
 
 
@@ -190,15 +188,15 @@ def start_and_follow(services: RunServices, run_id: str, say: Callable[[dict[str
     workflow = launch(services, f"run-{run_id}")
     start(workflow, run_id)
     code = follow(services.records, run_id, say)
-    _deliver_before_exit(services)
+    _deliver_before_exit(workflow)
     return code
 
 
-def _deliver_before_exit(services: RunServices) -> None:
+def _deliver_before_exit(workflow: RunWorkflow) -> None:
     """Post the webhook deliveries the run recorded (its review, its end) before this command exits.
 
     A receiver still failing after a few seconds is retried by a worker, which takes the delivery over.
     """
     from ..webhooks.delivery import deliver_before_exit
 
-    deliver_before_exit(services.store.engine)
+    deliver_before_exit(workflow.webhooks)

@@ -20,6 +20,7 @@ from dbos._error import DBOSWorkflowCancelledError
 from ..errors import RunError
 from ..runbook.schema import CheckStep, CrewStep, GateStep, PromoteStep, TaskStep
 from ..webhooks import run_finished
+from ..webhooks.delivery import RetryPolicy, WebhookDelivery
 from . import gate, promotion, work
 from .live import LiveRuns
 from .results import Outcome, Promoted, ReviewOpened, WorkDone
@@ -40,6 +41,8 @@ class RunWorkflow(DBOSConfiguredInstance):
         self.spans = RunSpans(services.telemetry, services.records)
         # a waiting run looks at its decision this often even if no wake message comes (tests make it short)
         self.gate_poll_s = float(os.environ.get("CREWGATE_GATE_POLL_S", "3600"))
+        # the runs' webhook deliveries, posted durably by this process too (registered with DBOS alongside)
+        self.webhooks = WebhookDelivery(services.store.engine, RetryPolicy.from_environment())
         super().__init__(config_name=INSTANCE)
 
     @DBOS.workflow()
