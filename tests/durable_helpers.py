@@ -6,12 +6,11 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import CREWGATE, crewgate
+from tests.helpers import CREWGATE, crewgate, wait_until
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DATA = Path(__file__).resolve().parent / "data"
@@ -85,16 +84,15 @@ class Crewgate:
             return db.execute(sql, params).fetchall()
 
     def wait_for(self, sql: str, *params: Any, timeout: float = 120) -> list[tuple[Any, ...]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """The rows `sql` finds once it finds any (a process is working towards them)."""
+
+        def rows() -> list[tuple[Any, ...]]:
             try:
-                rows = self.query(sql, *params)
+                return self.query(sql, *params)
             except (sqlite3.OperationalError, _pg_errors()):  # tables not created yet
-                rows = []
-            if rows:
-                return rows
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for: {sql} {params}")
+                return []
+
+        return wait_until(rows, timeout, f"rows for: {sql} {params}")
 
     def show(self, run_id: str) -> dict[str, Any]:
         """What `crewgate runs show RUN --json` prints, read through the service layer in this process.
@@ -162,13 +160,12 @@ def logged_events(log: Path) -> list[dict[str, Any]]:
 
 
 def wait_for_event(log: Path, status: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [event for event in logged_events(log) if event.get("status") == status]
-        if found:
-            return found[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no {status!r} event in {log}:\n{log.read_text()[-4000:]}")
+    found = wait_until(
+        lambda: [event for event in logged_events(log) if event.get("status") == status],
+        timeout,
+        lambda: f"no {status!r} event in {log}:\n{log.read_text()[-4000:]}",
+    )
+    return found[0]
 
 
 def kill(process: subprocess.Popen[str]) -> None:

@@ -1,9 +1,14 @@
-"""Running the real `crewgate` command in tests."""
+"""Running the real `crewgate` command in tests, and waiting for what it does."""
 
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 CREWGATE = Path(sys.executable).with_name("crewgate")
 
@@ -23,3 +28,21 @@ def crewgate(
         env={**os.environ, **(env or {})},
         check=False,
     )
+
+
+def wait_until(
+    condition: Callable[[], T], timeout: float = 120, why: str | Callable[[], str] = "", every: float = 0.1
+) -> T:
+    """Look at `condition` every `every` seconds until it gives something true, and return that; the one wait
+    of the tests. On timeout, fail with `why` (a callable is asked only then, e.g. for a log's tail).
+
+    The poll is a real process's time passing (a worker, Docker, a server), never a stand-in for a clock.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {timeout} s: {why() if callable(why) else why}")
+        time.sleep(every)

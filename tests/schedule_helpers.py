@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests import helpers
 from tests.durable_helpers import Crewgate, kill
 from workflows.schedules.cron import CronTimes
 
@@ -79,22 +80,18 @@ def started(cg: Crewgate, schedule: str) -> list[tuple[str, str]]:
 
 def wait_until(cg: Crewgate, predicate: Callable[[], object], timeout: float = 120, why: str = "") -> None:
     """Poll `predicate` until it holds; on timeout, fail with every tick and run recorded."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    recorded = cg.query("SELECT schedule, tick_at, kind, outcome, run_id, detail FROM crewgate_schedule_ticks")
-    runs = cg.query("SELECT id, status, schedule FROM crewgate_runs")
-    raise AssertionError(f"timed out{': ' + why if why else ''}; ticks: {recorded}; runs: {runs}")
+
+    def story() -> str:
+        recorded = cg.query("SELECT schedule, tick_at, kind, outcome, run_id, detail FROM crewgate_schedule_ticks")
+        runs = cg.query("SELECT id, status, schedule FROM crewgate_runs")
+        return f"{why}; ticks: {recorded}; runs: {runs}"
+
+    helpers.wait_until(predicate, timeout, story, every=0.2)
 
 
 def wait_past(moment: float, timeout: float = 60) -> None:
     """Wait until the clock passes `moment` (the ticks before it are due): a condition on time, with a deadline."""
-    deadline = time.monotonic() + timeout
-    while time.time() <= moment:
-        assert time.monotonic() < deadline, "the clock did not reach the moment"
-        time.sleep(0.05)
+    helpers.wait_until(lambda: time.time() > moment, timeout, "the clock did not reach the moment", every=0.05)
 
 
 def utc(text: str) -> datetime.datetime:

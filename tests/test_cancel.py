@@ -11,6 +11,7 @@ import pytest
 
 from tests.durable_helpers import Crewgate, last_event, logged_events
 from tests.fake_openai import FakeOpenAI, serve
+from tests.helpers import wait_until
 from tests.schedule_helpers import write_runbook
 from tests.test_run_durability import REPLIES, http_runbook
 
@@ -49,9 +50,7 @@ def created_since(run_ids: list[str], since: float) -> list[str]:
 def within(seconds: float, condition: Callable[[], object], why: str) -> float:
     """Wait for `condition` at most `seconds`; how long it took."""
     began = time.monotonic()
-    while not condition():
-        assert time.monotonic() - began < seconds, f"not within {seconds} s: {why}"
-        time.sleep(0.1)
+    wait_until(condition, seconds, why)
     return time.monotonic() - began
 
 

@@ -7,13 +7,13 @@ process is killed with SIGKILL, then another process carries on.
 
 import datetime
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from tests.durable_helpers import Crewgate, durable_runbook, git, kill, last_event, pending_review
+from tests.helpers import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -160,9 +160,7 @@ def test_kill_during_promotion(cg: Crewgate, repo: Path, tmp_path: Path) -> None
         "review", "approve", review_id, "--reviewer", "alice", CREWGATE_FAULT_PAUSE="during-promotion:60"
     )
     cg.wait_for("SELECT 1 FROM crewgate_promotions WHERE run_id = ?", run_id)
-    deadline = time.monotonic() + 60
-    while not git(repo, "branch", "--list", f"crewgate/{run_id}") and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: git(repo, "branch", "--list", f"crewgate/{run_id}"), 60, "the promotion's branch")
     kill(approving)  # the branch exists, the promotion is not recorded as done
     assert cg.query("SELECT status FROM crewgate_promotions WHERE run_id = ?", run_id) == [("started",)]
     resumed = cg.run("runs", "resume", run_id)
@@ -175,7 +173,8 @@ def test_an_expired_review_refuses_decisions_and_ends_the_run(cg: Crewgate, repo
     runbook.write_text(runbook.read_text().replace("gate: {}", "gate: {expires_after: 2s}"))
     run_id, review_id = start_to_gate(cg, runbook, repo)
     expires_at = datetime.datetime.fromisoformat(cg.query("SELECT expires_at FROM crewgate_reviews")[0][0])
-    time.sleep(max(0.0, (expires_at - datetime.datetime.now(datetime.UTC)).total_seconds()) + 0.1)
+    # the deciding command is a real process reading the database's clock: real time must pass the expiry
+    wait_until(lambda: datetime.datetime.now(datetime.UTC) > expires_at, 30, "the review's expiry", every=0.05)
     late = cg.run("review", "approve", review_id, "--reviewer", "alice")
     assert late.returncode == 2 and "expired" in late.stderr
     assert cg.query("SELECT COUNT(*) FROM crewgate_decisions") == [(0,)]

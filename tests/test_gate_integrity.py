@@ -11,7 +11,6 @@ import io
 import json
 import subprocess
 import tarfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 import yaml
 
 from tests.durable_helpers import Crewgate, git, last_event, make_repo, pending_review, queue_runs
+from tests.helpers import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -137,15 +137,14 @@ TO_FOLDER = """\
 
 
 def container_of(run_id: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = subprocess.run(
+    found = wait_until(
+        lambda: subprocess.run(
             ["docker", "ps", "-q", "--filter", f"label=crewgate.run={run_id}"], capture_output=True, text=True
-        ).stdout.split()
-        if found:
-            return found[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no container for run {run_id}")
+        ).stdout.split(),
+        timeout,
+        f"no container for run {run_id}",
+    )
+    return found[0]
 
 
 def kill_when(cg: Crewgate, marker: str, run_id: str = "") -> None:
@@ -160,14 +159,14 @@ def kill_when(cg: Crewgate, marker: str, run_id: str = "") -> None:
     else:
         cg.wait_for("SELECT 1 FROM crewgate_steps WHERE run_id = ? AND step_id = 'test'", run_id)
     container = container_of(run_id)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        probe = subprocess.run(["docker", "exec", container, "test", "-e", marker], capture_output=True)
-        if probe.returncode == 0:
-            subprocess.run(["docker", "kill", container], capture_output=True, check=True)
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{marker} never appeared")
+    wait_until(
+        lambda: (
+            subprocess.run(["docker", "exec", container, "test", "-e", marker], capture_output=True).returncode == 0
+        ),
+        60,
+        f"{marker} never appeared",
+    )
+    subprocess.run(["docker", "kill", container], capture_output=True, check=True)
 
 
 SLOW_CODER = (

@@ -9,7 +9,6 @@ at once over HTTP give one approval, and the worker promotes it once.
 import json
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from tests.durable_helpers import Crewgate, durable_runbook, git, kill, last_event, make_repo
+from tests.helpers import wait_until
 from tests.postgres import free_port
 from workflows.store.accounts import Accounts
 from workflows.store.database import Store
@@ -35,14 +35,15 @@ def serve(cg: Crewgate, log: Path, *options: str) -> tuple[subprocess.Popen[str]
     port = free_port()
     server = cg.start_logged(log, "serve", "--port", str(port), *options)
     base = f"http://127.0.0.1:{port}/api/v1"
-    deadline = time.monotonic() + 60
-    while True:
+
+    def answers() -> bool:
         try:
-            if httpx.get(f"{base}/openapi.json").status_code == 200:
-                return server, base
+            return httpx.get(f"{base}/openapi.json").status_code == 200
         except httpx.TransportError:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+            return False
+
+    wait_until(answers, 60, log.read_text)
+    return server, base
 
 
 @pytest.mark.docker

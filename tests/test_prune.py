@@ -4,7 +4,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,7 +12,7 @@ import pytest
 from executors import DockerSandbox
 from executors.engine import engine
 from executors.prune import prune
-from tests.helpers import crewgate
+from tests.helpers import crewgate, wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -42,10 +41,7 @@ def test_sandbox_of_a_killed_process_is_gone_after_prune() -> None:
     done = crewgate("sandbox", "prune", "--json")
     assert done.returncode == 0, done.stderr
     json.loads(done.stdout)
-    deadline = time.monotonic() + 15
-    while container_exists(container_id) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not container_exists(container_id)
+    wait_until(lambda: not container_exists(container_id), 15, "the pruned container is gone", every=0.2)
 
 
 def test_prune_keeps_sessions_whose_owner_is_alive(docker_box: DockerSandbox) -> None:
@@ -69,9 +65,6 @@ def test_prunes_racing_over_one_runs_containers_both_succeed() -> None:
     with ThreadPoolExecutor(max_workers=3) as pool:
         reaped = list(pool.map(lambda _: reap(), range(3)))
     assert all(count <= len(ids) for count in reaped)
-    deadline = time.monotonic() + 15
-    while any(container_exists(str(container_id)) for container_id in ids) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not any(container_exists(str(container_id)) for container_id in ids)
+    wait_until(lambda: not any(container_exists(str(container_id)) for container_id in ids), 15, "all gone", every=0.2)
     for box in boxes:  # their containers are gone; this closes their engine connections
         box.close()

@@ -9,12 +9,12 @@ promotion row, whether A's orphaned push landed first or not.
 """
 
 import stat
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.durable_helpers import Crewgate, durable_runbook, git, kill, last_event, make_repo, wait_for_event
+from tests.helpers import wait_until
 from workflows.errors import PromotionError
 from workflows.targets.remote import promote_git_remote
 
@@ -61,10 +61,7 @@ def test_a_push_interrupted_by_sigkill_is_finished_once_by_another_machine(pg_cg
     hold_pushes(remote, pushing, seconds=3)
     approved = machine_b.run("review", "approve", review, "--reviewer", "alice", "--no-wait")
     assert approved.returncode == 0, approved.stdout + approved.stderr
-    deadline = time.monotonic() + 120
-    while not pushing.exists():
-        assert time.monotonic() < deadline, log_a.read_text()[-3000:]
-        time.sleep(0.05)
+    wait_until(pushing.exists, 120, lambda: log_a.read_text()[-3000:], every=0.05)
     kill(worker_a)  # mid-push: the server is inside its pre-receive hook
 
     log_b = tmp_path / "worker-b.log"

@@ -15,7 +15,6 @@
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import pytest
 
 from tests.durable_helpers import Crewgate, durable_runbook, git, kill, last_event, make_repo
 from tests.fake_openai import FakeOpenAI, serve
+from tests.helpers import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -169,10 +169,7 @@ def test_a_container_created_by_a_killed_process_is_gone_when_the_run_ends(
         CREWGATE_FAULT_PAUSE="after-container-create:60",
     )
     run_id = cg.wait_for("SELECT id FROM crewgate_runs")[0][0]
-    deadline = time.monotonic() + 120
-    while containers_of(run_id) != ["created"] and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert containers_of(run_id) == ["created"]
+    wait_until(lambda: containers_of(run_id) == ["created"], 120, lambda: str(containers_of(run_id)), every=0.2)
     kill(process)
     resumed = cg.run("runs", "resume", run_id, "--json")
     assert resumed.returncode == 10, resumed.stdout[-2000:] + resumed.stderr[-2000:]

@@ -10,7 +10,6 @@ test, the module starts one more.
 
 import os
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 
 from executors import DockerSandbox, SandboxLimits
 from executors.engine import engine
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -44,10 +44,8 @@ def host_unaffected(sentinel: Path) -> Iterator[None]:
     before = _my_containers()
     yield
     assert sentinel.read_text() == "untouched"
-    deadline = time.monotonic() + 30  # auto-removal finishes after close() returns; on a busy engine, later
-    while not _my_containers() <= before and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _my_containers() <= before, "a sandbox container outlived its session"
+    # auto-removal finishes after close() returns; on a busy engine, later
+    wait_until(lambda: _my_containers() <= before, 30, "a sandbox container outlived its session", every=0.2)
 
 
 def _my_containers() -> set[str]:

@@ -9,15 +9,15 @@ by `crewgate run` and decisions that wait for their run.
 """
 
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.durable_helpers import Crewgate, git, make_repo, queue_runs
-from tests.helpers import CREWGATE
+from tests.helpers import CREWGATE, wait_until
 from workflows.store.records import TERMINAL
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("shipped_runbooks")]
@@ -36,16 +36,15 @@ class Shipped:
 
     def review_after(self, run_id: str, earlier: str = "", timeout: float = 300) -> str:
         """The run's next pending review (not `earlier`), once the worker has brought it to its gate."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            pending = self.cg.query(
+
+        def pending() -> list[tuple[Any, ...]]:
+            found = self.cg.query(
                 "SELECT id FROM crewgate_reviews WHERE run_id = ? AND status = 'pending' AND id != ?", run_id, earlier
             )
-            if pending:
-                return str(pending[0][0])
-            assert self.status(run_id) not in TERMINAL, self.story(run_id)
-            time.sleep(0.2)
-        raise AssertionError(f"no review for {run_id} in {timeout} s\n{self.story(run_id)}")
+            assert found or self.status(run_id) not in TERMINAL, self.story(run_id)
+            return found
+
+        return str(wait_until(pending, timeout, lambda: f"no review for {run_id}\n{self.story(run_id)}", 0.2)[0][0])
 
     def decide(self, review_id: str, decision: str, *args: str) -> None:
         """Decide with `--no-wait`: the command records it and returns; the worker carries it out."""
@@ -53,10 +52,7 @@ class Shipped:
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
     def until_ended(self, run_id: str, timeout: float = 300) -> str:
-        deadline = time.monotonic() + timeout
-        while self.status(run_id) not in TERMINAL:
-            assert time.monotonic() < deadline, self.story(run_id)
-            time.sleep(0.2)
+        wait_until(lambda: self.status(run_id) in TERMINAL, timeout, lambda: self.story(run_id), every=0.2)
         return self.status(run_id)
 
     def status(self, run_id: str) -> str:
