@@ -13,11 +13,39 @@ T = TypeVar("T")
 CREWGATE = Path(sys.executable).with_name("crewgate")
 
 
+# Commands that host no run, serve nothing and start no sandbox: a test runs them in its own process (the
+# same `invoke` the console script calls), sparing a new interpreter and its imports each time. Any other
+# command is a real `crewgate` process, as a user starts it.
+IN_PROCESS = {
+    "runs": {"list", "show", "trace"},
+    "review": {"list", "show"},
+    "runbook": {"list", "register", "schema", "show", "validate"},
+    "batch": {"list", "show"},
+    "schedule": {"apply", "list", "show", "pause", "resume", "delete"},
+    "models": {"check"},
+    "users": {"add", "disable", "list"},
+    "tokens": {"create", "list", "revoke"},
+    "webhooks": {"add", "list", "remove"},
+}
+
+
 def crewgate(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120, stdin: str | None = None
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    stdin: str | None = None,
+    process: bool | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `crewgate ARGS` as a user would, to its end; never raises on a non-zero exit. The one runner
-    of the command in the tests (`Crewgate.run` runs it on a private home)."""
+    """Run `crewgate ARGS` to its end, as a user would; never raises on a non-zero exit. The one runner of
+    the command in the tests (`Crewgate.run` runs it on a private home).
+
+    `process` None: a new process unless the command is one of IN_PROCESS; True: always a new process
+    (where the process boundary is the point: its exit, its environment, its output streams).
+    """
+    if process is None:
+        process = len(args) < 2 or args[1] not in IN_PROCESS.get(args[0], set()) or "--help" in args
+    if not process:
+        return _in_this_process(list(args), env or {}, stdin)
     command = [str(CREWGATE)] if CREWGATE.exists() else [sys.executable, "-m", "workflows.cli"]
     return subprocess.run(
         [*command, *args],
@@ -25,9 +53,35 @@ def crewgate(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **env} if env else None,
         check=False,
     )
+
+
+def _in_this_process(args: list[str], env: dict[str, str], stdin: str | None) -> subprocess.CompletedProcess[str]:
+    """The command through the console script's own `invoke`, with the environment, stdin and output streams
+    swapped for its duration (click's isolation); it must leave no DBOS running here."""
+    from click.testing import CliRunner
+
+    from workflows.cli import invoke
+
+    with CliRunner().isolation(input=stdin, env=env) as (out, err, _):
+        code = invoke(args)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    assert not _dbos_launched(), f"`crewgate {' '.join(args)}` launched DBOS: run it with process=True"
+    if isinstance(code, str):
+        err.write(f"{code}\n".encode())
+        code = 1
+    return subprocess.CompletedProcess(
+        ["crewgate", *args], int(code or 0), out.getvalue().decode(), err.getvalue().decode()
+    )
+
+
+def _dbos_launched() -> bool:
+    dbos = sys.modules.get("dbos._dbos")
+    instance = getattr(dbos, "_dbos_global_instance", None)
+    return bool(instance is not None and getattr(instance, "_launched", False))
 
 
 def wait_until(

@@ -45,24 +45,28 @@ runs.add_command(replay)
 
 
 def main() -> None:
-    """Console entry point: the one place a crewgate error becomes a message and an exit code."""
-    code: int | str | None
+    """Console entry point."""
+    _leave(invoke())
+
+
+def invoke(args: list[str] | None = None) -> int | str | None:
+    """Run the command line `args` (the process's own by default) to its exit code; the one place a crewgate
+    error becomes a message and an exit code. Tests call it in-process for commands that host no run."""
     try:
-        cli.main(standalone_mode=True)
-        code = 0
+        cli.main(args=args, prog_name="crewgate", standalone_mode=True)
+        return 0
     except SystemExit as exc:
-        code = exc.code
+        return exc.code
     except CrewgateError as exc:
         click.echo(f"error: {exc}", err=True)
-        code = int(exc.exit_code)
+        return int(exc.exit_code)
     except KeyboardInterrupt:
-        code = Exit.INTERRUPTED
+        return Exit.INTERRUPTED
     except BaseException:
         if "dbos" not in sys.modules:
             raise
         traceback.print_exc()
-        code = 1
-    _leave(code)
+        return 1
 
 
 def _leave(code: int | str | None) -> None:
