@@ -7,16 +7,19 @@ printed whenever a count changes. `--json` prints an event per change instead.
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..store.batches import Batches, tally
+from ..service.batches import batch_counts
+
+if TYPE_CHECKING:
+    from ..service.run_services import RunServices
 
 
 class BatchProgress:
-    def __init__(self, batches: Batches, batch_id: str, as_json: bool) -> None:
-        self.batches = batches
+    def __init__(self, services: "RunServices", batch_id: str, as_json: bool) -> None:
+        self.services = services
         self.batch_id = batch_id
         self.as_json = as_json
         self.began = time.monotonic()
@@ -24,7 +27,7 @@ class BatchProgress:
         self.redraw = sys.stdout.isatty() and not as_json
 
     def __call__(self) -> None:
-        counts = tally([run["status"] for run in self.batches.runs(self.batch_id)])
+        counts = batch_counts(self.services, self.batch_id)
         if counts == self.last and not self.redraw:
             return
         self.last = counts
@@ -64,7 +67,7 @@ def progress_line(counts: dict[str, int], elapsed: float) -> str:
 
 def summary_lines(view: Any) -> list[str]:
     """The end of `batch start` and the body of `batch show`: every run, its status, its review, the cost."""
-    from ..store.costs import cost_text
+    from ..service.views import cost_text
 
     lines = [f"batch {view.id}: {view.runbook}, {view.total} run(s), concurrency {view.concurrency}, {view.status}"]
     counts = view.counts

@@ -6,8 +6,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:  # imported by the commands that need them: a listing must not pay for the engine
-    from ..runs.services import RunServices
-    from ..store.records import Records
+    from ..service.database import Records
+    from ..service.run_services import RunServices
+
+# The database a command without run services names to the service functions: None is this
+# crewgate home's (CREWGATE_DATABASE_URL, else SQLite under $CREWGATE_HOME), opened only when needed.
+HOME_DATABASE: str | None = None
 
 
 def emit_json(data: Any) -> None:
@@ -19,7 +23,7 @@ def open_services() -> "RunServices":
 
     Their spans, if any, are sent when the command ends (`main` then exits without running atexit hooks).
     """
-    from ..runs.services import open_services as build
+    from ..service.run_services import open_services as build
 
     services = build()
     if services.telemetry is not None:
@@ -29,7 +33,6 @@ def open_services() -> "RunServices":
 
 def open_records() -> "Records":
     """The run records of this crewgate home, and nothing else (read commands start fast)."""
-    from ..store.database import Store
-    from ..store.records import Records
+    from ..service.database import open_records as build
 
-    return Records(Store().engine)
+    return build(HOME_DATABASE)

@@ -1,18 +1,10 @@
 """`crewgate users ...` and `crewgate tokens ...`: who may use the web review queue and the HTTP API."""
 
 import sys
-from typing import Any
 
 import click
 
-from ._output import emit_json
-
-
-def _accounts() -> Any:
-    from ..store.accounts import Accounts
-    from ..store.database import Store
-
-    return Accounts(Store().engine)
+from ._output import HOME_DATABASE, emit_json
 
 
 @click.group()
@@ -31,13 +23,14 @@ def add_user(name: str, role: str, password_stdin: bool, as_json: bool) -> None:
     The password (12 characters or more) is asked for twice, or read from stdin with
     --password-stdin (its first line); it is stored as an Argon2id hash.
     """
+    from ..service.accounts import add_user as add
     from ..service.views import as_json as json_of
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    view = _accounts().add_user(name, role, password)
+    view = add(HOME_DATABASE, name, role, password)
     if as_json:
         emit_json(json_of(view))
     else:
@@ -48,9 +41,10 @@ def add_user(name: str, role: str, password_stdin: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (name, role, disabled, created_at).")
 def list_users(as_json: bool) -> None:
     """Every user, with role and whether they are disabled."""
+    from ..service.accounts import list_users as listed
     from ..service.views import as_json as json_of
 
-    found = _accounts().users()
+    found = listed(HOME_DATABASE)
     if as_json:
         emit_json(json_of(found))
         return
@@ -64,7 +58,9 @@ def list_users(as_json: bool) -> None:
 @click.argument("name")
 def disable_user(name: str) -> None:
     """Disable a user: they can no longer log in, and their tokens stop working."""
-    view = _accounts().disable(name)
+    from ..service.accounts import disable_user as disable
+
+    view = disable(HOME_DATABASE, name)
     click.echo(f"user {view.name} disabled")
 
 
@@ -79,9 +75,10 @@ def tokens() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the token and its record as JSON.")
 def create_token(user: str, expires: str | None, as_json: bool) -> None:
     """Create a token. It is shown once: only its hash is stored."""
+    from ..service.accounts import create_token as create
     from ..service.views import as_json as json_of
 
-    view, text = _accounts().create_token(user, expires)
+    view, text = create(HOME_DATABASE, user, expires)
     if as_json:
         emit_json({**json_of(view), "token": text})
         return
@@ -93,9 +90,10 @@ def create_token(user: str, expires: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (id, user, expires_at, revoked_at, ...).")
 def list_tokens(as_json: bool) -> None:
     """Every token's id, user, expiry, revocation and last use (never the secret)."""
+    from ..service.accounts import list_tokens as listed
     from ..service.views import as_json as json_of
 
-    found = _accounts().tokens()
+    found = listed(HOME_DATABASE)
     if as_json:
         emit_json(json_of(found))
         return
@@ -110,5 +108,7 @@ def list_tokens(as_json: bool) -> None:
 @click.argument("token_id")
 def revoke_token(token_id: str) -> None:
     """Revoke a token by its id (see `tokens list`); it stops working at once."""
-    view = _accounts().revoke(token_id)
+    from ..service.accounts import revoke_token as revoke
+
+    view = revoke(HOME_DATABASE, token_id)
     click.echo(f"token {view.id} of {view.user} revoked")

@@ -43,7 +43,6 @@ def start(
     from ..service.batches import show_batch, start_batch
     from ..service.runs import run_worker
     from ..service.views import as_json as json_of
-    from ..store.batches import Batches
     from ._batch_progress import BatchProgress, summary_lines
 
     services = open_services()
@@ -56,7 +55,7 @@ def start(
         if not as_json:
             click.echo(f"  `crewgate worker` runs them; `crewgate batch show {started.id}` follows them")
         return
-    progress = BatchProgress(Batches(services.store.engine), started.id, as_json)
+    progress = BatchProgress(services, started.id, as_json)
     say = reporter(True) if as_json else (lambda event: None)  # the progress line says it all on a terminal
     run_worker(services, say, True, concurrency, batch=started.id, progress=progress)
     progress.finish()

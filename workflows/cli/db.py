@@ -2,6 +2,8 @@
 
 import click
 
+from ._output import HOME_DATABASE
+
 
 @click.group()
 def db() -> None:
@@ -11,21 +13,11 @@ def db() -> None:
 @db.command()
 def upgrade() -> None:
     """Bring the database's tables to this release's schema, keeping every run and review."""
-    from sqlalchemy import inspect
+    from ..service.database import upgrade_database
 
-    from ..store.database import Store, shown_url
-    from ..store.migrations import HEAD, current_revision, migrate
-
-    store = Store(upgrade=False)
-    try:
-        with store.engine.connect() as connection:
-            before = current_revision(connection)
-            has_runs = inspect(connection).has_table("crewgate_runs")
-        migrate(store.engine)
-    finally:
-        store.close()
-    if before == HEAD:
-        click.echo(f"{shown_url(store.url)}: schema {HEAD}, already current")
+    done = upgrade_database(HOME_DATABASE)
+    if done.before == done.head:
+        click.echo(f"{done.database}: schema {done.head}, already current")
     else:
-        origin = before or ("0.1.0 (before migrations)" if has_runs else "empty")
-        click.echo(f"{shown_url(store.url)}: schema {origin} -> {HEAD}")
+        origin = done.before or ("0.1.0 (before migrations)" if done.had_runs else "empty")
+        click.echo(f"{done.database}: schema {origin} -> {done.head}")

@@ -1,19 +1,15 @@
 """`crewgate models check`: is a model (or every model of a runbook) callable from here, how fast, at what price."""
 
-import json
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from executors.errors import Exit, NotFound
+from executors.errors import Exit
 
-from ._output import emit_json
+from ._output import HOME_DATABASE, emit_json
 
 if TYPE_CHECKING:
     from agents.check import ModelCheck
-
-    from ..runbook.loader import LoadedRunbook
 
 
 @click.group()
@@ -34,23 +30,9 @@ def check(target: str, model_params: tuple[str, ...], timeout_s: float, as_json:
     Prints each model's latency, tokens and price. Exit 0 when every call worked, 3 when a key
     is missing or refused, 1 when a call failed otherwise, 2 for an unknown provider.
     """
-    from agents.check import check_model
-    from agents.script_file import resolve_scripted
+    from ..service.models import check_models
 
-    from ..runbook.models import models_used, parse_override
-
-    override = parse_override(None, model_params)
-    loaded = _runbook(target)
-    if loaded is not None:
-        folder = loaded.base_dir
-        uses = [
-            (resolve_scripted(model, folder), params) for model, params in models_used(override.apply(loaded.runbook))
-        ]
-    else:
-        override = parse_override(target, model_params)
-        uses = [(str(override.model), override.params)]
-    distinct = {json.dumps([model, params], sort_keys=True, default=str): (model, params) for model, params in uses}
-    results = [check_model(model, params, timeout_s) for model, params in distinct.values()]
+    results = check_models(HOME_DATABASE, target, model_params, timeout_s)
     if as_json:
         emit_json([result.to_dict() for result in results])
     else:
@@ -60,21 +42,6 @@ def check(target: str, model_params: tuple[str, ...], timeout_s: float, as_json:
         raise SystemExit(Exit.ENVIRONMENT)
     if not all(result.ok for result in results):
         raise SystemExit(Exit.FAILED)
-
-
-def _runbook(target: str) -> "LoadedRunbook | None":
-    """The runbook TARGET names (a file, NAME@VERSION or a registered NAME), or None when it names a model."""
-    from ..store.database import Store
-    from ..store.runbooks import resolve_runbook
-
-    if Path(target).is_file() or target.endswith((".yaml", ".yml")) or "@" in target:
-        return resolve_runbook(target, Store(), register=False)
-    if "/" in target:
-        return None
-    try:
-        return resolve_runbook(target, Store(), register=False)
-    except NotFound:  # not a registered runbook: a bare model name such as gpt-4o
-        return None
 
 
 def _line(result: "ModelCheck") -> str:

@@ -20,8 +20,8 @@ def replay(run_id: str, only_step: str | None, as_json: bool) -> None:
     sha256 compared with the run's reviewed one. Exit code 0: no differences and
     the same artifact; 1: something differs.
     """
-    from ..runs.services import open_services
     from ..service.replay import replay_run
+    from ..service.run_services import open_services
     from ..service.views import as_json as json_of
 
     say = (lambda _: None) if as_json else (lambda text: click.echo(f"  replaying {text}", err=True))

@@ -26,13 +26,13 @@ def review() -> None:
 )
 def list_command(as_json: bool, batch: str | None, status: str | None) -> None:
     """Review items, pending first, with age, runbook and run."""
+    from ..service.batches import check_batch
     from ..service.reviews import list_reviews
     from ..service.views import as_json as json_of
-    from ..store.batches import Batches
 
     records = open_records()
     if batch is not None:
-        Batches(records.engine).get(batch)  # an unknown batch is bad input, not an empty list
+        check_batch(records.engine, batch)  # an unknown batch is bad input, not an empty list
     items = list_reviews(records, batch=batch, status=status)
     if as_json:
         emit_json(json_of(items))

@@ -48,7 +48,7 @@ def run(
 
     Exit codes: 0 done, 1 failed or rejected, 2 bad input, 3 environment (Docker, model keys), 10 waiting at a gate.
     """
-    from ..runbook.models import parse_override
+    from ..service.models import parse_override
     from ..service.runs import follow_new_run, start_run
 
     override = parse_override(model, model_params)

@@ -7,7 +7,7 @@ import click
 
 from executors.errors import Exit
 
-from ._output import emit_json
+from ._output import HOME_DATABASE, emit_json
 
 
 @click.group()
@@ -39,7 +39,7 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def schema(output: str | None) -> None:
     """Print the runbook JSON Schema (generated from the validating models)."""
-    from ..store.runbooks import json_schema_text
+    from ..service.runbooks import json_schema_text
 
     text = json_schema_text()
     if output:
@@ -54,13 +54,8 @@ def schema(output: str | None) -> None:
 def list_command(as_json: bool) -> None:
     """Registered runbook versions: name, version, content hash, first registration."""
     from ..service.runbooks import list_runbooks
-    from ..store.database import Store
 
-    store = Store()
-    try:
-        versions = list_runbooks(store)
-    finally:
-        store.close()
+    versions = list_runbooks(HOME_DATABASE)
     if as_json:
         fields = ("name", "version", "sha256", "registered_at", "source_file")
         emit_json([{key: getattr(version, key) for key in fields} for version in versions])
@@ -77,13 +72,8 @@ def list_command(as_json: bool) -> None:
 def show(reference: str, as_json: bool) -> None:
     """Show a registered version's stored content: NAME@VERSION, or NAME for the latest; secrets show as ***."""
     from ..service.runbooks import show_runbook
-    from ..store.database import Store
 
-    store = Store()
-    try:
-        record = show_runbook(store, reference)
-    finally:
-        store.close()
+    record = show_runbook(HOME_DATABASE, reference)
     if as_json:
         fields = ("name", "version", "sha256", "registered_at", "content")
         click.echo(json.dumps({key: getattr(record, key) for key in fields}, indent=2))
@@ -97,11 +87,6 @@ def show(reference: str, as_json: bool) -> None:
 def register(path: str) -> None:
     """Validate a runbook file and register its version (refused if the version's content changed)."""
     from ..service.runbooks import register_runbook
-    from ..store.database import Store
 
-    store = Store()
-    try:
-        record, new = register_runbook(store, path)
-    finally:
-        store.close()
+    record, new = register_runbook(HOME_DATABASE, path)
     click.echo(f"{'registered' if new else 'already registered'}: {record.ref} sha256 {record.sha256[:12]}")

@@ -43,7 +43,7 @@ def show(run_id: str, as_json: bool) -> None:
     """A run: its pins, cost, steps and promotion."""
     from ..service.runs import show_run
     from ..service.views import as_json as json_of
-    from ..store.costs import cost_text
+    from ..service.views import cost_text
 
     view = show_run(open_records(), run_id)
     if as_json:

@@ -1,21 +1,13 @@
 """`crewgate webhooks ...`: tell a chat channel or a service when a review waits, is decided, or a run ends."""
 
 import sys
-from typing import Any
 
 import click
 
 from ._display import one_line
-from ._output import emit_json
+from ._output import HOME_DATABASE, emit_json
 
 EVENT_NAMES = "review.created, review.decided, run.finished"
-
-
-def _webhooks() -> Any:
-    from ..store.database import Store
-    from ..webhooks import Webhooks
-
-    return Webhooks(Store().engine)
 
 
 @click.group()
@@ -36,12 +28,13 @@ def add(url: str, events: str, secret: str | None, secret_stdin: bool, as_json: 
     """Send EVENTS to URL (http or https). The secret is stored to sign with and never shown again."""
     from ..errors import BadInput
     from ..service.views import as_json as json_of
+    from ..service.webhooks import add_webhook
 
     if secret_stdin:
         if secret is not None:
             raise BadInput("give the secret once: --secret or --secret-stdin, not both")
         secret = sys.stdin.readline().rstrip("\r\n")
-    view = _webhooks().add(url, events, secret)
+    view = add_webhook(HOME_DATABASE, url, events, secret)
     if as_json:
         emit_json(json_of(view))
         return
@@ -59,8 +52,9 @@ def add(url: str, events: str, secret: str | None, secret_stdin: bool, as_json: 
 def list_hooks(as_json: bool) -> None:
     """Every hook with its events, whether it signs, its delivery counts and its last failure (never the secret)."""
     from ..service.views import as_json as json_of
+    from ..service.webhooks import list_webhooks
 
-    found = _webhooks().hooks()
+    found = list_webhooks(HOME_DATABASE)
     if as_json:
         emit_json(json_of(found))
         return
@@ -72,7 +66,8 @@ def list_hooks(as_json: bool) -> None:
         click.echo(f"{view.id}  {one_line(view.url)}  {','.join(view.events)}  {signed}  {counts}")
         retrying = [item for item in view.recent if item.status == "pending" and item.last_error]
         for item in retrying[:1]:
-            click.echo(f"    retrying {item.id} ({item.event}, {item.attempts} attempts): {one_line(item.last_error)}")
+            error = one_line(item.last_error or "")  # never empty: `retrying` holds items with an error
+            click.echo(f"    retrying {item.id} ({item.event}, {item.attempts} attempts): {error}")
         if view.last_failure is not None:
             item = view.last_failure
             click.echo(
@@ -85,5 +80,7 @@ def list_hooks(as_json: bool) -> None:
 @click.argument("hook_id")
 def remove(hook_id: str) -> None:
     """Stop sending to a hook and forget its deliveries (one still being retried stops at its next attempt)."""
-    view = _webhooks().remove(hook_id)
+    from ..service.webhooks import remove_webhook
+
+    view = remove_webhook(HOME_DATABASE, hook_id)
     click.echo(f"webhook {view.id} removed ({one_line(view.url)})")

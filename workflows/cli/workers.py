@@ -2,7 +2,7 @@
 
 import click
 
-from ._output import emit_json
+from ._output import HOME_DATABASE, emit_json
 
 
 @click.command()
@@ -17,13 +17,8 @@ def workers(as_json: bool, everything: bool) -> None:
     """
     from ..service.views import as_json as json_of
     from ..service.workers import list_workers
-    from ..store.database import Store
 
-    store = Store()
-    try:
-        found = list_workers(store.engine, store.url, everything)
-    finally:
-        store.close()
+    found = list_workers(HOME_DATABASE, everything)
     if as_json:
         emit_json(json_of(found))
         return

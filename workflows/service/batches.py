@@ -62,6 +62,16 @@ def show_batch(engine: "Engine", batch_id: str) -> BatchView:
     return _view(batches, batches.get(batch_id), with_runs=True)
 
 
+def check_batch(engine: "Engine", batch_id: str) -> None:
+    """Refuse an unknown batch id (NotFound): a filter by it must not quietly match nothing."""
+    Batches(engine).get(batch_id)
+
+
+def batch_counts(services: "RunServices", batch_id: str) -> dict[str, int]:
+    """The batch's runs counted by status (done, waiting, failed, cancelled, running, queued): its live progress."""
+    return tally([run["status"] for run in Batches(services.store.engine).runs(batch_id)])
+
+
 def cancel_batch(services: "RunServices", batch_id: str) -> BatchView:
     """Cancel every run of the batch that has not ended (queued ones never start); ended runs are kept."""
     from .runs import cancel_runs

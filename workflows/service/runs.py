@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import RunError
 from ..store.costs import Cost, costs_of_runs, run_costs
-from ..store.records import TERMINAL, Records
+from ..store.records import TERMINAL as TERMINAL  # the statuses of an ended run, for a page that stops polling
+from ..store.records import Records
 from .views import PromotionView, RunSummary, RunView, StartedRun, StepView, TraceEntry
 
 if TYPE_CHECKING:  # the engine's services are imported only by the commands that run work

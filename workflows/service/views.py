@@ -1,7 +1,8 @@
 """What the service layer returns: frozen values the CLI prints and an HTTP API serialises.
 
 Each view's `as_json` is the documented `--json` shape of the command that shows it,
-so the CLI and a web server give the same answer for the same question.
+so the CLI and a web server give the same answer for the same question; `cost_text`
+writes a view's cost the one way both show it.
 """
 
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from typing import Any
 
 from ..artifacts.artifact import Change
 from ..plain import plain
+from ..store.costs import cost_text as cost_text
 from ..store.records import Decision
 
 

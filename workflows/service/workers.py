@@ -8,11 +8,11 @@ vanishing. Liveness is decided exactly as takeover decides it (runs/liveness.py)
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 
 from ..clock import database_time
 from ..runs.liveness import is_alive
 from ..store.tables import hosts
+from .database import open_store
 
 RECENT_S = 600.0
 
@@ -31,13 +31,14 @@ class WorkerView:
     hosting: tuple[str, ...]  # workflow ids (run ids, schedule ticks) it holds, PENDING in DBOS
 
 
-def list_workers(engine: Engine, url: str, everything: bool = False) -> list[WorkerView]:
+def list_workers(database: str | None, everything: bool = False) -> list[WorkerView]:
     """Hosting processes, alive ones first; `everything` includes those long gone."""
-    with engine.connect() as db:
-        clock = database_time(db)
-        rows = db.execute(select(hosts)).mappings().all()
-    recent = [row for row in rows if everything or clock - row["seen_at"] < RECENT_S]
-    held = _pending_by_executor(url) if recent else {}
+    with open_store(database) as store:
+        with store.engine.connect() as db:
+            clock = database_time(db)
+            rows = db.execute(select(hosts)).mappings().all()
+        recent = [row for row in rows if everything or clock - row["seen_at"] < RECENT_S]
+        held = _pending_by_executor(store.url) if recent else {}
     views = [
         WorkerView(
             executor_id=row["executor_id"],

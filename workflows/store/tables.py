@@ -266,7 +266,7 @@ webhook_deliveries = Table(
     UniqueConstraint("webhook_id", "event_key", name="uq_webhook_delivery_event"),
 )
 
-# Failed web logins (workflows/web/session.py), shared by every `crewgate serve` and kept across restarts:
+# Failed web logins (workflows/service/login_throttle.py), shared by every `crewgate serve` and kept across restarts:
 # one row per failure and scope (the account key, the client address), pruned after the window.
 login_failures = Table(
     "crewgate_login_failures",

@@ -14,14 +14,14 @@ from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from msgspec import Meta
 
+from ..service.accounts import UserView
 from ..service.reviews import MAX_MESSAGE
+from ..service.runbooks import REF_PATTERN
 from ..service.views import DecisionResult, ReviewSummary, ReviewView, RunSummary, RunView, StartedRun, TraceEntry
-from ..store.accounts import UserView
-from ..store.runbooks import REF_PATTERN
 from .auth import bearer_user, require
 
 if TYPE_CHECKING:  # the services are built at the edge (crewgate serve) and handed in
-    from ..runs.services import RunServices
+    from ..service.run_services import RunServices
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def _services(request: Request) -> "RunServices":
 
 
 def _user(request: Request) -> UserView:
-    return bearer_user(request, request.app.state.accounts)
+    return bearer_user(request, _services(request))
 
 
 @get("/reviews", sync_to_thread=True, responses=refusals())

@@ -25,17 +25,16 @@ from litestar.template.config import TemplateConfig
 from executors._version import VERSION
 
 from ..errors import CrewgateError
-from ..store.accounts import Accounts
-from ..store.costs import cost_text
+from ..service.views import cost_text
 from .api import api
 from .headers import HEADERS
 from .json_depth import limit_json_depth
 from .pages import pages
 from .refusals import STATUS
-from .session import LoginThrottle, cookie_names, server_secret
+from .session import cookie_names, server_secret
 
 if TYPE_CHECKING:
-    from ..runs.services import RunServices
+    from ..service.run_services import RunServices
 
 HERE = Path(__file__).resolve().parent
 
@@ -77,11 +76,9 @@ def create_app(services: "RunServices", secure_cookies: bool = False) -> Litesta
         debug=False,
     )
     app.state.services = services
-    app.state.accounts = Accounts(services.store.engine, services.clock)
     app.state.secret = secret
     app.state.secure_cookies = secure_cookies
     app.state.session_cookie, app.state.csrf_cookie = session_cookie, csrf_cookie
-    app.state.throttle = LoginThrottle(services.store.engine)
     return app
 
 

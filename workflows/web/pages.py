@@ -18,8 +18,9 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from ..errors import BadInput
-from ..store.accounts import SESSION_KIND, UserView
-from ..store.records import TERMINAL
+from ..service.accounts import UserView, check_password, end_session, session_token_user, start_session
+from ..service.login_throttle import count_login_attempt, login_succeeded
+from ..service.runs import TERMINAL
 from ..visible import visible
 from .auth import CAN, require
 from .diffview import diff_lines
@@ -27,7 +28,7 @@ from .refusals import status_of
 from .session import SESSION_LIFETIME, SESSION_SECONDS, signed, unsigned
 
 if TYPE_CHECKING:  # the services are built at the edge (crewgate serve) and handed in
-    from ..runs.services import RunServices
+    from ..service.run_services import RunServices
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 
@@ -35,7 +36,7 @@ FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 def session_user(request: Request) -> UserView:
     """The logged-in user of the request's session cookie; 401 (a redirect to /login on pages) otherwise."""
     token = unsigned(request.cookies.get(request.app.state.session_cookie, ""), request.app.state.secret)
-    user = request.app.state.accounts.authenticate(token, kind=SESSION_KIND) if token else None
+    user = session_token_user(_services(request), token) if token else None
     if user is None:
         raise NotAuthorizedException("log in first")
     return user
@@ -68,19 +69,19 @@ def login_form(next: str = "/reviews") -> Template:  # noqa: A002 - the query pa
 @post("/login", sync_to_thread=True, status_code=303)
 def login(request: Request, data: Annotated[dict[str, str], FORM]) -> Response[Any]:
     """Check the password (throttled per name and per address); on success set the session cookie."""
-    accounts, throttle = request.app.state.accounts, request.app.state.throttle
+    services = _services(request)
     name, password = data.get("name", "").strip(), data.get("password", "")
     address = request.client.host if request.client else "?"
     target = _local(data.get("next", "/reviews"))
-    wait = throttle.attempt(name, address)  # counted as failed until the password proves right
+    wait = count_login_attempt(services, name, address)  # counted as failed until the password proves right
     if wait:
         error = f"Too many failed logins: try again in {wait} s."
         return _page("login.html", None, 429, next=target, error=error)
-    user = accounts.check_password(name, password)
+    user = check_password(services, name, password)
     if user is None:
         return _page("login.html", None, 401, next=target, error="Wrong name or password.")
-    throttle.succeeded(name, address)
-    _, token = accounts.create_token(user.name, SESSION_LIFETIME, kind=SESSION_KIND)
+    login_succeeded(services, name, address)
+    token = start_session(services, user.name, SESSION_LIFETIME)
     cookie = Cookie(
         key=request.app.state.session_cookie,
         value=signed(token, request.app.state.secret),
@@ -97,7 +98,7 @@ def login(request: Request, data: Annotated[dict[str, str], FORM]) -> Response[A
 def logout(request: Request) -> Redirect:
     token = unsigned(request.cookies.get(request.app.state.session_cookie, ""), request.app.state.secret)
     if token:
-        request.app.state.accounts.end_session(token)
+        end_session(_services(request), token)
     return Redirect("/login", status_code=303, cookies=[_expired(request, request.app.state.session_cookie)])
 
 

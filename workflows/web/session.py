@@ -1,4 +1,4 @@
-"""Web logins: a session token in a signed, HttpOnly, SameSite=Strict cookie, and login throttling.
+"""Web logins: a session token in a signed, HttpOnly, SameSite=Strict cookie.
 
 A session is an account token of kind `session` (workflows/store/accounts.py): random,
 stored as its sha256, expiring after SESSION_LIFETIME, revoked at logout and
@@ -8,7 +8,8 @@ with this secret is refused before the database is asked.
 
 The secret is CREWGATE_WEB_SECRET when set (give several servers behind one proxy
 the same value), else `$CREWGATE_HOME/web-secret`, made once with mode 0600.
-It also keys the CSRF tokens of every form.
+It also keys the CSRF tokens of every form. Failed logins are throttled by
+workflows/service/login_throttle.py.
 """
 
 import base64
@@ -16,17 +17,10 @@ import hashlib
 import hmac
 import os
 import secrets
-import zlib
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select, text
-from sqlalchemy.engine import Connection, Engine
-
-from ..clock import database_time
 from ..durations import parse_duration
-from ..identity import fold
-from ..store.database import crewgate_home
-from ..store.tables import login_failures
+from ..service.database import crewgate_home
 
 COOKIE = "crewgate_session"
 CSRF_COOKIE = "crewgate_csrf"
@@ -42,10 +36,6 @@ def cookie_names(secure: bool) -> tuple[str, str]:
 SESSION_LIFETIME = "12h"
 SESSION_SECONDS = int(parse_duration(SESSION_LIFETIME).total_seconds())  # type: ignore[union-attr]  # cookie max-age
 SECRET_FILE = "web-secret"  # noqa: S105 - the file name, not the secret
-# Failed logins allowed within FAILURE_WINDOW_S, per name and per client address. An address
-# gets more: behind a proxy every reviewer has the proxy's address.
-MAX_FAILURES = {"name": 5, "address": 20}
-FAILURE_WINDOW_S = 15 * 60.0
 
 
 def server_secret() -> str:
@@ -88,83 +78,3 @@ def unsigned(cookie: str, secret: str) -> str | None:
 def _mac(token: str, secret: str) -> str:
     digest = hmac.new(secret.encode(), token.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-class LoginThrottle:
-    """Refuses logins for an account, or from an address, after MAX_FAILURES failures in FAILURE_WINDOW_S.
-
-    Failures are rows in the database (on its clock), so every `crewgate serve` behind a
-    balancer shares them and a restart forgets none. An account is throttled by its key
-    (identity.fold: NFKC and case-folded, as logins match it), so `ｖictim` and `Victim`
-    spend the same five guesses as `victim`. The Argon2 hash makes each guess cost the
-    same whether the name exists or not.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def attempt(self, name: str, address: str) -> int:
-        """Count a login attempt as failed before its password is checked; seconds to wait instead (none counted).
-
-        Counting first, in one transaction under a lock per account and address, means a burst
-        of simultaneous guesses cannot all pass the check before any failure is recorded:
-        each is counted (and the sixth refused) however many arrive at once, on any server.
-        `succeeded` takes the count back.
-        """
-        subjects = _subjects(name, address)
-        with self.engine.begin() as db:
-            _lock(db, subjects)
-            now = database_time(db)
-            wait = max(self._wait(db, scope, subject, now) for scope, subject in subjects)
-            if wait:
-                return wait
-            db.execute(delete(login_failures).where(login_failures.c.failed_at < now - FAILURE_WINDOW_S))
-            for scope, subject in subjects:
-                db.execute(insert(login_failures).values(scope=scope, subject=subject, failed_at=now))
-        return 0
-
-    def succeeded(self, name: str, address: str) -> None:
-        """The password was right: the account's failures are forgotten, and this attempt's at the address."""
-        (name_scope, account), (address_scope, client) = _subjects(name, address)
-        with self.engine.begin() as db:
-            db.execute(
-                delete(login_failures).where(login_failures.c.scope == name_scope, login_failures.c.subject == account)
-            )
-            newest = (
-                select(login_failures.c.id)
-                .where(login_failures.c.scope == address_scope, login_failures.c.subject == client)
-                .order_by(login_failures.c.id.desc())
-                .limit(1)
-            )
-            found = db.execute(newest).scalar()
-            if found is not None:
-                db.execute(delete(login_failures).where(login_failures.c.id == found))
-
-    def _wait(self, db: Connection, scope: str, subject: str, now: float) -> int:
-        limit = MAX_FAILURES[scope]
-        recent = (
-            select(login_failures.c.failed_at)
-            .where(
-                login_failures.c.scope == scope,
-                login_failures.c.subject == subject,
-                login_failures.c.failed_at >= now - FAILURE_WINDOW_S,
-            )
-            .order_by(login_failures.c.failed_at.desc())
-            .limit(limit)
-        )
-        times = [row.failed_at for row in db.execute(recent)]
-        if len(times) < limit:
-            return 0
-        return max(0, int(times[-1] + FAILURE_WINDOW_S - now) + 1)
-
-
-def _lock(db: Connection, subjects: list[tuple[str, str]]) -> None:
-    """On PostgreSQL, one transaction at a time per account and address (SQLite's BEGIN IMMEDIATE already is)."""
-    if db.dialect.name == "postgresql":
-        for scope, subject in sorted(subjects):
-            key = zlib.crc32(f"login:{scope}:{subject}".encode())
-            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
-def _subjects(name: str, address: str) -> list[tuple[str, str]]:
-    return [("name", fold(name)[:255]), ("address", address[:255])]
