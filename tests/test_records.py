@@ -43,10 +43,10 @@ def open_item(records: Records, review_id: str = "r1", expires_at: str | None = 
 
 
 def refused(records: Records, review_id: str, *args: Any, words: str) -> None:
-    before = (records.review(review_id)["status"], len(records.decisions(review_id)))
+    before = (records.review(review_id).status, len(records.decisions(review_id)))
     with pytest.raises(GateError, match=words):
         records.decide(review_id, *args)
-    assert (records.review(review_id)["status"], len(records.decisions(review_id))) == before
+    assert (records.review(review_id).status, len(records.decisions(review_id))) == before
 
 
 def test_the_requester_may_not_approve_unless_the_gate_allows_it(records: Records) -> None:
@@ -94,6 +94,6 @@ def test_a_promotion_is_claimed_once_per_run_and_artifact(records: Records) -> N
     open_item(records)
     first = records.claim_promotion("r1", SHA, "git")
     again = records.claim_promotion("r1", SHA, "git")  # a re-run after a crash finds the same row
-    assert first == again and first["status"] == "started"
+    assert first == again and first.status == "started"
     records.finish_promotion("r1", SHA, "crewgate/r1@abc")
-    assert [(p["status"], p["ref"]) for p in records.promotions("r1")] == [("done", "crewgate/r1@abc")]
+    assert [(p.status, p.ref) for p in records.promotions("r1")] == [("done", "crewgate/r1@abc")]

@@ -35,6 +35,7 @@ from .runs.liveness import alive, worker_executor_id
 from .runs.services import RunServices
 from .store.batches import Batches
 from .store.records import TERMINAL
+from .store.rows import RunRecord
 from .store.schedules import ScheduleRecords
 from .webhooks.delivery import Dispatcher
 
@@ -71,7 +72,7 @@ def work(
     try:
         while True:
             ticks_waiting = batch is None and schedules.any_queued()  # read before the runs a tick may record
-            active = [run for run in services.records.active_runs() if batch is None or run["batch_id"] == batch]
+            active = [run for run in services.records.active_runs() if batch is None or run.batch_id == batch]
             watch.started(admit(active))
             if batch is None:
                 taken, deliveries = take_over(services, executor, admit.room())  # only of processes that are gone
@@ -81,7 +82,7 @@ def work(
                     say({"event": "worker", "status": "took over", "runs": taken})
                 if deliveries:
                     say({"event": "worker", "status": "took over deliveries", "deliveries": deliveries})
-            woken = wake_decided(services, {run["id"] for run in active} if batch else None)
+            woken = wake_decided(services, {run.id for run in active} if batch else None)
             if woken:
                 say({"event": "worker", "status": "woke", "runs": woken})
             watch.look()
@@ -95,7 +96,7 @@ def work(
                     deliver.settle()
                 say({"event": "worker", "status": "idle"})
                 return
-            busy = any(run["status"] in WORKING for run in active)
+            busy = any(run.status in WORKING for run in active)
             time.sleep(min(poll_s, BUSY_POLL_S) if busy else poll_s)  # a slot freed at a gate is refilled quickly
     finally:
         if scheduler is not None:
@@ -119,20 +120,20 @@ class RunWatch:
         if not self.status:
             return
         for run in self.records.runs_by_id(sorted(self.status)):
-            before, now = self.status[run["id"]], run["status"]
+            before, now = self.status[run.id], run.status
             if now == before or (before == "queued" and now == "running"):
-                self.status[run["id"]] = now
+                self.status[run.id] = now
                 continue
-            event: dict[str, Any] = {"event": "run", "run": run["id"], "status": now}
+            event: dict[str, Any] = {"event": "run", "run": run.id, "status": now}
             if now == "waiting":
-                event["message"] = run["message"]
-            elif now in TERMINAL and run["message"]:
-                event["message"] = run["message"][-300:]
+                event["message"] = run.message
+            elif now in TERMINAL and run.message:
+                event["message"] = run.message[-300:]
             self.say(event)
             if now in TERMINAL:
-                del self.status[run["id"]]
+                del self.status[run.id]
             else:
-                self.status[run["id"]] = now
+                self.status[run.id] = now
 
 
 class Admission:
@@ -160,12 +161,12 @@ class Admission:
         """Runs taken over from a gone process work here now: they hold slots like the ones started here."""
         self.started.update(run_ids)
 
-    def __call__(self, active: list[dict[str, Any]]) -> list[str]:
+    def __call__(self, active: list[RunRecord]) -> list[str]:
         """Start what may start; the ids started."""
-        self.started &= {run["id"] for run in active if run["status"] in WORKING}  # waiting or ended: slot free
-        caps = self.batches.concurrency({run["batch_id"] for run in active if run["batch_id"]})
+        self.started &= {run.id for run in active if run.status in WORKING}  # waiting or ended: slot free
+        caps = self.batches.concurrency({run.batch_id for run in active if run.batch_id})
         in_review: set[str] = set()  # schedules whose runs waiting for review hold the schedule's one slot
-        if any(run["schedule"] and not run["batch_id"] for run in active):
+        if any(run.schedule and not run.batch_id for run in active):
             for row in self.schedules.all():
                 if row.spec.get("overlap", "skip") != "allow":
                     caps[f"schedule {row.name}"] = 1
@@ -174,14 +175,14 @@ class Admission:
         busy: dict[str, int] = {}
         for run in active:
             group = _group(run)
-            working = run["status"] == "running" or run["id"] in self.started
-            if group and (working or (run["status"] == "waiting" and group in in_review)):
+            working = run.status == "running" or run.id in self.started
+            if group and (working or (run.status == "waiting" and group in in_review)):
                 busy[group] = busy.get(group, 0) + 1
         begun: list[str] = []
         for run in active:
-            if run["status"] != "queued" or run["id"] in self.started or len(self.started) >= self.limit:
+            if run.status != "queued" or run.id in self.started or len(self.started) >= self.limit:
                 continue
-            if run["hosted_by"] and alive(self.database, run["hosted_by"]):
+            if run.hosted_by and alive(self.database, run.hosted_by):
                 continue  # its `crewgate run`, or another worker, is about to start it
             group = _group(run)
             if group and group in caps and busy.get(group, 0) >= caps[group]:
@@ -190,19 +191,19 @@ class Admission:
                 if group:  # another worker claimed it (so it works), or the group is full
                     busy[group] = busy.get(group, 0) + 1
                 continue
-            self.begin(run["id"])  # a no-op for a run whose workflow exists (a gone claimer's: take_over's)
-            self.started.add(run["id"])
-            begun.append(run["id"])
+            self.begin(run.id)  # a no-op for a run whose workflow exists (a gone claimer's: take_over's)
+            self.started.add(run.id)
+            begun.append(run.id)
             if group:
                 busy[group] = busy.get(group, 0) + 1
         return begun
 
 
-def _group(run: dict[str, Any]) -> str | None:
+def _group(run: RunRecord) -> str | None:
     """What caps the run's concurrency besides the worker: its batch, else its schedule."""
-    if run["batch_id"]:
-        return str(run["batch_id"])
-    return f"schedule {run['schedule']}" if run["schedule"] else None
+    if run.batch_id:
+        return run.batch_id
+    return f"schedule {run.schedule}" if run.schedule else None
 
 
 def concurrency() -> int:
@@ -213,8 +214,8 @@ def concurrency() -> int:
     return int(text)
 
 
-def _idle(services: RunServices, active: list[dict[str, Any]]) -> bool:
+def _idle(services: RunServices, active: list[RunRecord]) -> bool:
     """Nothing left to do without a person: every unfinished run waits at a pending review."""
     records = services.records
-    waiting_on_people = {item["run_id"] for item in records.reviews_of_waiting_runs() if item["status"] == "pending"}
-    return all(run["status"] == "waiting" and run["id"] in waiting_on_people for run in active)
+    waiting_on_people = {item.run_id for item in records.reviews_of_waiting_runs() if item.status == "pending"}
+    return all(run.status == "waiting" and run.id in waiting_on_people for run in active)

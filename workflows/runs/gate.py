@@ -15,6 +15,7 @@ from ..errors import RunCancelled
 from ..repo.git import unstorable
 from ..runbook.schema import DirectoryTarget, GitTarget, PromoteStep
 from ..store.records import Records
+from ..store.rows import ReviewRecord
 from ..visible import visible
 from ..webhooks import review_created
 from .live import LiveRuns
@@ -34,7 +35,7 @@ def open_review(
     records, blobs = services.records, services.blobs
     run = records.run(run_id)
     records.start_step(run_id, step_id, attempt, "gate")
-    data, artifact = build_artifact(blobs.get(run["base_snapshot"]), blobs.get(snapshot), run["base_snapshot"])
+    data, artifact = build_artifact(blobs.get(run.snapshot), blobs.get(snapshot), run.snapshot)
     sha = blobs.put(data)
     book = runs.runbook(run_id).runbook
     gate = book.step(step_id).gate  # type: ignore[union-attr]
@@ -59,7 +60,7 @@ def open_review(
         evidence=json.dumps(
             {**evidence, "warnings": warnings, "blocked": blocked, "trace": f"crewgate runs trace {run_id}"}
         ),
-        requester=run["requester"],
+        requester=run.requester,
         expires_at=expires.isoformat(timespec="seconds") if expires else None,
     )
     if not opened:
@@ -94,25 +95,25 @@ def read_outcome(records: Records, review_id: str, now: datetime.datetime) -> Ou
     if is_overdue(item, now):
         records.expire(review_id)
         item = records.review(review_id)
-    if item["status"] == "cancelled":
-        raise RunCancelled(f"run {item['run_id']} was cancelled while review {review_id} was pending")
-    if item["status"] == "pending":
-        run = records.run(item["run_id"])
-        if run["status"] != "waiting":
-            records.set_run(item["run_id"], status="waiting", message=f"waiting for review {review_id}")
+    if item.status == "cancelled":
+        raise RunCancelled(f"run {item.run_id} was cancelled while review {review_id} was pending")
+    if item.status == "pending":
+        run = records.run(item.run_id)
+        if run.status != "waiting":
+            records.set_run(item.run_id, status="waiting", message=f"waiting for review {review_id}")
         return None
     attempt = int(review_id.rsplit("-", 1)[1])
-    if item["status"] == "expired":
-        message = f"review {review_id} expired at {item['expires_at']} without a decision"
-        records.finish_step(item["run_id"], item["step_id"], attempt, "expired", message, {})
+    if item.status == "expired":
+        message = f"review {review_id} expired at {item.expires_at} without a decision"
+        records.finish_step(item.run_id, item.step_id, attempt, "expired", message, {})
         return Outcome("expired", message)
     decided = records.decisions(review_id)
     last = decided[-1]
-    summary = f"{item['status']} by {', '.join(d.reviewer for d in decided)}"
-    records.finish_step(item["run_id"], item["step_id"], attempt, item["status"], summary, {})
-    records.set_run(item["run_id"], status="running", message="")
+    summary = f"{item.status} by {', '.join(d.reviewer for d in decided)}"
+    records.finish_step(item.run_id, item.step_id, attempt, item.status, summary, {})
+    records.set_run(item.run_id, status="running", message="")
     return Outcome(
-        decision=item["status"],
+        decision=item.status,
         message=last.message,
         reviewers=[d.reviewer for d in decided if d.decision == "approve"],
         target_step=last.target_step,
@@ -120,7 +121,7 @@ def read_outcome(records: Records, review_id: str, now: datetime.datetime) -> Ou
     )
 
 
-def is_overdue(item: dict[str, Any], now: datetime.datetime) -> bool:
+def is_overdue(item: ReviewRecord, now: datetime.datetime) -> bool:
     """A pending item whose `expires_after` has run out."""
-    expires = item["expires_at"]
-    return bool(item["status"] == "pending" and expires and datetime.datetime.fromisoformat(expires) <= now)
+    expires = item.expires_at
+    return bool(item.status == "pending" and expires and datetime.datetime.fromisoformat(expires) <= now)

@@ -23,8 +23,10 @@ next; a release that changes the protocol bumps WORKFLOW_VERSION.
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
+from ..store.rows import ReviewRecord
 from .follow import follow
 from .gate import is_overdue
 from .liveness import Heartbeat, alive, any_worker_alive
@@ -150,20 +152,20 @@ def wake_decided(services: RunServices, run_ids: str | set[str] | None = None) -
     only = {run_ids} if isinstance(run_ids, str) else run_ids
     records = services.records
     woken = []
-    newest: dict[str, dict[str, Any]] = {}  # a run waits only on its newest review (older ones led to a re-run)
+    newest: dict[str, ReviewRecord] = {}  # a run waits only on its newest review (older ones led to a re-run)
     for item in records.reviews_of_waiting_runs():
-        if item["run_id"] not in newest or item["created_at"] > newest[item["run_id"]]["created_at"]:
-            newest[item["run_id"]] = item
+        if item.run_id not in newest or item.created_at > newest[item.run_id].created_at:
+            newest[item.run_id] = item
     for item in newest.values():
-        if only is not None and item["run_id"] not in only:
+        if only is not None and item.run_id not in only:
             continue
         if is_overdue(item, services.clock()):
-            records.expire(item["id"])
-            item = {**item, "status": "expired"}
-        if item["status"] == "pending":
+            records.expire(item.id)
+            item = replace(item, status="expired")
+        if item.status == "pending":
             continue
-        wake(services.store.url, item["run_id"], item["id"], item["status"])  # its run was waiting when listed
-        woken.append(item["run_id"])
+        wake(services.store.url, item.run_id, item.id, item.status)  # its run was waiting when listed
+        woken.append(item.run_id)
     return woken
 
 

@@ -25,9 +25,9 @@ def promote(
     records.start_step(run_id, step_id, 1, "promote")
     target = runs.runbook(run_id).runbook.step(step_id).promote  # type: ignore[union-attr]
     claim = records.claim_promotion(run_id, artifact_sha256, target.to)
-    if claim["status"] == "done":
-        records.finish_step(run_id, step_id, 1, "done", str(claim["ref"]), {})
-        return Promoted(True, ref=str(claim["ref"]))
+    if claim.status == "done":
+        records.finish_step(run_id, step_id, 1, "done", str(claim.ref), {})
+        return Promoted(True, ref=str(claim.ref))
     try:
         artifact = read_artifact(blobs.get(artifact_sha256))
     except BlobCorrupt as exc:
@@ -39,20 +39,20 @@ def promote(
     try:
         if isinstance(target, GitTarget):
             trailers = (
-                f"Crewgate-Run: {run_id}\nCrewgate-Runbook: {run['runbook']}@{run['version']}\n"
+                f"Crewgate-Run: {run_id}\nCrewgate-Runbook: {run.runbook}@{run.version}\n"
                 f"Crewgate-Artifact-SHA256: {artifact_sha256}\n"
                 + "".join(f"Approved-by: {name}\n" for name in approvers)
             )
-            message = f"crewgate: {run['runbook']} run {run_id}\n\n{trailers}"
+            message = f"crewgate: {run.runbook} run {run_id}\n\n{trailers}"
             branch = render(target.branch, variables)
             if target.remote is not None:
                 remote = render(target.remote, variables)
-                ref = promote_git_remote(remote, run["base_commit"], branch, artifact, message, approved_at)
+                ref = promote_git_remote(remote, run.commit, branch, artifact, message, approved_at)
             else:
                 repo = Path(render(target.repo or "", variables))
-                ref = promote_git(repo, run["base_commit"], branch, artifact, message, approved_at)
+                ref = promote_git(repo, run.commit, branch, artifact, message, approved_at)
         elif isinstance(target, PatchTarget):
-            ref = promote_patch(Path(render(target.path, variables)), artifact, blobs.get(run["base_snapshot"]))
+            ref = promote_patch(Path(render(target.path, variables)), artifact, blobs.get(run.snapshot))
         else:
             ref = promote_directory(Path(render(target.path, variables)), artifact, artifact_sha256)
     except PromotionError as exc:

@@ -120,17 +120,17 @@ class RunServices:
     def pinned_runbook(self, run_id: str) -> "LoadedRunbook":
         """The exact registered runbook content the run was pinned to."""
         run = self.records.run(run_id)
-        loaded = self.store.get_runbook(run["runbook"], run["version"]).load()
-        if loaded.sha256 != run["sha256"]:
+        loaded = self.store.get_runbook(run.runbook, run.version).load()
+        if loaded.sha256 != run.sha256:
             raise StoreCorrupt(
-                f"run {run_id} is pinned to sha256 {run['sha256'][:12]}, the store has {loaded.sha256[:12]}"
+                f"run {run_id} is pinned to sha256 {run.sha256[:12]}, the store has {loaded.sha256[:12]}"
             )
         return loaded
 
     def runbook_as_run(self, run_id: str) -> "LoadedRunbook":
         """The pinned runbook as the run calls models: with its recorded `--model` override applied."""
         loaded = self.pinned_runbook(run_id)
-        override = ModelOverride.from_json(self.records.run(run_id)["model_override"])
+        override = ModelOverride.from_json(self.records.run(run_id).model_override)
         return replace(loaded, runbook=override.apply(loaded.runbook)) if override else loaded
 
     def close(self) -> None:

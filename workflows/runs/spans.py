@@ -72,7 +72,7 @@ class RunSpans:
         """What every span of a run carries: its id and NAME@VERSION."""
         if run_id not in self._runbooks:
             run = self.records.run(run_id)
-            self._runbooks[run_id] = f"{run['runbook']}@{run['version']}"
+            self._runbooks[run_id] = f"{run.runbook}@{run.version}"
         return {"crewgate.run.id": run_id, "crewgate.runbook": self._runbooks[run_id]}
 
     def parent(self, run_id: str) -> "Context | None":
@@ -104,17 +104,17 @@ class RunSpans:
         if self.telemetry is None:
             return
         item = self.records.review(review_id)
-        run_id = item["run_id"]
+        run_id = item.run_id
         attributes = {
             **self.attributes(run_id),
-            "crewgate.step.id": item["step_id"],
+            "crewgate.step.id": item.step_id,
             "crewgate.review.id": review_id,
             "crewgate.review.outcome": outcome,
-            "crewgate.artifact.sha256": item["artifact_sha256"],
+            "crewgate.artifact.sha256": item.artifact_sha256,
         }
         end = unix_ns(decided_at) if decided_at else unix_ns(self.records.clock())
-        start = unix_ns(item["created_at"])
-        self.telemetry.finished(f"gate wait {item['step_id']}", self.parent(run_id), attributes, start, end)
+        start = unix_ns(item.created_at)
+        self.telemetry.finished(f"gate wait {item.step_id}", self.parent(run_id), attributes, start, end)
 
     @contextlib.contextmanager
     def decision(self, review_id: str, reviewer: str, decision: str) -> Iterator[OpenSpan]:
@@ -124,14 +124,14 @@ class RunSpans:
             return
         item = self.records.review(review_id)
         attributes = {
-            **self.attributes(item["run_id"]),
-            "crewgate.step.id": item["step_id"],
+            **self.attributes(item.run_id),
+            "crewgate.step.id": item.step_id,
             "crewgate.review.id": review_id,
             "crewgate.review.decision": decision,
             "crewgate.review.reviewer": reviewer,
-            "crewgate.artifact.sha256": item["artifact_sha256"],
+            "crewgate.artifact.sha256": item.artifact_sha256,
         }
-        with self.telemetry.span(f"review {decision}", self.parent(item["run_id"]), attributes) as span:
+        with self.telemetry.span(f"review {decision}", self.parent(item.run_id), attributes) as span:
             yield OpenSpan(self.telemetry, span)
 
     def finish(self, run_id: str, status: str, message: str) -> None:
@@ -139,13 +139,13 @@ class RunSpans:
         if self.telemetry is None:
             return
         run = self.records.run(run_id)
-        name = f"{run['runbook']}@{run['version']}"
+        name = f"{run.runbook}@{run.version}"
         attributes = {
             **self.attributes(run_id),
             "crewgate.run.status": status,
             "gen_ai.operation.name": "invoke_workflow",
-            "gen_ai.workflow.name": run["runbook"],
+            "gen_ai.workflow.name": run.runbook,
         }
         error = (message or status) if status in ("failed", "cancelled") else ""
-        self.telemetry.emit(f"run {name}", trace_ids(run_id), None, attributes, unix_ns(run["created_at"]), error=error)
+        self.telemetry.emit(f"run {name}", trace_ids(run_id), None, attributes, unix_ns(run.created_at), error=error)
         self.telemetry.flush()

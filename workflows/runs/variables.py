@@ -1,6 +1,5 @@
 """What a runbook's templates can see: the run's inputs, earlier outputs, and the run itself."""
 
-import json
 from typing import Any
 
 from ..store.records import Records
@@ -9,7 +8,7 @@ from ..store.records import Records
 def template_variables(records: Records, run_id: str, outputs: dict[str, str]) -> dict[str, Any]:
     run = records.run(run_id)
     return {
-        "inputs": json.loads(run["inputs"]),
+        "inputs": run.inputs,
         "steps": {step_id: {"output": output} for step_id, output in outputs.items()},
-        "run": {"id": run_id, "runbook": run["runbook"], "version": run["version"], "requester": run["requester"]},
+        "run": {"id": run_id, "runbook": run.runbook, "version": run.version, "requester": run.requester},
     }

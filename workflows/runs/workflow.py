@@ -75,7 +75,7 @@ class RunWorkflow(DBOSConfiguredInstance):
     def begin_step(self, run_id: str) -> str:
         records = self.services.records
         records.set_run(run_id, status="running", message="")
-        return str(records.run(run_id)["base_snapshot"])
+        return str(records.run(run_id).base_snapshot)
 
     @DBOS.step()
     def work_step(

@@ -30,6 +30,7 @@ from ..runbook.schema import CheckStep, CrewStep, TaskStep
 from ..runbook.templates import render
 from ..runs.variables import template_variables
 from ..runs.work import run_check
+from ..store.rows import TraceRecord
 
 if TYPE_CHECKING:
     from ..runs.services import RunServices
@@ -75,22 +76,22 @@ def replay_run(
     book = services.pinned_runbook(run_id).runbook
     if only_step is not None and only_step not in {step.id for step in book.steps}:
         raise BadInput(f"run {run_id} has no step {only_step!r}: its steps are {', '.join(s.id for s in book.steps)}")
-    if not run["base_snapshot"]:
+    if not run.base_snapshot:
         raise RunError(f"run {run_id} has no base snapshot: it never started, so there is nothing to replay")
-    tries = [row for row in records.steps(run_id) if row["kind"] in ("task", "crew", "check")]
+    tries = [row for row in records.steps(run_id) if row.kind in ("task", "crew", "check")]
     events = records.trace(run_id)
     spec = book.sandbox
     limits = SandboxLimits(memory=spec.memory, cpus=spec.cpus, pids=spec.pids, timeout_s=spec.timeout_s)
-    base = blobs.get(run["base_snapshot"])
+    base = blobs.get(run.base_snapshot)
     differences: list[Difference] = []
     outputs: dict[str, str] = {}
     started_from: dict[str, bytes] = {}
     cells = checks = 0
-    image_now = services.sandboxes.pin(run["image"])  # fails closed when Docker or the image is missing
-    with services.sandboxes.start(f"{run_id}-replay", run["image"], limits) as sandbox:
+    image_now = services.sandboxes.pin(run.image)  # fails closed when Docker or the image is missing
+    with services.sandboxes.start(f"{run_id}-replay", run.image, limits) as sandbox:
         sandbox.restore(base)
         for row in tries:
-            step_id, attempt = row["step_id"], row["attempt"]
+            step_id, attempt = row.step_id, row.attempt
             step = book.step(step_id)
             reported = only_step in (None, step_id)
             if step_id in started_from:
@@ -102,30 +103,30 @@ def replay_run(
                 command = render(step.check, template_variables(records, run_id, outputs))
                 ok, _ = run_check(sandbox, command, step.timeout_s)
                 checks += 1
-                if reported and ok != (row["status"] == "done"):
+                if reported and ok != (row.status == "done"):
                     differences.append(
-                        Difference(step_id, attempt, "check", 0, 0, _exit(row["status"] == "done"), _exit(ok))
+                        Difference(step_id, attempt, "check", 0, 0, _exit(row.status == "done"), _exit(ok))
                     )
             elif isinstance(step, TaskStep | CrewStep):
-                mine = [e for e in events if e["step_id"] == step_id and e["attempt"] == attempt]
+                mine = [e for e in events if e.step_id == step_id and e.attempt == attempt]
                 for event in mine:
-                    if event["data"].get("status") == "sandbox_lost":  # the try was discarded and run again
+                    if event.data.get("status") == "sandbox_lost":  # the try was discarded and run again
                         sandbox.restore(started_from[step_id])
                         continue
                     found, ran = _replay_turn(sandbox, event)
                     cells += ran
                     if reported:
                         differences.extend(found)
-            if row["status"] == "done":
-                outputs[step_id] = row["output"]
+            if row.status == "done":
+                outputs[step_id] = row.output
         final = sandbox.snapshot()
-    data, _ = build_artifact(base, final, run["base_snapshot"])
+    data, _ = build_artifact(base, final, run.base_snapshot)
     reviews = records.reviews_of_run(run_id)
-    reviewed = reviews[-1]["artifact_sha256"] if reviews else None
+    reviewed = reviews[-1].artifact_sha256 if reviews else None
     replayed = _sha256(data)
     notes: tuple[str, ...] = ()
-    if run["image_id"] and run["image_id"] != image_now:
-        notes = (f"the sandbox image {run['image']} is now {image_now[:19]}, the run used {run['image_id'][:19]}",)
+    if run.image_id and run.image_id != image_now:
+        notes = (f"the sandbox image {run.image} is now {image_now[:19]}, the run used {run.image_id[:19]}",)
     return ReplayReport(
         run_id=run_id,
         steps=len(tries),
@@ -139,9 +140,9 @@ def replay_run(
     )
 
 
-def _replay_turn(sandbox: Sandbox, event: dict[str, Any]) -> tuple[list[Difference], int]:
+def _replay_turn(sandbox: Sandbox, event: TraceRecord) -> tuple[list[Difference], int]:
     """Run one recorded turn's cells in order, stopping at the first error as the member did."""
-    data = event["data"]
+    data = event.data
     recorded = list(data.get("results") or [])
     found: list[Difference] = []
     ran = 0
@@ -153,10 +154,10 @@ def _replay_turn(sandbox: Sandbox, event: dict[str, Any]) -> tuple[list[Differen
         if before != after:
             found.append(
                 Difference(
-                    event["step_id"],
-                    event["attempt"],
-                    event["member"],
-                    event["turn"],
+                    event.step_id,
+                    event.attempt,
+                    event.member,
+                    event.turn,
                     number,
                     before[:SHOWN],
                     after[:SHOWN],

@@ -22,21 +22,21 @@ def review_view(records: Records, blobs: Blobs, review_id: str, diff_limit: int 
     """The review item with its artifact's change list and diff (NotFound for an unknown id)."""
     item = records.review(review_id)
     shown = ReviewView(
-        id=item["id"],
-        run_id=item["run_id"],
-        step_id=item["step_id"],
-        status=item["status"],
-        artifact_sha256=item["artifact_sha256"],
-        policy=item["policy"],
-        requester=item["requester"],
-        created_at=item["created_at"],
-        expires_at=item["expires_at"],
-        closed_at=item["closed_at"],
-        evidence=item["evidence"],
+        id=item.id,
+        run_id=item.run_id,
+        step_id=item.step_id,
+        status=item.status,
+        artifact_sha256=item.artifact_sha256,
+        policy=item.policy,
+        requester=item.requester,
+        created_at=item.created_at,
+        expires_at=item.expires_at,
+        closed_at=item.closed_at,
+        evidence=item.evidence,
         decisions=tuple(records.decisions(review_id)),
     )
     try:
-        artifact = read_listing(blobs.get(item["artifact_sha256"]))
+        artifact = read_listing(blobs.get(item.artifact_sha256))
     except (RunError, StoreCorrupt) as exc:
         return replace(shown, artifact_problem=str(exc))
     diff, cut = cut_diff(artifact.diff, diff_limit, review_id)

@@ -40,19 +40,19 @@ def list_reviews(
     now = now or records.clock()
     return [
         ReviewSummary(
-            r["id"],
-            r["run_id"],
-            f"{r['runbook']}@{r['version']}",
-            r["step_id"],
-            r["status"],
-            r["artifact_sha256"],
-            r["created_at"],
-            r["expires_at"],
-            age(r["created_at"], now),
-            r["batch_id"],
+            r.id,
+            r.run_id,
+            f"{r.runbook}@{r.version}",
+            r.step_id,
+            r.status,
+            r.artifact_sha256,
+            r.created_at,
+            r.expires_at,
+            age(r.created_at, now),
+            r.batch_id,
         )
         for r in records.list_reviews()
-        if (batch is None or r["batch_id"] == batch) and (status is None or r["status"] == status)
+        if (batch is None or r.batch_id == batch) and (status is None or r.status == status)
     ]
 
 
@@ -90,11 +90,11 @@ def decide(
     review_decided(services.records.engine, review_id, person_key(reviewer), status)
     pause("after-decision")  # crash tests: a decision recorded, its run not yet woken
     item = services.records.review(review_id)
-    result = DecisionResult(review_id, item["run_id"], reviewer, decision, item["artifact_sha256"], status)
+    result = DecisionResult(review_id, item.run_id, reviewer, decision, item.artifact_sha256, status)
     if result.decided:
         from ..runs.hosting import wake  # DBOS is slow to import: only a settled item needs it
 
-        wake(services.store.url, item["run_id"], review_id, status)
+        wake(services.store.url, item.run_id, review_id, status)
     return result
 
 
@@ -113,8 +113,8 @@ def _check_fields(decision: str, message: str, step: str | None) -> None:
 def _check_changes_step(services: "RunServices", review_id: str, step: str | None) -> None:
     """Refuse, before anything is recorded, changes the run could not act on (it would fail at the gate)."""
     item = services.records.review(review_id)
-    book = services.pinned_runbook(item["run_id"]).runbook
+    book = services.pinned_runbook(item.run_id).runbook
     try:
-        book.changes_step(item["step_id"], step)
+        book.changes_step(item.step_id, step)
     except ValueError as exc:
         raise GateError(f"cannot request changes on {review_id}: {exc}") from exc

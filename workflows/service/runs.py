@@ -14,6 +14,7 @@ from ..errors import RunError
 from ..store.costs import Cost, costs_of_runs, run_costs
 from ..store.records import TERMINAL as TERMINAL  # the statuses of an ended run, for a page that stops polling
 from ..store.records import Records
+from ..store.rows import StepRecord
 from .views import PromotionView, RunSummary, RunView, StartedRun, StepView, TraceEntry
 
 if TYPE_CHECKING:  # the engine's services are imported only by the commands that run work
@@ -27,15 +28,15 @@ HOST_STOP_S = 3.0  # how long `runs cancel` waits for a running run's host to st
 def list_runs(records: Records, limit: int = 50) -> list[RunSummary]:
     """The most recent runs, newest first."""
     found = records.list_runs(limit)
-    costs = costs_of_runs(records.engine, (r["id"] for r in found))
+    costs = costs_of_runs(records.engine, (r.id for r in found))
     return [
         RunSummary(
-            r["id"],
-            f"{r['runbook']}@{r['version']}",
-            r["status"],
-            r["requester"],
-            r["created_at"],
-            costs.get(r["id"], Cost()).cost_usd,
+            r.id,
+            f"{r.runbook}@{r.version}",
+            r.status,
+            r.requester,
+            r.created_at,
+            costs.get(r.id, Cost()).cost_usd,
         )
         for r in found
     ]
@@ -44,31 +45,30 @@ def list_runs(records: Records, limit: int = 50) -> list[RunSummary]:
 def show_run(records: Records, run_id: str) -> RunView:
     """A run, its steps and its promotion (NotFound for an unknown id)."""
     run = records.run(run_id)
-    done = [p for p in records.promotions(run_id) if p["status"] == "done"]
+    done = [p for p in records.promotions(run_id) if p.status == "done"]
     costs = run_costs(records.engine, run_id)
     steps = tuple(
-        _step_view(row, costs.by_step.get(f"{row['step_id']}#{row['attempt']}", Cost()))
-        for row in records.steps(run_id)
+        _step_view(row, costs.by_step.get(f"{row.step_id}#{row.attempt}", Cost())) for row in records.steps(run_id)
     )
     return RunView(
-        id=run["id"],
-        status=run["status"],
-        message=run["message"],
-        runbook=f"{run['runbook']}@{run['version']}",
-        runbook_sha256=run["sha256"],
-        inputs=json.loads(run["inputs"]),
-        models=json.loads(run["models"]),
-        model_override=json.loads(run["model_override"]) if run["model_override"] else None,
-        image=run["image"],
-        image_id=run["image_id"],
-        requester=run["requester"],
-        base_commit=run["base_commit"],
-        created_at=run["created_at"],
-        updated_at=run["updated_at"],
+        id=run.id,
+        status=run.status,
+        message=run.message,
+        runbook=f"{run.runbook}@{run.version}",
+        runbook_sha256=run.sha256,
+        inputs=run.inputs,
+        models=run.models,
+        model_override=json.loads(run.model_override) if run.model_override else None,
+        image=run.image,
+        image_id=run.image_id,
+        requester=run.requester,
+        base_commit=run.base_commit,
+        created_at=run.created_at,
+        updated_at=run.updated_at,
         steps=steps,
-        promotion=PromotionView(done[0]["target"], done[0]["ref"], done[0]["artifact_sha256"]) if done else None,
-        batch=run["batch_id"],
-        schedule=run["schedule"],
+        promotion=PromotionView(done[0].target, done[0].ref or "", done[0].artifact_sha256) if done else None,
+        batch=run.batch_id,
+        schedule=run.schedule,
         cost_usd=costs.total.cost_usd,
         model_calls=costs.total.calls,
         unpriced_calls=costs.total.unpriced_calls,
@@ -76,16 +76,16 @@ def show_run(records: Records, run_id: str) -> RunView:
     )
 
 
-def _step_view(row: dict[str, Any], cost: Cost) -> StepView:
+def _step_view(row: StepRecord, cost: Cost) -> StepView:
     return StepView(
-        row["step_id"],
-        row["attempt"],
-        row["kind"],
-        row["status"],
-        row["output"],
-        json.loads(row["usage"]),
-        row["started_at"],
-        row["finished_at"],
+        row.step_id,
+        row.attempt,
+        row.kind,
+        row.status,
+        row.output,
+        row.usage,
+        row.started_at,
+        row.finished_at,
         cost.cost_usd,
         cost.unpriced_calls,
     )
@@ -95,7 +95,7 @@ def run_trace(records: Records, run_id: str) -> list[TraceEntry]:
     """Every member turn of a run, in order (NotFound for an unknown id)."""
     records.run(run_id)
     return [
-        TraceEntry(e["id"], e["run_id"], e["step_id"], e["attempt"], e["member"], e["turn"], e["data"], e["created_at"])
+        TraceEntry(e.id, e.run_id, e.step_id, e.attempt, e.member, e.turn, e.data, e.created_at)
         for e in records.trace(run_id)
     ]
 
@@ -137,7 +137,7 @@ def start_run(
         host = f"run-{run_id}"
         Heartbeat(services.store.engine, host)
     run_id = create_run(services, loaded, inputs, requester, run_id=run_id, hosted_by=host, override=override)
-    base_commit = services.records.run(run_id)["base_commit"]
+    base_commit = services.records.run(run_id).base_commit
     skipped = left_out(Path(str(inputs["repo"]))) if base_commit else 0
     return StartedRun(run_id, loaded.ref, loaded.sha256, base_commit, skipped)
 
@@ -166,8 +166,8 @@ def cancel_run(services: "RunServices", run_id: str) -> RunView:
     RunError if it already ended.
     """
     run = services.records.run(run_id)
-    if run["status"] in TERMINAL or not cancel_runs(services, [run_id], "cancelled by request"):
-        ended = services.records.run(run_id)["status"]
+    if run.status in TERMINAL or not cancel_runs(services, [run_id], "cancelled by request"):
+        ended = services.records.run(run_id).status
         raise RunError(f"run {run_id} already ended ({ended}): there is nothing to cancel")
     return show_run(services.records, run_id)
 

@@ -20,6 +20,7 @@ from executors._version import VERSION
 
 from ..runs.spans import trace_ids, unix_ns
 from ..store.records import Records, parse_time
+from ..store.rows import TraceRecord
 
 INTERNAL, CLIENT = 1, 3  # OTLP SpanKind
 ERROR = 2  # OTLP StatusCode
@@ -29,52 +30,52 @@ def run_otlp_json(records: Records, run_id: str) -> dict[str, Any]:
     """The run's spans as an OTLP/JSON ExportTraceServiceRequest."""
     run = records.run(run_id)
     trace_id, root_id = trace_ids(run_id)
-    common = {"crewgate.run.id": run_id, "crewgate.runbook": f"{run['runbook']}@{run['version']}"}
+    common = {"crewgate.run.id": run_id, "crewgate.runbook": f"{run.runbook}@{run.version}"}
     builder = _Spans(f"{trace_id:032x}", common)
     root = f"{root_id:016x}"
-    ended = run["updated_at"]
+    ended = run.updated_at
     builder.add(
         root,
         None,
         f"run {common['crewgate.runbook']}",
-        run["created_at"],
+        run.created_at,
         ended,
-        {"crewgate.run.status": run["status"]},
+        {"crewgate.run.status": run.status},
     )
     events = records.trace(run_id)
     for step in records.steps(run_id):
-        key = f"{step['step_id']}#{step['attempt']}"
+        key = f"{step.step_id}#{step.attempt}"
         step_span = builder.add(
             _id(run_id, "step", key),
             root,
-            f"step {step['step_id']}",
-            step["started_at"],
-            step["finished_at"] or ended,
+            f"step {step.step_id}",
+            step.started_at,
+            step.finished_at or ended,
             {
-                "crewgate.step.id": step["step_id"],
-                "crewgate.step.attempt": step["attempt"],
-                "crewgate.step.kind": step["kind"],
-                "crewgate.step.status": step["status"],
+                "crewgate.step.id": step.step_id,
+                "crewgate.step.attempt": step.attempt,
+                "crewgate.step.kind": step.kind,
+                "crewgate.step.status": step.status,
             },
-            failed=step["status"] == "failed",
+            failed=step.status == "failed",
         )
-        mine = [e for e in events if e["step_id"] == step["step_id"] and e["attempt"] == step["attempt"]]
+        mine = [e for e in events if e.step_id == step.step_id and e.attempt == step.attempt]
         _members(builder, run_id, step_span, key, mine)
     for review in records.reviews_of_run(run_id):
-        decisions = records.decisions(review["id"])
-        attributes = {"crewgate.review.id": review["id"], "crewgate.artifact.sha256": review["artifact_sha256"]}
-        waited_until = decisions[0].created_at if decisions else review["closed_at"] or ended
+        decisions = records.decisions(review.id)
+        attributes = {"crewgate.review.id": review.id, "crewgate.artifact.sha256": review.artifact_sha256}
+        waited_until = decisions[0].created_at if decisions else review.closed_at or ended
         builder.add(
-            _id(run_id, "gate", review["id"]),
+            _id(run_id, "gate", review.id),
             root,
-            f"gate wait {review['step_id']}",
-            review["created_at"],
+            f"gate wait {review.step_id}",
+            review.created_at,
             waited_until,
-            {**attributes, "crewgate.review.status": review["status"]},
+            {**attributes, "crewgate.review.status": review.status},
         )
         for number, decision in enumerate(decisions):
             builder.add(
-                _id(run_id, "decision", f"{review['id']}#{number}"),
+                _id(run_id, "decision", f"{review.id}#{number}"),
                 root,
                 f"review {decision.decision}",
                 decision.created_at,
@@ -92,34 +93,32 @@ def run_otlp_json(records: Records, run_id: str) -> dict[str, Any]:
     }
 
 
-def _members(builder: "_Spans", run_id: str, step_span: str, key: str, events: list[dict[str, Any]]) -> None:
+def _members(builder: "_Spans", run_id: str, step_span: str, key: str, events: list[TraceRecord]) -> None:
     """An `invoke_agent` span per member of the step, its turns' `chat` and `execute_tool code` spans inside."""
-    by_member: dict[str, list[dict[str, Any]]] = {}
+    by_member: dict[str, list[TraceRecord]] = {}
     for event in events:
-        if event["member"] != "crewgate":  # crewgate's own notes (a sandbox lost) are not a member's work
-            by_member.setdefault(event["member"], []).append(event)
+        if event.member != "crewgate":  # crewgate's own notes (a sandbox lost) are not a member's work
+            by_member.setdefault(event.member, []).append(event)
     for member, turns in by_member.items():
         first, last = turns[0], turns[-1]
-        start = _at(first["created_at"]) - _spent(first["data"])
-        model = str(first["data"].get("model", ""))
+        start = _at(first.created_at) - _spent(first.data)
+        model = str(first.data.get("model", ""))
         provider, name = provider_and_model(model)
         agent = builder.add(
             _id(run_id, "agent", f"{key}/{member}"),
             step_span,
             f"invoke_agent {member}",
             start,
-            _at(last["created_at"]),
+            _at(last.created_at),
             {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": member, "gen_ai.provider.name": provider},
         )
         for event in turns:
             _turn(builder, run_id, agent, f"{key}/{member}", event, provider, name)
 
 
-def _turn(
-    builder: "_Spans", run_id: str, agent: str, key: str, event: dict[str, Any], provider: str, model: str
-) -> None:
-    data = event["data"]
-    recorded = _at(event["created_at"])
+def _turn(builder: "_Spans", run_id: str, agent: str, key: str, event: TraceRecord, provider: str, model: str) -> None:
+    data = event.data
+    recorded = _at(event.created_at)
     cells_end = recorded
     chat_end = cells_end - datetime.timedelta(seconds=float(data.get("exec_duration_s") or 0))
     chat_start = chat_end - datetime.timedelta(seconds=float(data.get("llm_latency_s") or 0))
@@ -131,11 +130,11 @@ def _turn(
         "gen_ai.usage.input_tokens": int(usage.get("prompt_tokens", 0)),
         "gen_ai.usage.output_tokens": int(usage.get("completion_tokens", 0)),
         "crewgate.cost_usd": float(usage.get("cost_usd", 0.0)),
-        "crewgate.turn": event["turn"],
+        "crewgate.turn": event.turn,
         "crewgate.turn.status": str(data.get("status", "turn")),
     }
     builder.add(
-        _id(run_id, "chat", f"{key}/{event['id']}"),
+        _id(run_id, "chat", f"{key}/{event.id}"),
         agent,
         f"chat {model}",
         chat_start,
@@ -154,7 +153,7 @@ def _turn(
         if result.get("error"):
             cell["error.type"] = str(result["error"])
         builder.add(
-            _id(run_id, "cell", f"{key}/{event['id']}/{number}"),
+            _id(run_id, "cell", f"{key}/{event.id}/{number}"),
             agent,
             "execute_tool code",
             at,

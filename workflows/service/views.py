@@ -66,7 +66,7 @@ class RunView:
     inputs: dict[str, Any]
     models: dict[str, str]
     image: str
-    image_id: str
+    image_id: str | None
     requester: str
     base_commit: str | None
     created_at: str

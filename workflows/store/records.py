@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..clock import Clock, database_time, stamp, wall_clock
 from ..errors import GateError, GateForbidden, NotFound
 from ..identity import fold, person_key
+from .rows import PromotionRecord, QueueRecord, ReviewRecord, RunRecord, StepRecord, TraceRecord
 from .tables import decisions, promotions, reviews, runs, steps, trace
 
 TERMINAL = frozenset({"promoted", "completed", "failed", "rejected", "cancelled"})
@@ -60,29 +61,31 @@ class Records:
         with self.engine.begin() as db:
             insert_run(db, fields, self.timestamp())
 
-    def run(self, run_id: str) -> dict[str, Any]:
+    def run(self, run_id: str) -> RunRecord:
         with self.engine.connect() as db:
             row = db.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
         if row is None:
             raise NotFound(f"no run {run_id!r}: see `crewgate runs list`")
-        return dict(row)
+        return RunRecord.from_row(row)
 
-    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+    def list_runs(self, limit: int = 50) -> list[RunRecord]:
         with self.engine.connect() as db:
             rows = db.execute(select(runs).order_by(runs.c.created_at.desc()).limit(limit)).mappings().all()
-        return [dict(row) for row in rows]
+        return [RunRecord.from_row(row) for row in rows]
 
-    def active_runs(self) -> list[dict[str, Any]]:
+    def active_runs(self) -> list[RunRecord]:
         """Every run that has not ended, oldest first."""
         query = select(runs).where(runs.c.status.not_in(sorted(TERMINAL))).order_by(runs.c.created_at)
         with self.engine.connect() as db:
-            return [dict(row) for row in db.execute(query).mappings()]
+            return [RunRecord.from_row(row) for row in db.execute(query).mappings()]
 
-    def runs_by_id(self, run_ids: list[str]) -> list[dict[str, Any]]:
+    def runs_by_id(self, run_ids: list[str]) -> list[RunRecord]:
         if not run_ids:
             return []
         with self.engine.connect() as db:
-            return [dict(row) for row in db.execute(select(runs).where(runs.c.id.in_(run_ids))).mappings()]
+            return [
+                RunRecord.from_row(row) for row in db.execute(select(runs).where(runs.c.id.in_(run_ids))).mappings()
+            ]
 
     def set_run(self, run_id: str, **fields: Any) -> None:
         """Update a run; an ended run's status never changes again (a cancel wins over a late step)."""
@@ -170,12 +173,12 @@ class Records:
                 .values(status=status, output=output, usage=json.dumps(usage), finished_at=self.timestamp())
             )
 
-    def steps(self, run_id: str) -> list[dict[str, Any]]:
+    def steps(self, run_id: str) -> list[StepRecord]:
         with self.engine.connect() as db:
             rows = db.execute(
                 select(steps).where(steps.c.run_id == run_id).order_by(steps.c.started_at, steps.c.attempt)
             ).mappings()
-            return [dict(row) for row in rows]
+            return [StepRecord.from_row(row) for row in rows]
 
     def add_trace(self, run_id: str, step_id: str, attempt: int, member: str, turn: int, data: dict[str, Any]) -> None:
         with self.engine.begin() as db:
@@ -191,11 +194,11 @@ class Records:
                 )
             )
 
-    def trace(self, run_id: str, after_id: int = 0) -> list[dict[str, Any]]:
+    def trace(self, run_id: str, after_id: int = 0) -> list[TraceRecord]:
         """The run's trace events in order; with `after_id`, only the ones recorded since."""
         query = select(trace).where(trace.c.run_id == run_id, trace.c.id > after_id).order_by(trace.c.id)
         with self.engine.connect() as db:
-            return [{**dict(row), "data": json.loads(row["data"])} for row in db.execute(query).mappings()]
+            return [TraceRecord.from_row(row) for row in db.execute(query).mappings()]
 
     # -- reviews and decisions ------------------------------------------------
     def open_review(self, **fields: Any) -> bool:
@@ -230,36 +233,48 @@ class Records:
                 .values(status="expired", closed_at=self.timestamp())
             )
 
-    def review(self, review_id: str) -> dict[str, Any]:
+    def review(self, review_id: str) -> ReviewRecord:
         with self.engine.connect() as db:
             row = db.execute(select(reviews).where(reviews.c.id == review_id)).mappings().first()
         if row is None:
             raise NotFound(f"no review item {review_id!r}: see `crewgate review list`")
-        return {**dict(row), "policy": json.loads(row["policy"]), "evidence": json.loads(row["evidence"])}
+        return ReviewRecord.from_row(row)
 
-    def pending_reviews(self, run_id: str) -> list[dict[str, Any]]:
+    def pending_reviews(self, run_id: str) -> list[ReviewRecord]:
         return self.reviews_of_run(run_id, status="pending")
 
-    def reviews_of_run(self, run_id: str, status: str | None = None) -> list[dict[str, Any]]:
+    def reviews_of_run(self, run_id: str, status: str | None = None) -> list[ReviewRecord]:
         """The run's review items, oldest first (only those in `status`, if given)."""
         query = select(reviews).where(reviews.c.run_id == run_id)
         if status is not None:
             query = query.where(reviews.c.status == status)
         with self.engine.connect() as db:
-            return [dict(row) for row in db.execute(query.order_by(reviews.c.created_at)).mappings()]
+            return [ReviewRecord.from_row(row) for row in db.execute(query.order_by(reviews.c.created_at)).mappings()]
 
-    def list_reviews(self) -> list[dict[str, Any]]:
+    def list_reviews(self) -> list[QueueRecord]:
+        """Every review item, pending first, oldest first; without the evidence a queue does not show."""
+        item = reviews.c
+        query = select(
+            item.id,
+            item.run_id,
+            runs.c.runbook,
+            runs.c.version,
+            item.step_id,
+            item.status,
+            item.artifact_sha256,
+            item.created_at,
+            item.expires_at,
+            runs.c.batch_id,
+        ).join(runs, runs.c.id == item.run_id)
         with self.engine.connect() as db:
-            query = select(reviews, runs.c.runbook, runs.c.version, runs.c.batch_id)
-            rows = db.execute(query.join(runs, runs.c.id == reviews.c.run_id))
-            items = [dict(row) for row in rows.mappings()]
-        return sorted(items, key=lambda item: (item["status"] != "pending", item["created_at"]))
+            items = [QueueRecord(**row) for row in db.execute(query).mappings()]
+        return sorted(items, key=lambda found: (found.status != "pending", found.created_at))
 
-    def reviews_of_waiting_runs(self) -> list[dict[str, Any]]:
+    def reviews_of_waiting_runs(self) -> list[ReviewRecord]:
         """The reviews of runs waiting at a gate: what a worker looks at every poll (not the whole history)."""
         query = select(reviews).join(runs, runs.c.id == reviews.c.run_id).where(runs.c.status == "waiting")
         with self.engine.connect() as db:
-            return [dict(row) for row in db.execute(query).mappings()]
+            return [ReviewRecord.from_row(row) for row in db.execute(query).mappings()]
 
     def decisions(self, review_id: str) -> list[Decision]:
         with self.engine.connect() as db:
@@ -319,7 +334,7 @@ class Records:
             return status
 
     # -- promotions ---------------------------------------------------------
-    def claim_promotion(self, run_id: str, artifact_sha256: str, target: str) -> dict[str, Any]:
+    def claim_promotion(self, run_id: str, artifact_sha256: str, target: str) -> PromotionRecord:
         """The promotion row for run + artifact, created on first claim (idempotency key)."""
         key = f"{run_id}:{artifact_sha256}"
         # The first claim creates the row; a later one (a re-run after a crash) finds it. The
@@ -336,7 +351,8 @@ class Records:
                 )
             )
         with self.engine.connect() as db:
-            return dict(db.execute(select(promotions).where(promotions.c.idempotency_key == key)).mappings().one())
+            row = db.execute(select(promotions).where(promotions.c.idempotency_key == key)).mappings().one()
+        return PromotionRecord.from_row(row)
 
     def finish_promotion(self, run_id: str, artifact_sha256: str, ref: str) -> None:
         with self.engine.begin() as db:
@@ -346,9 +362,10 @@ class Records:
                 .values(status="done", ref=ref)
             )
 
-    def promotions(self, run_id: str) -> list[dict[str, Any]]:
+    def promotions(self, run_id: str) -> list[PromotionRecord]:
+        query = select(promotions).where(promotions.c.run_id == run_id)
         with self.engine.connect() as db:
-            return [dict(r) for r in db.execute(select(promotions).where(promotions.c.run_id == run_id)).mappings()]
+            return [PromotionRecord.from_row(row) for row in db.execute(query).mappings()]
 
 
 def _check_decision(

@@ -70,23 +70,23 @@ def review_created(engine: Engine, review_id: str) -> list[str]:
     """`review.created`: a review item waits for a decision."""
     records = Records(engine)
     item = records.review(review_id)
-    run = records.run(item["run_id"])
-    runbook = f"{run['runbook']}@{run['version']}"
+    run = records.run(item.run_id)
+    runbook = f"{run.runbook}@{run.version}"
     data = {
         "review_id": review_id,
-        "run_id": run["id"],
+        "run_id": run.id,
         "runbook": runbook,
-        "step_id": item["step_id"],
-        "artifact_sha256": item["artifact_sha256"],
-        "status": item["status"],
-        "requester": item["requester"],
-        "required": item["policy"].get("required", 1),
-        "expires_at": item["expires_at"],
-        "batch_id": run["batch_id"],
+        "step_id": item.step_id,
+        "artifact_sha256": item.artifact_sha256,
+        "status": item.status,
+        "requester": item.requester,
+        "required": item.policy.get("required", 1),
+        "expires_at": item.expires_at,
+        "batch_id": run.batch_id,
     }
     text = (
-        f"crewgate: review {_chat(review_id)} of run {_chat(run['id'])} ({_chat(runbook)}) waits for approval; "
-        f"artifact sha256 {_chat(item['artifact_sha256'][:12])}. See it: crewgate review show {_chat(review_id)}"
+        f"crewgate: review {_chat(review_id)} of run {_chat(run.id)} ({_chat(runbook)}) waits for approval; "
+        f"artifact sha256 {_chat(item.artifact_sha256[:12])}. See it: crewgate review show {_chat(review_id)}"
     )
     return record_event(engine, "review.created", review_id, text, data)
 
@@ -95,12 +95,12 @@ def review_decided(engine: Engine, review_id: str, reviewer: str, status: str) -
     """`review.decided`: `reviewer` (a stored person key) decided; `status` is the item's status after it."""
     records = Records(engine)
     item = records.review(review_id)
-    run = records.run(item["run_id"])
+    run = records.run(item.run_id)
     decision = next(found for found in records.decisions(review_id) if found.reviewer == reviewer)
-    runbook = f"{run['runbook']}@{run['version']}"
+    runbook = f"{run.runbook}@{run.version}"
     data = {
         "review_id": review_id,
-        "run_id": run["id"],
+        "run_id": run.id,
         "runbook": runbook,
         "artifact_sha256": decision.artifact_sha256,
         "reviewer": reviewer,
@@ -112,7 +112,7 @@ def review_decided(engine: Engine, review_id: str, reviewer: str, status: str) -
     }
     verb = {"approve": "approved", "reject": "rejected", "request_changes": "requested changes on"}[decision.decision]
     text = (
-        f"crewgate: {_chat(reviewer)} {verb} review {_chat(review_id)} of run {_chat(run['id'])} "
+        f"crewgate: {_chat(reviewer)} {verb} review {_chat(review_id)} of run {_chat(run.id)} "
         f"({_chat(runbook)}); the review is now {_chat(status.replace('_', ' '))}"
     )
     return record_event(engine, "review.decided", f"{review_id}:{reviewer}", text, data)
@@ -122,26 +122,24 @@ def run_finished(engine: Engine, run_id: str, status: str, message: str) -> list
     """`run.finished`: the run ended `status` (promoted, completed, rejected, failed, cancelled)."""
     records = Records(engine)
     run = records.run(run_id)
-    done = [found for found in records.promotions(run_id) if found["status"] == "done"]
-    runbook = f"{run['runbook']}@{run['version']}"
+    done = [found for found in records.promotions(run_id) if found.status == "done"]
+    runbook = f"{run.runbook}@{run.version}"
     promotion = (
-        {"target": done[0]["target"], "ref": done[0]["ref"], "artifact_sha256": done[0]["artifact_sha256"]}
-        if done
-        else None
+        {"target": done[0].target, "ref": done[0].ref, "artifact_sha256": done[0].artifact_sha256} if done else None
     )
     data = {
         "run_id": run_id,
         "runbook": runbook,
         "status": status,
         "message": message,
-        "requester": run["requester"],
-        "batch_id": run["batch_id"],
-        "schedule": run["schedule"],
+        "requester": run.requester,
+        "batch_id": run.batch_id,
+        "schedule": run.schedule,
         "promotion": promotion,
     }
     said = message.strip().removeprefix(f"{status}: ")  # the engine's "rejected: <why>" says `rejected` once
     detail = f": {_chat(display_lines(said)[0][:TEXT_LIMIT])}" if said else ""  # a U+2028 is escaped, not a break
-    where = f" to {_chat(promotion['ref'] or promotion['target'])}" if promotion else ""
+    where = f" to {_chat(promotion['ref'] or promotion['target'] or '')}" if promotion else ""
     text = f"crewgate: run {_chat(run_id)} ({_chat(runbook)}) {_chat(status)}{where}{detail}"
     return record_event(engine, "run.finished", run_id, text, data)
 

@@ -1,0 +1,212 @@
+"""Stored rows as frozen dataclasses: a renamed column is a type error, not a KeyError at run time.
+
+Each record is made from its table's row in one place (`from_row`), which is also
+the one place its JSON columns are decoded.
+"""
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from ..errors import StoreCorrupt
+
+Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run as `crewgate_runs` holds it (tables.runs)."""
+
+    id: str
+    runbook: str
+    version: str
+    sha256: str  # of the runbook content the run is pinned to
+    inputs: dict[str, Json]
+    models: dict[str, str]  # member -> model, as the run was prepared
+    image: str
+    image_id: str | None
+    requester: str
+    status: str
+    message: str
+    base_commit: str | None
+    base_snapshot: str | None
+    created_at: str
+    updated_at: str
+    batch_id: str | None
+    schedule: str | None
+    hosted_by: str | None  # the executor id of the `crewgate run` that runs it, if any
+    model_override: str | None  # JSON text for runbook.models.ModelOverride.from_json
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "RunRecord":
+        return cls(
+            id=row["id"],
+            runbook=row["runbook"],
+            version=row["version"],
+            sha256=row["sha256"],
+            inputs=json.loads(row["inputs"]),
+            models=json.loads(row["models"]),
+            image=row["image"],
+            image_id=row["image_id"],
+            requester=row["requester"],
+            status=row["status"],
+            message=row["message"],
+            base_commit=row["base_commit"],
+            base_snapshot=row["base_snapshot"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            batch_id=row["batch_id"],
+            schedule=row["schedule"],
+            hosted_by=row["hosted_by"],
+            model_override=row["model_override"],
+        )
+
+    @property
+    def snapshot(self) -> str:
+        """The blob of the run's base tree, recorded before its first step: every run past it has one."""
+        if self.base_snapshot is None:
+            raise StoreCorrupt(f"run {self.id} has no recorded base tree")
+        return self.base_snapshot
+
+    @property
+    def commit(self) -> str:
+        """The commit the run's workspace was at, for a git target: recorded with the base tree."""
+        if self.base_commit is None:
+            raise StoreCorrupt(f"run {self.id} has no recorded base commit: its workspace is not a git repository")
+        return self.base_commit
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One try of one step of a run (tables.steps)."""
+
+    run_id: str
+    step_id: str
+    attempt: int
+    kind: str
+    status: str
+    output: str
+    usage: dict[str, Json]
+    started_at: str
+    finished_at: str | None
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "StepRecord":
+        return cls(
+            run_id=row["run_id"],
+            step_id=row["step_id"],
+            attempt=row["attempt"],
+            kind=row["kind"],
+            status=row["status"],
+            output=row["output"],
+            usage=json.loads(row["usage"] or "{}"),
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+        )
+
+
+@dataclass(frozen=True)
+class TraceRecord:
+    """One turn of one member, as recorded (tables.trace); `data` is the member's TraceEvent as JSON."""
+
+    id: int
+    run_id: str
+    step_id: str
+    attempt: int
+    member: str
+    turn: int
+    data: dict[str, Any]  # a JSON edge: the TraceEvent's fields as recorded, read by replay, traces and pages
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "TraceRecord":
+        return cls(
+            id=row["id"],
+            run_id=row["run_id"],
+            step_id=row["step_id"],
+            attempt=row["attempt"],
+            member=row["member"],
+            turn=row["turn"],
+            data=json.loads(row["data"]),
+            created_at=row["created_at"],
+        )
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """A review item (tables.reviews). Its policy and evidence are decoded when first read: a worker's poll
+    reads many items for their status alone, and evidence can list thousands of paths."""
+
+    id: str
+    run_id: str
+    step_id: str
+    artifact_sha256: str
+    status: str
+    requester: str
+    created_at: str
+    expires_at: str | None
+    closed_at: str | None
+    policy_json: str
+    evidence_json: str
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "ReviewRecord":
+        return cls(
+            id=row["id"],
+            run_id=row["run_id"],
+            step_id=row["step_id"],
+            artifact_sha256=row["artifact_sha256"],
+            status=row["status"],
+            requester=row["requester"],
+            created_at=row["created_at"],
+            expires_at=row["expires_at"],
+            closed_at=row["closed_at"],
+            policy_json=row["policy"],
+            evidence_json=row["evidence"],
+        )
+
+    @cached_property
+    def policy(self) -> dict[str, Json]:
+        """The gate's policy as the item was opened (runbook.schema.GatePolicy's fields)."""
+        return json.loads(self.policy_json)
+
+    @cached_property
+    def evidence(self) -> dict[str, Json]:
+        """What the reviewer is shown beside the diff: checks, security verdict, blocked paths."""
+        return json.loads(self.evidence_json)
+
+
+@dataclass(frozen=True)
+class QueueRecord:
+    """A review item as the queue lists it: without its evidence, with its run's runbook and batch."""
+
+    id: str
+    run_id: str
+    runbook: str
+    version: str
+    step_id: str
+    status: str
+    artifact_sha256: str
+    created_at: str
+    expires_at: str | None
+    batch_id: str | None
+
+
+@dataclass(frozen=True)
+class PromotionRecord:
+    """A promotion of one run's approved artifact (tables.promotions): claimed once, then done."""
+
+    idempotency_key: str
+    run_id: str
+    artifact_sha256: str
+    target: str
+    ref: str | None
+    status: str  # started, done
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "PromotionRecord":
+        return cls(**dict(row))
