@@ -11,13 +11,13 @@ the schedule's overlap rule, and wait in the database for the first worker.
 
 import datetime
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ..errors import BadInput
 from ..schedules.cron import CronError
+from ..store.rows import GapRecord
 from ..store.schedules import ScheduleRecords, ScheduleRow, tick_key
 from ..store.tables import schedule_ticks
 
@@ -107,8 +107,8 @@ def _queue(records: ScheduleRecords, db: Connection, row: ScheduleRow, ticks: li
         elif tick.state == "missed":
             gap = _gap_of(gaps, row, tick.at)
             if gap is not None:
-                records.take_from_gap(db, gap["id"])
-                gap["count"] -= 1
+                records.take_from_gap(db, gap.id)
+                gap.count -= 1
                 records.queue(db, row, tick.at, "backfill")
             else:  # a missed tick recorded on its own row (crewgate before missed ranges)
                 records.settle(db, row.name, tick.at, "queued", "backfilled")
@@ -118,12 +118,12 @@ def _queue(records: ScheduleRecords, db: Connection, row: ScheduleRow, ticks: li
     return queued
 
 
-def _gap_of(gaps: list[dict[str, Any]], row: ScheduleRow, key: str) -> dict[str, Any] | None:
+def _gap_of(gaps: list[GapRecord], row: ScheduleRow, key: str) -> GapRecord | None:
     return next(
         (
             gap
             for gap in gaps
-            if gap["count"] > 0 and gap["revision"] in (None, row.revision) and gap["first_at"] <= key <= gap["last_at"]
+            if gap.count > 0 and gap.revision in (None, row.revision) and gap.first_at <= key <= gap.last_at
         ),
         None,
     )

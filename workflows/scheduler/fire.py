@@ -22,6 +22,7 @@ from ..runs.liveness import alive_in
 from ..runs.services import RunServices
 from ..store.batches import insert_batch
 from ..store.records import insert_run
+from ..store.rows import RunState, TickRecord
 from ..store.schedules import ScheduleRecords, ScheduleRow
 
 PREPARE_TRIES = 3
@@ -47,27 +48,27 @@ class _Prepared:
     batch: NewBatch | None = None
 
 
-def why_not(tick: dict[str, Any], row: ScheduleRow | None, unfinished: list[dict[str, Any]]) -> str:
+def why_not(tick: TickRecord, row: ScheduleRow | None, unfinished: list[RunState]) -> str:
     """Why this tick starts nothing, decided from the schedule as it is now; "" to start it."""
     if row is None:
         return "the schedule was deleted before this tick fired"
-    if tick["revision"] is not None and tick["revision"] != row.revision:
+    if tick.revision is not None and tick.revision != row.revision:
         return f"the schedule was replaced (now {row.reference} at '{row.spec['cron']}') before this tick fired"
-    if row.paused and tick["kind"] == "cron":
+    if row.paused and tick.kind == "cron":
         return "the schedule is paused"
     overlap = row.spec.get("overlap", "skip")
     if overlap == "skip" and unfinished:
         first = unfinished[0]
-        if first["status"] == "waiting":
-            return f"run {first['id']} of this schedule waits for review (overlap: skip, while_in_review: skip)"
-        return f"run {first['id']} of this schedule is still {first['status']} (overlap: skip)"
-    queued = next((run for run in unfinished if run["status"] == "queued"), None)
+        if first.status == "waiting":
+            return f"run {first.id} of this schedule waits for review (overlap: skip, while_in_review: skip)"
+        return f"run {first.id} of this schedule is still {first.status} (overlap: skip)"
+    queued = next((run for run in unfinished if run.status == "queued"), None)
     if overlap == "buffer_one" and queued:
-        return f"run {queued['id']} already waits to start after the one before it (overlap: buffer_one)"
+        return f"run {queued.id} already waits to start after the one before it (overlap: buffer_one)"
     return ""
 
 
-def fire(services: RunServices, tick: dict[str, Any], worker: str) -> Fired | None:
+def fire(services: RunServices, tick: TickRecord, worker: str) -> Fired | None:
     """Decide a queued tick and start or skip it; None if another worker did, or is preparing it.
 
     `worker` (this process's executor id) leases the tick while its run is prepared, so
@@ -75,15 +76,15 @@ def fire(services: RunServices, tick: dict[str, Any], worker: str) -> Fired | No
     is taken over.
     """
     records = ScheduleRecords(services.store.engine, services.clock)
-    name, at, kind = tick["schedule"], tick["tick_at"], tick["kind"]
+    name, at, kind = tick.schedule, tick.tick_at, tick.kind
     prepared: _Prepared | None = None
     for _ in range(PREPARE_TRIES):
         with records.engine.begin() as db:
             row = records.find(db, name, lock=True)
             current = records.tick(db, name, at)
-            if current is None or current["outcome"] != "queued":
+            if current is None or current.outcome != "queued":
                 return None
-            holder = current["leased_by"]
+            holder = current.leased_by
             if holder not in (None, worker) and alive_in(db, holder):
                 return None
             if holder != worker:
@@ -142,7 +143,7 @@ def _failed(records: ScheduleRecords, name: str, at: str, kind: str, detail: str
     with records.engine.begin() as db:
         records.find(db, name, lock=True)
         current = records.tick(db, name, at)
-        if current is None or current["outcome"] != "queued":
+        if current is None or current.outcome != "queued":
             return None
         records.settle(db, name, at, "failed", detail)
     return Fired(name, at, kind, "failed", detail[:2000])

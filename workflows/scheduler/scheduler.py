@@ -84,7 +84,7 @@ class Scheduler:
         for tick in self.records.queued():
             if self._stop.is_set():
                 return
-            key = (tick["schedule"], tick["tick_at"])
+            key = (tick.schedule, tick.tick_at)
             try:
                 fired = fire(self.services, tick, self.worker)
             except Exception as exc:  # noqa: BLE001 -- this tick only: the ones behind it still fire

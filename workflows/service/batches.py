@@ -8,13 +8,14 @@ at once, and a run waiting at its gate frees its slot.
 """
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import BadInput
 from ..runbook.batch_file import read_batch_file
 from ..store.batches import Batches, tally
 from ..store.costs import Cost, costs_of_runs, total_of
 from ..store.records import TERMINAL
+from ..store.rows import BatchRecord
 from .batch_views import BatchRunView, BatchView, StartedBatch
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def check_batch(engine: "Engine", batch_id: str) -> None:
 
 def batch_counts(services: "RunServices", batch_id: str) -> dict[str, int]:
     """The batch's runs counted by status (done, waiting, failed, cancelled, running, queued): its live progress."""
-    return tally([run["status"] for run in Batches(services.store.engine).runs(batch_id)])
+    return tally([run.status for run in Batches(services.store.engine).runs(batch_id)])
 
 
 def cancel_batch(services: "RunServices", batch_id: str) -> BatchView:
@@ -79,39 +80,39 @@ def cancel_batch(services: "RunServices", batch_id: str) -> BatchView:
     batches = Batches(services.store.engine)
     batch = batches.get(batch_id)
     batches.set_status(batch_id, "cancelled")
-    unfinished = [run["id"] for run in batches.runs(batch_id) if run["status"] not in TERMINAL]
+    unfinished = [run.id for run in batches.runs(batch_id) if run.status not in TERMINAL]
     cancel_runs(services, unfinished, f"cancelled with batch {batch_id}")
     return _view(batches, batch, with_runs=True)
 
 
-def _view(batches: Batches, row: dict[str, Any], with_runs: bool) -> BatchView:
-    members = batches.runs(row["id"])
-    costs = costs_of_runs(batches.engine, (member["id"] for member in members))
+def _view(batches: Batches, row: BatchRecord, with_runs: bool) -> BatchView:
+    members = batches.runs(row.id)
+    costs = costs_of_runs(batches.engine, (member.id for member in members))
     total = total_of(costs.values())
     runs = tuple(
         BatchRunView(
-            run=member["id"],
+            run=member.id,
             position=index,
-            status=member["status"],
-            message=member["message"],
-            review=member["review"],
-            review_status=member["review_status"],
-            trace=f"crewgate runs trace {member['id']}",
-            cost_usd=costs.get(member["id"], Cost()).cost_usd,
+            status=member.status,
+            message=member.message,
+            review=member.review,
+            review_status=member.review_status,
+            trace=f"crewgate runs trace {member.id}",
+            cost_usd=costs.get(member.id, Cost()).cost_usd,
         )
         for index, member in enumerate(members, start=1)
     )
-    ended = all(member["status"] in TERMINAL for member in members)
+    ended = all(member.status in TERMINAL for member in members)
     return BatchView(
-        id=row["id"],
-        runbook=f"{row['runbook']}@{row['version']}",
-        status="ended" if row["status"] == "open" and ended else row["status"],
-        concurrency=row["concurrency"],
-        source=row["source"],
-        requester=row["requester"],
-        created_at=row["created_at"],
+        id=row.id,
+        runbook=f"{row.runbook}@{row.version}",
+        status="ended" if row.status == "open" and ended else row.status,
+        concurrency=row.concurrency,
+        source=row.source,
+        requester=row.requester,
+        created_at=row.created_at,
         total=len(members),
-        counts=tally([member["status"] for member in members]),
+        counts=tally([member.status for member in members]),
         runs=runs if with_runs else (),
         cost_usd=total.cost_usd,
         unpriced_calls=total.unpriced_calls,

@@ -173,25 +173,25 @@ def _view(
     ticks, gaps = records.recent(row.name, recent) if recent else ([], [])
     views = [
         TickView(
-            at=tick["tick_at"],
-            local=local_time(tick["tick_at"], zone),
-            kind=tick["kind"],
-            outcome=tick["outcome"],
-            detail=tick["detail"],
-            run=tick["run_id"],
-            run_status=tick["run_status"],
-            batch=tick["batch_id"],
+            at=tick.tick_at,
+            local=local_time(tick.tick_at, zone),
+            kind=tick.kind,
+            outcome=tick.outcome,
+            detail=tick.detail,
+            run=tick.run_id,
+            run_status=tick.run_status,
+            batch=tick.batch_id,
         )
         for tick in ticks
     ] + [
         TickView(
-            at=gap["last_at"],
-            local=local_time(gap["last_at"], zone),
+            at=gap.last_at,
+            local=local_time(gap.last_at, zone),
             kind="cron",
             outcome="missed",
-            detail=gap["detail"],
-            count=gap["count"],
-            first=gap["first_at"],
+            detail=gap.detail,
+            count=gap.count,
+            first=gap.first_at,
         )
         for gap in gaps
     ]

@@ -1,5 +1,6 @@
 """Reading and writing batches: a batch is a row, its runs are ordinary runs that carry its id."""
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -8,6 +9,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import NotFound
 from .records import insert_run
+from .rows import BatchRecord, BatchRunRecord
 from .tables import batches, reviews, runs
 
 DONE = frozenset({"promoted", "completed"})
@@ -20,23 +22,23 @@ class Batches:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def get(self, batch_id: str) -> dict[str, Any]:
+    def get(self, batch_id: str) -> BatchRecord:
         with self.engine.connect() as db:
             row = db.execute(select(batches).where(batches.c.id == batch_id)).mappings().first()
         if row is None:
             raise NotFound(f"no batch {batch_id!r}: see `crewgate batch list`")
-        return dict(row)
+        return BatchRecord.from_row(row)
 
-    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 50) -> list[BatchRecord]:
         with self.engine.connect() as db:
             rows = db.execute(select(batches).order_by(batches.c.created_at.desc()).limit(limit)).mappings().all()
-        return [dict(row) for row in rows]
+        return [BatchRecord.from_row(row) for row in rows]
 
     def set_status(self, batch_id: str, status: str) -> None:
         with self.engine.begin() as db:
             db.execute(update(batches).where(batches.c.id == batch_id).values(status=status))
 
-    def runs(self, batch_id: str) -> list[dict[str, Any]]:
+    def runs(self, batch_id: str) -> list[BatchRunRecord]:
         """The batch's runs in the order of its file, each with its newest review (id and status) if any."""
         with self.engine.connect() as db:
             rows = db.execute(
@@ -44,7 +46,7 @@ class Batches:
                 .where(runs.c.batch_id == batch_id)
                 .order_by(runs.c.created_at, runs.c.id)
             ).mappings()
-            found = [dict(row) for row in rows]
+            found = list(rows)
             opened = db.execute(
                 select(reviews.c.run_id, reviews.c.id, reviews.c.status, reviews.c.created_at)
                 .join(runs, runs.c.id == reviews.c.run_id)
@@ -52,11 +54,18 @@ class Batches:
                 .order_by(reviews.c.created_at)
             ).mappings()
             newest = {row["run_id"]: row for row in opened}
-        for row in found:
-            review = newest.get(row["id"])
-            row["review"] = review["id"] if review else None
-            row["review_status"] = review["status"] if review else None
-        return found
+        return [
+            BatchRunRecord(
+                id=row["id"],
+                status=row["status"],
+                message=row["message"],
+                inputs=json.loads(row["inputs"]),
+                created_at=row["created_at"],
+                review=newest[row["id"]]["id"] if row["id"] in newest else None,
+                review_status=newest[row["id"]]["status"] if row["id"] in newest else None,
+            )
+            for row in found
+        ]
 
     def concurrency(self, batch_ids: set[str]) -> dict[str, int]:
         if not batch_ids:

@@ -210,3 +210,82 @@ class PromotionRecord:
     @classmethod
     def from_row(cls, row: RowMapping) -> "PromotionRecord":
         return cls(**dict(row))
+
+
+@dataclass(frozen=True)
+class TickRecord:
+    """One tick of a schedule as recorded (tables.schedule_ticks); `run_status` only where read with its run."""
+
+    schedule: str
+    tick_at: str
+    outcome: str  # queued, started, skipped, failed
+    run_id: str | None
+    batch_id: str | None
+    detail: str
+    recorded_at: str
+    kind: str  # cron, trigger, backfill
+    revision: int | None
+    leased_by: str | None
+    run_status: str | None = None
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "TickRecord":
+        return cls(**dict(row))
+
+
+@dataclass
+class GapRecord:
+    """A range of ticks nobody fired (tables.schedule_gaps). Not frozen: a backfill counts down its copy as it
+    takes ticks from the range, in the same transaction as the row."""
+
+    id: int
+    schedule: str
+    first_at: str
+    last_at: str
+    count: int
+    detail: str
+    recorded_at: str
+    revision: int | None
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "GapRecord":
+        return cls(**dict(row))
+
+
+@dataclass(frozen=True)
+class RunState:
+    """A run's id and status: what overlap and batch progress look at."""
+
+    id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """A batch (tables.batches); `source` is its inputs file, or the schedule that started it."""
+
+    id: str
+    runbook: str
+    version: str
+    concurrency: int
+    source: str
+    requester: str
+    status: str  # open, cancelled
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "BatchRecord":
+        return cls(**dict(row))
+
+
+@dataclass(frozen=True)
+class BatchRunRecord:
+    """One run of a batch, in the order of its file, with its newest review (id and status) if any."""
+
+    id: str
+    status: str
+    message: str
+    inputs: dict[str, Json]
+    created_at: str
+    review: str | None
+    review_status: str | None

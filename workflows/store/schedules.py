@@ -26,6 +26,7 @@ from ..durations import parse_duration
 from ..errors import NotFound
 from ..schedules.cron import CronTimes
 from ..schedules.plan import Gap, Timing
+from .rows import GapRecord, RunState, TickRecord
 from .tables import runs, schedule_gaps, schedule_ticks, schedules
 
 QUEUED = "queued"
@@ -175,12 +176,12 @@ class ScheduleRecords:
         )
         return True
 
-    def tick(self, db: Connection, name: str, at: str) -> dict[str, Any] | None:
+    def tick(self, db: Connection, name: str, at: str) -> TickRecord | None:
         query = select(schedule_ticks).where(schedule_ticks.c.schedule == name, schedule_ticks.c.tick_at == at)
         found = db.execute(query).mappings().first()
-        return dict(found) if found is not None else None
+        return TickRecord.from_row(found) if found is not None else None
 
-    def queued(self, limit: int = 50) -> list[dict[str, Any]]:
+    def queued(self, limit: int = 50) -> list[TickRecord]:
         """Ticks waiting for a worker, oldest first."""
         query = (
             select(schedule_ticks)
@@ -189,7 +190,7 @@ class ScheduleRecords:
             .limit(limit)
         )
         with self.engine.connect() as db:
-            return [dict(row) for row in db.execute(query).mappings()]
+            return [TickRecord.from_row(row) for row in db.execute(query).mappings()]
 
     def any_queued(self) -> bool:
         query = select(schedule_ticks.c.schedule).where(schedule_ticks.c.outcome == QUEUED).limit(1)
@@ -223,9 +224,9 @@ class ScheduleRecords:
             )
         )
 
-    def gaps(self, db: Connection, name: str) -> list[dict[str, Any]]:
+    def gaps(self, db: Connection, name: str) -> list[GapRecord]:
         query = select(schedule_gaps).where(schedule_gaps.c.schedule == name).order_by(schedule_gaps.c.first_at)
-        return [dict(row) for row in db.execute(query).mappings()]
+        return [GapRecord.from_row(row) for row in db.execute(query).mappings()]
 
     def take_from_gap(self, db: Connection, gap_id: int) -> None:
         """One tick of a missed range is being run after all (backfill): the range counts one fewer."""
@@ -247,7 +248,7 @@ class ScheduleRecords:
                 found["missed"] = found.get("missed", 0) + int(number or 0)
         return totals
 
-    def recent(self, name: str, limit: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def recent(self, name: str, limit: int) -> tuple[list[TickRecord], list[GapRecord]]:
         """The newest `limit` tick rows (with their run's status) and missed ranges, newest first."""
         ticks = (
             select(schedule_ticks, runs.c.status.label("run_status"))
@@ -263,8 +264,8 @@ class ScheduleRecords:
             .limit(limit)
         )
         with self.engine.connect() as db:
-            found = [dict(row) for row in db.execute(ticks).mappings()]
-            return found, [dict(row) for row in db.execute(gaps).mappings()]
+            found = [TickRecord.from_row(row) for row in db.execute(ticks).mappings()]
+            return found, [GapRecord.from_row(row) for row in db.execute(gaps).mappings()]
 
     def last_run(self, name: str) -> tuple[str, str] | None:
         """The schedule's newest run and its status."""
@@ -282,11 +283,11 @@ class ScheduleRecords:
         with self.engine.connect() as db:
             return db.execute(query).scalar()
 
-    def unfinished_runs(self, db: Connection, name: str, with_waiting: bool) -> list[dict[str, Any]]:
+    def unfinished_runs(self, db: Connection, name: str, with_waiting: bool) -> list[RunState]:
         """The schedule's runs that count for overlap, oldest first: queued, running (and waiting for review)."""
         statuses = (*UNFINISHED, "waiting") if with_waiting else UNFINISHED
         query = select(runs.c.id, runs.c.status).where(runs.c.schedule == name, runs.c.status.in_(statuses))
-        return [dict(row) for row in db.execute(query.order_by(runs.c.created_at)).mappings()]
+        return [RunState(row.id, row.status) for row in db.execute(query.order_by(runs.c.created_at))]
 
 
 def _row(row: Any) -> ScheduleRow:
