@@ -4,6 +4,12 @@ from dataclasses import fields, is_dataclass
 from functools import cache
 from typing import Any
 
+# JSON as it is read and written: the one type of data crossing a JSON edge (a column, a body, a --json line)
+Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
+JsonObject = dict[str, Json]
+# A progress event: what a command prints as a sentence, or with --json as one JSON line
+Event = dict[str, object]
+
 
 def plain(value: Any) -> Any:
     """`dataclasses.asdict`'s shape (tuples as lists), without its deep copies.

@@ -26,9 +26,9 @@ touches no other run.
 import os
 import time
 from collections.abc import Callable
-from typing import Any
 
 from .errors import BadInput
+from .plain import Event
 from .runs.claims import claim_run
 from .runs.hosting import launch, start, take_over, wake_decided
 from .runs.liveness import alive, worker_executor_id
@@ -45,7 +45,7 @@ BUSY_POLL_S = 0.25
 
 def work(
     services: RunServices,
-    say: Callable[[dict[str, Any]], None],
+    say: Callable[[Event], None],
     until_idle: bool,
     limit: int | None = None,
     poll_s: float = 1.0,
@@ -106,7 +106,7 @@ def work(
 class RunWatch:
     """Reports what becomes of the runs this process started or took over: at a gate, continued, ended."""
 
-    def __init__(self, services: RunServices, say: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, services: RunServices, say: Callable[[Event], None]) -> None:
         self.records = services.records
         self.say = say
         self.status: dict[str, str] = {}
@@ -124,7 +124,7 @@ class RunWatch:
             if now == before or (before == "queued" and now == "running"):
                 self.status[run.id] = now
                 continue
-            event: dict[str, Any] = {"event": "run", "run": run.id, "status": now}
+            event: Event = {"event": "run", "run": run.id, "status": now}
             if now == "waiting":
                 event["message"] = run.message
             elif now in TERMINAL and run.message:

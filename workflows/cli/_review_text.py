@@ -24,7 +24,7 @@ def review_lines(view: ReviewView, full: bool) -> tuple[list[str], tuple[str, ..
 
     policy = view.policy
     lines.append(
-        f"policy: {policy['required']} approval(s) from {', '.join(one_line(r) for r in policy['reviewers'])}; "
+        f"policy: {policy['required']} approval(s) from {', '.join(one_line(r) for r in view.reviewers)}; "
         f"requester ({one_line(view.requester)}) may approve: {policy['allow_requester']}; "
         f"expires: {view.expires_at or 'never'}"
     )
@@ -35,12 +35,12 @@ def review_lines(view: ReviewView, full: bool) -> tuple[list[str], tuple[str, ..
     for change in view.changes:  # a name or link target that had to be escaped warns in the header too
         side = change.new or change.old
         flags.update(dict.fromkeys(_flags_of(change.path, side.target or "" if side else "")))
-    for warning in view.evidence.get("warnings", []):
+    for warning in view.warnings:
         lines.append(f"⚠ {one_line(warning)}")
     lines.append("\n== diff (git format; `git apply` takes it as it is) ==")
     block(view.diff.rstrip("\n") or "(no changes)")
     lines.append("\n== evidence: step outputs (written by the crew, quoted) ==")
-    for step_id, output in view.evidence.get("outputs", {}).items():
+    for step_id, output in view.outputs.items():
         text = output.strip()
         if not full and len(text) > OUTPUT_SHOWN:
             text = (

@@ -9,6 +9,7 @@ import click
 
 from executors.errors import Exit
 
+from ..plain import JsonObject
 from ._display import terminal_safe
 from ._output import emit_json
 
@@ -62,7 +63,7 @@ def doctor(image: str | None, as_json: bool) -> None:
         raise SystemExit(Exit.ENVIRONMENT)
 
 
-def _doctor_checks(image: str | None) -> list[dict[str, Any]]:
+def _doctor_checks(image: str | None) -> list[JsonObject]:
     from executors import DockerSandbox, SandboxUnavailable
     from executors.engine import FIX, engine, engine_address
     from executors.image import default_image, image_id
@@ -75,7 +76,7 @@ def _doctor_checks(image: str | None) -> list[dict[str, Any]]:
     except SandboxUnavailable as exc:
         return [{"name": "engine", "ok": False, "detail": str(exc).split(". ")[0], "fix": FIX}]
     runtime = f"runtime {info.get('DefaultRuntime')}, security {', '.join(info.get('SecurityOptions') or []) or 'none'}"
-    checks: list[dict[str, Any]] = [
+    checks: list[JsonObject] = [
         {"name": "engine", "ok": True, "detail": f"{engine_address()} (Docker {info.get('ServerVersion')}, {runtime})"}
     ]
     if found is None:

@@ -2,10 +2,10 @@
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 from executors.errors import Exit
 
+from ..plain import Event
 from ..store.records import TERMINAL, Records
 
 
@@ -17,7 +17,7 @@ def exit_code(status: str) -> int:
 
 
 def follow(
-    records: Records, run_id: str, say: Callable[[dict[str, Any]], None], poll_s: float = 0.2, replay: bool = True
+    records: Records, run_id: str, say: Callable[[Event], None], poll_s: float = 0.2, replay: bool = True
 ) -> int:
     """Report progress, in time order, until the run ends or waits at a pending review; return its exit code.
 
@@ -31,7 +31,7 @@ def follow(
     started = time.monotonic()
     while True:
         run = records.run(run_id)
-        news: list[tuple[str, dict[str, Any]]] = []
+        news: list[tuple[str, Event]] = []
         for row in records.steps(run_id):
             key = (row.step_id, row.attempt)
             if seen_steps.get(key) != row.status:
@@ -71,7 +71,7 @@ def follow(
             say({**news_event, "elapsed_s": round(time.monotonic() - started, 1)})
         pending = records.pending_reviews(run_id)
         if run.status in TERMINAL or (run.status == "waiting" and pending):
-            event: dict[str, Any] = {"event": "run", "run": run_id, "status": run.status, "message": run.message}
+            event: Event = {"event": "run", "run": run_id, "status": run.status, "message": run.message}
             if pending:
                 event.update(review=pending[-1].id, artifact_sha256=pending[-1].artifact_sha256)
             say(event)

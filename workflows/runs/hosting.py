@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+from ..plain import Event
 from ..store.rows import ReviewRecord
 from .follow import follow
 from .gate import is_overdue
@@ -169,7 +170,7 @@ def wake_decided(services: RunServices, run_ids: str | set[str] | None = None) -
     return woken
 
 
-def host(services: RunServices, run_id: str, say: Callable[[dict[str, Any]], None]) -> int:
+def host(services: RunServices, run_id: str, say: Callable[[Event], None]) -> int:
     """Continue an existing run in this process and follow it; start it if it was never started."""
     services.records.run(run_id)  # an unknown id is bad input, before anything starts
     wake_decided(services, run_id)
@@ -186,7 +187,7 @@ def host(services: RunServices, run_id: str, say: Callable[[dict[str, Any]], Non
     return code
 
 
-def start_and_follow(services: RunServices, run_id: str, say: Callable[[dict[str, Any]], None]) -> int:
+def start_and_follow(services: RunServices, run_id: str, say: Callable[[Event], None]) -> int:
     workflow = launch(services, f"run-{run_id}")
     start(workflow, run_id)
     code = follow(services.records, run_id, say)

@@ -6,15 +6,17 @@ into and out of dicts at the step boundary only.
 """
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Self
+from typing import Self
+
+from ..plain import JsonObject
 
 
 class StepResult:
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         return asdict(self)  # type: ignore[call-overload]
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Self:
+    def from_json(cls, data: JsonObject) -> Self:
         return cls(**data)
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..plain import JsonObject
 from ..store.records import Records, parse_time
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class RunSpans:
         self.records = records
         self._runbooks: dict[str, str] = {}
 
-    def attributes(self, run_id: str) -> dict[str, Any]:
+    def attributes(self, run_id: str) -> JsonObject:
         """What every span of a run carries: its id and NAME@VERSION."""
         if run_id not in self._runbooks:
             run = self.records.run(run_id)

@@ -18,8 +18,8 @@ import datetime
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
 
+from ..plain import Event
 from ..runs.liveness import host_timeout
 from ..runs.services import RunServices
 from ..store.schedules import ScheduleRecords, tick_key
@@ -29,7 +29,7 @@ from .timer import Looked, look
 INTERVAL_S = 0.5
 FIRE_TRIES = 3  # a tick whose firing raises this often is recorded failed
 log = logging.getLogger("crewgate.schedules")
-Say = Callable[[dict[str, Any]], None]
+Say = Callable[[Event], None]
 
 
 class Scheduler:
@@ -146,7 +146,7 @@ class Scheduler:
             )
 
     def _report_fired(self, fired: Fired) -> None:
-        event: dict[str, Any] = {
+        event: Event = {
             "event": "tick",
             "schedule": fired.schedule,
             "tick_at": fired.tick_at,

@@ -8,9 +8,10 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import RunError
+from ..plain import Event
 from ..store.costs import Cost, costs_of_runs, run_costs
 from ..store.records import TERMINAL as TERMINAL  # the statuses of an ended run, for a page that stops polling
 from ..store.records import Records
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # the engine's services are imported only by the commands tha
     from ..runbook.models import ModelOverride
     from ..runs.services import RunServices
 
-Report = Callable[[dict[str, Any]], None]
+Report = Callable[[Event], None]
 HOST_STOP_S = 3.0  # how long `runs cancel` waits for a running run's host to stop it before removing its containers
 
 

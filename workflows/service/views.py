@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..artifacts.artifact import Change
-from ..plain import plain
+from ..plain import Json, JsonObject, plain
 from ..store.costs import cost_text as cost_text
 from ..store.records import Decision
 
@@ -40,7 +40,7 @@ class StepView:
     kind: str
     status: str
     output: str
-    usage: dict[str, Any]
+    usage: JsonObject
     started_at: str
     finished_at: str | None
     cost_usd: float = 0.0  # this try's model calls, from the reply log
@@ -63,7 +63,7 @@ class RunView:
     message: str
     runbook: str
     runbook_sha256: str
-    inputs: dict[str, Any]
+    inputs: JsonObject
     models: dict[str, str]
     image: str
     image_id: str | None
@@ -79,9 +79,9 @@ class RunView:
     model_calls: int = 0
     unpriced_calls: int = 0  # calls litellm had no price for: cost_usd is then a lower bound
     cost_by_member: dict[str, float] = field(default_factory=dict)
-    model_override: dict[str, Any] | None = None  # {"model", "params"}: `crewgate run --model`, else None
+    model_override: JsonObject | None = None  # {"model", "params"}: `crewgate run --model`, else None
 
-    def shown_inputs(self) -> dict[str, Any]:
+    def shown_inputs(self) -> JsonObject:
         """The inputs for a page: the text value of an input named like a secret (api_token, ...) is "***"."""
         from agents.secret_names import is_secret_name
 
@@ -101,7 +101,7 @@ class TraceEntry:
     attempt: int
     member: str
     turn: int
-    data: dict[str, Any]
+    data: dict[str, Any]  # a JSON edge: the TraceEvent as recorded (TraceRecord.data), read by the run page
     created_at: str
 
 
@@ -134,12 +134,12 @@ class ReviewView:
     step_id: str
     status: str
     artifact_sha256: str
-    policy: dict[str, Any]
+    policy: JsonObject
     requester: str
     created_at: str
     expires_at: str | None
     closed_at: str | None
-    evidence: dict[str, Any]
+    evidence: JsonObject
     decisions: tuple[Decision, ...]
     artifact_problem: str | None = None
     base_snapshot: str | None = None
@@ -150,6 +150,26 @@ class ReviewView:
     diff_truncated: bool = False
     diff_chars: int = 0
     diff_files: int = 0
+
+    @property
+    def reviewers(self) -> list[str]:
+        """Who may approve, as the gate's policy names them ("any" for anyone)."""
+        return _strings(self.policy.get("reviewers"))
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the gate warns a reviewer about the change (a name escaped, a path left out)."""
+        return _strings(self.evidence.get("warnings"))
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        """Each earlier step's output (written by the crew), by step id."""
+        found = self.evidence.get("outputs")
+        return {str(step): str(text) for step, text in found.items()} if isinstance(found, dict) else {}
+
+
+def _strings(found: Json) -> list[str]:
+    return [str(item) for item in found] if isinstance(found, list) else []
 
 
 @dataclass(frozen=True)

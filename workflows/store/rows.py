@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy import RowMapping
 
 from ..errors import StoreCorrupt
-
-Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
+from ..plain import Json
 
 
 @dataclass(frozen=True)

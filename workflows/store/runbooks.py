@@ -3,9 +3,9 @@
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 from ..errors import RunError
+from ..plain import JsonObject
 from ..runbook.loader import LoadedRunbook, load_runbook
 from ..runbook.schema import Runbook
 from .database import Store
@@ -36,7 +36,7 @@ def registered_runbook(reference: str, store: Store) -> LoadedRunbook:
     return store.get_runbook(match[1], match[2]).load()
 
 
-def json_schema() -> dict[str, Any]:
+def json_schema() -> JsonObject:
     """The JSON Schema of runbooks, generated from the same models that validate them."""
     schema = Runbook.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -20,13 +20,13 @@ person escapes them itself.
 import contextlib
 import json
 import secrets
-from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import Clock, stamp, wall_clock
+from ..plain import JsonObject
 from ..store.records import Records
 from ..store.tables import webhook_deliveries, webhooks
 from ..visible import display_lines, visible
@@ -35,7 +35,7 @@ TEXT_LIMIT = 300  # characters of a run's final message quoted in `text`
 
 
 def record_event(
-    engine: Engine, event: str, subject: str, text: str, data: dict[str, Any], clock: Clock = wall_clock
+    engine: Engine, event: str, subject: str, text: str, data: JsonObject, clock: Clock = wall_clock
 ) -> list[str]:
     """Record `event` about `subject` for every enabled hook that wants it; the ids of the new deliveries.
 
@@ -72,7 +72,7 @@ def review_created(engine: Engine, review_id: str) -> list[str]:
     item = records.review(review_id)
     run = records.run(item.run_id)
     runbook = f"{run.runbook}@{run.version}"
-    data = {
+    data: JsonObject = {
         "review_id": review_id,
         "run_id": run.id,
         "runbook": runbook,
@@ -98,7 +98,7 @@ def review_decided(engine: Engine, review_id: str, reviewer: str, status: str) -
     run = records.run(item.run_id)
     decision = next(found for found in records.decisions(review_id) if found.reviewer == reviewer)
     runbook = f"{run.runbook}@{run.version}"
-    data = {
+    data: JsonObject = {
         "review_id": review_id,
         "run_id": run.id,
         "runbook": runbook,
@@ -124,10 +124,10 @@ def run_finished(engine: Engine, run_id: str, status: str, message: str) -> list
     run = records.run(run_id)
     done = [found for found in records.promotions(run_id) if found.status == "done"]
     runbook = f"{run.runbook}@{run.version}"
-    promotion = (
+    promotion: JsonObject | None = (
         {"target": done[0].target, "ref": done[0].ref, "artifact_sha256": done[0].artifact_sha256} if done else None
     )
-    data = {
+    data: JsonObject = {
         "run_id": run_id,
         "runbook": runbook,
         "status": status,
@@ -139,7 +139,7 @@ def run_finished(engine: Engine, run_id: str, status: str, message: str) -> list
     }
     said = message.strip().removeprefix(f"{status}: ")  # the engine's "rejected: <why>" says `rejected` once
     detail = f": {_chat(display_lines(said)[0][:TEXT_LIMIT])}" if said else ""  # a U+2028 is escaped, not a break
-    where = f" to {_chat(promotion['ref'] or promotion['target'] or '')}" if promotion else ""
+    where = f" to {_chat(done[0].ref or done[0].target)}" if done else ""
     text = f"crewgate: run {_chat(run_id)} ({_chat(runbook)}) {_chat(status)}{where}{detail}"
     return record_event(engine, "run.finished", run_id, text, data)
 
