@@ -1,21 +1,20 @@
 """Recording a new run: its pinned runbook, inputs, image and base workspace."""
 
-import json
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from executors._tarsafe import pack_directory, pack_files
 from executors.image import default_image
 
 from ..errors import RunError
 from ..identity import person_key
+from ..plain import JsonObject
 from ..repo.base_tree import commit_snapshot, head_commit
 from ..runbook.batch_file import BatchRow
 from ..runbook.loader import LoadedRunbook
 from ..runbook.models import ModelOverride, check_models_usable
 from ..runbook.schema import GitTarget, PromoteStep
+from ..store.rows import NewBatch, NewRun
 from .services import RunServices
 
 NO_OVERRIDE = ModelOverride()
@@ -26,7 +25,7 @@ MAX_REPO_BYTES = 64 * 1024 * 1024
 def create_run(
     services: RunServices,
     loaded: LoadedRunbook,
-    inputs: dict[str, Any],
+    inputs: JsonObject,
     requester: str,
     batch_id: str | None = None,
     schedule: str | None = None,
@@ -42,22 +41,22 @@ def create_run(
     process that will run it itself (`crewgate run`): a worker leaves it alone while that
     process is alive.
     """
-    row = prepare_run(services, loaded, inputs, requester, batch_id, schedule, run_id, hosted_by, override)
-    services.records.create_run(**row)
-    return str(row["id"])
+    run = prepare_run(services, loaded, inputs, requester, batch_id, schedule, run_id, hosted_by, override)
+    services.records.create_run(run)
+    return run.id
 
 
 def prepare_run(
     services: RunServices,
     loaded: LoadedRunbook,
-    inputs: dict[str, Any],
+    inputs: JsonObject,
     requester: str,
     batch_id: str | None = None,
     schedule: str | None = None,
     run_id: str | None = None,
     hosted_by: str | None = None,
     override: ModelOverride = NO_OVERRIDE,
-) -> dict[str, Any]:
+) -> NewRun:
     """Everything a run's row holds, its base snapshot stored: what `create_run` (or a tick, in its own
     transaction with the overlap check) records. Slow work (the repository, the image) happens here.
 
@@ -66,7 +65,7 @@ def prepare_run(
     book = override.apply(loaded.runbook)
     requester = person_key(requester, "requester")
     run_id = run_id or new_run_id()
-    repo = Path(inputs[REPO_INPUT]) if REPO_INPUT in inputs else None
+    repo = Path(str(inputs[REPO_INPUT])) if REPO_INPUT in inputs else None
     base_commit = None
     if repo is not None:
         if not repo.is_dir():
@@ -83,39 +82,27 @@ def prepare_run(
     image = book.sandbox.image or default_image()
     found = services.sandboxes.pin(image)  # fails closed before anything is recorded
     models = {name: member.model or book.model for name, member in book.crew.members.items()}
-    return {
-        "id": run_id,
-        "runbook": book.name,
-        "version": book.version,
-        "sha256": loaded.sha256,
-        "inputs": json.dumps(inputs),
-        "models": json.dumps(models),
-        "image": image,
-        "image_id": found,
-        "requester": requester,
-        "base_commit": base_commit,
-        "base_snapshot": services.blobs.put(snapshot),
-        "batch_id": batch_id,
-        "schedule": schedule,
-        "hosted_by": hosted_by,
-        "model_override": override.to_json(),
-    }
+    return NewRun(
+        id=run_id,
+        runbook=book.name,
+        version=book.version,
+        sha256=loaded.sha256,
+        inputs=inputs,
+        models=models,
+        image=image,
+        image_id=found,
+        requester=requester,
+        base_commit=base_commit,
+        base_snapshot=services.blobs.put(snapshot),
+        batch_id=batch_id,
+        schedule=schedule,
+        hosted_by=hosted_by,
+        model_override=override.to_json(),
+    )
 
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
-
-
-@dataclass(frozen=True)
-class NewBatch:
-    """A batch and its runs, prepared (snapshots stored) and not yet recorded."""
-
-    row: dict[str, Any]
-    runs: tuple[dict[str, Any], ...]
-
-    @property
-    def id(self) -> str:
-        return str(self.row["id"])
 
 
 def prepare_batch(
@@ -131,14 +118,6 @@ def prepare_batch(
     """Prepare a run per checked row; a row whose repository cannot be read stops it with its line, nothing recorded."""
     batch_id = uuid.uuid4().hex[:12]
     book = loaded.runbook
-    row = {
-        "id": batch_id,
-        "runbook": book.name,
-        "version": book.version,
-        "concurrency": concurrency,
-        "source": source,
-        "requester": requester,
-    }
     check_models_usable(book)  # once, before any repository is read
     prepared = []
     for entry in rows:
@@ -147,4 +126,4 @@ def prepare_batch(
         except RunError as exc:
             raise RunError(f"{inputs_file}:{entry.line}: {exc} (nothing of the batch was recorded)") from exc
         prepared.append(run)
-    return NewBatch(row, tuple(prepared))
+    return NewBatch(batch_id, book.name, book.version, concurrency, source, requester, tuple(prepared))

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import CrewgateError
+from ..errors import CrewgateError, RunError
 from ..runbook.batch_file import read_batch_file
 from ..runbook.inputs import resolve_inputs
 from ..runbook.models import check_models_usable
-from ..runs.create import NewBatch, prepare_batch, prepare_run
+from ..runs.create import prepare_batch, prepare_run
 from ..runs.liveness import alive_in
 from ..runs.services import RunServices
 from ..store.batches import insert_batch
 from ..store.records import insert_run
-from ..store.rows import RunState, TickRecord
+from ..store.rows import NewBatch, NewRun, RunState, TickRecord
 from ..store.schedules import ScheduleRecords, ScheduleRow
 
 PREPARE_TRIES = 3
@@ -44,7 +44,7 @@ class Fired:
 @dataclass(frozen=True)
 class _Prepared:
     revision: int
-    run: dict[str, Any] | None = None
+    run: NewRun | None = None
     batch: NewBatch | None = None
 
 
@@ -127,11 +127,12 @@ def _prepare(services: RunServices, row: ScheduleRow, at: str) -> _Prepared:
 def _record(db: Any, prepared: _Prepared, at: str) -> dict[str, str]:
     """Record the tick's run or batch at `at` in the caller's transaction; its id by kind."""
     if prepared.batch is not None:
-        insert_batch(db, prepared.batch.row, prepared.batch.runs, at)
+        insert_batch(db, prepared.batch, at)
         return {"batch": prepared.batch.id}
-    run = prepared.run or {}  # one of the two is always prepared
-    insert_run(db, run, at)
-    return {"run": str(run["id"])}
+    if prepared.run is None:  # never: one of the two is always prepared
+        raise RunError("the tick prepared neither a run nor a batch")
+    insert_run(db, prepared.run, at)
+    return {"run": prepared.run.id}
 
 
 def give_up(records: ScheduleRecords, name: str, at: str, detail: str) -> None:

@@ -49,8 +49,8 @@ def start_batch(
     batch = prepare_batch(services, loaded, rows, inputs_file, concurrency, requester, source)
     services.store.register_runbook(loaded)  # the same content again is a no-op
     with services.store.engine.begin() as db:
-        insert_batch(db, batch.row, batch.runs, services.records.timestamp())
-    return StartedBatch(batch.id, loaded.ref, loaded.sha256, concurrency, tuple(run["id"] for run in batch.runs))
+        insert_batch(db, batch, services.records.timestamp())
+    return StartedBatch(batch.id, loaded.ref, loaded.sha256, concurrency, tuple(run.id for run in batch.runs))
 
 
 def list_batches(engine: "Engine", limit: int = 50) -> list[BatchView]:

@@ -1,15 +1,13 @@
 """Reading and writing batches: a batch is a row, its runs are ordinary runs that carry its id."""
 
 import json
-from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import NotFound
 from .records import insert_run
-from .rows import BatchRecord, BatchRunRecord
+from .rows import BatchRecord, BatchRunRecord, NewBatch
 from .tables import batches, reviews, runs
 
 DONE = frozenset({"promoted", "completed"})
@@ -75,11 +73,12 @@ class Batches:
             return {row.id: row.concurrency for row in rows}
 
 
-def insert_batch(db: Connection, fields: dict[str, Any], run_rows: Iterable[dict[str, Any]], at: str) -> None:
+def insert_batch(db: Connection, batch: NewBatch, at: str) -> None:
     """Record a batch and its queued runs at `at` in the caller's transaction (all of them, or nothing)."""
-    db.execute(insert(batches).values(**fields, status="open", created_at=at))
-    for row in run_rows:
-        insert_run(db, row, at)
+    row = {name: getattr(batch, name) for name in ("id", "runbook", "version", "concurrency", "source", "requester")}
+    db.execute(insert(batches).values(**row, status="open", created_at=at))
+    for run in batch.runs:
+        insert_run(db, run, at)
 
 
 def tally(statuses: list[str]) -> dict[str, int]:

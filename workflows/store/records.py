@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..clock import Clock, database_time, stamp, wall_clock
 from ..errors import GateError, GateForbidden, NotFound
 from ..identity import fold, person_key
-from .rows import PromotionRecord, QueueRecord, ReviewRecord, RunRecord, StepRecord, TraceRecord
+from .rows import NewRun, PromotionRecord, QueueRecord, ReviewRecord, RunRecord, StepRecord, TraceRecord
 from .tables import decisions, promotions, reviews, runs, steps, trace
 
 TERMINAL = frozenset({"promoted", "completed", "failed", "rejected", "cancelled"})
@@ -29,9 +29,9 @@ def parse_time(text: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(text)
 
 
-def insert_run(db: Connection, fields: dict[str, Any], at: str) -> None:
-    """Record a queued run (fields from `runs.create.prepare_run`) at `at` in the caller's transaction."""
-    db.execute(insert(runs).values(**fields, status="queued", message="", created_at=at, updated_at=at))
+def insert_run(db: Connection, run: NewRun, at: str) -> None:
+    """Record a queued run (from `runs.create.prepare_run`) at `at` in the caller's transaction."""
+    db.execute(insert(runs).values(**run.columns(), status="queued", message="", created_at=at, updated_at=at))
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,9 @@ class Records:
         return stamp(self.clock())
 
     # -- runs -------------------------------------------------------------
-    def create_run(self, **fields: Any) -> None:
+    def create_run(self, run: NewRun) -> None:
         with self.engine.begin() as db:
-            insert_run(db, fields, self.timestamp())
+            insert_run(db, run, self.timestamp())
 
     def run(self, run_id: str) -> RunRecord:
         with self.engine.connect() as db:

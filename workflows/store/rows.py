@@ -5,14 +5,14 @@ the one place its JSON columns are decoded.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy import RowMapping
 
 from ..errors import StoreCorrupt
-from ..plain import Json
+from ..plain import Json, JsonObject
 
 
 @dataclass(frozen=True)
@@ -288,3 +288,42 @@ class BatchRunRecord:
     created_at: str
     review: str | None
     review_status: str | None
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """A run prepared to be recorded as queued (runs.create.prepare_run), its base tree already stored."""
+
+    id: str
+    runbook: str
+    version: str
+    sha256: str
+    inputs: JsonObject
+    models: dict[str, str]
+    image: str
+    image_id: str | None
+    requester: str
+    base_commit: str | None
+    base_snapshot: str
+    batch_id: str | None
+    schedule: str | None
+    hosted_by: str | None
+    model_override: str | None
+
+    def columns(self) -> dict[str, object]:
+        """Its row's values, the JSON columns encoded: the one place they are."""
+        values: dict[str, object] = {item.name: getattr(self, item.name) for item in fields(self)}
+        return {**values, "inputs": json.dumps(self.inputs), "models": json.dumps(self.models)}
+
+
+@dataclass(frozen=True)
+class NewBatch:
+    """A batch and its runs, prepared (snapshots stored) and not yet recorded."""
+
+    id: str
+    runbook: str
+    version: str
+    concurrency: int
+    source: str
+    requester: str
+    runs: tuple[NewRun, ...]
