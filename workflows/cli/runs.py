@@ -93,11 +93,10 @@ def trace_command(run_id: str, as_json: bool, shape: str, output: str | None) ->
     if shape == "otlp-json":
         from ..service.trace_file import run_otlp_json
 
-        spans = run_otlp_json(open_records(), run_id)
+        written = run_otlp_json(open_records(), run_id)
         target = Path(output or f"{run_id}.otlp.json")
-        target.write_text(json.dumps(spans, indent=1) + "\n")
-        count = len(spans["resourceSpans"][0]["scopeSpans"][0]["spans"])
-        click.echo(f"wrote {count} spans of run {run_id} to {target}")
+        target.write_text(json.dumps(written.document, indent=1) + "\n")
+        click.echo(f"wrote {written.spans} spans of run {run_id} to {target}")
         return
     events = run_trace(open_records(), run_id)
     if as_json or shape == "json":

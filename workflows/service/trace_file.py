@@ -13,7 +13,8 @@ code or output (and so no secret): names, times, tokens, costs, statuses and ids
 
 import datetime
 import hashlib
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from agents.telemetry import provider_and_model
 from executors._version import VERSION
@@ -26,7 +27,15 @@ INTERNAL, CLIENT = 1, 3  # OTLP SpanKind
 ERROR = 2  # OTLP StatusCode
 
 
-def run_otlp_json(records: Records, run_id: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class OtlpTrace:
+    """A run's spans as an OTLP/JSON ExportTraceServiceRequest (`document`), and how many spans it holds."""
+
+    document: dict[str, object]
+    spans: int
+
+
+def run_otlp_json(records: Records, run_id: str) -> OtlpTrace:
     """The run's spans as an OTLP/JSON ExportTraceServiceRequest."""
     run = records.run(run_id)
     trace_id, root_id = trace_ids(run_id)
@@ -83,7 +92,7 @@ def run_otlp_json(records: Records, run_id: str) -> dict[str, Any]:
                 {**attributes, "crewgate.reviewer": decision.reviewer, "crewgate.decision": decision.decision},
             )
     resource = {"service.name": "crewgate", "service.version": VERSION}
-    return {
+    document: dict[str, object] = {
         "resourceSpans": [
             {
                 "resource": {"attributes": _attributes(resource)},
@@ -91,6 +100,7 @@ def run_otlp_json(records: Records, run_id: str) -> dict[str, Any]:
             }
         ]
     }
+    return OtlpTrace(document, len(builder.spans))
 
 
 def _members(builder: "_Spans", run_id: str, step_span: str, key: str, events: list[TraceRecord]) -> None:
@@ -123,7 +133,7 @@ def _turn(builder: "_Spans", run_id: str, agent: str, key: str, event: TraceReco
     chat_end = cells_end - datetime.timedelta(seconds=float(data.get("exec_duration_s") or 0))
     chat_start = chat_end - datetime.timedelta(seconds=float(data.get("llm_latency_s") or 0))
     usage = data.get("usage") or {}
-    attributes: dict[str, Any] = {
+    attributes: dict[str, object] = {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": provider,
         "gen_ai.request.model": model,
@@ -145,7 +155,7 @@ def _turn(builder: "_Spans", run_id: str, agent: str, key: str, event: TraceReco
     at = chat_end
     for number, result in enumerate(data.get("results") or [], start=1):
         ends = at + datetime.timedelta(seconds=float(result.get("duration_s") or 0))
-        cell: dict[str, Any] = {
+        cell: dict[str, object] = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": "code",
             "crewgate.timed_out": bool(result.get("timed_out")),
@@ -165,10 +175,10 @@ def _turn(builder: "_Spans", run_id: str, agent: str, key: str, event: TraceReco
 
 
 class _Spans:
-    def __init__(self, trace_id: str, common: dict[str, Any]) -> None:
+    def __init__(self, trace_id: str, common: Mapping[str, object]) -> None:
         self.trace_id = trace_id
         self.common = common
-        self.spans: list[dict[str, Any]] = []
+        self.spans: list[dict[str, object]] = []
 
     def add(
         self,
@@ -177,11 +187,11 @@ class _Spans:
         name: str,
         start: "str | datetime.datetime",
         end: "str | datetime.datetime",
-        attributes: dict[str, Any],
+        attributes: dict[str, object],
         kind: int = INTERNAL,
         failed: bool = False,
     ) -> str:
-        span: dict[str, Any] = {
+        span: dict[str, object] = {
             "traceId": self.trace_id,
             "spanId": span_id,
             "name": name,
@@ -202,11 +212,11 @@ def _id(run_id: str, kind: str, key: str) -> str:
     return hashlib.sha256(f"{run_id}/{kind}/{key}".encode()).hexdigest()[:16]
 
 
-def _attributes(values: dict[str, Any]) -> list[dict[str, Any]]:
+def _attributes(values: Mapping[str, object]) -> list[dict[str, object]]:
     return [{"key": key, "value": _value(value)} for key, value in values.items() if value is not None]
 
 
-def _value(value: Any) -> dict[str, Any]:
+def _value(value: object) -> dict[str, object]:
     if isinstance(value, bool):
         return {"boolValue": value}
     if isinstance(value, int):
@@ -221,5 +231,9 @@ def _at(moment: str) -> datetime.datetime:
     return when if when.tzinfo else when.replace(tzinfo=datetime.UTC)
 
 
-def _spent(data: dict[str, Any]) -> datetime.timedelta:
-    return datetime.timedelta(seconds=float(data.get("llm_latency_s") or 0) + float(data.get("exec_duration_s") or 0))
+def _spent(data: Mapping[str, object]) -> datetime.timedelta:
+    return datetime.timedelta(seconds=_seconds(data.get("llm_latency_s")) + _seconds(data.get("exec_duration_s")))
+
+
+def _seconds(found: object) -> float:
+    return float(found) if isinstance(found, int | float) else 0.0
