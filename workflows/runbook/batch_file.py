@@ -11,9 +11,9 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import BadInput, RunError
+from ..plain import JsonObject
 from .inputs import resolve_inputs
 from .schema import Runbook
 
@@ -23,7 +23,7 @@ MAX_ROWS = 10_000
 @dataclass(frozen=True)
 class BatchRow:
     line: int
-    inputs: dict[str, Any]
+    inputs: JsonObject
 
 
 def read_batch_file(path: Path, runbook: Runbook) -> list[BatchRow]:
@@ -58,8 +58,8 @@ def read_batch_file(path: Path, runbook: Runbook) -> list[BatchRow]:
     return rows
 
 
-def _json_rows(text: str) -> list[tuple[int, dict[str, Any] | str]]:
-    rows: list[tuple[int, dict[str, Any] | str]] = []
+def _json_rows(text: str) -> list[tuple[int, JsonObject | str]]:
+    rows: list[tuple[int, JsonObject | str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -75,10 +75,10 @@ def _json_rows(text: str) -> list[tuple[int, dict[str, Any] | str]]:
     return rows
 
 
-def _csv_rows(text: str) -> list[tuple[int, dict[str, Any] | str]]:
+def _csv_rows(text: str) -> list[tuple[int, JsonObject | str]]:
     reader = csv.reader(io.StringIO(text))
     header: list[str] | None = None
-    rows: list[tuple[int, dict[str, Any] | str]] = []
+    rows: list[tuple[int, JsonObject | str]] = []
     for values in reader:
         number = reader.line_num
         if not any(value.strip() for value in values):
@@ -93,6 +93,6 @@ def _csv_rows(text: str) -> list[tuple[int, dict[str, Any] | str]]:
     return rows
 
 
-def _check_repo(runbook: Runbook, inputs: dict[str, Any]) -> None:
+def _check_repo(runbook: Runbook, inputs: JsonObject) -> None:
     if "repo" in runbook.inputs and not Path(str(inputs["repo"])).is_dir():
         raise RunError(f"input repo={inputs['repo']} is not a folder")

@@ -1,9 +1,11 @@
 """Run inputs: `-i name=value` strings checked and converted against the runbook's declarations."""
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import RunError
+from ..plain import Json, JsonObject
 from .schema import Runbook
 
 
@@ -17,14 +19,14 @@ def parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-def resolve_inputs(runbook: Runbook, given: dict[str, Any]) -> dict[str, Any]:
+def resolve_inputs(runbook: Runbook, given: Mapping[str, Json]) -> JsonObject:
     """Every declared input with its typed value; unknown, missing or ill-typed ones are refused."""
     unknown = sorted(set(given) - set(runbook.inputs))
     if unknown:
         raise RunError(
             f"unknown input(s) {', '.join(unknown)}: {runbook.name} declares {', '.join(runbook.inputs) or 'none'}"
         )
-    values: dict[str, Any] = {}
+    values: JsonObject = {}
     for name, spec in runbook.inputs.items():
         if name not in given:
             if spec.default is None:

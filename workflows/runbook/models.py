@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -18,6 +17,7 @@ from agents.script_file import resolve_scripted
 from agents.secret_names import is_secret_name
 
 from ..errors import BadInput
+from ..plain import JsonObject
 from .schema import Runbook
 
 CREDENTIALS_IN_URL = re.compile(r"://[^/@\s]+:[^/@\s]*@")
@@ -28,7 +28,7 @@ class ModelOverride:
     """`--model` (every member's and the coordinator's model) and `--model-param` (merged over the runbook's)."""
 
     model: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+    params: JsonObject = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.model is not None or bool(self.params)
@@ -79,7 +79,7 @@ def parse_override(model: str | None, pairs: Sequence[str]) -> ModelOverride:
     Values are read as YAML scalars (`temperature=0` is a number). A secret-looking name is
     refused: keys come from the environment. A relative `scripted/` path is taken from here.
     """
-    params: dict[str, Any] = {}
+    params: JsonObject = {}
     for pair in pairs:
         name, equals, text = pair.partition("=")
         name = name.strip()
@@ -114,7 +114,7 @@ def parse_override(model: str | None, pairs: Sequence[str]) -> ModelOverride:
     return ModelOverride(model, params)
 
 
-def models_used(book: Runbook) -> Iterator[tuple[str, dict[str, Any]]]:
+def models_used(book: Runbook) -> Iterator[tuple[str, JsonObject]]:
     """Every (model, params) a run of `book` may call: each member's, and the runbook's (crews' coordinators)."""
     yield book.model, dict(book.model_params)
     for member in book.crew.members.values():

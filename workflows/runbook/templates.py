@@ -7,13 +7,14 @@ halfway through a run.
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 from executors.errors import BadInput
+
+from ..plain import JsonObject
 
 ROOTS = frozenset({"inputs", "steps", "run"})
 
@@ -54,7 +55,7 @@ def references(template: str) -> References:
     return References(roots, frozenset(attributes))
 
 
-def render(template: str, variables: dict[str, Any]) -> str:
+def render(template: str, variables: JsonObject) -> str:
     """Render with strict undefined; raise TemplateProblem naming what was missing."""
     try:
         return environment().from_string(template).render(**variables)

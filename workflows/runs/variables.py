@@ -1,11 +1,10 @@
 """What a runbook's templates can see: the run's inputs, earlier outputs, and the run itself."""
 
-from typing import Any
-
+from ..plain import JsonObject
 from ..store.records import Records
 
 
-def template_variables(records: Records, run_id: str, outputs: dict[str, str]) -> dict[str, Any]:
+def template_variables(records: Records, run_id: str, outputs: dict[str, str]) -> JsonObject:
     run = records.run(run_id)
     return {
         "inputs": run.inputs,
