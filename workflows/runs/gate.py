@@ -12,6 +12,7 @@ from typing import Any
 from ..artifacts.artifact import Artifact, build_artifact
 from ..durations import parse_duration
 from ..errors import RunCancelled
+from ..plain import JsonObject
 from ..repo.git import unstorable
 from ..runbook.schema import DirectoryTarget, GitTarget, PromoteStep
 from ..store.records import Records
@@ -23,7 +24,7 @@ from .results import Outcome, ReviewOpened
 
 
 def open_review(
-    runs: LiveRuns, run_id: str, step_id: str, attempt: int, snapshot: str, evidence: dict[str, Any]
+    runs: LiveRuns, run_id: str, step_id: str, attempt: int, snapshot: str, evidence: JsonObject
 ) -> ReviewOpened:
     """Build the artifact, open its review item (and its `review.created` webhook deliveries), stop the container.
 

@@ -18,8 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from agents import Budget, CodeActMember, LLMGateway
 from agents.trace import TraceEvent
@@ -51,7 +50,7 @@ class LiveRun:
     members: dict[str, CodeActMember]
     make_crew: Callable[[], Crew]
     snapshot: str
-    position: dict[str, Any] = field(default_factory=dict)  # step id and attempt the trace belongs to
+    position: tuple[str, int] = ("", 0)  # the step id and attempt its members' trace belongs to
     cancelled: bool = False
     _crew: Crew | None = None
 
@@ -119,7 +118,7 @@ class LiveRuns:
             live = self._runs.get(run_id)
         if live is None:
             return "", 0
-        return str(live.position.get("step", "")), int(live.position.get("attempt", 0))
+        return live.position
 
     def refuse_if_cancelled(self, run_id: str) -> None:
         if self.services.records.status_of(run_id) == "cancelled":
@@ -188,8 +187,7 @@ class LiveRuns:
         def record(event: TraceEvent) -> None:
             services.records.add_trace(
                 run_id,
-                live.position.get("step", ""),
-                live.position.get("attempt", 0),
+                *live.position,
                 event.member,
                 event.turn,
                 json.loads(json.dumps(event.to_dict(), default=str)),

@@ -12,6 +12,7 @@ from executors.errors import KernelDied, SandboxLost
 from executors.protocol import Sandbox
 
 from ..errors import RunError
+from ..plain import JsonObject
 from ..runbook.schema import CheckStep, CrewStep, TaskStep
 from ..runbook.templates import render
 from ..visible import clip_tail
@@ -79,11 +80,11 @@ def work(
 
 
 def _perform(
-    live: LiveRun, step: Any, attempt: int, variables: dict[str, Any], context: str, span: "Context | None"
-) -> tuple[bool, str, dict[str, Any]]:
+    live: LiveRun, step: Any, attempt: int, variables: JsonObject, context: str, span: "Context | None"
+) -> tuple[bool, str, dict[str, object]]:
     """Do the step's work in the live sandbox; return (ok, output, usage)."""
     live.gateway.begin(scope_of(step.id, attempt), span, attempt)  # a re-run try replays its recorded replies first
-    live.position.update(step=step.id, attempt=attempt)
+    live.position = (step.id, attempt)
     if isinstance(step, TaskStep):
         outcome = live.crew.run_task(step.member, render(step.task, variables), context, step.max_turns)
     elif isinstance(step, CrewStep):
@@ -96,7 +97,7 @@ def _perform(
     return outcome.ok, outcome.output if outcome.ok else outcome.message, _usage(outcome.usage)
 
 
-def _usage(usage: Any) -> dict[str, Any]:
+def _usage(usage: Any) -> dict[str, object]:
     return {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,

@@ -18,6 +18,7 @@ from dbos import DBOS, DBOSConfiguredInstance
 from dbos._error import DBOSWorkflowCancelledError
 
 from ..errors import RunError
+from ..plain import Json, JsonObject
 from ..runbook.schema import CheckStep, CrewStep, GateStep, PromoteStep, TaskStep
 from ..webhooks import run_finished
 from ..webhooks.delivery import RetryPolicy, WebhookDelivery
@@ -87,7 +88,7 @@ class RunWorkflow(DBOSConfiguredInstance):
         return done.to_json()
 
     @DBOS.step()
-    def gate_step(self, run_id: str, step_id: str, attempt: int, snapshot: str, evidence: dict[str, Any]) -> Any:
+    def gate_step(self, run_id: str, step_id: str, attempt: int, snapshot: str, evidence: JsonObject) -> Any:
         with self.spans.step(run_id, step_id, attempt, "gate") as span:
             opened = gate.open_review(self.runs, run_id, step_id, attempt, snapshot, evidence)
             span.set(review_id=opened.review_id, artifact_sha256=opened.artifact_sha256)
@@ -134,7 +135,7 @@ class RunWorkflow(DBOSConfiguredInstance):
             step = book.steps[index]
             attempt = attempts[step.id] = attempts.get(step.id, 0) + 1
             if isinstance(step, GateStep):
-                opened = self.gate_step(run_id, step.id, attempt, snapshot, {"outputs": outputs})
+                opened = self.gate_step(run_id, step.id, attempt, snapshot, {"outputs": dict[str, Json](outputs)})
                 review = ReviewOpened.from_json(opened)
                 outcome = self._wait(review.review_id)
                 if outcome.decision == "approved":

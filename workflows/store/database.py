@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..clock import Clock, wall_clock
 from ..errors import NotFound, Problem, RunbookError, StoreCorrupt
+from ..plain import plain
 from ..runbook.semver import semver_key
 from .migrations import migrate
 from .tables import runbook_versions
@@ -100,19 +101,19 @@ class Store:
         The same content again is fine; different content under a used version is refused.
         """
         book = loaded.runbook
-        row: dict[str, Any] = {
-            "name": book.name,
-            "version": book.version,
-            "sha256": loaded.sha256,
-            "content": loaded.source,
-            "source_file": loaded.file,
-            "base_dir": str(loaded.base_dir) if loaded.base_dir else None,
-            "registered_at": self.clock().astimezone(datetime.UTC).isoformat(timespec="seconds"),
-        }
+        record = RegisteredRunbook(
+            name=book.name,
+            version=book.version,
+            sha256=loaded.sha256,
+            content=loaded.source,
+            source_file=loaded.file,
+            base_dir=str(loaded.base_dir) if loaded.base_dir else None,
+            registered_at=self.clock().astimezone(datetime.UTC).isoformat(timespec="seconds"),
+        )
         try:
             with self.engine.begin() as connection:
-                connection.execute(runbook_versions.insert().values(**row))
-            return RegisteredRunbook(**row), True
+                connection.execute(runbook_versions.insert().values(**plain(record)))
+            return record, True
         except IntegrityError:
             existing = self.get_runbook(book.name, book.version)
         if existing.sha256 != loaded.sha256:

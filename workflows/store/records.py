@@ -8,16 +8,18 @@ promotion is a row keyed by run id + artifact sha256, so it happens once.
 import contextlib
 import datetime
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import RowMapping, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import Clock, database_time, stamp, wall_clock
 from ..errors import GateError, GateForbidden, NotFound
 from ..identity import fold, person_key
+from ..plain import JsonObject
 from .rows import NewRun, PromotionRecord, QueueRecord, ReviewRecord, RunRecord, StepRecord, TraceRecord
 from .tables import decisions, promotions, reviews, runs, steps, trace
 
@@ -164,7 +166,7 @@ class Records:
                 )
 
     def finish_step(
-        self, run_id: str, step_id: str, attempt: int, status: str, output: str, usage: dict[str, Any]
+        self, run_id: str, step_id: str, attempt: int, status: str, output: str, usage: Mapping[str, object]
     ) -> None:
         with self.engine.begin() as db:
             db.execute(
@@ -180,7 +182,9 @@ class Records:
             ).mappings()
             return [StepRecord.from_row(row) for row in rows]
 
-    def add_trace(self, run_id: str, step_id: str, attempt: int, member: str, turn: int, data: dict[str, Any]) -> None:
+    def add_trace(
+        self, run_id: str, step_id: str, attempt: int, member: str, turn: int, data: Mapping[str, object]
+    ) -> None:
         with self.engine.begin() as db:
             db.execute(
                 insert(trace).values(
@@ -309,7 +313,7 @@ class Records:
             policy = json.loads(item["policy"])
             run_status = db.execute(select(runs.c.status).where(runs.c.id == item["run_id"])).scalar_one()
             moment = datetime.datetime.fromtimestamp(database_time(db), datetime.UTC)  # expiry by the database's clock
-            _check_decision(dict(item), policy, reviewer, decision, artifact_sha256, run_status, moment)
+            _check_decision(item, policy, reviewer, decision, artifact_sha256, run_status, moment)
             try:
                 db.execute(
                     insert(decisions).values(
@@ -369,8 +373,8 @@ class Records:
 
 
 def _check_decision(
-    item: dict[str, Any],
-    policy: dict[str, Any],
+    item: RowMapping,
+    policy: JsonObject,
     reviewer: str,
     decision: str,
     artifact_sha256: str | None,
@@ -389,7 +393,8 @@ def _check_decision(
         raise GateError(f"run {item['run_id']} already ended ({run_status}); nothing was changed")
     if item["expires_at"] and parse_time(item["expires_at"]) <= moment:
         raise GateError(f"review {review_id} expired at {item['expires_at']}; start a new run")
-    allowed = [fold(name) for name in policy.get("reviewers") or [ANY_REVIEWER]]
+    named = policy.get("reviewers")
+    allowed = [fold(str(name)) for name in named] if isinstance(named, list) and named else [ANY_REVIEWER]
     if ANY_REVIEWER not in allowed and reviewer not in allowed:
         raise GateForbidden(f"{reviewer} may not decide on {review_id}: the gate allows {', '.join(allowed)}")
     if decision == "approve" and reviewer == fold(item["requester"]) and not policy.get("allow_requester", False):

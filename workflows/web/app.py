@@ -106,7 +106,7 @@ def _refusal(status: int | None) -> Any:
         detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
         if not request.url.path.startswith("/api/"):
             return _page_refusal(request, code, detail)
-        body: dict[str, Any] = {"status_code": code, "detail": detail, "error": type(exc).__name__}
+        body: dict[str, object] = {"status_code": code, "detail": detail, "error": type(exc).__name__}
         if isinstance(exc, ValidationException) and exc.extra:
             body["extra"] = exc.extra
         headers = {**(getattr(exc, "headers", None) or {}), **HEADERS}
@@ -119,7 +119,7 @@ def _page_refusal(request: Request, code: int, detail: str) -> Response[Any]:
     """A page's refusal: a redirect to /login when nobody is logged in, else a page naming the problem."""
     if code == 401:
         return Redirect(f"/login?next={quote(request.url.path)}", status_code=303, headers=HEADERS)
-    context: dict[str, Any] = {"user": None, "can": set(), "status": code, "detail": detail}
+    context: dict[str, object] = {"user": None, "can": set(), "status": code, "detail": detail}
     return Template("error.html", context=context, status_code=code, headers=HEADERS)
 
 
