@@ -176,7 +176,7 @@ def test_a_deleted_schedule_skips_its_queued_ticks_and_a_new_one_of_that_name_ne
 
 
 def test_a_zero_catch_up_window_means_zero() -> None:
-    from workflows.store.schedules import timing_of
+    from workflows.store.schedules import ScheduleSpec, timing_of
 
-    window = timing_of({"cron": "0 3 * * *", "catch_up": "all", "catch_up_window": "0s"}).catch_up_window
+    window = timing_of(ScheduleSpec(cron="0 3 * * *", catch_up="all", catch_up_window="0s")).catch_up_window
     assert window.total_seconds() == 0

@@ -168,9 +168,9 @@ class Admission:
         in_review: set[str] = set()  # schedules whose runs waiting for review hold the schedule's one slot
         if any(run.schedule and not run.batch_id for run in active):
             for row in self.schedules.all():
-                if row.spec.get("overlap", "skip") != "allow":
+                if row.spec.overlap != "allow":
                     caps[f"schedule {row.name}"] = 1
-                    if row.spec.get("while_in_review", "skip") == "skip":
+                    if row.spec.while_in_review == "skip":
                         in_review.add(f"schedule {row.name}")
         busy: dict[str, int] = {}
         for run in active:

@@ -8,13 +8,12 @@ BEGIN IMMEDIATE serialises the transaction as a whole; on PostgreSQL the row
 lock does, so two workers cannot each see the last free slot.
 """
 
-import json
-
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..clock import Clock, stamp, wall_clock
 from ..store.rows import RunRecord
+from ..store.schedules import ScheduleSpec
 from ..store.tables import batches, runs, schedules
 
 # Working or about to: running, or queued and claimed by a host (which starts it at once).
@@ -45,9 +44,10 @@ def _group_working(db: Connection, run: RunRecord) -> int:
         group = runs.c.batch_id == run.batch_id
     else:
         locked = select(schedules.c.spec).where(schedules.c.name == run.schedule).with_for_update()
-        spec = json.loads(db.execute(locked).scalar() or "{}")
+        stored = db.execute(locked).scalar()
         group = and_(runs.c.schedule == run.schedule, runs.c.batch_id.is_(None))
-        if spec.get("while_in_review", "skip") == "skip":  # a run waiting for review still holds the schedule's slot
+        # with while_in_review: skip, a run waiting for review still holds the schedule's slot
+        if stored is None or ScheduleSpec.from_json(stored).while_in_review == "skip":
             query = select(func.count()).select_from(runs).where(group, or_(_TAKES_A_SLOT, runs.c.status == "waiting"))
             return int(db.execute(query.where(runs.c.id != run.id)).scalar_one())
     query = select(func.count()).select_from(runs).where(group, _TAKES_A_SLOT, runs.c.id != run.id)

@@ -53,10 +53,10 @@ def why_not(tick: TickRecord, row: ScheduleRow | None, unfinished: list[RunState
     if row is None:
         return "the schedule was deleted before this tick fired"
     if tick.revision is not None and tick.revision != row.revision:
-        return f"the schedule was replaced (now {row.reference} at '{row.spec['cron']}') before this tick fired"
+        return f"the schedule was replaced (now {row.reference} at '{row.spec.cron}') before this tick fired"
     if row.paused and tick.kind == "cron":
         return "the schedule is paused"
-    overlap = row.spec.get("overlap", "skip")
+    overlap = row.spec.overlap
     if overlap == "skip" and unfinished:
         first = unfinished[0]
         if first.status == "waiting":
@@ -89,7 +89,7 @@ def fire(services: RunServices, tick: TickRecord, worker: str) -> Fired | None:
                 return None
             if holder != worker:
                 records.lease(db, name, at, worker)
-            with_waiting = row is not None and row.spec.get("while_in_review", "skip") == "skip"
+            with_waiting = row is not None and row.spec.while_in_review == "skip"
             why = why_not(current, row, records.unfinished_runs(db, name, with_waiting) if row else [])
             if why or row is None:  # (a deleted schedule always has a why)
                 records.settle(db, name, at, "skipped", why)
@@ -110,16 +110,16 @@ def _prepare(services: RunServices, row: ScheduleRow, at: str) -> _Prepared:
     """The tick's run (or batch), its repository snapshotted: slow work, done outside the row lock."""
     loaded = services.store.get_runbook(row.runbook, row.version).load()
     requester = f"schedule {row.name}"
-    batch = row.spec.get("batch")
+    batch = row.spec.batch
     if batch:
-        inputs_file = Path(loaded.base_dir or ".") / batch["inputs"]
+        inputs_file = Path(loaded.base_dir or ".") / batch.inputs
         rows = read_batch_file(inputs_file, loaded.runbook)
         source = f"schedule {row.name} at {at}: {inputs_file}"
         prepared = prepare_batch(
-            services, loaded, rows, inputs_file, int(batch["concurrency"]), requester, source, schedule=row.name
+            services, loaded, rows, inputs_file, batch.concurrency, requester, source, schedule=row.name
         )
         return _Prepared(row.revision, batch=prepared)
-    inputs = resolve_inputs(loaded.runbook, dict(row.spec.get("inputs") or {}))
+    inputs = resolve_inputs(loaded.runbook, row.spec.inputs)
     check_models_usable(loaded.runbook)  # a key gone since `schedule apply` fails the tick, naming it
     return _Prepared(row.revision, run=prepare_run(services, loaded, inputs, requester, schedule=row.name))
 

@@ -2,8 +2,10 @@
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Any
 from zoneinfo import ZoneInfo
+
+from ..plain import JsonObject
+from ..store.schedules import BatchSpec
 
 NEXT_FIRES = 5
 
@@ -35,8 +37,8 @@ class ScheduleView:
     catch_up: str
     catch_up_window: str
     jitter: str | None  # None: automatic
-    inputs: dict[str, Any]
-    batch: dict[str, Any] | None
+    inputs: JsonObject
+    batch: BatchSpec | None
     paused: bool
     broken: str | None  # why its times cannot be computed
     revision: int

@@ -10,14 +10,14 @@ sees each change at its next tick (every tick is decided at fire time).
 
 import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..clock import database_now
 from ..errors import BadInput, NotFound, RunError
 from ..scheduler.backfill import DEFAULT_MOST, Backfill, backfill
 from ..scheduler.timer import settle
 from ..schedules.cron import CronError
-from ..store.schedules import ScheduleRecords, ScheduleRow, epoch, tick_key
+from ..store.schedules import ScheduleRecords, ScheduleRow, ScheduleSpec, epoch, tick_key
 from .schedule_views import NEXT_FIRES, ScheduleView, TickView, Triggered, local_time
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def apply_schedules(services: "RunServices", reference: str) -> tuple[list[Sched
         raise BadInput(f"{loaded.file}: {book.name}@{book.version} has no `schedule:` entries to apply")
     check_models_usable(book)  # a schedule whose every tick would fail for a missing key is not applied
     records = ScheduleRecords(services.store.engine, services.clock)
-    entries: dict[str, dict[str, Any]] = {}
+    entries: dict[str, ScheduleSpec] = {}
     for index, (name, entry) in enumerate(zip(book.schedule_names(), book.schedule, strict=True)):
         where = f"{loaded.file}: schedule[{index}] ({name})"
         if name in entries:
@@ -58,7 +58,7 @@ def apply_schedules(services: "RunServices", reference: str) -> tuple[list[Sched
                 resolve_inputs(book, dict(entry.inputs))
         except BadInput as exc:
             raise BadInput(f"{where}: {exc}") from exc
-        entries[name] = entry.model_dump(mode="json")
+        entries[name] = ScheduleSpec.from_json(entry.model_dump_json())
     services.store.register_runbook(loaded)
     now = services.clock()
     grace = _grace()
@@ -160,7 +160,7 @@ def _view(
     records: ScheduleRecords, row: ScheduleRow, counts: dict[str, int], now: datetime.datetime, recent: int
 ) -> ScheduleView:
     spec = row.spec
-    zone = spec.get("timezone") or "UTC"
+    zone = spec.timezone or "UTC"
     broken = row.broken
     upcoming: list[datetime.datetime] = []
     if not broken:
@@ -199,15 +199,15 @@ def _view(
     return ScheduleView(
         name=row.name,
         runbook=row.reference,
-        cron=spec["cron"],
+        cron=spec.cron,
         timezone=zone,
-        overlap=spec.get("overlap", "skip"),
-        while_in_review=spec.get("while_in_review", "skip"),
-        catch_up=spec.get("catch_up", "none"),
-        catch_up_window=spec.get("catch_up_window") or "7d",
-        jitter=spec.get("jitter"),
-        inputs=spec.get("inputs") or {},
-        batch=spec.get("batch"),
+        overlap=spec.overlap,
+        while_in_review=spec.while_in_review,
+        catch_up=spec.catch_up,
+        catch_up_window=spec.catch_up_window,
+        jitter=spec.jitter,
+        inputs=spec.inputs,
+        batch=spec.batch,
         paused=row.paused,
         broken=broken,
         revision=row.revision,

@@ -15,7 +15,7 @@ Missed ticks are ranges (`crewgate_schedule_gaps`) with their count.
 
 import datetime
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from ..clock import Clock, stamp, wall_clock
 from ..durations import parse_duration
 from ..errors import NotFound
+from ..plain import JsonObject, plain
 from ..schedules.cron import CronTimes
 from ..schedules.plan import Gap, Timing
 from .rows import GapRecord, RunState, TickRecord
@@ -35,11 +36,53 @@ DEFAULT_WINDOW = "7d"
 
 
 @dataclass(frozen=True)
+class BatchSpec:
+    """A schedule's batch: an inputs file (relative to the runbook's folder) and its runs working at once."""
+
+    inputs: str
+    concurrency: int = 2
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """A schedule entry as `schedule apply` stored it (runbook.schema.ScheduleEntry, checked then).
+
+    Read back without checking again: a cron valid when applied may no longer fire, and the
+    schedule is then shown as broken rather than refused. Settings added after an entry was
+    stored read as their defaults.
+    """
+
+    cron: str
+    timezone: str = "UTC"
+    inputs: JsonObject = field(default_factory=dict)
+    overlap: str = "skip"
+    while_in_review: str = "skip"
+    catch_up: str = "none"
+    catch_up_window: str = DEFAULT_WINDOW
+    jitter: str | None = None
+    batch: BatchSpec | None = None
+    name: str | None = None
+
+    @classmethod
+    def from_json(cls, text: str) -> "ScheduleSpec":
+        stored = json.loads(text)
+        batch = stored.get("batch")
+        known = {name: stored[name] for name in _SPEC_FIELDS if stored.get(name) is not None}
+        return cls(**{**known, "batch": BatchSpec(**batch) if batch else None})
+
+    def to_json(self) -> str:
+        return json.dumps(plain(self))
+
+
+_SPEC_FIELDS = tuple(item.name for item in fields(ScheduleSpec) if item.name != "batch")
+
+
+@dataclass(frozen=True)
 class ScheduleRow:
     name: str
     runbook: str
     version: str
-    spec: dict[str, Any]
+    spec: ScheduleSpec
     paused: bool
     applied_at: str
     revision: int
@@ -60,13 +103,12 @@ class ScheduleRow:
         return datetime.datetime.fromisoformat(self.applied_at)
 
 
-def timing_of(spec: dict[str, Any]) -> Timing:
-    """Entries stored before a setting existed read as its default."""
-    window = parse_duration(spec.get("catch_up_window") or DEFAULT_WINDOW)
+def timing_of(spec: ScheduleSpec) -> Timing:
+    window = parse_duration(spec.catch_up_window or DEFAULT_WINDOW)
     if window is None:
         window = datetime.timedelta(days=7)
-    jitter = parse_duration(spec["jitter"]) if spec.get("jitter") else None
-    return Timing(CronTimes(spec["cron"], spec.get("timezone") or "UTC"), spec.get("catch_up", "none"), window, jitter)
+    jitter = parse_duration(spec.jitter) if spec.jitter else None
+    return Timing(CronTimes(spec.cron, spec.timezone or "UTC"), spec.catch_up, window, jitter)
 
 
 def tick_key(moment: datetime.datetime, precise: bool = False) -> str:
@@ -105,7 +147,7 @@ class ScheduleRecords:
         query = select(schedules).where(schedules.c.runbook == runbook).with_for_update()
         return {row["name"]: _row(row) for row in db.execute(query).mappings()}
 
-    def insert(self, db: Connection, name: str, runbook: str, version: str, spec: dict[str, Any], at: float) -> None:
+    def insert(self, db: Connection, name: str, runbook: str, version: str, spec: ScheduleSpec, at: float) -> None:
         """A new schedule; a name used before gets a revision above every one its old ticks carry."""
         used = [
             db.execute(select(func.max(table.c.revision)).where(table.c.schedule == name)).scalar() or 0
@@ -116,7 +158,7 @@ class ScheduleRecords:
                 name=name,
                 runbook=runbook,
                 version=version,
-                spec=json.dumps(spec),
+                spec=spec.to_json(),
                 paused=0,
                 applied_at=stamp(self.clock()),
                 revision=max(used) + 1,
@@ -125,14 +167,14 @@ class ScheduleRecords:
             )
         )
 
-    def change(self, db: Connection, row: ScheduleRow, version: str, spec: dict[str, Any], at: float) -> None:
+    def change(self, db: Connection, row: ScheduleRow, version: str, spec: ScheduleSpec, at: float) -> None:
         """A new revision of the schedule: ticks from now on follow it; its pause state is kept."""
         db.execute(
             update(schedules)
             .where(schedules.c.name == row.name)
             .values(
                 version=version,
-                spec=json.dumps(spec),
+                spec=spec.to_json(),
                 revision=row.revision + 1,
                 decided_until=at,
                 broken=None,
@@ -295,7 +337,7 @@ def _row(row: Any) -> ScheduleRow:
         name=row["name"],
         runbook=row["runbook"],
         version=row["version"],
-        spec=json.loads(row["spec"]),
+        spec=ScheduleSpec.from_json(row["spec"]),
         paused=bool(row["paused"]),
         applied_at=row["applied_at"],
         revision=int(row["revision"] or 1),
