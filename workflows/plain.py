@@ -29,3 +29,25 @@ def plain(value: Any) -> Any:
 @cache
 def _field_names(kind: type) -> tuple[str, ...]:
     return tuple(item.name for item in fields(kind))
+
+
+# Reading recorded JSON whose shape the reader checks (a trace event, evidence): what is not there, or not of
+# the expected kind, reads as empty or zero; recorded data never raises a TypeError in a view.
+def json_object(found: Json) -> JsonObject:
+    return found if isinstance(found, dict) else {}
+
+
+def json_list(found: Json) -> list[Json]:
+    return found if isinstance(found, list) else []
+
+
+def json_text(found: Json, default: str = "") -> str:
+    return found if isinstance(found, str) else default
+
+
+def json_number(found: Json) -> float:
+    return float(found) if isinstance(found, int | float) and not isinstance(found, bool) else 0.0
+
+
+def json_int(found: Json) -> int:
+    return found if isinstance(found, int) and not isinstance(found, bool) else 0

@@ -4,6 +4,7 @@ import sys
 
 import click
 
+from ..plain import json_object
 from ._output import HOME_DATABASE, emit_json
 
 
@@ -80,7 +81,7 @@ def create_token(user: str, expires: str | None, as_json: bool) -> None:
 
     view, text = create(HOME_DATABASE, user, expires)
     if as_json:
-        emit_json({**json_of(view), "token": text})
+        emit_json({**json_object(json_of(view)), "token": text})
         return
     click.echo(text)
     click.echo(f"token {view.id} for {view.user}, expires {view.expires_at or 'never'}: store it now", err=True)

@@ -9,6 +9,7 @@ import click
 
 from executors.errors import Exit
 
+from ..plain import json_object
 from ._output import emit_json, open_records, open_services
 from ._progress import reporter
 
@@ -48,7 +49,7 @@ def start(
     services = open_services()
     started = start_batch(services, reference, inputs_file, concurrency, requester or getpass.getuser())
     if as_json:
-        click.echo(json.dumps({"event": "batch", "status": "started", **json_of(started)}))
+        click.echo(json.dumps({"event": "batch", "status": "started", **json_object(json_of(started))}))
     else:
         click.echo(f"batch {started.id}: {len(started.runs)} run(s) of {started.runbook}, {concurrency} at a time")
     if detach:
@@ -61,7 +62,7 @@ def start(
     progress.finish()
     view = show_batch(services.store.engine, started.id)
     if as_json:
-        click.echo(json.dumps({"event": "batch", "status": "settled", **json_of(view)}))
+        click.echo(json.dumps({"event": "batch", "status": "settled", **json_object(json_of(view))}))
     else:
         click.echo("\n".join(summary_lines(view)))
     sys.exit(_exit_code(view.counts))

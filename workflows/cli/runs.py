@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..plain import json_object
 from ..visible import display_lines
 from ._display import one_line, quoted, terminal_safe
 from ._output import emit_json, open_records, open_services
@@ -106,7 +107,7 @@ def trace_command(run_id: str, as_json: bool, shape: str, output: str | None) ->
         data = event.data
         click.secho(
             f"[{event.step_id} #{event.attempt}] {event.member} turn {event.turn} "
-            f"({data.get('status')}, {data.get('usage', {}).get('total_tokens', 0)} tokens)",
+            f"({data.get('status')}, {json_object(data.get('usage')).get('total_tokens', 0)} tokens)",
             bold=True,
         )
         for key in ("reply", "observation", "note"):  # behind a gutter: no reply can look like a turn header

@@ -2,6 +2,7 @@
 
 import click
 
+from ..plain import json_object
 from ._output import emit_json, open_records, open_services
 
 
@@ -152,7 +153,7 @@ def backfill(name: str, start: str, end: str, most: int, dry_run: bool, as_json:
 
     done = backfill_schedule(open_records().engine, name, start, end, most, dry_run)
     if as_json:
-        emit_json({**json_of(done), "dry_run": dry_run})
+        emit_json({**json_object(json_of(done)), "dry_run": dry_run})
         return
     click.echo(f"{done.count} tick(s) of {name} from {done.start} to {done.end}; {done.to_run} not run yet")
     if done.clipped:

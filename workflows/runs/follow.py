@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from executors.errors import Exit
 
-from ..plain import Event
+from ..plain import Event, json_object
 from ..store.records import TERMINAL, Records
 
 
@@ -52,7 +52,7 @@ def follow(
                 )
         for item in records.trace(run_id, after_id=last_trace_id):
             last_trace_id = item.id
-            usage = item.data.get("usage", {})
+            usage = json_object(item.data.get("usage"))
             news.append(
                 (
                     item.created_at,

@@ -18,7 +18,7 @@ ones left) but only that step's differences are reported.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agents.observation import render_result
 from executors import ExecutionResult, SandboxLimits
@@ -26,6 +26,7 @@ from executors.protocol import Sandbox
 
 from ..artifacts.artifact import build_artifact
 from ..errors import BadInput, RunError
+from ..plain import JsonObject, json_list, json_number, json_object, json_text
 from ..runbook.schema import CheckStep, CrewStep, TaskStep
 from ..runbook.templates import render
 from ..runs.variables import template_variables
@@ -143,13 +144,13 @@ def replay_run(
 def _replay_turn(sandbox: Sandbox, event: TraceRecord) -> tuple[list[Difference], int]:
     """Run one recorded turn's cells in order, stopping at the first error as the member did."""
     data = event.data
-    recorded = list(data.get("results") or [])
+    recorded = json_list(data.get("results"))
     found: list[Difference] = []
     ran = 0
-    for number, code in enumerate(data.get("code") or [], start=1):
-        result = sandbox.execute(code)
+    for number, code in enumerate(json_list(data.get("code")), start=1):
+        result = sandbox.execute(json_text(code))
         ran += 1
-        before = _shown(ExecutionResult(**_fields(recorded[number - 1]))) if number <= len(recorded) else "(not run)"
+        before = _shown(_recorded_result(json_object(recorded[number - 1]))) if number <= len(recorded) else "(not run)"
         after = _shown(result)
         if before != after:
             found.append(
@@ -168,9 +169,24 @@ def _replay_turn(sandbox: Sandbox, event: TraceRecord) -> tuple[list[Difference]
     return found, ran
 
 
-def _fields(recorded: dict[str, Any]) -> dict[str, Any]:
-    known = ExecutionResult.__dataclass_fields__
-    return {name: value for name, value in recorded.items() if name in known}
+def _recorded_result(recorded: JsonObject) -> ExecutionResult:
+    """The cell's result as the member saw it (what was not recorded reads as empty)."""
+
+    def text_or_none(name: str) -> str | None:
+        found = recorded.get(name)
+        return found if isinstance(found, str) else None
+
+    return ExecutionResult(
+        stdout=json_text(recorded.get("stdout")),
+        stderr=json_text(recorded.get("stderr")),
+        value=text_or_none("value"),
+        error=text_or_none("error"),
+        traceback=json_text(recorded.get("traceback")),
+        timed_out=recorded.get("timed_out") is True,
+        truncated=recorded.get("truncated") is True,
+        kernel_restarted=recorded.get("kernel_restarted") is True,
+        duration_s=json_number(recorded.get("duration_s")),
+    )
 
 
 def _shown(result: ExecutionResult) -> str:

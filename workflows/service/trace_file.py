@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from agents.telemetry import provider_and_model
 from executors._version import VERSION
 
+from ..plain import json_int, json_list, json_number, json_object, json_text
 from ..runs.spans import trace_ids, unix_ns
 from ..store.records import Records, parse_time
 from ..store.rows import TraceRecord
@@ -130,18 +131,18 @@ def _turn(builder: "_Spans", run_id: str, agent: str, key: str, event: TraceReco
     data = event.data
     recorded = _at(event.created_at)
     cells_end = recorded
-    chat_end = cells_end - datetime.timedelta(seconds=float(data.get("exec_duration_s") or 0))
-    chat_start = chat_end - datetime.timedelta(seconds=float(data.get("llm_latency_s") or 0))
-    usage = data.get("usage") or {}
+    chat_end = cells_end - datetime.timedelta(seconds=json_number(data.get("exec_duration_s")))
+    chat_start = chat_end - datetime.timedelta(seconds=json_number(data.get("llm_latency_s")))
+    usage = json_object(data.get("usage"))
     attributes: dict[str, object] = {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": provider,
         "gen_ai.request.model": model,
-        "gen_ai.usage.input_tokens": int(usage.get("prompt_tokens", 0)),
-        "gen_ai.usage.output_tokens": int(usage.get("completion_tokens", 0)),
-        "crewgate.cost_usd": float(usage.get("cost_usd", 0.0)),
+        "gen_ai.usage.input_tokens": json_int(usage.get("prompt_tokens")),
+        "gen_ai.usage.output_tokens": json_int(usage.get("completion_tokens")),
+        "crewgate.cost_usd": json_number(usage.get("cost_usd")),
         "crewgate.turn": event.turn,
-        "crewgate.turn.status": str(data.get("status", "turn")),
+        "crewgate.turn.status": json_text(data.get("status"), "turn"),
     }
     builder.add(
         _id(run_id, "chat", f"{key}/{event.id}"),
@@ -153,8 +154,9 @@ def _turn(builder: "_Spans", run_id: str, agent: str, key: str, event: TraceReco
         kind=CLIENT,
     )
     at = chat_end
-    for number, result in enumerate(data.get("results") or [], start=1):
-        ends = at + datetime.timedelta(seconds=float(result.get("duration_s") or 0))
+    for number, recorded_result in enumerate(json_list(data.get("results")), start=1):
+        result = json_object(recorded_result)
+        ends = at + datetime.timedelta(seconds=json_number(result.get("duration_s")))
         cell: dict[str, object] = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": "code",

@@ -6,7 +6,6 @@ writes a view's cost the one way both show it.
 """
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..artifacts.artifact import Change
 from ..plain import Json, JsonObject, plain
@@ -14,9 +13,10 @@ from ..store.costs import cost_text as cost_text
 from ..store.records import Decision
 
 
-def as_json(value: Any) -> Any:
+def as_json(value: object) -> Json:
     """A view (or a list of views) as plain JSON data."""
-    return plain(value)
+    found: Json = plain(value)
+    return found
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class TraceEntry:
     attempt: int
     member: str
     turn: int
-    data: dict[str, Any]  # a JSON edge: the TraceEvent as recorded (TraceRecord.data), read by the run page
+    data: JsonObject  # the member's TraceEvent as recorded (TraceRecord.data), read by the run page
     created_at: str
 
 

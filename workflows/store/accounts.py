@@ -15,11 +15,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import RowMapping, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 from ..clock import Clock, stamp, wall_clock
 from ..durations import parse_duration
@@ -185,7 +188,7 @@ class Accounts:
         return _token_view(row)
 
 
-def _hasher() -> Any:
+def _hasher() -> "PasswordHasher":
     from argon2 import PasswordHasher
 
     return PasswordHasher()
@@ -208,11 +211,11 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _user_view(row: Any) -> UserView:
+def _user_view(row: RowMapping) -> UserView:
     return UserView(row["name"], row["role"], bool(row["disabled"]), row["created_at"])
 
 
-def _token_view(row: Any) -> TokenView:
+def _token_view(row: RowMapping) -> TokenView:
     return TokenView(
         row["id"], row["user"], row["created_at"], row["expires_at"], row["revoked_at"], row["last_used_at"]
     )

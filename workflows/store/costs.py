@@ -8,7 +8,6 @@ unpriced: a total with unpriced calls is a lower bound, and every view says how 
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Connection, Engine
@@ -63,7 +62,7 @@ def total_of(costs: Iterable[Cost]) -> Cost:
     )
 
 
-def _grouped(db: Connection, key: ColumnElement[Any], where: ColumnElement[bool]) -> dict[str, Cost]:
+def _grouped(db: Connection, key: ColumnElement[str], where: ColumnElement[bool]) -> dict[str, Cost]:
     query = select(key, *_SUMS).where(where).group_by(key)
     return {str(row[0]): Cost(float(row[1]), int(row[2]), int(row[3])) for row in db.execute(query)}
 

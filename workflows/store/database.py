@@ -9,10 +9,10 @@ import datetime
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import Clock, wall_clock
@@ -178,6 +178,6 @@ def _sqlite_pragmas(connection: object, _record: object) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
+def _sqlite_begin_immediate(connection: Connection) -> None:
     """Take the write lock when a transaction starts, so checks and writes see one state."""
     connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -10,7 +10,6 @@ import datetime
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import RowMapping, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -89,7 +88,7 @@ class Records:
                 RunRecord.from_row(row) for row in db.execute(select(runs).where(runs.c.id.in_(run_ids))).mappings()
             ]
 
-    def set_run(self, run_id: str, **fields: Any) -> None:
+    def set_run(self, run_id: str, **fields: object) -> None:
         """Update a run; an ended run's status never changes again (a cancel wins over a late step)."""
         query = update(runs).where(runs.c.id == run_id)
         if "status" in fields:
@@ -205,7 +204,7 @@ class Records:
             return [TraceRecord.from_row(row) for row in db.execute(query).mappings()]
 
     # -- reviews and decisions ------------------------------------------------
-    def open_review(self, **fields: Any) -> bool:
+    def open_review(self, **fields: object) -> bool:
         """Create the review item; a re-run of the same gate attempt finds it already there.
 
         False (and nothing created) if the run has ended meanwhile: a run cancelled while its
@@ -412,7 +411,7 @@ def _check_decision(
         )
 
 
-def _new_status(db: Any, review_id: str, decision: str, required: int) -> str:
+def _new_status(db: Connection, review_id: str, decision: str, required: int) -> str:
     if decision == "reject":
         return "rejected"
     if decision == "request_changes":

@@ -7,7 +7,6 @@ the one place its JSON columns are decoded.
 import json
 from dataclasses import dataclass, fields
 from functools import cached_property
-from typing import Any
 
 from sqlalchemy import RowMapping
 
@@ -117,7 +116,7 @@ class TraceRecord:
     attempt: int
     member: str
     turn: int
-    data: dict[str, Any]  # a JSON edge: the TraceEvent's fields as recorded, read by replay, traces and pages
+    data: JsonObject  # the member's TraceEvent as recorded
     created_at: str
 
     @classmethod
@@ -170,12 +169,12 @@ class ReviewRecord:
     @cached_property
     def policy(self) -> dict[str, Json]:
         """The gate's policy as the item was opened (runbook.schema.GatePolicy's fields)."""
-        return json.loads(self.policy_json)
+        return _object(self.policy_json)
 
     @cached_property
     def evidence(self) -> dict[str, Json]:
         """What the reviewer is shown beside the diff: checks, security verdict, blocked paths."""
-        return json.loads(self.evidence_json)
+        return _object(self.evidence_json)
 
 
 @dataclass(frozen=True)
@@ -327,3 +326,9 @@ class NewBatch:
     source: str
     requester: str
     runs: tuple[NewRun, ...]
+
+
+def _object(text: str) -> JsonObject:
+    """A JSON column that holds an object, as one ({} for anything else)."""
+    found = json.loads(text)
+    return found if isinstance(found, dict) else {}

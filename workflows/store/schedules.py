@@ -16,9 +16,8 @@ Missed ticks are ranges (`crewgate_schedule_gaps`) with their count.
 import datetime
 import json
 from dataclasses import dataclass, field, fields
-from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import RowMapping, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..clock import Clock, stamp, wall_clock
@@ -182,7 +181,7 @@ class ScheduleRecords:
             )
         )
 
-    def set(self, db: Connection, name: str, **values: Any) -> None:
+    def set(self, db: Connection, name: str, **values: object) -> None:
         db.execute(update(schedules).where(schedules.c.name == name).values(**values))
 
     def delete(self, db: Connection, name: str) -> None:
@@ -332,7 +331,7 @@ class ScheduleRecords:
         return [RunState(row.id, row.status) for row in db.execute(query.order_by(runs.c.created_at))]
 
 
-def _row(row: Any) -> ScheduleRow:
+def _row(row: RowMapping) -> ScheduleRow:
     return ScheduleRow(
         name=row["name"],
         runbook=row["runbook"],
