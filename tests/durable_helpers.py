@@ -46,9 +46,9 @@ class Crewgate:
         return self.database_url or f"sqlite:///{self.home / 'crewgate.db'}"
 
     def run(
-        self, *args: str, timeout: float = 300, stdin: str | None = None, **extra: str
+        self, *args: str, timeout: float = 300, stdin: str | None = None, process: bool | None = None, **extra: str
     ) -> subprocess.CompletedProcess[str]:
-        return crewgate(*args, env=self.env(**extra), timeout=timeout, stdin=stdin)
+        return crewgate(*args, env=self.env(**extra), timeout=timeout, stdin=stdin, process=process)
 
     def start(self, *args: str, **extra: str) -> subprocess.Popen[str]:
         process = subprocess.Popen(

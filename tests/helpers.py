@@ -26,6 +26,7 @@ IN_PROCESS = {
     "users": {"add", "disable", "list"},
     "tokens": {"create", "list", "revoke"},
     "webhooks": {"add", "list", "remove"},
+    "db": {"upgrade"},
 }
 
 

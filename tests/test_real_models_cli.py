@@ -57,7 +57,8 @@ def test_a_missing_key_stops_every_way_of_starting_runs_before_anything_is_recor
     assert "error: set OPENAI_API_KEY for openai/gpt-4o-mini" in done.stderr and "Nothing was recorded" in done.stderr
     inputs = tmp_path / "inputs.jsonl"
     inputs.write_text(json.dumps({"repo": str(repo)}) + "\n")
-    batch = cg.run("batch", "start", str(runbook), "--inputs", str(inputs))
+    # refused before anything starts: in this process (the `run` above is a real one, its exit code 3)
+    batch = cg.run("batch", "start", str(runbook), "--inputs", str(inputs), process=False)
     assert batch.returncode == 3 and "set OPENAI_API_KEY" in batch.stderr, batch.stderr
     scheduled = tmp_path / "scheduled" / "runbook.yaml"
     scheduled.parent.mkdir()
@@ -72,6 +73,7 @@ def test_a_missing_key_stops_every_way_of_starting_runs_before_anything_is_recor
         f"repo={repo}",
         "--model",
         "anthropic/claude-haiku-4-5",
+        process=False,
     )
     assert overridden.returncode == 3 and "set ANTHROPIC_API_KEY for anthropic/claude-haiku-4-5" in overridden.stderr
     nothing_recorded(cg)
@@ -94,7 +96,8 @@ def test_bad_model_options_exit_2_with_nothing_recorded(
 ) -> None:
     repo = make_repo(tmp_path / "repo")
     cg.run("db", "upgrade")
-    done = cg.run("run", str(durable_runbook(tmp_path / "rb")), "-i", f"repo={repo}", *args, OPENAI_API_KEY="sk-t")
+    run = ("run", str(durable_runbook(tmp_path / "rb")), "-i", f"repo={repo}", *args)
+    done = cg.run(*run, OPENAI_API_KEY="sk-t", process=False)  # refused before anything starts: in this process
     assert done.returncode == 2, done.stderr
     assert words in done.stderr and "Traceback" not in done.stderr
     nothing_recorded(cg)
@@ -103,7 +106,7 @@ def test_bad_model_options_exit_2_with_nothing_recorded(
 def test_an_unknown_provider_in_a_runbook_exits_2(cg: Crewgate, tmp_path: Path) -> None:
     runbook = openai_runbook(tmp_path / "rb", model="madeup/model")
     cg.run("db", "upgrade")
-    done = cg.run("run", str(runbook), "-i", f"repo={make_repo(tmp_path / 'repo')}")
+    done = cg.run("run", str(runbook), "-i", f"repo={make_repo(tmp_path / 'repo')}", process=False)
     assert done.returncode == 2 and "knows no provider 'madeup'" in done.stderr, done.stderr
     nothing_recorded(cg)
 
