@@ -81,10 +81,14 @@ def test_after_downtime_missed_ticks_are_recorded_once_caught_up_by_the_rules_an
 ) -> None:
     runbook = write_runbook(
         tmp_path / "rb",
-        f'  - {{name: lazy, cron: "{EVERY_MINUTE}", overlap: allow, catch_up: none}}\n'
-        f'  - {{name: eager, cron: "{EVERY_MINUTE}", overlap: allow, catch_up: all}}\n'
-        f'  - {{name: single, cron: "{EVERY_MINUTE}", overlap: skip, catch_up: all, inputs: {{seconds: 5}}}}\n'
-        f'  - {{name: windowed, cron: "{EVERY_MINUTE}", overlap: allow, catch_up: all, catch_up_window: 150s}}\n',
+        # jitter 0s: a tick fires at its time, so "more than the grace (4 s) before the worker came" is late;
+        # with the automatic jitter (up to 6 s here) a tick just before that line could still fire on time
+        f'  - {{name: lazy, cron: "{EVERY_MINUTE}", overlap: allow, catch_up: none, jitter: 0s}}\n'
+        f'  - {{name: eager, cron: "{EVERY_MINUTE}", overlap: allow, catch_up: all, jitter: 0s}}\n'
+        f'  - {{name: single, cron: "{EVERY_MINUTE}", overlap: skip, catch_up: all, jitter: 0s, '
+        "inputs: {seconds: 5}}\n"
+        f'  - {{name: windowed, cron: "{EVERY_MINUTE}", overlap: allow, catch_up: all, jitter: 0s, '
+        "catch_up_window: 150s}\n",
     )
     applied(cg, runbook)
     names = ("lazy", "eager", "single", "windowed")
