@@ -39,15 +39,7 @@ def test_local_must_be_asked_for_and_says_it_is_not_isolated(tmp_path) -> None:
 
 
 def test_stdin_cell(tmp_path) -> None:
-    import subprocess
+    from tests.helpers import crewgate
 
-    from tests.helpers import CREWGATE
-
-    done = subprocess.run(
-        [str(CREWGATE), "sandbox", "exec", "--local", "--json", "-"],
-        input="a = 2\na ** 10\n",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = crewgate("sandbox", "exec", "--local", "--json", "-", stdin="a = 2\na ** 10\n")
     assert json.loads(done.stdout)["value"] == "1024"

@@ -9,14 +9,13 @@ less (or other) than what was approved fails, naming the paths, and leaves nothi
 """
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from executors._tarsafe import pack_files
 from tests.durable_helpers import Crewgate, git, make_repo
-from tests.helpers import CREWGATE
+from tests.helpers import crewgate_bytes
 from tests.test_gate_integrity import runbook, to_gate
 from workflows.artifacts.artifact import build_artifact, read_artifact
 from workflows.errors import PromotionError
@@ -82,8 +81,7 @@ def test_undecodable_and_control_bytes_in_names_and_a_lone_cr_are_escaped_and_fl
     repo = make_repo(tmp_path / "repo")
     book = runbook(tmp_path / "rb", RAW_NAMES, steps=ONE_APPROVAL_TO_GIT, by_check=True, name="raw-names")
     _, review_id = to_gate(cg, book, f"repo={repo}")
-    shown = subprocess.run([str(CREWGATE), "review", "show", review_id], capture_output=True, env=cg.env(), check=True)
-    raw = shown.stdout
+    raw = crewgate_bytes("review", "show", review_id, env=cg.env())
     for byte in (b"\x9b", b"\x85", b"\xff", b"\r"):
         assert byte not in raw, byte  # checked as bytes: nothing reaches the terminal raw
     text = raw.decode()

@@ -8,7 +8,6 @@ once for all four runs. `make demo` and the durability tests cover runs hosted
 by `crewgate run` and decisions that wait for their run.
 """
 
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.durable_helpers import Crewgate, git, make_repo, queue_runs
-from tests.helpers import CREWGATE, wait_until
+from tests.helpers import wait_until
 from workflows.store.records import TERMINAL
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("shipped_runbooks")]
@@ -75,10 +74,7 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shipped]:
     cg = Crewgate(folder / "home")
     run_ids = queue_runs(cg, [(str(RUNBOOKS / f"{name}.yaml"), values) for name, values in inputs.items()])
     log = folder / "worker.log"
-    with log.open("w") as output:
-        worker = subprocess.Popen(
-            [str(CREWGATE), "worker", "--concurrency", "4", "--json"], stdout=output, stderr=output, env=cg.env()
-        )
+    worker = cg.start_logged(log, "worker", "--concurrency", "4", "--json")
     try:
         yield Shipped(cg, folder, dict(zip(inputs, run_ids, strict=True)), log)
     finally:

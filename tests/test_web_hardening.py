@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.durable_helpers import Crewgate, kill, make_repo
-from tests.helpers import CREWGATE
+from tests.helpers import crewgate_bytes
 from tests.test_gate_integrity import runbook, to_gate
 from tests.test_http_api import PASSWORD, serve
 from tests.test_web_pages import csrf_of, log_in
@@ -84,12 +84,7 @@ def test_crew_written_separators_stay_inside_their_line_in_the_browser_and_the_t
     assert kinds.count("file") == 1 and kinds.count("hunk") == 1 and "del" not in kinds and "note" not in kinds
     assert f"{len(SPOOFS)} line(s) of this diff contain hidden characters" in banner
 
-    shown = subprocess.run(
-        [str(CREWGATE), "review", "show", review_id],
-        capture_output=True,
-        env=cg.env(),
-        check=True,
-    ).stdout
+    shown = crewgate_bytes("review", "show", review_id, env=cg.env())
     for raw in (b"\r", b"\x85", b"\x1e", b"\xe2\x80\xa8", b"\xe2\x80\xa9", b"\x0b", b"\x0c"):
         assert raw not in shown, raw
     diff = shown.decode().split("== diff")[1].split("== evidence")[0]
