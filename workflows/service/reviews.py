@@ -14,7 +14,7 @@ from ..runs.spans import RunSpans
 from ..store.records import Records, parse_time
 from ..webhooks import review_decided
 from .review_view import DIFF_LIMIT, review_view
-from .views import DecisionResult, ReviewSummary, ReviewView
+from .views import DecisionResult, ReviewPage, ReviewSummary, ReviewView
 
 if TYPE_CHECKING:
     from ..runs.services import RunServices
@@ -59,6 +59,20 @@ def list_reviews(
 def show_review(records: Records, blobs: "Blobs", review_id: str, full: bool = False) -> ReviewView:
     """A review item with its change list and diff, read from the artifact; `full` never cuts the diff."""
     return review_view(records, blobs, review_id, None if full else DIFF_LIMIT)
+
+
+def review_page(services: "RunServices", review_id: str) -> ReviewPage:
+    """What the web's item page shows: the item, its run's runbook, and the steps a change request may re-run."""
+    view = show_review(services.records, services.blobs, review_id)
+    run = services.records.run(view.run_id)
+    steps = services.pinned_runbook(view.run_id).runbook.steps
+    return ReviewPage(view, f"{run.runbook}@{run.version}", tuple(step.id for step in steps if step.id != view.step_id))
+
+
+def decision_of(services: "RunServices", review_id: str, reviewer: str) -> str | None:
+    """The reviewer's latest decision on the item, if any (what the web confirms after a post)."""
+    mine = [found for found in services.records.decisions(review_id) if found.reviewer == reviewer]
+    return mine[-1].decision if mine else None
 
 
 def decide(

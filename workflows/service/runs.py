@@ -15,7 +15,7 @@ from ..plain import Event
 from ..store.costs import Cost, costs_of_runs, run_costs
 from ..store.records import TERMINAL as TERMINAL  # the statuses of an ended run, for a page that stops polling
 from ..store.records import Records
-from ..store.rows import StepRecord
+from ..store.rows import ReviewRecord, StepRecord
 from .views import PromotionView, RunSummary, RunView, StartedRun, StepView, TraceEntry
 
 if TYPE_CHECKING:  # the engine's services are imported only by the commands that run work
@@ -224,3 +224,8 @@ def run_worker(
     from ..worker import work
 
     work(services, report, until_idle, concurrency, batch=batch, progress=progress)
+
+
+def reviews_of_run(records: Records, run_id: str) -> list[ReviewRecord]:
+    """The run's review items, oldest first (the run page lists them)."""
+    return records.reviews_of_run(run_id)

@@ -220,3 +220,12 @@ class ValidationReport:
     problems: tuple[ProblemView, ...]
     runbook: str | None = None
     sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    """A review item as the web page shows it: with its run's runbook and the steps it may send back to."""
+
+    item: ReviewView
+    runbook: str  # NAME@VERSION of the item's run
+    rerun_steps: tuple[str, ...]

@@ -132,27 +132,27 @@ def review_item(request: Request, user: UserView, review_id: str, done: str = ""
 
 
 def _recorded(request: Request, user: UserView, review_id: str) -> str:
-    mine = [d for d in _services(request).records.decisions(review_id) if d.reviewer == user.name]
-    return f"Your decision was recorded: {mine[-1].decision}." if mine else ""
+    from ..service.reviews import decision_of
+
+    decision = decision_of(_services(request), review_id, user.name)
+    return f"Your decision was recorded: {decision}." if decision else ""
 
 
 def _item_page(
     request: Request, user: UserView, review_id: str, notice: str, error: str, http_status: int = 200
 ) -> Template:
-    from ..service.reviews import show_review
+    from ..service.reviews import review_page
 
-    services = _services(request)
-    view = show_review(services.records, services.blobs, review_id)
-    run = services.records.run(view.run_id)
-    steps = [step for step in services.pinned_runbook(view.run_id).runbook.steps if step.id != view.step_id]
+    page = review_page(_services(request), review_id)
+    view = page.item
     lines = diff_lines(view.diff)
     return _page(
         "item.html",
         user,
         http_status,
         item=view,
-        run=run,
-        steps=[step.id for step in steps],
+        runbook=page.runbook,
+        steps=page.rerun_steps,
         lines=lines,
         flagged=sum(bool(line.warnings) for line in lines),
         counts={kind: sum(line.kind == kind for line in lines) for kind in ("add", "del")},
@@ -215,11 +215,11 @@ def run_live(request: Request, user: UserView, run_id: str) -> Template:
 
 
 def _run_context(request: Request, run_id: str) -> dict[str, Any]:
-    from ..service.runs import show_run
+    from ..service.runs import reviews_of_run, show_run
 
-    services = _services(request)
-    view = show_run(services.records, run_id)
-    return {"run": view, "reviews": services.records.reviews_of_run(run_id), "ended": view.status in TERMINAL}
+    records = _services(request).records
+    view = show_run(records, run_id)
+    return {"run": view, "reviews": reviews_of_run(records, run_id), "ended": view.status in TERMINAL}
 
 
 def _local(target: str) -> str:
