@@ -100,14 +100,16 @@ class Crewgate:
         A process per look cost 0.6 s of CPU, dozens of times a suite; `show_by_command`
         is the same answer through the command, which test_durable_runs compares.
         """
+        from workflows.runs.services import RunServices, open_blobs
         from workflows.service.runs import show_run
         from workflows.service.views import as_json
         from workflows.store.database import Store
         from workflows.store.records import Records
 
         store = Store(self.url, upgrade=False)
+        services = RunServices(store, Records(store.engine), open_blobs(store.engine, self.home / "blobs"))
         try:
-            view = as_json(show_run(Records(store.engine), run_id))
+            view = as_json(show_run(services, run_id))
         finally:
             store.close()
         return json.loads(json.dumps(view, default=str))  # type: ignore[no-any-return]

@@ -83,7 +83,7 @@ def test_a_failing_check_loops_back_and_the_approved_fix_is_promoted(
     events: list[dict[str, Any]] = []
     assert follow(built.records, started.run_id, events.append, poll_s=0.05) == 10  # waiting at the gate
 
-    view = show_run(built.records, started.run_id)
+    view = show_run(built, started.run_id)
     tries = [(step.id, step.attempt, step.status) for step in view.steps]
     assert tries[:5] == [
         ("find", 1, "done"),
@@ -95,12 +95,12 @@ def test_a_failing_check_loops_back_and_the_approved_fix_is_promoted(
     second_fix_prompt = next(text for member, attempt, text in model.prompts if member == "coder" and attempt == 2)
     assert "The check `test` failed" in second_fix_prompt  # the failing check's output went back to the coder
 
-    (item,) = list_reviews(built.records)
+    (item,) = list_reviews(built)
     decided = decide(built, item.id, "alice", "approve", sha256=item.artifact_sha256)
     assert decided.decided and decided.status == "approved"
     assert follow(built.records, started.run_id, events.append, poll_s=0.05, replay=False) == 0
 
-    promoted = show_run(built.records, started.run_id).promotion
+    promoted = show_run(built, started.run_id).promotion
     assert promoted is not None and promoted.artifact_sha256 == item.artifact_sha256
     assert "return a + b" in git(repo, "show", f"crewgate/fix-{started.run_id}:calc/ops.py")
     assert "return a - b\n\n\ndef subtract" in git(repo, "show", "main:calc/ops.py")  # main keeps the bug

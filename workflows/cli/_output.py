@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:  # imported by the commands that need them: a listing must not pay for the engine
-    from ..service.database import Records
     from ..service.run_services import RunServices
 
 # The database a command without run services names to the service functions: None is this
@@ -29,10 +28,3 @@ def open_services() -> "RunServices":
     if services.telemetry is not None:
         click.get_current_context().call_on_close(services.telemetry.shutdown)
     return services
-
-
-def open_records() -> "Records":
-    """The run records of this crewgate home, and nothing else (read commands start fast)."""
-    from ..service.database import open_records as build
-
-    return build(HOME_DATABASE)

@@ -10,7 +10,7 @@ import click
 from executors.errors import Exit
 
 from ..plain import json_object
-from ._output import emit_json, open_records, open_services
+from ._output import emit_json, open_services
 from ._progress import reporter
 
 
@@ -60,7 +60,7 @@ def start(
     say = reporter(True) if as_json else (lambda event: None)  # the progress line says it all on a terminal
     run_worker(services, say, True, concurrency, batch=started.id, progress=progress)
     progress.finish()
-    view = show_batch(services.store.engine, started.id)
+    view = show_batch(services, started.id)
     if as_json:
         click.echo(json.dumps({"event": "batch", "status": "settled", **json_object(json_of(view))}))
     else:
@@ -77,7 +77,7 @@ def list_command(as_json: bool, limit: int) -> None:
     from ..service.views import as_json as json_of
     from ._batch_progress import counts_text
 
-    items = list_batches(open_records().engine, limit)
+    items = list_batches(open_services(), limit)
     if as_json:
         emit_json(json_of(items))
         return
@@ -96,7 +96,7 @@ def show(batch_id: str, as_json: bool) -> None:
     from ..service.views import as_json as json_of
     from ._batch_progress import summary_lines
 
-    view = show_batch(open_records().engine, batch_id)
+    view = show_batch(open_services(), batch_id)
     if as_json:
         emit_json(json_of(view))
         return

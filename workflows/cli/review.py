@@ -6,7 +6,7 @@ import click
 
 from executors.errors import Exit
 
-from ._output import emit_json, open_records, open_services
+from ._output import emit_json, open_services
 from ._progress import reporter
 
 
@@ -30,10 +30,10 @@ def list_command(as_json: bool, batch: str | None, status: str | None) -> None:
     from ..service.reviews import list_reviews
     from ..service.views import as_json as json_of
 
-    records = open_records()
+    services = open_services()
     if batch is not None:
-        check_batch(records.engine, batch)  # an unknown batch is bad input, not an empty list
-    items = list_reviews(records, batch=batch, status=status)
+        check_batch(services, batch)  # an unknown batch is bad input, not an empty list
+    items = list_reviews(services, batch=batch, status=status)
     if as_json:
         emit_json(json_of(items))
         return

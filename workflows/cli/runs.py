@@ -9,7 +9,7 @@ import click
 from ..plain import json_object
 from ..visible import display_lines
 from ._display import one_line, quoted, terminal_safe
-from ._output import emit_json, open_records, open_services
+from ._output import emit_json, open_services
 from ._progress import reporter
 
 
@@ -26,7 +26,7 @@ def list_command(as_json: bool, limit: int) -> None:
     from ..service.runs import list_runs
     from ..service.views import as_json as json_of
 
-    items = list_runs(open_records(), limit)
+    items = list_runs(open_services(), limit)
     if as_json:
         emit_json(json_of(items))
         return
@@ -46,7 +46,7 @@ def show(run_id: str, as_json: bool) -> None:
     from ..service.views import as_json as json_of
     from ..service.views import cost_text
 
-    view = show_run(open_records(), run_id)
+    view = show_run(open_services(), run_id)
     if as_json:
         emit_json(json_of(view))
         return
@@ -94,12 +94,12 @@ def trace_command(run_id: str, as_json: bool, shape: str, output: str | None) ->
     if shape == "otlp-json":
         from ..service.trace_file import run_otlp_json
 
-        written = run_otlp_json(open_records(), run_id)
+        written = run_otlp_json(open_services(), run_id)
         target = Path(output or f"{run_id}.otlp.json")
         target.write_text(json.dumps(written.document, indent=1) + "\n")
         click.echo(f"wrote {written.spans} spans of run {run_id} to {target}")
         return
-    events = run_trace(open_records(), run_id)
+    events = run_trace(open_services(), run_id)
     if as_json or shape == "json":
         emit_json(json_of(events))
         return

@@ -3,7 +3,7 @@
 import click
 
 from ..plain import json_object
-from ._output import emit_json, open_records, open_services
+from ._output import emit_json, open_services
 
 
 @click.group()
@@ -38,7 +38,7 @@ def list_command(as_json: bool) -> None:
     from ..service.schedules import list_schedules
     from ..service.views import as_json as json_of
 
-    items = list_schedules(open_records().engine)
+    items = list_schedules(open_services())
     if as_json:
         emit_json(json_of(items))
         return
@@ -67,7 +67,7 @@ def show(name: str, as_json: bool, recent: int) -> None:
     from ..service.schedules import show_schedule
     from ..service.views import as_json as json_of
 
-    view = show_schedule(open_records().engine, name, recent)
+    view = show_schedule(open_services(), name, recent)
     if as_json:
         emit_json(json_of(view))
         return
@@ -104,7 +104,7 @@ def pause(name: str) -> None:
     """Stop firing NAME until `resume`: its ticks meanwhile start nothing and are never caught up."""
     from ..service.schedules import pause_schedule
 
-    pause_schedule(open_records().engine, name, True)
+    pause_schedule(open_services(), name, True)
     click.echo(f"paused {name}: no tick starts anything until `crewgate schedule resume {name}`")
 
 
@@ -114,7 +114,7 @@ def resume(name: str) -> None:
     """Fire NAME again from its next tick (paused time is not caught up: `backfill` can)."""
     from ..service.schedules import pause_schedule
 
-    view = pause_schedule(open_records().engine, name, False)
+    view = pause_schedule(open_services(), name, False)
     click.echo(f"resumed {name}: next {_when(view)}")
 
 
@@ -125,7 +125,7 @@ def trigger(name: str, as_json: bool) -> None:
     """Fire NAME now, by its overlap rule (even while paused); the tick waits for a worker."""
     from ..service.schedules import trigger_schedule
 
-    triggered = trigger_schedule(open_records().engine, name)
+    triggered = trigger_schedule(open_services(), name)
     if as_json:
         emit_json({"schedule": triggered.schedule, "tick_at": triggered.tick_at, "tick": triggered.tick})
         return
@@ -151,7 +151,7 @@ def backfill(name: str, start: str, end: str, most: int, dry_run: bool, as_json:
     from ..service.schedules import backfill_schedule
     from ..service.views import as_json as json_of
 
-    done = backfill_schedule(open_records().engine, name, start, end, most, dry_run)
+    done = backfill_schedule(open_services(), name, start, end, most, dry_run)
     if as_json:
         emit_json({**json_object(json_of(done)), "dry_run": dry_run})
         return
@@ -173,7 +173,7 @@ def delete(name: str) -> None:
     """Remove NAME: no more ticks. Its runs and recorded ticks are kept; queued ticks start nothing."""
     from ..service.schedules import delete_schedule
 
-    delete_schedule(open_records().engine, name)
+    delete_schedule(open_services(), name)
     click.echo(f"deleted {name}")
 
 

@@ -19,8 +19,6 @@ from ..store.rows import BatchRecord
 from .batch_views import BatchRunView, BatchView, StartedBatch
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from ..runs.services import RunServices
 
 
@@ -53,18 +51,21 @@ def start_batch(
     return StartedBatch(batch.id, loaded.ref, loaded.sha256, concurrency, tuple(run.id for run in batch.runs))
 
 
-def list_batches(engine: "Engine", limit: int = 50) -> list[BatchView]:
+def list_batches(services: "RunServices", limit: int = 50) -> list[BatchView]:
+    engine = services.store.engine
     batches = Batches(engine)
     return [_view(batches, row, with_runs=False) for row in batches.recent(limit)]
 
 
-def show_batch(engine: "Engine", batch_id: str) -> BatchView:
+def show_batch(services: "RunServices", batch_id: str) -> BatchView:
+    engine = services.store.engine
     batches = Batches(engine)
     return _view(batches, batches.get(batch_id), with_runs=True)
 
 
-def check_batch(engine: "Engine", batch_id: str) -> None:
+def check_batch(services: "RunServices", batch_id: str) -> None:
     """Refuse an unknown batch id (NotFound): a filter by it must not quietly match nothing."""
+    engine = services.store.engine
     Batches(engine).get(batch_id)
 
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from ..store.database import Store, shown_url
 from ..store.database import crewgate_home as crewgate_home  # where the web server keeps its secret
-from ..store.records import Records as Records  # what a read command hands the service functions
 
 
 @contextmanager
@@ -22,11 +21,6 @@ def open_store(database: str | None) -> Iterator[Store]:
         yield store
     finally:
         store.close()
-
-
-def open_records(database: str | None) -> Records:
-    """The run records of the database, and nothing else (read commands start fast)."""
-    return Records(Store(database).engine)
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,10 @@ def age(created_at: str, now: datetime.datetime) -> str:
 
 
 def list_reviews(
-    records: Records, now: datetime.datetime | None = None, batch: str | None = None, status: str | None = None
+    services: "RunServices", now: datetime.datetime | None = None, batch: str | None = None, status: str | None = None
 ) -> list[ReviewSummary]:
     """Every review item (of one batch, in one status), pending first, oldest first within a status."""
+    records = services.records
     now = now or records.clock()
     return [
         ReviewSummary(

@@ -14,7 +14,6 @@ from ..errors import RunError
 from ..plain import Event
 from ..store.costs import Cost, costs_of_runs, run_costs
 from ..store.records import TERMINAL as TERMINAL  # the statuses of an ended run, for a page that stops polling
-from ..store.records import Records
 from ..store.rows import ReviewRecord, StepRecord
 from .views import PromotionView, RunSummary, RunView, StartedRun, StepView, TraceEntry
 
@@ -26,8 +25,9 @@ Report = Callable[[Event], None]
 HOST_STOP_S = 3.0  # how long `runs cancel` waits for a running run's host to stop it before removing its containers
 
 
-def list_runs(records: Records, limit: int = 50) -> list[RunSummary]:
+def list_runs(services: "RunServices", limit: int = 50) -> list[RunSummary]:
     """The most recent runs, newest first."""
+    records = services.records
     found = records.list_runs(limit)
     costs = costs_of_runs(records.engine, (r.id for r in found))
     return [
@@ -43,8 +43,9 @@ def list_runs(records: Records, limit: int = 50) -> list[RunSummary]:
     ]
 
 
-def show_run(records: Records, run_id: str) -> RunView:
+def show_run(services: "RunServices", run_id: str) -> RunView:
     """A run, its steps and its promotion (NotFound for an unknown id)."""
+    records = services.records
     run = records.run(run_id)
     done = [p for p in records.promotions(run_id) if p.status == "done"]
     costs = run_costs(records.engine, run_id)
@@ -92,8 +93,9 @@ def _step_view(row: StepRecord, cost: Cost) -> StepView:
     )
 
 
-def run_trace(records: Records, run_id: str) -> list[TraceEntry]:
+def run_trace(services: "RunServices", run_id: str) -> list[TraceEntry]:
     """Every member turn of a run, in order (NotFound for an unknown id)."""
+    records = services.records
     records.run(run_id)
     return [
         TraceEntry(e.id, e.run_id, e.step_id, e.attempt, e.member, e.turn, e.data, e.created_at)
@@ -170,7 +172,7 @@ def cancel_run(services: "RunServices", run_id: str) -> RunView:
     if run.status in TERMINAL or not cancel_runs(services, [run_id], "cancelled by request"):
         ended = services.records.run(run_id).status
         raise RunError(f"run {run_id} already ended ({ended}): there is nothing to cancel")
-    return show_run(services.records, run_id)
+    return show_run(services, run_id)
 
 
 def cancel_runs(services: "RunServices", run_ids: list[str], message: str) -> list[str]:
@@ -226,6 +228,7 @@ def run_worker(
     work(services, report, until_idle, concurrency, batch=batch, progress=progress)
 
 
-def reviews_of_run(records: Records, run_id: str) -> list[ReviewRecord]:
+def reviews_of_run(services: "RunServices", run_id: str) -> list[ReviewRecord]:
     """The run's review items, oldest first (the run page lists them)."""
+    records = services.records
     return records.reviews_of_run(run_id)

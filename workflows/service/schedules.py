@@ -21,7 +21,7 @@ from ..store.schedules import ScheduleRecords, ScheduleRow, ScheduleSpec, epoch,
 from .schedule_views import NEXT_FIRES, ScheduleView, TickView, Triggered, local_time
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import Connection
 
     from ..runs.services import RunServices
 
@@ -76,28 +76,31 @@ def apply_schedules(services: "RunServices", reference: str) -> tuple[list[Sched
                 settle(records, db, row, now, grace, why)
                 records.change(db, row, book.version, spec, epoch(now))
     removed = [name for name in earlier if name not in entries]
-    return [show_schedule(services.store.engine, name, recent=0) for name in entries], removed
+    return [show_schedule(services, name, recent=0) for name in entries], removed
 
 
-def list_schedules(engine: "Engine") -> list[ScheduleView]:
+def list_schedules(services: "RunServices") -> list[ScheduleView]:
+    engine = services.store.engine
     records = ScheduleRecords(engine)
     counts = records.counts()
     now = database_now(engine)
     return [_view(records, row, counts.get(row.name, {}), now, 0) for row in records.all()]
 
 
-def show_schedule(engine: "Engine", name: str, recent: int = 20) -> ScheduleView:
+def show_schedule(services: "RunServices", name: str, recent: int = 20) -> ScheduleView:
+    engine = services.store.engine
     records = ScheduleRecords(engine)
     row = records.get(name)
     return _view(records, row, records.counts().get(name, {}), database_now(engine), recent)
 
 
-def pause_schedule(engine: "Engine", name: str, paused: bool) -> ScheduleView:
+def pause_schedule(services: "RunServices", name: str, paused: bool) -> ScheduleView:
     """Pause: the ticks due until now are decided first, later ones start nothing. Resume: fire from the next tick.
 
     Paused time is never caught up: resuming moves `decided_until` to now, so a
     `catch_up: all` schedule runs none of the ticks it was paused for (`backfill` can).
     """
+    engine = services.store.engine
     records = ScheduleRecords(engine)
     now = database_now(engine)
     with engine.begin() as db:
@@ -107,11 +110,12 @@ def pause_schedule(engine: "Engine", name: str, paused: bool) -> ScheduleView:
             records.set(db, name, paused=1)
         elif not paused and row.paused:
             records.set(db, name, paused=0, decided_until=epoch(now))
-    return show_schedule(engine, name, recent=0)
+    return show_schedule(services, name, recent=0)
 
 
-def trigger_schedule(engine: "Engine", name: str) -> Triggered:
+def trigger_schedule(services: "RunServices", name: str) -> Triggered:
     """Queue a tick now (its own, whatever else is queued); a worker fires it by the overlap rule, even if paused."""
+    engine = services.store.engine
     records = ScheduleRecords(engine)
     now = database_now(engine)
     with engine.begin() as db:
@@ -123,9 +127,10 @@ def trigger_schedule(engine: "Engine", name: str) -> Triggered:
 
 
 def backfill_schedule(
-    engine: "Engine", name: str, start: str, end: str, most: int = DEFAULT_MOST, dry_run: bool = False
+    services: "RunServices", name: str, start: str, end: str, most: int = DEFAULT_MOST, dry_run: bool = False
 ) -> Backfill:
     """Queue the past ticks between START and END (ISO times) that have not run; see schedules/backfill.py."""
+    engine = services.store.engine
     if most < 1:
         raise BadInput(f"--max must be 1 or more (got {most})")
     records = ScheduleRecords(engine)
@@ -134,8 +139,9 @@ def backfill_schedule(
     )
 
 
-def delete_schedule(engine: "Engine", name: str) -> None:
+def delete_schedule(services: "RunServices", name: str) -> None:
     """No more ticks; its runs and recorded ticks are kept (queued ones start nothing)."""
+    engine = services.store.engine
     records = ScheduleRecords(engine)
     with engine.begin() as db:
         _locked(records, db, name)

@@ -15,14 +15,18 @@ import datetime
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from agents.telemetry import provider_and_model
 from executors._version import VERSION
 
 from ..plain import json_int, json_list, json_number, json_object, json_text
 from ..runs.spans import trace_ids, unix_ns
-from ..store.records import Records, parse_time
+from ..store.records import parse_time
 from ..store.rows import TraceRecord
+
+if TYPE_CHECKING:
+    from ..runs.services import RunServices
 
 INTERNAL, CLIENT = 1, 3  # OTLP SpanKind
 ERROR = 2  # OTLP StatusCode
@@ -36,8 +40,9 @@ class OtlpTrace:
     spans: int
 
 
-def run_otlp_json(records: Records, run_id: str) -> OtlpTrace:
+def run_otlp_json(services: "RunServices", run_id: str) -> OtlpTrace:
     """The run's spans as an OTLP/JSON ExportTraceServiceRequest."""
+    records = services.records
     run = records.run(run_id)
     trace_id, root_id = trace_ids(run_id)
     common = {"crewgate.run.id": run_id, "crewgate.runbook": f"{run.runbook}@{run.version}"}

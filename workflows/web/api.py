@@ -89,7 +89,7 @@ def list_review_items(
     from ..service.reviews import list_reviews
 
     require(user, "read")
-    return list_reviews(_services(request).records, batch=batch, status=status)
+    return list_reviews(_services(request), batch=batch, status=status)
 
 
 @get("/reviews/{review_id:str}", sync_to_thread=True, responses=refusals(404))
@@ -117,7 +117,7 @@ def list_run_items(request: Request, user: UserView, limit: int = 50) -> list[Ru
     from ..service.runs import list_runs
 
     require(user, "read")
-    return list_runs(_services(request).records, max(1, min(limit, 1000)))
+    return list_runs(_services(request), max(1, min(limit, 1000)))
 
 
 @get("/runs/{run_id:str}", sync_to_thread=True, responses=refusals(404))
@@ -126,7 +126,7 @@ def show_run_item(request: Request, user: UserView, run_id: str) -> RunView:
     from ..service.runs import show_run
 
     require(user, "read")
-    return show_run(_services(request).records, run_id)
+    return show_run(_services(request), run_id)
 
 
 @get("/runs/{run_id:str}/trace", sync_to_thread=True, responses=refusals(404))
@@ -135,7 +135,7 @@ def run_trace_items(request: Request, user: UserView, run_id: str) -> list[Trace
     from ..service.runs import run_trace
 
     require(user, "read")
-    return run_trace(_services(request).records, run_id)
+    return run_trace(_services(request), run_id)
 
 
 @post("/runs", sync_to_thread=True, responses=refusals(403, 404, 503))

@@ -117,7 +117,7 @@ def queue(request: Request, user: UserView, status: str | None = None, batch: st
     """Pending items first, with their age, runbook, run and batch; filters by status and batch."""
     from ..service.reviews import list_reviews
 
-    items = list_reviews(_services(request).records, batch=batch or None, status=status or None)
+    items = list_reviews(_services(request), batch=batch or None, status=status or None)
     pending = sum(item.status == "pending" for item in items)
     return _page("queue.html", user, items=items, pending=pending, status=status or "", batch=batch or "")
 
@@ -196,7 +196,7 @@ def decide_form(
 def runs(request: Request, user: UserView, limit: int = 100) -> Template:
     from ..service.runs import list_runs
 
-    return _page("runs.html", user, runs=list_runs(_services(request).records, max(1, min(limit, 1000))))
+    return _page("runs.html", user, runs=list_runs(_services(request), max(1, min(limit, 1000))))
 
 
 @get("/runs/{run_id:str}", sync_to_thread=True)
@@ -205,7 +205,7 @@ def run_page(request: Request, user: UserView, run_id: str) -> Template:
     from ..service.runs import run_trace
 
     services = _services(request)
-    return _page("run.html", user, trace=run_trace(services.records, run_id), **_run_context(request, run_id))
+    return _page("run.html", user, trace=run_trace(services, run_id), **_run_context(request, run_id))
 
 
 @get("/runs/{run_id:str}/live", sync_to_thread=True)
@@ -217,9 +217,9 @@ def run_live(request: Request, user: UserView, run_id: str) -> Template:
 def _run_context(request: Request, run_id: str) -> dict[str, Any]:
     from ..service.runs import reviews_of_run, show_run
 
-    records = _services(request).records
-    view = show_run(records, run_id)
-    return {"run": view, "reviews": reviews_of_run(records, run_id), "ended": view.status in TERMINAL}
+    services = _services(request)
+    view = show_run(services, run_id)
+    return {"run": view, "reviews": reviews_of_run(services, run_id), "ended": view.status in TERMINAL}
 
 
 def _local(target: str) -> str:
