@@ -56,7 +56,7 @@ def show(review_id: str, as_json: bool, full: bool) -> None:
     from ._review_text import review_lines
 
     services = open_services()
-    view = show_review(services.records, services.blobs, review_id, full)
+    view = show_review(services, review_id, full)
     if as_json:
         emit_json(json_of(view))
         return

@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING
 from ..errors import BadInput, GateError
 from ..identity import person_key
 from ..runs.spans import RunSpans
-from ..store.records import Records, parse_time
+from ..store.records import parse_time
 from ..webhooks import review_decided
 from .review_view import DIFF_LIMIT, review_view
 from .views import DecisionResult, ReviewPage, ReviewSummary, ReviewView
 
 if TYPE_CHECKING:
     from ..runs.services import RunServices
-    from ..store.blobs import Blobs
 
 DECISIONS = ("approve", "reject", "request_changes")
 MAX_MESSAGE = 10_000  # characters of a decision's message (the README says so)
@@ -57,14 +56,14 @@ def list_reviews(
     ]
 
 
-def show_review(records: Records, blobs: "Blobs", review_id: str, full: bool = False) -> ReviewView:
+def show_review(services: "RunServices", review_id: str, full: bool = False) -> ReviewView:
     """A review item with its change list and diff, read from the artifact; `full` never cuts the diff."""
-    return review_view(records, blobs, review_id, None if full else DIFF_LIMIT)
+    return review_view(services.records, services.blobs, review_id, None if full else DIFF_LIMIT)
 
 
 def review_page(services: "RunServices", review_id: str) -> ReviewPage:
     """What the web's item page shows: the item, its run's runbook, and the steps a change request may re-run."""
-    view = show_review(services.records, services.blobs, review_id)
+    view = show_review(services, review_id)
     run = services.records.run(view.run_id)
     steps = services.pinned_runbook(view.run_id).runbook.steps
     return ReviewPage(view, f"{run.runbook}@{run.version}", tuple(step.id for step in steps if step.id != view.step_id))

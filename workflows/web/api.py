@@ -99,7 +99,7 @@ def show_review_item(request: Request, user: UserView, review_id: str) -> Review
 
     require(user, "read")
     services = _services(request)
-    return show_review(services.records, services.blobs, review_id)
+    return show_review(services, review_id)
 
 
 @post("/reviews/{review_id:str}/decisions", sync_to_thread=True, responses=refusals(403, 404, 409))
