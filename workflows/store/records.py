@@ -11,14 +11,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import RowMapping, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import Clock, database_time, stamp, wall_clock
 from ..errors import GateError, GateForbidden, NotFound
 from ..identity import fold, person_key
-from ..plain import JsonObject
+from ..plain import json_list
 from .rows import NewRun, PromotionRecord, QueueRecord, ReviewRecord, RunRecord, StepRecord, TraceRecord
 from .tables import decisions, promotions, reviews, runs, steps, trace
 
@@ -270,7 +270,7 @@ class Records:
             runs.c.batch_id,
         ).join(runs, runs.c.id == item.run_id)
         with self.engine.connect() as db:
-            items = [QueueRecord(**row) for row in db.execute(query).mappings()]
+            items = [QueueRecord.from_row(row) for row in db.execute(query).mappings()]
         return sorted(items, key=lambda found: (found.status != "pending", found.created_at))
 
     def reviews_of_waiting_runs(self) -> list[ReviewRecord]:
@@ -309,10 +309,10 @@ class Records:
             item = db.execute(locked).mappings().first()
             if item is None:
                 raise NotFound(f"no review item {review_id!r}: see `crewgate review list`")
-            policy = json.loads(item["policy"])
-            run_status = db.execute(select(runs.c.status).where(runs.c.id == item["run_id"])).scalar_one()
+            review = ReviewRecord.from_row(item)
+            run_status = db.execute(select(runs.c.status).where(runs.c.id == review.run_id)).scalar_one()
             moment = datetime.datetime.fromtimestamp(database_time(db), datetime.UTC)  # expiry by the database's clock
-            _check_decision(item, policy, reviewer, decision, artifact_sha256, run_status, moment)
+            _check_decision(review, reviewer, decision, artifact_sha256, run_status, moment)
             try:
                 db.execute(
                     insert(decisions).values(
@@ -321,13 +321,13 @@ class Records:
                         decision=decision,
                         message=message,
                         target_step=target_step,
-                        artifact_sha256=item["artifact_sha256"],
+                        artifact_sha256=review.artifact_sha256,
                         created_at=self.timestamp(),
                     )
                 )
             except IntegrityError as exc:
                 raise GateError(f"{reviewer} has already decided on {review_id}; a reviewer decides once") from exc
-            status = _new_status(db, review_id, decision, policy["required"])
+            status = _new_status(db, review_id, decision, review.required)
             if status != "pending":
                 db.execute(
                     update(reviews)
@@ -372,41 +372,40 @@ class Records:
 
 
 def _check_decision(
-    item: RowMapping,
-    policy: JsonObject,
+    item: ReviewRecord,
     reviewer: str,
     decision: str,
     artifact_sha256: str | None,
     run_status: str,
     moment: datetime.datetime,
 ) -> None:
-    review_id = item["id"]
-    if item["status"] == "cancelled":
+    review_id, policy = item.id, item.policy
+    if item.status == "cancelled":
         raise GateError(
-            f"review {review_id} is closed (cancelled): run {item['run_id']} already ended ({run_status}); "
+            f"review {review_id} is closed (cancelled): run {item.run_id} already ended ({run_status}); "
             "nothing was changed"
         )
-    if item["status"] != "pending":
-        raise GateError(f"review {review_id} is closed ({item['status']}); nothing was changed")
+    if item.status != "pending":
+        raise GateError(f"review {review_id} is closed ({item.status}); nothing was changed")
     if run_status in TERMINAL:
-        raise GateError(f"run {item['run_id']} already ended ({run_status}); nothing was changed")
-    if item["expires_at"] and parse_time(item["expires_at"]) <= moment:
-        raise GateError(f"review {review_id} expired at {item['expires_at']}; start a new run")
+        raise GateError(f"run {item.run_id} already ended ({run_status}); nothing was changed")
+    if item.expires_at and parse_time(item.expires_at) <= moment:
+        raise GateError(f"review {review_id} expired at {item.expires_at}; start a new run")
     named = policy.get("reviewers")
     allowed = [fold(str(name)) for name in named] if isinstance(named, list) and named else [ANY_REVIEWER]
     if ANY_REVIEWER not in allowed and reviewer not in allowed:
         raise GateForbidden(f"{reviewer} may not decide on {review_id}: the gate allows {', '.join(allowed)}")
-    if decision == "approve" and reviewer == fold(item["requester"]) and not policy.get("allow_requester", False):
+    if decision == "approve" and reviewer == fold(item.requester) and not policy.get("allow_requester", False):
         raise GateForbidden(f"{reviewer} started this run and may not approve it (the gate's allow_requester is false)")
-    blocked = json.loads(item["evidence"]).get("blocked") or []
+    blocked = json_list(item.evidence.get("blocked"))
     if decision == "approve" and blocked:
         raise GateError(
             f"review {review_id} holds {len(blocked)} path(s) its git target cannot store (see the warning in "
             "`crewgate review show`): approving is refused; request changes or reject"
         )
-    if artifact_sha256 is not None and artifact_sha256 != item["artifact_sha256"]:
+    if artifact_sha256 is not None and artifact_sha256 != item.artifact_sha256:
         raise GateError(
-            f"sha256 {artifact_sha256[:12]} is not the artifact of {review_id} ({item['artifact_sha256'][:12]}); "
+            f"sha256 {artifact_sha256[:12]} is not the artifact of {review_id} ({item.artifact_sha256[:12]}); "
             "review what is actually there with `crewgate review show`"
         )
 

@@ -7,11 +7,20 @@ the one place its JSON columns are decoded.
 import json
 from dataclasses import dataclass, fields
 from functools import cached_property
+from typing import Self
 
 from sqlalchemy import RowMapping
 
 from ..errors import StoreCorrupt
 from ..plain import Json, JsonObject
+
+
+class SameColumns:
+    """A record whose fields are its table's (or query's) columns one to one, none of them JSON."""
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Self:
+        return cls(**row)
 
 
 @dataclass(frozen=True)
@@ -171,6 +180,14 @@ class ReviewRecord:
         """The gate's policy as the item was opened (runbook.schema.GatePolicy's fields)."""
         return _object(self.policy_json)
 
+    @property
+    def required(self) -> int:
+        """How many approvals the item needs (its policy's `required`)."""
+        found = self.policy.get("required")
+        if not isinstance(found, int) or isinstance(found, bool):
+            raise StoreCorrupt(f"review {self.id} holds no number of required approvals in its policy")
+        return found
+
     @cached_property
     def evidence(self) -> dict[str, Json]:
         """What the reviewer is shown beside the diff: checks, security verdict, blocked paths."""
@@ -178,7 +195,7 @@ class ReviewRecord:
 
 
 @dataclass(frozen=True)
-class QueueRecord:
+class QueueRecord(SameColumns):
     """A review item as the queue lists it: without its evidence, with its run's runbook and batch."""
 
     id: str
@@ -194,7 +211,7 @@ class QueueRecord:
 
 
 @dataclass(frozen=True)
-class PromotionRecord:
+class PromotionRecord(SameColumns):
     """A promotion of one run's approved artifact (tables.promotions): claimed once, then done."""
 
     idempotency_key: str
@@ -205,13 +222,9 @@ class PromotionRecord:
     status: str  # started, done
     created_at: str
 
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "PromotionRecord":
-        return cls(**dict(row))
-
 
 @dataclass(frozen=True)
-class TickRecord:
+class TickRecord(SameColumns):
     """One tick of a schedule as recorded (tables.schedule_ticks); `run_status` only where read with its run."""
 
     schedule: str
@@ -226,13 +239,9 @@ class TickRecord:
     leased_by: str | None
     run_status: str | None = None
 
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "TickRecord":
-        return cls(**dict(row))
-
 
 @dataclass
-class GapRecord:
+class GapRecord(SameColumns):
     """A range of ticks nobody fired (tables.schedule_gaps). Not frozen: a backfill counts down its copy as it
     takes ticks from the range, in the same transaction as the row."""
 
@@ -245,10 +254,6 @@ class GapRecord:
     recorded_at: str
     revision: int | None
 
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "GapRecord":
-        return cls(**dict(row))
-
 
 @dataclass(frozen=True)
 class RunState:
@@ -259,7 +264,7 @@ class RunState:
 
 
 @dataclass(frozen=True)
-class BatchRecord:
+class BatchRecord(SameColumns):
     """A batch (tables.batches); `source` is its inputs file, or the schedule that started it."""
 
     id: str
@@ -270,10 +275,6 @@ class BatchRecord:
     requester: str
     status: str  # open, cancelled
     created_at: str
-
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "BatchRecord":
-        return cls(**dict(row))
 
 
 @dataclass(frozen=True)
