@@ -21,15 +21,21 @@ if TYPE_CHECKING:
     import docker
 
 IMAGE_REPOSITORY = "crewgate-sandbox"
+# The image's own revision, after crewgate's version: bumped when what the image holds changes, so
+# `crewgate sandbox build --if-missing` builds the new one (2: pip and venv, for `sandbox.setup`).
+IMAGE_REVISION = 2
 SANDBOX_UID = 10001
-PACKAGES = "python3,python3-pytest,bandit,git,ca-certificates"
+PACKAGES = "python3,python3-pytest,python3-pip,python3-venv,bandit,git,ca-certificates"
 SUITE = "bookworm"
-PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# A run's environment (`sandbox.setup`) is a virtualenv here, on top of the system's packages; in the
+# plain image the folder is empty (owned by the sandbox user, so a setup can fill it) and PATH skips it.
+ENV_PREFIX = "/opt/crewgate-env"
+PATH_ENV = f"{ENV_PREFIX}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def default_image() -> str:
-    """The image tag this crewgate version runs: crewgate-sandbox:<version>."""
-    return os.environ.get("CREWGATE_SANDBOX_IMAGE") or f"{IMAGE_REPOSITORY}:{VERSION}"
+    """The image tag this crewgate version runs: crewgate-sandbox:<version>-<image revision>."""
+    return os.environ.get("CREWGATE_SANDBOX_IMAGE") or f"{IMAGE_REPOSITORY}:{VERSION}-{IMAGE_REVISION}"
 
 
 def image_id(client: "docker.DockerClient", tag: str) -> str | None:
@@ -111,14 +117,15 @@ def _build_from_rootfs(client: "docker.DockerClient", tag: str, say: Callable[[s
 
 
 def _finish_rootfs(root: Path) -> None:
-    """Add the sandbox user, /workspace, `python`, and drop package caches."""
+    """Add the sandbox user, /workspace, the environment folder, `python`, and drop package caches."""
     with (root / "etc/passwd").open("a") as passwd:
         passwd.write(f"sandbox:x:{SANDBOX_UID}:{SANDBOX_UID}:crewgate sandbox:/workspace:/usr/sbin/nologin\n")
     with (root / "etc/group").open("a") as group:
         group.write(f"sandbox:x:{SANDBOX_UID}:\n")
     workspace = root / "workspace"
-    workspace.mkdir(exist_ok=True)
-    os.chown(workspace, SANDBOX_UID, SANDBOX_UID)
+    for folder in (workspace, root / ENV_PREFIX.lstrip("/")):
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chown(folder, SANDBOX_UID, SANDBOX_UID)
     python = root / "usr/bin/python"
     if not python.exists():
         python.symlink_to("python3")

@@ -28,6 +28,7 @@ def review_lines(view: ReviewView, full: bool) -> tuple[list[str], tuple[str, ..
         f"requester ({one_line(view.requester)}) may approve: {policy['allow_requester']}; "
         f"expires: {view.expires_at or 'never'}"
     )
+    lines.append(f"checked in: {one_line(view.image)} ({(view.image_id or 'id not recorded')[:19]})")
     if view.artifact_problem:
         lines.append(f"\n⚠ the artifact cannot be shown: {one_line(view.artifact_problem)}")
         return lines, tuple(flags)

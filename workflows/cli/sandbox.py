@@ -12,11 +12,15 @@ from executors.errors import Exit
 from ..plain import JsonObject
 from ._display import terminal_safe
 from ._output import emit_json
+from .environments import envs
 
 
 @click.group()
 def sandbox() -> None:
     """Build, check and clean up the code sandbox."""
+
+
+sandbox.add_command(envs)
 
 
 @sandbox.command()

@@ -212,3 +212,10 @@ def _model_at(path: tuple[str | int, ...], data: Any) -> type[BaseModel] | None:
             kinds = [kind for kind in STEP_KINDS if isinstance(node, dict) and kind in node]
             return steps[kinds[0]] if len(kinds) == 1 else None
     return None
+
+
+def problem_at(loaded: LoadedRunbook, path: tuple[str | int, ...], message: str) -> Problem:
+    """A problem found after loading (e.g. against a run's repository), at its place in the runbook's text."""
+    _, positions = parse(loaded.source)
+    mark = positions.of(path)
+    return Problem(loaded.file, mark.line, mark.col, message, ".".join(str(part) for part in path))

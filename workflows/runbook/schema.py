@@ -74,6 +74,25 @@ class SandboxSpec(Strict):
     pids: int = Field(128, ge=16, le=4096, description="Process and thread limit.")
     timeout_s: float = Field(60.0, gt=0, le=3600, description="Default per-cell timeout.")
     network: Literal["none"] = Field("none", description="Only `none`: sandboxes have no network.")
+    setup: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description=(
+            "Shell commands that prepare the run's environment once, from its base tree, in a build container "
+            "with network (e.g. `pip install -r requirements.txt`); the result is an image named by a content "
+            "hash and reused by every run with the same one. The crew's sandbox never has network."
+        ),
+    )
+    setup_inputs: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = Field(
+        None,
+        max_length=100,
+        description=(
+            "Files of the repository the setup reads (names or globs, from its root), whose bytes are part of "
+            "the environment's hash; default: pyproject.toml, setup.py, setup.cfg, requirements*.txt, "
+            "constraints*.txt and the lock files of poetry, uv and pipenv that are there."
+        ),
+    )
+    setup_timeout_s: float = Field(900.0, gt=0, le=7200, description="Time the whole setup may take.")
 
 
 class BudgetSpec(Strict):

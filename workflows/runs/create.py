@@ -1,9 +1,11 @@
 """Recording a new run: its pinned runbook, inputs, image and base workspace."""
 
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from executors._tarsafe import pack_directory, pack_files
+from executors.environment import SetupFailed
 from executors.image import default_image
 
 from ..errors import RunError
@@ -15,6 +17,7 @@ from ..runbook.loader import LoadedRunbook
 from ..runbook.models import ModelOverride, check_models_usable
 from ..runbook.schema import GitTarget, PromoteStep
 from ..store.rows import NewBatch, NewRun
+from .environments import environment_image
 from .services import RunServices
 
 NO_OVERRIDE = ModelOverride()
@@ -41,7 +44,13 @@ def create_run(
     process that will run it itself (`crewgate run`): a worker leaves it alone while that
     process is alive.
     """
-    run = prepare_run(services, loaded, inputs, requester, batch_id, schedule, run_id, hosted_by, override)
+    run, snapshot = _prepare_base(services, loaded, inputs, requester, batch_id, schedule, run_id, hosted_by, override)
+    try:
+        run = _in_environment(services, loaded, run, snapshot)
+    except SetupFailed as exc:  # the run is recorded as failed before any member works, its setup's log kept
+        services.records.create_run(run)
+        services.records.set_run(run.id, status="failed", message=str(exc))
+        raise
     services.records.create_run(run)
     return run.id
 
@@ -61,7 +70,30 @@ def prepare_run(
     transaction with the overlap check) records. Slow work (the repository, the image) happens here.
 
     The caller has checked the run's models first (`check_models_usable`: a known provider, its key in
-    the environment), once for a run, a batch or a tick, so a run that cannot call them is never recorded."""
+    the environment), once for a run, a batch or a tick, so a run that cannot call them is never recorded.
+    A runbook with `sandbox.setup` gets its environment here (found, or built once for every run sharing it)."""
+    run, snapshot = _prepare_base(services, loaded, inputs, requester, batch_id, schedule, run_id, hosted_by, override)
+    return _in_environment(services, loaded, run, snapshot)
+
+
+def _in_environment(services: RunServices, loaded: LoadedRunbook, run: NewRun, snapshot: bytes) -> NewRun:
+    """The run made in its environment image (the image it records) when its runbook has a setup."""
+    image, image_id = environment_image(services, loaded, run.image, run.image_id or "", snapshot)
+    return replace(run, image=image, image_id=image_id)
+
+
+def _prepare_base(
+    services: RunServices,
+    loaded: LoadedRunbook,
+    inputs: JsonObject,
+    requester: str,
+    batch_id: str | None,
+    schedule: str | None,
+    run_id: str | None,
+    hosted_by: str | None,
+    override: ModelOverride,
+) -> tuple[NewRun, bytes]:
+    """The run's row on the base image, and its base tree (a tar)."""
     book = override.apply(loaded.runbook)
     requester = person_key(requester, "requester")
     run_id = run_id or new_run_id()
@@ -82,7 +114,7 @@ def prepare_run(
     image = book.sandbox.image or default_image()
     found = services.sandboxes.pin(image)  # fails closed before anything is recorded
     models = {name: member.model or book.model for name, member in book.crew.members.items()}
-    return NewRun(
+    run = NewRun(
         id=run_id,
         runbook=book.name,
         version=book.version,
@@ -99,6 +131,7 @@ def prepare_run(
         hosted_by=hosted_by,
         model_override=override.to_json(),
     )
+    return run, snapshot
 
 
 def new_run_id() -> str:
@@ -123,7 +156,7 @@ def prepare_batch(
     for entry in rows:
         try:
             run = prepare_run(services, loaded, entry.inputs, requester, batch_id=batch_id, schedule=schedule)
-        except RunError as exc:
+        except (RunError, SetupFailed) as exc:
             raise RunError(f"{inputs_file}:{entry.line}: {exc} (nothing of the batch was recorded)") from exc
         prepared.append(run)
     return NewBatch(batch_id, book.name, book.version, concurrency, source, requester, tuple(prepared))

@@ -28,6 +28,7 @@ from executors.protocol import Sandbox
 
 from ..errors import RunCancelled
 from ..runbook.loader import LoadedRunbook
+from .environments import session_image
 from .replies import RecordedReplies
 from .services import RunServices
 
@@ -167,7 +168,7 @@ class LiveRuns:
         book, services = loaded.runbook, self.services
         spec = book.sandbox
         limits = SandboxLimits(memory=spec.memory, cpus=spec.cpus, pids=spec.pids, timeout_s=spec.timeout_s)
-        sandbox = services.sandboxes.start(run_id, spec.image, limits)
+        sandbox = services.sandboxes.start(run_id, session_image(services, run_id, loaded), limits)
         replies = RecordedReplies(services.store.engine, run_id, services.clock)
         budget = Budget(max_tokens=book.budget.max_tokens, max_usd=book.budget.max_usd, ledger=replies.spent)
         gateway = LLMGateway(

@@ -6,6 +6,8 @@ for a real local one (LocalSandbox, a model object) without touching globals.
 """
 
 import logging
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -15,10 +17,11 @@ from sqlalchemy.engine import Engine
 from agents import ChatModel
 from agents.telemetry import Telemetry, open_telemetry
 from executors import DockerSandbox, LocalSandbox, SandboxLimits
+from executors.environment import PackageSources, Recipe
 from executors.protocol import Sandbox
 
 from ..clock import Clock, DatabaseClock, wall_clock
-from ..errors import StoreCorrupt
+from ..errors import RunError, StoreCorrupt
 from ..runbook.models import ModelOverride
 from ..store.blobs import Blobs, BlobStore
 from ..store.database import Store, crewgate_home
@@ -31,11 +34,27 @@ if TYPE_CHECKING:
 log = logging.getLogger("crewgate.runs")
 
 
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 class Sandboxes(Protocol):
     """Makes a run's sandbox, and removes whatever a run left behind."""
 
     def pin(self, image: str) -> str:
         """The exact image a new run will use (its id), or a clear error before anything is recorded."""
+        ...
+
+    def environment(
+        self,
+        base_image: str,
+        recipe: Recipe,
+        base_tree: bytes,
+        sources: PackageSources,
+        timeout_s: float,
+        say: Callable[[str], None],
+    ) -> str:
+        """The id of the recipe's environment image: found, or built from `base_tree` now."""
         ...
 
     def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox: ...
@@ -59,6 +78,21 @@ class DockerSandboxes:
         if found is None:
             raise SandboxUnavailable(f"sandbox image {image} is missing: run `crewgate sandbox build`")
         return found
+
+    def environment(
+        self,
+        base_image: str,
+        recipe: Recipe,
+        base_tree: bytes,
+        sources: PackageSources,
+        timeout_s: float,
+        say: Callable[[str], None],
+    ) -> str:
+        from executors.engine import engine
+        from executors.environment import build_environment
+
+        with engine() as client:
+            return build_environment(client, base_image, recipe, base_tree, sources, timeout_s, say)
 
     def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox:
         return DockerSandbox(image=image, limits=limits, labels={"crewgate.run": run_id}).start()
@@ -92,6 +126,17 @@ class LocalSandboxes:
     def pin(self, image: str) -> str:
         return "local (not isolated)"
 
+    def environment(
+        self,
+        base_image: str,
+        recipe: Recipe,
+        base_tree: bytes,
+        sources: PackageSources,
+        timeout_s: float,
+        say: Callable[[str], None],
+    ) -> str:
+        raise RunError("sandbox.setup builds an image: it needs the Docker sandbox, not the local one")
+
     def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox:
         return LocalSandbox(limits=limits).start()
 
@@ -106,7 +151,8 @@ class LocalSandboxes:
 class RunServices:
     """One per process. `model` None means litellm (real providers and `scripted/...`).
 
-    `telemetry` None: no OTLP endpoint is set, and no span is made.
+    `telemetry` None: no OTLP endpoint is set, and no span is made. `progress` hears about slow work
+    a person may be waiting on (an environment building); by default it goes to stderr.
     """
 
     store: Store
@@ -116,6 +162,7 @@ class RunServices:
     model: ChatModel | None = None
     clock: Clock = wall_clock
     telemetry: Telemetry | None = None
+    progress: Callable[[str], None] = field(default=lambda line: _to_stderr(line))
 
     def pinned_runbook(self, run_id: str) -> "LoadedRunbook":
         """The exact registered runbook content the run was pinned to."""

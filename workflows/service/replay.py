@@ -29,6 +29,7 @@ from ..errors import BadInput, RunError
 from ..plain import JsonObject, json_list, json_number, json_object, json_text
 from ..runbook.schema import CheckStep, CrewStep, TaskStep
 from ..runbook.templates import render
+from ..runs.environments import run_image
 from ..runs.variables import template_variables
 from ..runs.work import run_check
 from ..store.rows import TraceRecord
@@ -88,8 +89,9 @@ def replay_run(
     outputs: dict[str, str] = {}
     started_from: dict[str, bytes] = {}
     cells = checks = 0
-    image_now = services.sandboxes.pin(run.image)  # fails closed when Docker or the image is missing
-    with services.sandboxes.start(f"{run_id}-replay", run.image, limits) as sandbox:
+    image = run_image(services, run_id, services.pinned_runbook(run_id))  # its environment, rebuilt if gone
+    image_now = services.sandboxes.pin(image)  # fails closed when Docker or the image is missing
+    with services.sandboxes.start(f"{run_id}-replay", image, limits) as sandbox:
         sandbox.restore(base)
         for row in tries:
             step_id, attempt = row.step_id, row.attempt

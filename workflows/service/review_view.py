@@ -21,6 +21,7 @@ FILE_HEADER = "diff --git "
 def review_view(records: Records, blobs: Blobs, review_id: str, diff_limit: int | None = DIFF_LIMIT) -> ReviewView:
     """The review item with its artifact's change list and diff (NotFound for an unknown id)."""
     item = records.review(review_id)
+    run = records.run(item.run_id)
     shown = ReviewView(
         id=item.id,
         run_id=item.run_id,
@@ -34,6 +35,8 @@ def review_view(records: Records, blobs: Blobs, review_id: str, diff_limit: int 
         closed_at=item.closed_at,
         evidence=item.evidence,
         decisions=tuple(records.decisions(review_id)),
+        image=run.image,
+        image_id=run.image_id,
     )
     try:
         artifact = read_listing(blobs.get(item.artifact_sha256))

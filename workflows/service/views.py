@@ -141,6 +141,8 @@ class ReviewView:
     closed_at: str | None
     evidence: JsonObject
     decisions: tuple[Decision, ...]
+    image: str = ""  # the sandbox image the run's work and checks ran in: its environment, when it has one
+    image_id: str | None = None
     artifact_problem: str | None = None
     base_snapshot: str | None = None
     changes: tuple[Change, ...] = ()
