@@ -19,10 +19,15 @@ from tests.durable_helpers import Crewgate, git, pending_review
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 NETWORK_CELL = """\
-import socket
+import os, socket
 from pathlib import Path
 print("interfaces", sorted(name for _, name in socket.if_nameindex()))
 print("routes", Path('/proc/net/route').read_text().splitlines()[1:])
+print("uid", os.getuid())
+try:
+    Path('/opt/crewgate-env/planted').write_text('x')
+except OSError as exc:
+    print("environment folder", exc.strerror)
 """
 
 
@@ -90,6 +95,16 @@ def cell_output(cg: Crewgate, run_id: str) -> str:
     return json.dumps(cg.turns(run_id, "look"))
 
 
+def remove_image(tag: str) -> None:
+    import docker
+
+    client = docker.from_env()
+    try:
+        client.images.remove(tag)
+    finally:
+        client.close()
+
+
 def images_with_digest_prefix(prefix: str) -> list[str]:
     import docker
 
@@ -121,6 +136,7 @@ def test_a_setup_installs_a_package_from_the_index_the_crew_uses_it_offline_and_
     seen = cell_output(cg, run_id)
     assert "interfaces ['lo']" in seen and "routes []" in seen  # the crew's cell: loopback only, no route
     assert "/opt/crewgate-env/lib/" in seen  # the package came from the environment
+    assert "uid 10001" in seen and "environment folder Read-only file system" in seen  # hardening kept
     assert [
         row[0] for row in cg.query("SELECT status FROM crewgate_steps WHERE run_id = ? AND step_id = 'test'", run_id)
     ] == ["done"]
@@ -135,8 +151,11 @@ def test_a_setup_installs_a_package_from_the_index_the_crew_uses_it_offline_and_
     again = cg.show_by_command(run_id_of(second.stdout))
     assert (again["image"], again["image_id"]) == (shown["image"], shown["image_id"])
 
+    remove_image(shown["image"])  # as on another machine: the same recipe is rebuilt, and checked the same
     replayed = cg.run("runs", "replay", run_id)
     assert replayed.returncode == 0 and "0 difference(s)" in replayed.stdout, replayed.stdout + replayed.stderr
+    assert "building from" in replayed.stderr and f"{shown['image']} is now" in replayed.stdout
+    assert images_with_digest_prefix(shown["image"].split(":")[1]) == [shown["image"]]
 
     listed = json.loads(cg.run("sandbox", "envs", "--json").stdout)
     mine = next(view for view in listed if view["tag"] == shown["image"])
