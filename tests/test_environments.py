@@ -162,6 +162,8 @@ def test_a_setup_installs_a_package_from_the_index_the_crew_uses_it_offline_and_
     assert sorted(mine["unfinished_runs"]) == sorted([run_id, again["id"]]) and mine["last_used_at"]
     kept = json.loads(cg.run("sandbox", "envs", "prune", "--json").stdout)
     assert shown["image"] in [entry["environment"]["tag"] for entry in kept["kept"]]
+    elsewhere = json.loads(Crewgate(tmp_path / "another-home").run("sandbox", "envs", "prune", "--json").stdout)
+    assert shown["image"] not in [view["tag"] for view in elsewhere["removed"]]  # another home's prune leaves it
     for run in (run_id, again["id"]):
         rejected = cg.run("review", "reject", pending_review(cg, run), "--reviewer", "alice", "-m", "done")
         assert rejected.returncode == 1 and f"run {run} rejected" in rejected.stdout, rejected.stderr
@@ -178,13 +180,14 @@ def test_a_wheelhouse_builds_the_environment_with_no_network_and_a_batch_builds_
     repo = dependent_repo(tmp_path / "repo", "greetlib==1.0", "greetlib", "greetlib.greet('x') == 'hello x'")
     other = dependent_repo(tmp_path / "other", "greetlib==1.0", "greetlib", "greetlib.greet('y') == 'hello y'")
     no_network = "python3 -c \"import socket; assert [n for _, n in socket.if_nameindex()] == ['lo']\""
-    runbook = setup_runbook(tmp_path / "rb", [no_network, "pip install -r requirements.txt"])
-    offline = {"CREWGATE_WHEELHOUSE": str(wheels)}
+    no_secret = "! env | grep -q sk-crewgate-test-secret"  # the host's keys stay on the host
+    runbook = setup_runbook(tmp_path / "rb", [no_network, no_secret, "pip install -r requirements.txt"])
+    offline = {"CREWGATE_WHEELHOUSE": str(wheels), "OPENAI_API_KEY": "sk-crewgate-test-secret"}
 
     done = cg.run("run", str(runbook), "-i", f"repo={repo}", **offline)
     assert done.returncode == 10, done.stderr[-3000:]
     assert (
-        "2/2 `pip install -r requirements.txt`" in done.stderr and "Successfully installed greetlib-1.0" in done.stderr
+        "3/3 `pip install -r requirements.txt`" in done.stderr and "Successfully installed greetlib-1.0" in done.stderr
     )
     shown = cg.show_by_command(run_id_of(done.stdout))
     assert shown["image"].startswith("crewgate-env:")

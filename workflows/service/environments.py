@@ -53,17 +53,19 @@ def environments(services: RunServices) -> list[EnvironmentView]:
 
 
 def prune_environments(services: RunServices, unused_for: datetime.timedelta) -> PruneReport:
-    """Remove environments no unfinished run starts from and none used within `unused_for`."""
+    """Remove environments this home used, that none of its unfinished runs starts from, not used within
+    `unused_for`. Several homes may share one engine: each prunes only what it used (`runs/environments.py`)."""
     now = services.clock()
     removed, kept = [], []
     with engine() as client:
         images = {image.id: image for image in list_environments(client)}
         for view in environments(services):
-            used = datetime.datetime.fromisoformat(view.last_used_at or view.created_at)
-            if view.unfinished_runs:
+            if view.last_used_at is None:  # another crewgate home on this engine made it: its runs are not ours to see
+                kept.append((view, "not used from this crewgate home: prune it from the home whose runs use it"))
+            elif view.unfinished_runs:
                 kept.append((view, f"unfinished run(s) {', '.join(view.unfinished_runs)} start from it"))
-            elif now - used < unused_for:
-                kept.append((view, f"used at {view.last_used_at or view.created_at}, within the last {unused_for}"))
+            elif now - datetime.datetime.fromisoformat(view.last_used_at) < unused_for:
+                kept.append((view, f"used at {view.last_used_at}, within the last {unused_for}"))
             elif (why := remove_environment(client, images[view.id])) is not None:
                 kept.append((view, why))
             else:
