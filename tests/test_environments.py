@@ -180,8 +180,8 @@ def test_a_wheelhouse_builds_the_environment_with_no_network_and_a_batch_builds_
     repo = dependent_repo(tmp_path / "repo", "greetlib==1.0", "greetlib", "greetlib.greet('x') == 'hello x'")
     other = dependent_repo(tmp_path / "other", "greetlib==1.0", "greetlib", "greetlib.greet('y') == 'hello y'")
     no_network = "python3 -c \"import socket; assert [n for _, n in socket.if_nameindex()] == ['lo']\""
-    no_secret = "! env | grep -q sk-crewgate-test-secret"  # the host's keys stay on the host
-    runbook = setup_runbook(tmp_path / "rb", [no_network, no_secret, "pip install -r requirements.txt"])
+    keys_stay_home = "! env | grep -q sk-crewgate-test-secret"  # the host's keys never reach the build
+    runbook = setup_runbook(tmp_path / "rb", [no_network, keys_stay_home, "pip install -r requirements.txt"])
     offline = {"CREWGATE_WHEELHOUSE": str(wheels), "OPENAI_API_KEY": "sk-crewgate-test-secret"}
 
     done = cg.run("run", str(runbook), "-i", f"repo={repo}", **offline)
