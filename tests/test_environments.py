@@ -46,7 +46,7 @@ def dependent_repo(folder: Path, requirement: str, module: str, use: str) -> Pat
     return folder
 
 
-def setup_runbook(folder: Path, setup: list[str], extra_sandbox: str = "", cell: str = "") -> Path:
+def setup_runbook(folder: Path, setup: list[str], extra_sandbox: str = "", cell: str = "", schedule: str = "") -> Path:
     """A runbook whose coder runs `cell` (and prints the network it sees), then pytest checks the repository."""
     folder.mkdir(parents=True, exist_ok=True)
     code = NETWORK_CELL + cell
@@ -56,7 +56,7 @@ def setup_runbook(folder: Path, setup: list[str], extra_sandbox: str = "", cell:
         f"name: env-{folder.name}\nversion: 1.0.0\n"
         "inputs:\n  repo: {type: path}\nmodel: scripted/replies.yaml\n"
         "crew:\n  engine: autogen\n  members:\n    coder: {goal: Code}\n"
-        f"sandbox:\n  timeout_s: 60\n  setup: {json.dumps(setup)}\n{extra_sandbox}"
+        f"sandbox:\n  timeout_s: 60\n  setup: {json.dumps(setup)}\n{extra_sandbox}{schedule}"
         "steps:\n"
         "  - {id: look, task: Use the project's dependencies, member: coder}\n"
         '  - {id: test, check: "python3 -m pytest -q -p no:cacheprovider"}\n'
@@ -278,3 +278,45 @@ def test_bad_setup_input_is_refused_at_its_place_with_nothing_recorded(cg: Crewg
     refused = cg.run("runbook", "validate", str(empty))
     assert refused.returncode == 2 and "setup" in refused.stderr + refused.stdout
     assert cg.query("SELECT count(*) FROM crewgate_runs") == [(0,)]
+
+
+def test_a_schedules_ticks_share_one_environment_and_a_run_taken_up_by_another_process_rebuilds_it(
+    cg: Crewgate, tmp_path: Path
+) -> None:
+    wheels = tmp_path / "wheels"
+    wheel(wheels, "greetlib", "1.0", "def greet(name):\n    return 'hello ' + name\n")
+    repo = dependent_repo(tmp_path / "repo", "greetlib==1.0", "greetlib", "greetlib.greet('x') == 'hello x'")
+    nightly = (
+        "schedule:\n  - {name: nightly, cron: '0 3 * * *', overlap: allow, while_in_review: allow, "
+        f"inputs: {{repo: '{repo}'}}}}\n"
+    )
+    runbook = setup_runbook(tmp_path / "rb", ["pip install -r requirements.txt"], schedule=nightly)
+    offline = {"CREWGATE_WHEELHOUSE": str(wheels)}
+    assert cg.run("schedule", "apply", str(runbook)).returncode == 0
+    for _ in range(2):
+        assert cg.run("schedule", "trigger", "nightly").returncode == 0
+    idle = cg.run("worker", "--until-idle", "--json", "--concurrency", "2", **offline)
+    assert idle.returncode == 0, idle.stdout[-3000:] + idle.stderr[-3000:]
+    runs = cg.query("SELECT id, image, status FROM crewgate_runs ORDER BY created_at")
+    assert [status for _, _, status in runs] == ["waiting", "waiting"], runs
+    assert len({image for _, image, _ in runs}) == 1 and runs[0][1].startswith("crewgate-env:")
+    assert (idle.stdout + idle.stderr).count("building from") == 1  # two ticks, one build
+
+    remove_image(runs[0][1])  # as on a machine that never built it: the process that takes the run up rebuilds it
+    review = pending_review(cg, runs[0][0])
+    changed = cg.run(
+        "review", "request-changes", review, "--reviewer", "bob", "-m", "again", "--step", "test", **offline
+    )
+    assert changed.returncode == 10, (
+        changed.stdout[-2000:] + changed.stderr[-3000:]
+    )  # the check re-ran: back at the gate
+    assert "building from" in changed.stderr
+    assert images_with_digest_prefix(runs[0][1].split(":")[1]) == [runs[0][1]]
+    tests = cg.query(
+        "SELECT status FROM crewgate_steps WHERE run_id = ? AND step_id = 'test' ORDER BY attempt", runs[0][0]
+    )
+    assert tests == [("done",), ("done",)]
+    for run_id, _, _ in runs:
+        cg.run("review", "reject", pending_review(cg, run_id), "--reviewer", "alice", "-m", "done")
+    pruned = json.loads(cg.run("sandbox", "envs", "prune", "--json").stdout)
+    assert runs[0][1] in [view["tag"] for view in pruned["removed"]]

@@ -3,6 +3,7 @@
 from litestar.exceptions import HTTPException, ValidationException
 
 from agents.errors import CredentialsError
+from executors.environment import SetupFailed
 from executors.errors import SandboxUnavailable
 
 from ..errors import BadInput, GateError, GateForbidden, NotFound
@@ -14,6 +15,7 @@ STATUS: dict[type[Exception], int] = {
     BadInput: 422,
     ValidationException: 422,
     SandboxUnavailable: 503,
+    SetupFailed: 422,  # the runbook's sandbox.setup failed: the run is recorded failed, with the log's tail
     CredentialsError: 503,  # a model's key is not set where the run is recorded
 }
 
