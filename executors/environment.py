@@ -19,6 +19,7 @@ import tarfile
 import tempfile
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ BASE_LABEL = "crewgate.env.base"
 COMMANDS_LABEL = "crewgate.env.commands"
 WHEELHOUSE_MOUNT = "/wheelhouse"
 LOG_TAIL = 3000
+LINE_SHOWN = 500  # of each line of setup output, on the progress display
 PREPARE_TIMEOUT_S = 300.0  # making the virtualenv the setup installs into (pip included)
 # pip settings that reach the build container; a value naming a local file or folder is mounted read-only
 PIP_KEYS = (
@@ -282,26 +284,35 @@ def _exec(
     timer = threading.Timer(remaining, expire)
     timer.daemon = True
     timer.start()
-    log = io.StringIO()
+    tail = ""  # only the end is kept: a setup may print gigabytes
     try:
         pending = ""
         for chunk in api.exec_start(started["Id"], stream=True, demux=False):
             text = pending + chunk.decode("utf-8", errors="replace")
             *lines, pending = text.split("\n")
             for line in lines:
-                log.write(line + "\n")
-                say(f"  | {line}")
+                tail = (tail + printable(line) + "\n")[-LOG_TAIL:]
+                say(f"  | {printable(line[:LINE_SHOWN])}")
+            pending = pending[-LOG_TAIL:]
         if pending:
-            log.write(pending)
-            say(f"  | {pending}")
+            tail = (tail + printable(pending))[-LOG_TAIL:]
+            say(f"  | {printable(pending[:LINE_SHOWN])}")
     finally:
         timer.cancel()
-    tail = log.getvalue()[-LOG_TAIL:]
     if expired.is_set():
         raise SetupFailed(command, None, tail, timeout_s)
     code = api.exec_inspect(started["Id"]).get("ExitCode")
     if code != 0:
         raise SetupFailed(command, code, tail)
+
+
+def printable(text: str) -> str:
+    """Setup output is the project's (its setup.py, its build): control, escape and bidi characters are
+    shown escaped, never sent to a terminal as they are. Tabs stay."""
+    return "".join(
+        char if char == "\t" or unicodedata.category(char) not in ("Cc", "Cf") else f"\\u{ord(char):04x}"
+        for char in text
+    )
 
 
 def _commit(client: "docker.DockerClient", container: str, recipe: Recipe) -> str:

@@ -209,8 +209,12 @@ def test_a_wheelhouse_builds_the_environment_with_no_network_and_a_batch_builds_
 
 def test_a_failing_or_hanging_setup_fails_before_any_model_call_and_keeps_nothing(cg: Crewgate, tmp_path: Path) -> None:
     repo = dependent_repo(tmp_path / "repo", "isodate==0.7.2", "isodate", "True")
-    broken = setup_runbook(tmp_path / "broken", ["echo preparing", "echo broken dependency >&2; exit 7"])
+    # the project's own output: escape sequences for the terminal, then megabytes on one line
+    hostile = "printf '\\033[2J\\342\\200\\256hostile\\n'; head -c 3000000 /dev/zero | tr '\\0' x; echo"
+    broken = setup_runbook(tmp_path / "broken", ["echo preparing", hostile, "echo broken dependency >&2; exit 7"])
     failed = cg.run("run", str(broken), "-i", f"repo={repo}")
+    assert "hostile" in failed.stderr and "\x1b" not in failed.stderr and "\u202e" not in failed.stderr
+    assert "\\u001b[2J" in failed.stderr and len(failed.stderr) < 20_000  # escaped, and never the megabytes
     assert failed.returncode == 3, failed.stdout + failed.stderr
     assert "`echo broken dependency >&2; exit 7` exited 7" in failed.stderr
     ((run_id, status, message),) = cg.query("SELECT id, status, message FROM crewgate_runs")

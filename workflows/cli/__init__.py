@@ -10,6 +10,7 @@ import click
 from executors._version import VERSION
 from executors.errors import CrewgateError, Exit
 
+from ._display import terminal_safe
 from .accounts import tokens, users
 from .batch import batch
 from .db import db
@@ -58,7 +59,7 @@ def invoke(args: list[str] | None = None) -> int | str | None:
     except SystemExit as exc:
         return exc.code
     except CrewgateError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {terminal_safe(str(exc))}", err=True)  # a message may quote a file, a crew, a setup
         return int(exc.exit_code)
     except KeyboardInterrupt:
         return Exit.INTERRUPTED
