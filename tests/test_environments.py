@@ -193,6 +193,14 @@ def test_a_wheelhouse_builds_the_environment_with_no_network_and_a_batch_builds_
     assert shown["image"].startswith("crewgate-env:")
     assert [row[0] for row in cg.query("SELECT status FROM crewgate_steps WHERE step_id = 'test'")] == ["done"]
 
+    third = dependent_repo(tmp_path / "third", "greetlib==1.0", "greetlib", "greetlib.greet('z') == 'hello z'")
+    together = [cg.start("run", str(runbook), "-i", f"repo={third}", **offline) for _ in range(2)]
+    outputs = [process.communicate(timeout=300) for process in together]  # two processes, one new recipe
+    assert [process.returncode for process in together] == [10, 10], outputs
+    assert sum(err.count("building from") for _, err in outputs) == 1  # one built it, the other waited and reused it
+    pinned = {tuple(cg.show_by_command(run_id_of(out))[key] for key in ("image", "image_id")) for out, _ in outputs}
+    assert len(pinned) == 1
+
     rows = tmp_path / "rows.jsonl"
     rows.write_text("".join(json.dumps({"repo": str(path)}) + "\n" for path in (repo, other, other)))
     batch = cg.run("batch", "start", str(runbook), "--inputs", str(rows), "--detach", "--json", **offline)
@@ -201,10 +209,11 @@ def test_a_wheelhouse_builds_the_environment_with_no_network_and_a_batch_builds_
     images = {row[0] for row in cg.query("SELECT image FROM crewgate_runs WHERE batch_id IS NOT NULL")}
     assert len(images) == 2 and shown["image"] in images
     assert cg.run("batch", "cancel", json.loads(batch.stdout.splitlines()[0])["id"]).returncode == 0
-    rejected = cg.run("review", "reject", pending_review(cg, shown["id"]), "--reviewer", "alice", "-m", "done")
-    assert rejected.returncode == 1 and "rejected" in rejected.stdout, rejected.stderr
+    for out, _ in [(done.stdout, ""), *outputs]:
+        rejected = cg.run("review", "reject", pending_review(cg, run_id_of(out)), "--reviewer", "alice", "-m", "done")
+        assert rejected.returncode == 1 and "rejected" in rejected.stdout, rejected.stderr
     pruned = json.loads(cg.run("sandbox", "envs", "prune", "--json").stdout)
-    assert images <= {view["tag"] for view in pruned["removed"]}
+    assert images | {image for image, _ in pinned} <= {view["tag"] for view in pruned["removed"]}
 
 
 def test_a_failing_or_hanging_setup_fails_before_any_model_call_and_keeps_nothing(cg: Crewgate, tmp_path: Path) -> None:
