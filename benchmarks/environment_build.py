@@ -16,16 +16,17 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import timed  # noqa: E402
 
 from executors import DockerSandbox  # noqa: E402
 from executors._tarsafe import pack_directory  # noqa: E402
 from executors.engine import connect  # noqa: E402
-from executors.environment import PackageSources, Recipe, build_environment, find_environment  # noqa: E402
+from executors.environment import Build, PackageSources, Recipe, build_environment, find_environment  # noqa: E402
 from executors.image import default_image, image_id  # noqa: E402
 from workflows.runbook.loader import parse_runbook  # noqa: E402
 from workflows.runs.environments import recipe_of  # noqa: E402
@@ -50,15 +51,6 @@ steps:
 
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
-
-
-def timed(call: Callable[[], Any], count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return samples
 
 
 def quiet(line: str) -> None:
@@ -92,10 +84,10 @@ def main() -> None:
 
     print(f"building {recipe.tag} from {base} ...", flush=True)
     started = time.perf_counter()
-    build_environment(client, base, recipe, tree, sources, 900, quiet)
+    build_environment(client, Build(base, recipe, tree, sources, 900), quiet)
     first_build_s = time.perf_counter() - started
     try:
-        cached = timed(lambda: build_environment(client, base, again(), tree, sources, 900, quiet), REPEATS)
+        cached = timed(lambda: build_environment(client, Build(base, again(), tree, sources, 900), quiet), REPEATS)
         plain_start = timed(lambda: first_cell(base), REPEATS)
         env_start = timed(lambda: first_cell(recipe.tag), REPEATS)
         assert find_environment(client, recipe)

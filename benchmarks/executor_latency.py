@@ -21,11 +21,13 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import timed  # noqa: E402
 
 from executors import DockerSandbox, LocalSandbox  # noqa: E402
 from executors.engine import connect  # noqa: E402
@@ -48,15 +50,6 @@ def summary(samples: list[float]) -> dict[str, float]:
         "p95_ms": percentile(samples, 0.95) * 1000,
         "n": len(samples),
     }
-
-
-def timed(call: Callable[[], Any], count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return samples
 
 
 def bench_crewgate(kind: str) -> dict[str, Any]:

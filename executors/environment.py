@@ -133,26 +133,32 @@ def find_environment(client: "docker.DockerClient", recipe: Recipe) -> str | Non
     return image_id(client, recipe.tag)
 
 
-def build_environment(
-    client: "docker.DockerClient",
-    base_image: str,
-    recipe: Recipe,
-    base_tree: bytes,
-    sources: PackageSources,
-    timeout_s: float,
-    say: Callable[[str], None],
-) -> str:
-    """The recipe's image id: the one already here, or a new one built from `base_tree` (a tar of the
-    run's base tree). One build per recipe at a time on this machine; others wait for it and reuse it."""
+@dataclass(frozen=True)
+class Build:
+    """One environment to have: its recipe, the base image and base tree (a tar) it is built from, where
+    its packages come from, and how long its setup commands may take together."""
+
+    base_image: str
+    recipe: Recipe
+    base_tree: bytes
+    sources: PackageSources
+    timeout_s: float
+
+
+def build_environment(client: "docker.DockerClient", build: Build, say: Callable[[str], None]) -> str:
+    """The recipe's image id: the one already here, or a new one built now. One build per recipe at a
+    time on this machine; others wait for it and reuse it."""
+    recipe = build.recipe
     with _build_lock(recipe.digest):
         found = find_environment(client, recipe)
         if found is not None:
             return found
         started = time.monotonic()
-        say(f"environment {recipe.digest[:12]}: building from {base_image} ({len(recipe.commands)} setup commands)")
-        container = _create_build_container(client, base_image, recipe, sources)
+        steps = len(recipe.commands)
+        say(f"environment {recipe.digest[:12]}: building from {build.base_image} ({steps} setup commands)")
+        container = _create_build_container(client, build)
         try:
-            _run_setup(client, container, recipe, base_tree, sources, timeout_s, say)
+            _run_setup(client, container, build, say)
             built = _commit(client, container, recipe)
         finally:
             _remove(client, container)
@@ -191,12 +197,10 @@ def remove_environment(client: "docker.DockerClient", image: EnvironmentImage) -
     return None
 
 
-def _create_build_container(
-    client: "docker.DockerClient", base_image: str, recipe: Recipe, sources: PackageSources
-) -> str:
+def _create_build_container(client: "docker.DockerClient", build: Build) -> str:
     from docker.errors import DockerException
 
-    api = client.api
+    api, recipe, sources = client.api, build.recipe, build.sources
     environment = {
         "PATH": PATH_ENV,
         "HOME": "/tmp",  # noqa: S108 - the container's own tmpfs
@@ -208,7 +212,7 @@ def _create_build_container(
     }
     try:
         created = api.create_container(
-            base_image,
+            build.base_image,
             command=["sleep", "infinity"],
             user=f"{SANDBOX_UID}:{SANDBOX_UID}",
             environment=environment,
@@ -233,20 +237,13 @@ def _create_build_container(
         )
         api.start(created["Id"])
     except DockerException as exc:
-        raise SandboxUnavailable(f"could not start a build container from {base_image}: {exc}") from exc
+        raise SandboxUnavailable(f"could not start a build container from {build.base_image}: {exc}") from exc
     return str(created["Id"])
 
 
-def _run_setup(
-    client: "docker.DockerClient",
-    container: str,
-    recipe: Recipe,
-    base_tree: bytes,
-    sources: PackageSources,
-    timeout_s: float,
-    say: Callable[[str], None],
-) -> None:
-    if not client.api.put_archive(container, "/workspace", _owned_by_sandbox_user(base_tree)):
+def _run_setup(client: "docker.DockerClient", container: str, build: Build, say: Callable[[str], None]) -> None:
+    recipe, timeout_s = build.recipe, build.timeout_s
+    if not client.api.put_archive(container, "/workspace", _owned_by_sandbox_user(build.base_tree)):
         raise SandboxUnavailable("could not copy the run's base tree into the build container")
     prepare = f"python3 -m venv --system-site-packages {ENV_PREFIX}"  # ours, not the runbook's: its own time
     _exec(client, container, prepare, time.monotonic() + PREPARE_TIMEOUT_S, PREPARE_TIMEOUT_S, say)

@@ -87,6 +87,16 @@ def wheel(folder: Path, name: str, version: str, source: str) -> Path:
     return target
 
 
+def greetlib_wheelhouse(folder: Path) -> Path:
+    """A wheelhouse holding `greetlib` 1.0, a package no index has."""
+    wheel(folder, "greetlib", "1.0", "def greet(name):\n    return 'hello ' + name\n")
+    return folder
+
+
+def greetlib_repo(folder: Path) -> Path:
+    return dependent_repo(folder, "greetlib==1.0", "greetlib", "greetlib.greet('x') == 'hello x'")
+
+
 def run_id_of(output: str) -> str:
     return next(line.split()[1].rstrip(":") for line in output.splitlines() if line.startswith("run "))
 
@@ -175,10 +185,9 @@ def test_a_setup_installs_a_package_from_the_index_the_crew_uses_it_offline_and_
 def test_a_wheelhouse_builds_the_environment_with_no_network_and_a_batch_builds_each_recipe_once(
     cg: Crewgate, tmp_path: Path
 ) -> None:
-    wheels = tmp_path / "wheels"
-    wheel(wheels, "greetlib", "1.0", "def greet(name):\n    return 'hello ' + name\n")
-    repo = dependent_repo(tmp_path / "repo", "greetlib==1.0", "greetlib", "greetlib.greet('x') == 'hello x'")
-    other = dependent_repo(tmp_path / "other", "greetlib==1.0", "greetlib", "greetlib.greet('y') == 'hello y'")
+    wheels = greetlib_wheelhouse(tmp_path / "wheels")
+    repo = greetlib_repo(tmp_path / "repo")
+    other = greetlib_repo(tmp_path / "other")
     no_network = "python3 -c \"import socket; assert [n for _, n in socket.if_nameindex()] == ['lo']\""
     keys_stay_home = "! env | grep -q sk-crewgate-test-secret"  # the host's keys never reach the build
     runbook = setup_runbook(tmp_path / "rb", [no_network, keys_stay_home, "pip install -r requirements.txt"])
@@ -193,7 +202,7 @@ def test_a_wheelhouse_builds_the_environment_with_no_network_and_a_batch_builds_
     assert shown["image"].startswith("crewgate-env:")
     assert [row[0] for row in cg.query("SELECT status FROM crewgate_steps WHERE step_id = 'test'")] == ["done"]
 
-    third = dependent_repo(tmp_path / "third", "greetlib==1.0", "greetlib", "greetlib.greet('z') == 'hello z'")
+    third = greetlib_repo(tmp_path / "third")
     together = [cg.start("run", str(runbook), "-i", f"repo={third}", **offline) for _ in range(2)]
     outputs = [process.communicate(timeout=300) for process in together]  # two processes, one new recipe
     assert [process.returncode for process in together] == [10, 10], outputs
@@ -248,12 +257,16 @@ def test_a_failing_or_hanging_setup_fails_before_any_model_call_and_keeps_nothin
 
     client = docker.from_env()
     try:
+        # this test's builds, by the hash their progress named (other tests may be building at the same time)
+        mine = {
+            f"env-{line.split()[1].rstrip(':')}"
+            for out in (failed, timed_out)
+            for line in out.stderr.splitlines()
+            if line.startswith("environment ")
+        }
+        assert len(mine) == 2
         leftovers = client.containers.list(all=True, filters={"label": "crewgate.managed=1"})
-        assert [
-            c.labels.get("crewgate.session")
-            for c in leftovers
-            if c.labels.get("crewgate.session", "").startswith("env-")
-        ] == []
+        assert [c.labels.get("crewgate.session") for c in leftovers if c.labels.get("crewgate.session") in mine] == []
         assert [
             image.tags
             for image in client.images.list("crewgate-env")
@@ -296,9 +309,8 @@ def test_bad_setup_input_is_refused_at_its_place_with_nothing_recorded(cg: Crewg
 def test_a_schedules_ticks_share_one_environment_and_a_run_taken_up_by_another_process_rebuilds_it(
     cg: Crewgate, tmp_path: Path
 ) -> None:
-    wheels = tmp_path / "wheels"
-    wheel(wheels, "greetlib", "1.0", "def greet(name):\n    return 'hello ' + name\n")
-    repo = dependent_repo(tmp_path / "repo", "greetlib==1.0", "greetlib", "greetlib.greet('x') == 'hello x'")
+    wheels = greetlib_wheelhouse(tmp_path / "wheels")
+    repo = greetlib_repo(tmp_path / "repo")
     nightly = (
         "schedule:\n  - {name: nightly, cron: '0 3 * * *', overlap: allow, while_in_review: allow, "
         f"inputs: {{repo: '{repo}'}}}}\n"

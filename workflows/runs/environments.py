@@ -9,7 +9,7 @@ import hashlib
 import os
 from pathlib import Path, PurePosixPath
 
-from executors.environment import ENV_REPOSITORY, PackageSources, Recipe, tree_file, tree_names
+from executors.environment import ENV_REPOSITORY, Build, PackageSources, Recipe, tree_file, tree_names
 from executors.image import default_image
 
 from ..errors import RunbookError, RunError
@@ -40,7 +40,8 @@ def environment_image(
     if recipe is None:
         return base_image, base_image_id
     timeout = loaded.runbook.sandbox.setup_timeout_s
-    built = services.sandboxes.environment(base_image, recipe, base_tree, package_sources(), timeout, services.progress)
+    build = Build(base_image, recipe, base_tree, package_sources(), timeout)
+    built = services.sandboxes.environment(build, services.progress)
     used_now(recipe.digest)
     return recipe.tag, built
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from agents import ChatModel
 from agents.telemetry import Telemetry, open_telemetry
 from executors import DockerSandbox, LocalSandbox, SandboxLimits
-from executors.environment import PackageSources, Recipe
+from executors.environment import Build
 from executors.protocol import Sandbox
 
 from ..clock import Clock, DatabaseClock, wall_clock
@@ -45,16 +45,8 @@ class Sandboxes(Protocol):
         """The exact image a new run will use (its id), or a clear error before anything is recorded."""
         ...
 
-    def environment(
-        self,
-        base_image: str,
-        recipe: Recipe,
-        base_tree: bytes,
-        sources: PackageSources,
-        timeout_s: float,
-        say: Callable[[str], None],
-    ) -> str:
-        """The id of the recipe's environment image: found, or built from `base_tree` now."""
+    def environment(self, build: Build, say: Callable[[str], None]) -> str:
+        """The id of the environment image `build` asks for: found here, or built now."""
         ...
 
     def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox: ...
@@ -79,20 +71,12 @@ class DockerSandboxes:
             raise SandboxUnavailable(f"sandbox image {image} is missing: run `crewgate sandbox build`")
         return found
 
-    def environment(
-        self,
-        base_image: str,
-        recipe: Recipe,
-        base_tree: bytes,
-        sources: PackageSources,
-        timeout_s: float,
-        say: Callable[[str], None],
-    ) -> str:
+    def environment(self, build: Build, say: Callable[[str], None]) -> str:
         from executors.engine import engine
         from executors.environment import build_environment
 
         with engine() as client:
-            return build_environment(client, base_image, recipe, base_tree, sources, timeout_s, say)
+            return build_environment(client, build, say)
 
     def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox:
         return DockerSandbox(image=image, limits=limits, labels={"crewgate.run": run_id}).start()
@@ -126,15 +110,7 @@ class LocalSandboxes:
     def pin(self, image: str) -> str:
         return "local (not isolated)"
 
-    def environment(
-        self,
-        base_image: str,
-        recipe: Recipe,
-        base_tree: bytes,
-        sources: PackageSources,
-        timeout_s: float,
-        say: Callable[[str], None],
-    ) -> str:
+    def environment(self, build: Build, say: Callable[[str], None]) -> str:
         raise RunError("sandbox.setup builds an image: it needs the Docker sandbox, not the local one")
 
     def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox:
