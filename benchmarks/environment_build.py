@@ -75,7 +75,7 @@ def main() -> None:
     loaded = parse_runbook(RUNBOOK)
     recipe = recipe_of(loaded, base_id, tree)
     assert recipe is not None
-    sources = PackageSources.from_host()
+    sources = PackageSources.from_host
 
     def again() -> Recipe:  # what a run does each time: the recipe from its base tree
         found = recipe_of(loaded, base_id, tree)

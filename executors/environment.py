@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -136,12 +137,13 @@ def find_environment(client: "docker.DockerClient", recipe: Recipe) -> str | Non
 @dataclass(frozen=True)
 class Build:
     """One environment to have: its recipe, the base image and base tree (a tar) it is built from, where
-    its packages come from, and how long its setup commands may take together."""
+    its packages come from (asked only when it is built: reading pip's settings costs a process), and how
+    long its setup commands may take together."""
 
     base_image: str
     recipe: Recipe
     base_tree: bytes
-    sources: PackageSources
+    sources: Callable[[], PackageSources]
     timeout_s: float
 
 
@@ -153,10 +155,11 @@ def build_environment(client: "docker.DockerClient", build: Build, say: Callable
         found = find_environment(client, recipe)
         if found is not None:
             return found
+        sources = build.sources()  # a wheelhouse that is not a folder stops here, before anything starts
         started = time.monotonic()
         steps = len(recipe.commands)
         say(f"environment {recipe.digest[:12]}: building from {build.base_image} ({steps} setup commands)")
-        container = _create_build_container(client, build)
+        container = _create_build_container(client, build, sources)
         try:
             _run_setup(client, container, build, say)
             built = _commit(client, container, recipe)
@@ -197,10 +200,10 @@ def remove_environment(client: "docker.DockerClient", image: EnvironmentImage) -
     return None
 
 
-def _create_build_container(client: "docker.DockerClient", build: Build) -> str:
+def _create_build_container(client: "docker.DockerClient", build: Build, sources: PackageSources) -> str:
     from docker.errors import DockerException
 
-    api, recipe, sources = client.api, build.recipe, build.sources
+    api, recipe = client.api, build.recipe
     environment = {
         "PATH": PATH_ENV,
         "HOME": "/tmp",  # noqa: S108 - the container's own tmpfs
@@ -353,6 +356,7 @@ def _build_lock(digest: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@cache
 def _host_pip_config() -> dict[str, str]:
     """`pip config list` of this interpreter's pip: the last value of each key we pass on wins."""
     done = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments

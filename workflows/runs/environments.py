@@ -40,7 +40,7 @@ def environment_image(
     if recipe is None:
         return base_image, base_image_id
     timeout = loaded.runbook.sandbox.setup_timeout_s
-    build = Build(base_image, recipe, base_tree, package_sources(), timeout)
+    build = Build(base_image, recipe, base_tree, package_sources, timeout)
     built = services.sandboxes.environment(build, services.progress)
     used_now(recipe.digest)
     return recipe.tag, built
