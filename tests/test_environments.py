@@ -306,7 +306,7 @@ def test_bad_setup_input_is_refused_at_its_place_with_nothing_recorded(cg: Crewg
     assert cg.query("SELECT count(*) FROM crewgate_runs") == [(0,)]
 
 
-def test_a_schedules_ticks_share_one_environment_and_a_run_taken_up_by_another_process_rebuilds_it(
+def test_a_schedules_ticks_share_one_environment_and_a_run_taken_up_elsewhere_rebuilds_it_or_stops_saying_why(
     cg: Crewgate, tmp_path: Path
 ) -> None:
     wheels = greetlib_wheelhouse(tmp_path / "wheels")
@@ -341,7 +341,15 @@ def test_a_schedules_ticks_share_one_environment_and_a_run_taken_up_by_another_p
         "SELECT status FROM crewgate_steps WHERE run_id = ? AND step_id = 'test' ORDER BY attempt", runs[0][0]
     )
     assert tests == [("done",), ("done",)]
-    for run_id, _, _ in runs:
-        cg.run("review", "reject", pending_review(cg, run_id), "--reviewer", "alice", "-m", "done")
+    # a machine whose sandbox image differs makes another recipe: the run stops, saying so, never runs elsewhere
+    other_base = {"CREWGATE_SANDBOX_IMAGE": runs[0][1], **offline}
+    review = pending_review(cg, runs[1][0])
+    moved = cg.run(
+        "review", "request-changes", review, "--reviewer", "bob", "-m", "again", "--step", "test", **other_base
+    )
+    assert moved.returncode == 1, moved.stdout[-2000:] + moved.stderr[-2000:]
+    ((status, message),) = cg.query("SELECT status, message FROM crewgate_runs WHERE id = ?", runs[1][0])
+    assert status == "failed" and f"was made in environment {runs[1][1]}" in message, message
+    cg.run("review", "reject", pending_review(cg, runs[0][0]), "--reviewer", "alice", "-m", "done")
     pruned = json.loads(cg.run("sandbox", "envs", "prune", "--json").stdout)
     assert runs[0][1] in [view["tag"] for view in pruned["removed"]]
