@@ -18,6 +18,7 @@ from .gateway import LLMGateway
 from .observation import render_observation
 from .prompts import helper_source, system_prompt
 from .telemetry import provider_and_model
+from .tools import MemberTools
 from .trace import TraceEvent, TraceSink, discard
 from .usage import Usage
 
@@ -76,6 +77,7 @@ class CodeActMember:
         trace: sink for one TraceEvent per turn.
         observation_chars: longest observation sent back; head and tail are kept.
         prompt_budget_tokens: older turns are elided beyond this estimate.
+        tools: the run's tools as this member may use them (stubs in its prompt, calls answered on the host).
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class CodeActMember:
         trace: TraceSink = discard,
         observation_chars: int = 4000,
         prompt_budget_tokens: int = 16000,
+        tools: MemberTools | None = None,
     ) -> None:
         if max_turns < 1:
             raise AgentError(f"member {name}: max_turns must be at least 1")
@@ -108,7 +111,8 @@ class CodeActMember:
         self.trace = trace
         self.observation_chars = observation_chars
         self.prompt_budget_tokens = prompt_budget_tokens
-        self.system = system_prompt(name, role, goal, self.helpers)
+        self.tools = tools
+        self.system = system_prompt(name, role, goal, self.helpers, tools.prompt if tools else "")
         self._helper_code = "\n\n".join(helper_source(helper) for helper in self.helpers)
 
     def run(self, task: str, context: str = "") -> MemberResult:
@@ -165,7 +169,7 @@ class CodeActMember:
                 return MemberResult(self.name, "done", parsed.final, tuple(turns), usage)
             if parsed.code:
                 corrections = 0
-                results, observation = self._act(parsed.code, span)
+                results, observation = self._act(parsed.code, number, span)
                 if parsed.final is not None:
                     observation += f"\n{FINAL_WITH_CODE}"
             else:
@@ -188,27 +192,36 @@ class CodeActMember:
         )
 
     def _define_helpers(self) -> None:
-        if not self._helper_code:
-            return
-        defined = self.sandbox.execute(self._helper_code)
-        if not defined.ok:
-            raise AgentError(f"member {self.name}: defining its helpers in the sandbox failed:\n{defined.traceback}")
+        """Define the helpers and the tools in the session (again after a kernel restart lost them)."""
+        for what, code in (("helpers", self._helper_code), ("tools", self.tools.setup_code if self.tools else "")):
+            if not code:
+                continue
+            defined = self.sandbox.execute(code)
+            if not defined.ok:
+                raise AgentError(f"member {self.name}: defining its {what} in the sandbox failed:\n{defined.traceback}")
 
-    def _act(self, code: tuple[str, ...], span: "Context | None" = None) -> tuple[tuple[ExecutionResult, ...], str]:
+    def _act(
+        self, code: tuple[str, ...], turn: int, span: "Context | None" = None
+    ) -> tuple[tuple[ExecutionResult, ...], str]:
         """Run the blocks in order, stopping at the first error; build the observation."""
         results: list[ExecutionResult] = []
         for block in code:
-            result = self._execute(block, span)
+            result = self._execute(block, turn, span)
             results.append(result)
+            if result.kernel_restarted:
+                self._define_helpers()
             if not result.ok:
                 break
         return tuple(results), render_observation(results, len(code), self.observation_chars)
 
-    def _execute(self, block: str, span: "Context | None") -> ExecutionResult:
-        """One cell in the sandbox; with telemetry, an `execute_tool code` span under the member's span."""
+    def _execute(self, block: str, turn: int, span: "Context | None") -> ExecutionResult:
+        """One cell in the sandbox; with telemetry, an `execute_tool code` span under the member's span.
+
+        The cell's tool calls are answered by the member's tools, their spans under the cell's.
+        """
         telemetry = self.gateway.telemetry
         if telemetry is None:
-            return self.sandbox.execute(block)
+            return self.sandbox.execute(block, tools=self.tools.handler(turn, None) if self.tools else None)
         attributes = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": "code",
@@ -217,7 +230,8 @@ class CodeActMember:
         if telemetry.capture_content:
             attributes["gen_ai.tool.call.arguments"] = block
         with telemetry.span("execute_tool code", span, attributes) as tool:
-            result = self.sandbox.execute(block)
+            tools = self.tools.handler(turn, telemetry.context_of(tool)) if self.tools else None
+            result = self.sandbox.execute(block, tools=tools)
             done: dict[str, Any] = {"crewgate.timed_out": result.timed_out, "crewgate.truncated": result.truncated}
             if telemetry.capture_content:
                 done["gen_ai.tool.call.result"] = render_observation([result], 1, self.observation_chars)

@@ -60,7 +60,10 @@ def render_helpers(helpers: Sequence[Callable[..., object]]) -> str:
     return "\n\n".join(rendered)
 
 
-def system_prompt(name: str, role: str, goal: str, helpers: Sequence[Callable[..., object]] = ()) -> str:
+def system_prompt(
+    name: str, role: str, goal: str, helpers: Sequence[Callable[..., object]] = (), tools: str = ""
+) -> str:
+    """The member's system prompt; `tools` is the rendered stubs section of what it may call (agents.tools)."""
     parts = [role_template(role), f"Your name in the crew: {name}."]
     if goal:
         parts.append(f"Your goal: {goal}")
@@ -69,4 +72,6 @@ def system_prompt(name: str, role: str, goal: str, helpers: Sequence[Callable[..
         parts.append(
             "## Helper functions already defined in the session\n```python\n" + render_helpers(helpers) + "\n```"
         )
+    if tools:
+        parts.append(tools)
     return "\n\n".join(parts)

@@ -8,9 +8,12 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ._transport import Transport, TransportClosed
+
+OnMessage = Callable[[dict[str, Any]], dict[str, Any] | None]  # a message that is not the reply -> what to send back
 
 
 class ChannelBroken(Exception):
@@ -33,13 +36,25 @@ class Channel:
             raise ChannelBroken(f"expected a hello from the supervisor, got {str(hello)[:200]!r}")
         return hello
 
-    def call(self, request: dict[str, Any], timeout: float, limit: int) -> dict[str, Any]:
-        """Send `request`, return its reply; replies to earlier ids are dropped."""
+    def call(
+        self, request: dict[str, Any], timeout: float, limit: int, on_message: OnMessage | None = None
+    ) -> dict[str, Any]:
+        """Send `request`, return its reply; replies to earlier ids are dropped.
+
+        Messages with an `op` that arrive meanwhile (a cell's tool calls) go to `on_message`, and what it
+        returns is sent back; the time it spends does not count against `timeout`.
+        """
         message_id = self._send(request)
         deadline = time.monotonic() + timeout
         while True:
             reply = self._read_message(deadline, limit)
-            if reply.get("id") == message_id:
+            if "op" in reply and on_message is not None:
+                started = time.monotonic()
+                answer = on_message(reply)
+                if answer is not None:
+                    self._send(answer)
+                deadline += time.monotonic() - started
+            elif reply.get("id") == message_id:
                 return reply
 
     def notify(self, request: dict[str, Any]) -> None:

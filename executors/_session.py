@@ -21,6 +21,7 @@ from .errors import KernelDied, SandboxAborted, SandboxStateError, SandboxUnavai
 from .limits import SandboxLimits
 from .protocol import SandboxState
 from .result import ExecutionResult
+from .tools import ToolAnswer, ToolCall, ToolHandler, no_tools
 
 log = logging.getLogger("crewgate.sandbox")
 
@@ -154,15 +155,23 @@ class KernelSandbox(abc.ABC):
         )
 
     # -- cells --------------------------------------------------------------
-    def execute(self, code: str, timeout: float | None = None) -> ExecutionResult:
-        """Run `code` in the session's namespace. The code's own errors come back as data."""
+    def execute(self, code: str, timeout: float | None = None, tools: ToolHandler | None = None) -> ExecutionResult:
+        """Run `code` in the session's namespace. The code's own errors come back as data.
+
+        `tools` answers the tool calls this cell makes (see `executors.tools`); without it every call is refused.
+        """
         channel = self._require_running()
         limits = self.limits
         timeout = limits.timeout_s if timeout is None else float(timeout)
         request = {"op": "exec", "code": code, "timeout": timeout, "grace": limits.grace_s, "cap": limits.output_bytes}
         started = time.perf_counter()
         try:
-            reply = channel.call(request, timeout + limits.grace_s + REPLY_SLACK_S, 24 * limits.output_bytes + 65536)
+            reply = channel.call(
+                request,
+                timeout + limits.grace_s + REPLY_SLACK_S,
+                24 * limits.output_bytes + 65536,
+                lambda message: _answer_tool(message, tools or no_tools),
+            )
             return _result_from(reply, time.perf_counter() - started)
         except ChannelBroken as exc:
             if self._aborted is not None:
@@ -220,6 +229,21 @@ class KernelSandbox(abc.ABC):
         if reply.get("ok") is not True:
             raise WorkspaceError(f"{self.describe()}: {request['op']} refused: {reply.get('error')}")
         return reply
+
+
+def _answer_tool(message: dict[str, Any], tools: ToolHandler) -> dict[str, Any] | None:
+    """The host's answer to a tool call from the sandbox; other messages are not answered."""
+    call, name, arguments = message.get("call"), message.get("name"), message.get("arguments")
+    if message.get("op") != "tool" or not isinstance(call, int):
+        return None
+    if not isinstance(name, str) or not isinstance(arguments, dict) or not isinstance(message.get("local"), bool):
+        return ToolAnswer.failed("ValueError", "malformed tool call").to_message(call)
+    try:
+        answer = tools(ToolCall(name, arguments, message["local"]))
+    except Exception as exc:  # noqa: BLE001 -- the cell waits for an answer whatever went wrong here
+        log.warning("tool call %s failed on the host: %s", name[:80], exc)
+        answer = ToolAnswer.failed("ToolError", f"{name}: crewgate could not complete the call ({type(exc).__name__})")
+    return answer.to_message(call)
 
 
 def _b64(data: bytes) -> str:

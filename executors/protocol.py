@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Protocol, Self, runtime_checkable
 
 from .result import ExecutionResult
+from .tools import ToolHandler
 
 
 class SandboxState(enum.Enum):
@@ -38,7 +39,9 @@ class Sandbox(Protocol):
 
     def start(self) -> Self: ...
 
-    def execute(self, code: str, timeout: float | None = None) -> ExecutionResult: ...
+    def execute(self, code: str, timeout: float | None = None, tools: ToolHandler | None = None) -> ExecutionResult:
+        """Run a cell; `tools` answers the calls it makes to tools (none: every call is refused)."""
+        ...
 
     def put_files(self, files: Mapping[str, bytes | str]) -> int: ...
 

@@ -4,6 +4,12 @@ Runs inside the sandbox (stdlib only) as a child of the supervisor. Requests
 arrive as JSON lines on fd 3, replies leave as JSON lines on fd 4. fd 1 and 2
 are pipes the supervisor reads, so everything a cell or its child processes
 print is captured there and can never be mistaken for a reply.
+
+Tools: `__crewgate_tool__(name, arguments)` sends a call as a JSON line on fd 4
+and waits on fd 3 for its answer; the supervisor relays both ways, the host
+decides (allow-list, budget, recorded replies) and calls the server. Nothing in
+the sandbox is trusted to decide: a cell that writes its own tool lines only
+asks the host, like the function does.
 """
 
 import ast
@@ -17,11 +23,63 @@ import traceback
 REQUESTS, REPLIES = 3, 4
 KERNEL_PID = os.getpid()
 KERNEL_FILE = "<string>"
+TOOL_ARGUMENT_BYTES = 1024 * 1024  # one call's JSON arguments; the supervisor refuses longer lines too
 
-_namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+
+class ToolError(RuntimeError):
+    """A tool (an MCP server's, or the host refusing a call) reported an error."""
+
+
+_TOOL_ERRORS = {"PermissionError": PermissionError, "TimeoutError": TimeoutError, "ValueError": ValueError}
+
+_namespace = {"__name__": "__main__", "__builtins__": __builtins__}  # the tool entry points are added in main()
 _saved_fds = {1: os.dup(1), 2: os.dup(2)}
 _streams = {"stdout": sys.stdout, "stderr": sys.stderr}
 _in_cell = False
+_requests = None  # fd 3, opened in main()
+_pending = b""  # bytes read from fd 3 that are not a whole line yet
+_tool_calls = 0
+
+
+def _next_message():
+    """The next JSON line on fd 3: a cell to run, or a tool call's answer."""
+    global _pending
+    while b"\n" not in _pending:
+        chunk = _requests.read(65536)
+        if not chunk:
+            raise EOFError("the supervisor closed the request channel")
+        _pending += chunk
+    line, _pending = _pending.split(b"\n", 1)
+    return json.loads(line)
+
+
+def _call_tool(name, arguments, local=False):
+    """Ask the host to call tool `name`; return its result as Python data or raise its error."""
+    global _tool_calls
+    if not isinstance(name, str) or not isinstance(arguments, dict):
+        raise TypeError("__crewgate_tool__(name: str, arguments: dict)")
+    _tool_calls += 1
+    call = _tool_calls
+    message = {"tool": name, "call": call, "arguments": arguments, "local": bool(local)}
+    try:
+        line = json.dumps(message, ensure_ascii=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:  # a cyclic structure, a set, an object, NaN
+        raise TypeError(
+            f"{name}: arguments must be JSON data (str, int, float, bool, None, lists, dicts with str keys): {exc}"
+        ) from None
+    if len(line) > TOOL_ARGUMENT_BYTES:
+        raise ValueError(
+            f"{name}: the arguments are {len(line)} bytes as JSON, over the {TOOL_ARGUMENT_BYTES}-byte limit"
+        )
+    _reply_line(line)
+    while True:
+        answer = _next_message()
+        if isinstance(answer, dict) and answer.get("tool_result") == call:
+            break
+    if answer.get("ok") is True:
+        return answer.get("value")
+    error = _TOOL_ERRORS.get(answer.get("error_type"), ToolError)
+    raise error(str(answer.get("message") or f"{name} failed"))
 
 
 def _on_interrupt(signum, frame):
@@ -88,13 +146,17 @@ def _flush():
 
 
 def _reply(message):
-    data = (json.dumps(message, ensure_ascii=True) + "\n").encode()
+    _reply_line(json.dumps(message, ensure_ascii=True))
+
+
+def _reply_line(line):
+    data = (line + "\n").encode()
     while data:
         data = data[os.write(REPLIES, data) :]
 
 
 def main():
-    global _in_cell
+    global _in_cell, _requests
     os.chdir(sys.argv[1] if len(sys.argv) > 1 else ".")
     sys.argv = [""]
     for stream in _streams.values():
@@ -104,20 +166,18 @@ def main():
             handle.write("1000")
     except OSError:
         pass
-    requests = os.fdopen(REQUESTS, "rb", buffering=0)
+    _requests = os.fdopen(REQUESTS, "rb", buffering=0)
+    _namespace["__crewgate_tool__"] = _call_tool
+    _namespace["ToolError"] = ToolError
     signal.signal(signal.SIGINT, _on_interrupt)
-    pending = b""
     while True:
         try:
-            chunk = requests.read(65536)
+            request = _next_message()
         except KeyboardInterrupt:
             continue
-        if not chunk:
+        except EOFError:
             return
-        pending += chunk
-        while b"\n" in pending:
-            line, pending = pending.split(b"\n", 1)
-            request = json.loads(line)
+        if isinstance(request, dict) and "code" in request:  # else a late tool answer: its call is over
             _prepare_cell()
             try:
                 value, error, tb_text = _run_cell(request["id"], request["code"])

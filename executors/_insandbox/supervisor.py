@@ -6,6 +6,11 @@ cell timeout (interrupt first, then kill and start a fresh kernel), and moves
 files in and out of the workspace as bounded tar archives. It never runs
 model code itself, so a cell that wedges the kernel cannot wedge the channel.
 
+Tool calls: during a cell, a `{"tool": ...}` line from the kernel is checked for
+shape and passed to the host as `{"op": "tool", ...}`; the host's
+`{"op": "tool_result", ...}` goes back to the kernel. The supervisor decides
+nothing about tools: the host does, for whatever line reaches it.
+
 Usage: python3 -c SOURCE MODE WORKSPACE PIDS_LIMIT KERNEL_SOURCE
 MODE is "container" (every stray process may be killed) or "local".
 Host protocol: one JSON object per line on stdin/stdout, ASCII only.
@@ -27,6 +32,8 @@ MODE, WORKSPACE, PIDS_LIMIT, KERNEL_SOURCE = sys.argv[1], sys.argv[2], int(sys.a
 HOST_IN, HOST_OUT = 0, 1
 READ_CHUNK = 65536
 MAX_REPLY = 16 * 1024 * 1024
+TOOL_LINE = 1024 * 1024 + 4096  # a tool call's line from the kernel (arguments are capped at 1 MiB there)
+OUTBOX_CAP = 8 * 1024 * 1024  # answers a kernel does not read are dropped beyond this
 
 
 class Capture:
@@ -82,9 +89,26 @@ class Kernel:
             self._exec_child(req_r, rep_w, out_w, err_w)
         for fd in (req_r, rep_w, out_w, err_w):
             os.close(fd)
-        for fd in (self.replies, self.stdout, self.stderr):
+        for fd in (self.requests, self.replies, self.stdout, self.stderr):
             _nonblocking(fd)
         self.pending = b""
+        self.outbox = bytearray()  # bytes for the kernel's request pipe, written as it reads
+
+    def post(self, line, required=True):
+        """Queue a line for the kernel; a tool answer (not `required`) is dropped when the kernel stops reading."""
+        if not required and len(self.outbox) > OUTBOX_CAP:
+            return
+        self.outbox += line.encode() + b"\n"
+        self.flush()
+
+    def flush(self):
+        try:
+            while self.outbox:
+                del self.outbox[: os.write(self.requests, self.outbox)]
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            self.outbox.clear()  # the kernel is gone; noticed on its reply pipe
 
     @staticmethod
     def _exec_child(req_r, rep_w, out_w, err_w):
@@ -170,7 +194,7 @@ class Supervisor:
         op = request.get("op")
         if op == "exec":
             return self.execute(request)
-        if op in ("ping", "interrupt"):  # an interrupt that arrives after its cell ended has nothing to stop
+        if op in ("ping", "interrupt", "tool_result"):  # arrived after its cell ended: nothing to stop or answer
             return {}
         if op == "put":
             return {"files": extract(base64.b64decode(request["tar"]))}
@@ -192,28 +216,29 @@ class Supervisor:
         cap, timeout, grace = int(request["cap"]), float(request["timeout"]), float(request["grace"])
         kernel = self.kernel
         out, err = Capture(cap), Capture(cap)
-        message = json.dumps({"id": request["id"], "code": request["code"], "cap": cap}) + "\n"
-        try:
-            os.write(kernel.requests, message.encode())  # the kernel may be gone; noticed below
-        except OSError:
-            pass
+        kernel.post(
+            json.dumps({"id": request["id"], "code": request["code"], "cap": cap})
+        )  # a gone kernel: noticed below
         deadline = time.monotonic() + timeout
         interrupted, reply, note = False, None, ""
-        if self._take_interrupts():  # sent after this cell's request (lines arrive in order): it is for this cell
+        if self._take_host_messages():  # sent after this cell's request (lines arrive in order): it is for this cell
             interrupted = True
             _signal(kernel.pid, signal.SIGINT)
             deadline = time.monotonic() + grace
         watched = [kernel.replies, kernel.stdout, kernel.stderr, HOST_IN]
         while reply is None:
             wait = max(deadline - time.monotonic(), 0)
-            ready, _, _ = select.select(watched, [], [], wait)
+            writable = [kernel.requests] if kernel.outbox else []
+            ready, can_write, _ = select.select(watched, writable, [], wait)
+            if can_write:
+                kernel.flush()
             if HOST_IN in ready:
                 chunk = os.read(HOST_IN, 1 << 20)
                 if not chunk:  # the host is gone: nobody will read a result
                     kernel.kill()
                     sys.exit(0)
                 self.host_pending += chunk
-                if self._take_interrupts() and not interrupted:  # the host cancelled the cell: as a timeout does
+                if self._take_host_messages() and not interrupted:  # the host cancelled the cell: as a timeout does
                     interrupted = True
                     _signal(kernel.pid, signal.SIGINT)
                     deadline = time.monotonic() + grace
@@ -221,11 +246,11 @@ class Supervisor:
                 if fd in ready and not _drain(fd, capture):
                     watched.remove(fd)  # every writer closed it; stop polling it
             if kernel.replies in ready:
-                reply, dead = self._read_reply(kernel, request["id"])
+                reply, dead = self._read_reply(kernel, request["id"], self._relay_tool_call)
                 if dead:
                     note = kernel.death_note()
                     break
-            if not ready and reply is None:
+            if not ready and not can_write and reply is None:
                 if not interrupted:
                     interrupted = True
                     _signal(kernel.pid, signal.SIGINT)
@@ -261,8 +286,8 @@ class Supervisor:
             "kernel_restarted": restarted,
         }
 
-    def _take_interrupts(self):
-        """Remove the interrupt requests among the host's pending lines; whether there was one."""
+    def _take_host_messages(self):
+        """Act on the interrupts and tool answers among the host's pending lines; whether there was an interrupt."""
         *lines, rest = self.host_pending.split(b"\n")
         kept, found = [], False
         for line in lines:
@@ -272,14 +297,35 @@ class Supervisor:
                 message = None
             if isinstance(message, dict) and message.get("op") == "interrupt":
                 found = True
+            elif isinstance(message, dict) and message.get("op") == "tool_result":
+                answer = {key: value for key, value in message.items() if key not in ("op", "call", "id")}
+                self.kernel.post(json.dumps({"tool_result": message.get("call"), **answer}), required=False)
             else:
                 kept.append(line + b"\n")
         self.host_pending = b"".join(kept) + rest
         return found
 
+    def _relay_tool_call(self, kernel, message):
+        """Pass a well-formed tool call to the host; answer a malformed one here."""
+        call = message.get("call")
+        fields = (message.get("tool"), message.get("arguments"), message.get("local"))
+        if not isinstance(call, int) or isinstance(call, bool):
+            return  # no call number: nobody waits for an answer
+        name, arguments, local = fields
+        if (
+            not isinstance(name, str)
+            or len(name) > 256
+            or not isinstance(arguments, dict)
+            or not isinstance(local, bool)
+        ):
+            answer = {"tool_result": call, "ok": False, "error_type": "ValueError", "message": "malformed tool call"}
+            kernel.post(json.dumps(answer), required=False)
+            return
+        self.send({"op": "tool", "call": call, "name": name, "arguments": arguments, "local": local})
+
     @staticmethod
-    def _read_reply(kernel, request_id):
-        """Return (reply or None, kernel_dead). Garbage on the reply pipe counts as dead."""
+    def _read_reply(kernel, request_id, relay):
+        """Return (reply or None, kernel_dead), relaying tool calls. Garbage on the reply pipe counts as dead."""
         eof = False
         while True:
             try:
@@ -294,11 +340,17 @@ class Supervisor:
                 return None, True
         while b"\n" in kernel.pending:
             line, kernel.pending = kernel.pending.split(b"\n", 1)
+            if len(line) > TOOL_LINE and line.startswith(b'{"tool"'):
+                answer = {"ok": False, "error_type": "ValueError", "message": f"a tool call over {TOOL_LINE} bytes"}
+                kernel.post(json.dumps({"tool_result": _call_number(line), **answer}), required=False)
+                continue
             try:
                 reply = json.loads(line)
             except ValueError:
                 return None, True
-            if isinstance(reply, dict) and reply.get("id") == request_id:
+            if isinstance(reply, dict) and "tool" in reply:
+                relay(kernel, reply)
+            elif isinstance(reply, dict) and reply.get("id") == request_id:
                 return reply, False
         return None, eof
 
@@ -320,6 +372,13 @@ class Supervisor:
             killed += len(strays)
             time.sleep(0.01)
         return killed
+
+
+def _call_number(line):
+    """The call number of an over-long tool line, read without parsing all of it (the kernel writes it second)."""
+    head = line[:200].decode("ascii", "replace")
+    digits = head.partition('"call": ')[2].split(",")[0].strip()
+    return int(digits) if digits.isdigit() else None
 
 
 def _signal(pid, sig):

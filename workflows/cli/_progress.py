@@ -44,6 +44,9 @@ def _line(event: Event) -> str:
             first = terminal_safe(display_lines(str(event["output"]).strip())[-1])[:100]
             text += f": {first}"
         return text
+    if event["event"] == "turn" and event.get("tool"):
+        tool = terminal_safe(one_line(str(event["tool"])))[:120]
+        return f"{elapsed}     {event['member']} turn {event['turn']} called {tool}: {event.get('outcome')}"
     if event["event"] == "turn":
         what = "final answer" if event.get("status") == "final" else event.get("status") or "turn"
         return f"{elapsed}     {event['member']} turn {event['turn']} ({what}, {event['tokens']} tokens)"

@@ -40,6 +40,9 @@ def review_lines(view: ReviewView, full: bool) -> tuple[list[str], tuple[str, ..
         lines.append(f"⚠ {one_line(warning)}")
     lines.append("\n== diff (git format; `git apply` takes it as it is) ==")
     block(view.diff.rstrip("\n") or "(no changes)")
+    if view.tool_calls:
+        lines.append(f"\n== tool calls made by the run ({len(view.tool_calls)}; arguments and results: runs trace) ==")
+        block("\n".join(view.tool_calls))
     lines.append("\n== evidence: step outputs (written by the crew, quoted) ==")
     for step_id, output in view.outputs.items():
         text = output.strip()

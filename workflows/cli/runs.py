@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..plain import json_object
+from ..plain import JsonObject, json_object
 from ..visible import display_lines
 from ._display import one_line, quoted, terminal_safe
 from ._output import emit_json, open_services
@@ -64,6 +64,8 @@ def show(run_id: str, as_json: bool) -> None:
         f"  cost {cost_text(view.cost_usd, view.unpriced_calls)} for {view.model_calls} model call(s)"
         + (f" ({members})" if members else "")
     )
+    if view.tool_calls:
+        click.echo(f"  tool calls {view.tool_calls} ({view.tool_calls_refused} refused; see `crewgate runs trace`)")
     for step in view.steps:
         tail = terminal_safe(display_lines(step.output.strip())[-1][:80]) if step.output.strip() else ""
         cost = f"${step.cost_usd:.4f}" if step.kind in ("crew", "task") else ""
@@ -105,6 +107,9 @@ def trace_command(run_id: str, as_json: bool, shape: str, output: str | None) ->
         return
     for event in events:
         data = event.data
+        if data.get("status") == "tool_call":
+            _show_tool_call(event.step_id, event.attempt, event.member, event.turn, data)
+            continue
         click.secho(
             f"[{event.step_id} #{event.attempt}] {event.member} turn {event.turn} "
             f"({data.get('status')}, {json_object(data.get('usage')).get('total_tokens', 0)} tokens)",
@@ -114,6 +119,24 @@ def trace_command(run_id: str, as_json: bool, shape: str, output: str | None) ->
             if data.get(key):
                 lines, _ = quoted(str(data[key]).rstrip())
                 click.secho("\n".join(lines), dim=key == "observation")
+
+
+def _show_tool_call(step: str, attempt: int, member: str, turn: int, data: JsonObject) -> None:
+    """A tool call as a trace turn: who called what, how it ended, its arguments and result behind the gutter."""
+    replayed = ", replayed from the record" if data.get("replayed") else ""
+    tool = terminal_safe(one_line(str(data.get("tool"))))
+    click.secho(
+        f"[{step} #{attempt}] {member} turn {turn} called {tool} ({data.get('outcome')}, "
+        f"{float(str(data.get('duration_s') or 0)):.3f} s{replayed})",
+        bold=True,
+    )
+    lines, _ = quoted(f"arguments: {data.get('arguments')}\nresult: {data.get('result')}")
+    click.echo("\n".join(lines))
+    flags = data.get("flags")
+    if isinstance(flags, list) and flags:
+        click.secho(
+            f"  ! hidden characters in this call, shown escaped: {', '.join(str(flag) for flag in flags)}", fg="yellow"
+        )
 
 
 @runs.command()

@@ -5,9 +5,10 @@ so a key written into one would be too. A literal secret is a text value under a
 name that looks like a secret (`secret_word`: key, token, secret, password,
 authorization, in any case) in one of the places a runbook passes values on:
 a model param (at any depth, e.g. `extra_headers.Authorization`), an input's
-`default`, or a schedule's `inputs`. A runbook cannot name an environment
-variable, so every text value there is literal. Numbers and true/false are not
-secrets: `max_tokens: 4096` is fine.
+`default`, a schedule's `inputs`, or an MCP server's `env`/`headers`. Only an MCP
+server's values may name an environment variable (`${GITHUB_TOKEN}`, read when the
+server starts); everywhere else every text value is literal. Numbers and true/false
+are not secrets: `max_tokens: 4096` is fine.
 """
 
 import re
@@ -45,6 +46,12 @@ def literal_secrets(data: Any) -> Iterator[LiteralSecret]:
         word = secret_word(str(name))
         if word and _is_text(default):
             yield LiteralSecret(("inputs", name, "default"), str(name), word)
+    for server, spec in _mapping(_mapping(top.get("tools")).get("mcp")).items():
+        for part in ("env", "headers"):
+            for name, value in _mapping(_mapping(spec).get(part)).items():
+                word = secret_word(str(name))
+                if word and _is_text(value) and not (isinstance(value, str) and REFERENCE.search(value)):
+                    yield LiteralSecret(("tools", "mcp", server, part, name), str(name), word)
     schedule = top.get("schedule")
     for index, entry in enumerate(schedule if isinstance(schedule, list) else []):
         for name, value in _mapping(_mapping(entry).get("inputs")).items():
@@ -105,6 +112,11 @@ def _message(found: LiteralSecret, data: dict[str, Any]) -> str:
             own = _mapping(_mapping(_mapping(data.get("crew")).get("members")).get(member)).get("model")
             model = own or data.get("model")
             return f"model param {_dotted(param)!r} of member {member!r} {kept}{_use_provider_key(model)}"
+        case ("tools", "mcp", server, part, name):
+            return (
+                f'{part} {name!r} of MCP server {server!r} {kept}write it as "${{{variable}}}" and set '
+                f"{variable} in the environment of every crewgate process that runs it"
+            )
         case ("model_params", *param):
             return f"model param {_dotted(param)!r} {kept}{_use_provider_key(data.get('model'))}"
         case _:
@@ -139,6 +151,7 @@ def _params(value: Any, path: Path, secret: tuple[str, str] | None) -> Iterator[
         yield LiteralSecret(path, str(path[-1]), "a password in a URL")
 
 
+REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")  # ${NAME}: read from crewgate's environment at start
 _URL_PASSWORD = re.compile(r"://[^/@\s:]*:[^/@\s]+@")  # scheme://user:password@host
 LONG_NUMBER = 12  # digits: a number this long under a secret name is a key, not a setting like max_tokens
 

@@ -19,19 +19,24 @@ from ..errors import Problem, RunbookError
 from . import schema
 from ._yaml import Positions, YamlProblem, parse
 from .literal_secrets import check_literal_secrets
-from .references import check_references
+from .references import check_references, check_tools
 from .schema import STEP_KINDS, Runbook
+from .tool_files import ToolModule
 
 
 @dataclass(frozen=True)
 class LoadedRunbook:
-    """A valid runbook with what identifies it: its source text and content hash."""
+    """A valid runbook with what identifies it: its source text and content hash.
+
+    `tool_modules` are its Python tool modules as read when it was loaded; their bytes are part of `sha256`.
+    """
 
     runbook: Runbook
     source: str
     sha256: str
     file: str
     base_dir: Path | None
+    tool_modules: tuple[ToolModule, ...] = ()
 
     @property
     def ref(self) -> str:
@@ -75,10 +80,18 @@ def parse_runbook(
         runbook = Runbook.model_validate(data)
     except ValidationError as exc:
         raise RunbookError([_problem(error, data, positions, file) for error in exc.errors()] + secrets) from exc
-    problems = check_references(runbook, positions, file, base_dir) + secrets
+    modules, tool_problems = check_tools(runbook, positions, file, base_dir)
+    problems = check_references(runbook, positions, file, base_dir) + tool_problems + secrets
     if problems:
         raise RunbookError(problems)
-    return LoadedRunbook(runbook, text, canonical_hash(data), file, base_dir)
+    return LoadedRunbook(runbook, text, content_hash(data, modules), file, base_dir, tuple(modules))
+
+
+def content_hash(data: Any, modules: list[ToolModule]) -> str:
+    """The runbook's data, and the bytes of its tool modules when it has some (a runbook without keeps its hash)."""
+    if not modules:
+        return canonical_hash(data)
+    return canonical_hash({"runbook": data, "tool_modules": {module.path: module.sha256 for module in modules}})
 
 
 def _problem(error: Any, data: Any, positions: Positions, file: str) -> Problem:
@@ -188,6 +201,10 @@ def _model_at(path: tuple[str | int, ...], data: Any) -> type[BaseModel] | None:
             return schema.SandboxSpec
         case ("budget",):
             return schema.BudgetSpec
+        case ("tools",):
+            return schema.ToolsSpec
+        case ("tools", "mcp", _):
+            return schema.McpServerSpec
         case ("schedule", _):
             return schema.ScheduleEntry
         case ("schedule", _, "batch"):

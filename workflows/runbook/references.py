@@ -13,6 +13,7 @@ from ..errors import Problem
 from ._yaml import Positions
 from .schema import CheckStep, CrewStep, GateStep, GitTarget, PromoteStep, Runbook, TaskStep
 from .templates import ROOTS, TemplateProblem, references
+from .tool_files import ToolModule, allow_list_problems, read_tool_modules
 
 ENGINE_PROCESSES = {"crewai": ("sequential", "hierarchical"), "autogen": ("round_robin", "selector")}
 
@@ -30,6 +31,18 @@ def check_references(runbook: Runbook, positions: Positions, file: str, base_dir
     problems.extend(_schedule(runbook, report, base_dir))
     problems.extend(_model_files(runbook, report, base_dir))
     return problems
+
+
+def check_tools(
+    runbook: Runbook, positions: Positions, file: str, base_dir: Path | None
+) -> tuple[list[ToolModule], list[Problem]]:
+    """The runbook's tool modules (read once, here) and the problems with them and with the allow-lists."""
+    modules, unusable = read_tool_modules(runbook, base_dir)
+    problems = []
+    for where, message in [*unusable, *allow_list_problems(runbook, modules)]:
+        mark = positions.of(where)
+        problems.append(Problem(file, mark.line, mark.col, message, ".".join(str(part) for part in where)))
+    return modules, problems
 
 
 def _members(runbook: Runbook, report: Report) -> Iterator[Problem]:

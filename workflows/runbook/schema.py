@@ -17,6 +17,7 @@ from .semver import SEMVER
 NAME = r"^[a-z][a-z0-9-]{0,62}$"
 IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
 STEP_KINDS = ("task", "crew", "check", "gate", "promote")
+TOOL_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*\.(\*|[A-Za-z_][A-Za-z0-9_]*)$"  # namespace.function or namespace.*
 
 
 class Strict(BaseModel):
@@ -54,6 +55,11 @@ class MemberSpec(Strict):
         "set the provider's key (e.g. OPENAI_API_KEY) in the worker's environment.",
     )
     max_turns: int = Field(10, ge=1, le=200, description="Model replies allowed per task.")
+    tools: list[Annotated[str, Field(pattern=TOOL_PATTERN)]] | None = Field(
+        None,
+        description="What this member may call: `server.tool`, `module.function`, or `NAME.*` for all of one "
+        "namespace. Default: every Python tool module's functions, no MCP tool.",
+    )
 
 
 class CrewSpec(Strict):
@@ -100,6 +106,53 @@ class BudgetSpec(Strict):
 
     max_tokens: int | None = Field(None, ge=1, description="Total prompt+completion tokens.")
     max_usd: float | None = Field(None, gt=0, description="Total cost in US dollars.")
+    max_tool_calls: int = Field(
+        200, ge=0, le=100000, description="Tool calls the whole run may make (refused ones count too)."
+    )
+
+
+class McpServerSpec(Strict):
+    """One MCP server: a command crewgate starts on the host for the run (stdio), or a URL (streamable HTTP)."""
+
+    command: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None, min_length=1, description="Program and arguments, e.g. [uvx, mcp-server-time]; run beside the runbook."
+    )
+    env: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
+        default_factory=dict,
+        description="The server's environment (added to a minimal PATH/HOME). Secrets as ${VARIABLE}, read from "
+        "crewgate's environment when the server starts; they never enter the sandbox.",
+    )
+    url: str | None = Field(None, pattern=r"^https?://", description="A streamable HTTP server's URL.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="HTTP headers for a `url` server; secrets as ${VARIABLE}."
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "McpServerSpec":
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give an MCP server either `command:` (stdio) or `url:` (streamable HTTP)")
+        if self.url is None and self.headers:
+            raise ValueError("`headers:` are for a `url:` server; a `command:` server takes `env:`")
+        if self.url is not None and self.env:
+            raise ValueError("`env:` is for a `command:` server; a `url:` server takes `headers:`")
+        return self
+
+
+class ToolsSpec(Strict):
+    """Tools the crew's code can call as Python functions (README: Tools)."""
+
+    python: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list,
+        description="Python files beside the runbook (part of its content hash), imported in the sandbox; "
+        "each public function is `<file stem>.<function>`.",
+    )
+    mcp: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")], McpServerSpec] = Field(
+        default_factory=dict, description="Server name -> server; its tools are `<name>.<tool>` in the sandbox."
+    )
+    timeout_s: float = Field(30.0, gt=0, le=3600, description="Time one MCP tool call may take.")
+    max_result_bytes: int = Field(
+        262144, ge=1024, le=16 * 1024 * 1024, description="Largest result (as JSON) a call may return to a cell."
+    )
 
 
 class StepBase(Strict):
@@ -319,6 +372,7 @@ class Runbook(Strict):
     budget: BudgetSpec = Field(default_factory=lambda: BudgetSpec())
     crew: CrewSpec
     sandbox: SandboxSpec = Field(default_factory=lambda: SandboxSpec())
+    tools: ToolsSpec = Field(default_factory=lambda: ToolsSpec())
     steps: list[Step] = Field(min_length=1)
     schedule: list[ScheduleEntry] = Field(default_factory=list)
 

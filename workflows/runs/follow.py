@@ -64,6 +64,11 @@ def follow(
                         "turn": item.turn,
                         "status": item.data.get("status"),
                         "tokens": usage.get("total_tokens", 0),
+                        **(
+                            {"tool": item.data.get("tool"), "outcome": item.data.get("outcome")}
+                            if "tool" in item.data
+                            else {}
+                        ),
                     },
                 )
             )

@@ -9,14 +9,17 @@ import datetime
 import json
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
 from ..artifacts.artifact import Artifact, build_artifact
 from ..durations import parse_duration
 from ..errors import RunCancelled
-from ..plain import JsonObject
+from ..plain import Json, JsonObject
 from ..repo.git import unstorable
 from ..runbook.schema import DirectoryTarget, GitTarget, PromoteStep
 from ..store.records import Records
 from ..store.rows import ReviewRecord
+from ..store.tool_calls import list_tool_calls
 from ..visible import visible
 from ..webhooks import review_created
 from .live import LiveRuns
@@ -59,7 +62,13 @@ def open_review(
         artifact_sha256=sha,
         policy=json.dumps(gate.model_dump()),
         evidence=json.dumps(
-            {**evidence, "warnings": warnings, "blocked": blocked, "trace": f"crewgate runs trace {run_id}"}
+            {
+                **evidence,
+                "warnings": warnings,
+                "blocked": blocked,
+                "tool_calls": _tool_calls(records.engine, run_id),
+                "trace": f"crewgate runs trace {run_id}",
+            }
         ),
         requester=run.requester,
         expires_at=expires.isoformat(timespec="seconds") if expires else None,
@@ -71,6 +80,14 @@ def open_review(
     records.finish_step(run_id, step_id, attempt, "waiting", f"review {review_id}, artifact sha256 {sha}", {})
     runs.close(run_id)  # a waiting run holds no container
     return ReviewOpened(review_id, sha, expires.isoformat() if expires else None)
+
+
+def _tool_calls(engine: Engine, run_id: str) -> list[Json]:
+    """Who called which tool, and how it ended, for the reviewer (arguments and results are in the trace)."""
+    return [
+        {"step": call.scope, "member": call.member, "tool": call.tool, "outcome": call.outcome}
+        for call in list_tool_calls(engine, run_id)
+    ]
 
 
 def _promotion_warnings(steps: list[Any], deleted: tuple[str, ...]) -> list[str]:

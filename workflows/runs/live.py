@@ -21,16 +21,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agents import Budget, CodeActMember, LLMGateway
+from agents.tools import MemberTools
 from agents.trace import TraceEvent
 from crews import Crew, build_crew, build_members
 from executors import SandboxLimits
 from executors.protocol import Sandbox
 
 from ..errors import RunCancelled
+from ..plain import JsonObject
 from ..runbook.loader import LoadedRunbook
 from .environments import session_image
-from .replies import RecordedReplies
+from .replies import RecordedReplies, scope_of
 from .services import RunServices
+from .tool_calls import RecordedToolCalls
+from .tools import RunTools
 
 CANCEL_POLL_S = 0.5
 CANCELLED = "the run was cancelled"
@@ -53,6 +57,7 @@ class LiveRun:
     snapshot: str
     position: tuple[str, int] = ("", 0)  # the step id and attempt its members' trace belongs to
     cancelled: bool = False
+    tools: RunTools | None = None
     _crew: Crew | None = None
 
     @property
@@ -61,6 +66,15 @@ class LiveRun:
             self._crew = self.make_crew()
         return self._crew
 
+    def member_tools(self, member: str) -> MemberTools | None:
+        """The member's share of the run's tools (None: the runbook has none)."""
+        tools = self.tools
+        if tools is None:
+            return None
+        return MemberTools(
+            tools.prompt_for(member), tools.setup_code, lambda turn, span: tools.handler(member, turn, span)
+        )
+
     def cancel(self) -> None:
         """From the watch thread: stop the model calls and kill the running cell."""
         self.cancelled = True
@@ -68,6 +82,8 @@ class LiveRun:
 
     def close(self) -> None:
         self.sandbox.close()
+        if self.tools is not None:
+            self.tools.close()
 
 
 class LiveRuns:
@@ -194,5 +210,20 @@ class LiveRuns:
                 json.loads(json.dumps(event.to_dict(), default=str)),
             )
 
-        live.members = build_members(book.crew.members, sandbox, gateway, book.model, book.model_params, trace=record)
+        def record_tool(member: str, turn: int, data: JsonObject) -> None:
+            services.records.add_trace(run_id, *live.position, member, turn, data)
+
+        if book.tools.python or book.tools.mcp:
+            calls = RecordedToolCalls(services.store.engine, run_id, services.clock)
+            try:
+                live.tools = RunTools.open(
+                    run_id, loaded, sandbox, calls, record_tool, lambda: scope_of(*live.position), services.telemetry
+                )
+            except BaseException:
+                sandbox.close()
+                raise
+        members = book.crew.members
+        live.members = build_members(
+            members, sandbox, gateway, book.model, book.model_params, trace=record, tools=live.member_tools
+        )
         return live

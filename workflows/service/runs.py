@@ -15,6 +15,7 @@ from ..plain import Event
 from ..store.costs import Cost, costs_of_runs, run_costs
 from ..store.records import TERMINAL as TERMINAL  # the statuses of an ended run, for a page that stops polling
 from ..store.rows import ReviewRecord, StepRecord
+from ..store.tool_calls import list_tool_calls
 from .views import PromotionView, RunSummary, RunView, StartedRun, StepView, TraceEntry
 
 if TYPE_CHECKING:  # the engine's services are imported only by the commands that run work
@@ -49,6 +50,7 @@ def show_run(services: "RunServices", run_id: str) -> RunView:
     run = records.run(run_id)
     done = [p for p in records.promotions(run_id) if p.status == "done"]
     costs = run_costs(records.engine, run_id)
+    calls = list_tool_calls(records.engine, run_id)
     steps = tuple(
         _step_view(row, costs.by_step.get(f"{row.step_id}#{row.attempt}", Cost())) for row in records.steps(run_id)
     )
@@ -74,6 +76,8 @@ def show_run(services: "RunServices", run_id: str) -> RunView:
         cost_usd=costs.total.cost_usd,
         model_calls=costs.total.calls,
         unpriced_calls=costs.total.unpriced_calls,
+        tool_calls=len(calls),
+        tool_calls_refused=sum(call.outcome == "refused" for call in calls),
         cost_by_member={member: cost.cost_usd for member, cost in sorted(costs.by_member.items())},
     )
 

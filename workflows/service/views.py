@@ -80,6 +80,8 @@ class RunView:
     unpriced_calls: int = 0  # calls litellm had no price for: cost_usd is then a lower bound
     cost_by_member: dict[str, float] = field(default_factory=dict)
     model_override: JsonObject | None = None  # {"model", "params"}: `crewgate run --model`, else None
+    tool_calls: int = 0  # calls its members' code made to tools (README: Tools), refused ones included
+    tool_calls_refused: int = 0
 
     def shown_inputs(self) -> JsonObject:
         """The inputs for a page: the text value of an input named like a secret (api_token, ...) is "***"."""
@@ -168,6 +170,16 @@ class ReviewView:
         """Each earlier step's output (written by the crew), by step id."""
         found = self.evidence.get("outputs")
         return {str(step): str(text) for step, text in found.items()} if isinstance(found, dict) else {}
+
+    @property
+    def tool_calls(self) -> list[str]:
+        """The tool calls the run made before the gate, one line each: `step member tool outcome` (README: Tools)."""
+        found = self.evidence.get("tool_calls")
+        return [
+            " ".join(str(call.get(key, "")) for key in ("step", "member", "tool", "outcome"))
+            for call in (found if isinstance(found, list) else [])
+            if isinstance(call, dict)
+        ]
 
 
 def _strings(found: Json) -> list[str]:

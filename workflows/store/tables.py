@@ -126,6 +126,24 @@ model_calls = Table(
     Column("reasoning", Text, nullable=True),  # the model's separate reasoning, for the trace only
 )
 
+tool_calls = Table(  # workflows/runs/tool_calls.py: started before the call, its outcome after
+    "crewgate_tool_calls",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("scope", String(96), primary_key=True),
+    Column("member", String(64), primary_key=True),
+    Column("call_index", Integer, primary_key=True),
+    Column("tool", String(300), nullable=False),
+    Column("arguments", Text, nullable=False),  # canonical JSON
+    Column("local", Integer, nullable=False),  # 1: a Python tool module's function (runs in the sandbox)
+    Column("outcome", String(16), nullable=False),  # started, ok, error, refused
+    Column("result", Text, nullable=True),  # JSON, for ok
+    Column("error_type", String(64), nullable=True),
+    Column("message", Text, nullable=True),
+    Column("duration_s", Float, nullable=True),
+    Column("created_at", String(40), nullable=False),
+)
+
 hosts = Table(  # liveness: a process hosting runs writes seen_at every few seconds (workflows/runs/liveness.py)
     "crewgate_hosts",
     metadata,

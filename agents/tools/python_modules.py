@@ -1,0 +1,71 @@
+"""Python tool modules: files beside the runbook, imported into the kernel before the first cell.
+
+They are written outside /workspace (so they are never part of the artifact), imported,
+and each public function is put in a namespace named after its module through a thin
+wrapper that asks the host first: the host checks the member's allow-list and counts
+the call. The function itself runs in the sandbox, with the sandbox's rights only; the
+allow-list keeps a member to its tools, it is not a wall between a cell and a module it
+could import by hand. Signatures and docstrings are read with `inspect` in the sandbox.
+"""
+
+import json
+from collections.abc import Mapping
+
+from .specs import ToolSpec
+
+TOOLS_DIR = "/tmp/crewgate-tools"  # noqa: S108 -- the sandbox's own tmpfs, outside /workspace
+
+
+def module_code(modules: Mapping[str, bytes], describe: bool = False) -> str:
+    """Kernel code: write and import each module, define its namespace; with `describe`, print its stubs as JSON."""
+    code = f"""
+import functools as _cg_functools, importlib as _cg_importlib, inspect as _cg_inspect
+import json as _cg_json, os as _cg_os, sys as _cg_sys, types as _cg_types
+_cg_os.makedirs({TOOLS_DIR!r}, exist_ok=True)
+for _cg_name, _cg_source in {dict(modules)!r}.items():
+    with open({TOOLS_DIR!r} + "/" + _cg_name + ".py", "wb") as _cg_file:
+        _cg_file.write(_cg_source)
+if {TOOLS_DIR!r} not in _cg_sys.path:
+    _cg_sys.path.insert(0, {TOOLS_DIR!r})
+
+def _cg_checked(_cg_qualified, _cg_function):
+    @_cg_functools.wraps(_cg_function)
+    def _cg_call(*args, **kwargs):
+        __crewgate_tool__(_cg_qualified, {{}}, True)
+        return _cg_function(*args, **kwargs)
+    return _cg_call
+
+_cg_described = {{}}
+for _cg_name in {sorted(modules)!r}:
+    _cg_sys.modules.pop(_cg_name, None)
+    _cg_module = _cg_importlib.import_module(_cg_name)
+    _cg_functions = {{
+        _cg_attr: _cg_value for _cg_attr, _cg_value in vars(_cg_module).items()
+        if not _cg_attr.startswith("_") and _cg_inspect.isfunction(_cg_value) and _cg_value.__module__ == _cg_name
+    }}
+    globals()[_cg_name] = _cg_types.SimpleNamespace(
+        **{{_cg_attr: _cg_checked(_cg_name + "." + _cg_attr, _cg_f) for _cg_attr, _cg_f in _cg_functions.items()}}
+    )
+    _cg_described[_cg_name] = [
+        {{"name": _cg_attr, "signature": str(_cg_inspect.signature(_cg_f)), "doc": _cg_inspect.getdoc(_cg_f) or ""}}
+        for _cg_attr, _cg_f in _cg_functions.items()
+    ]
+"""
+    if describe:
+        code += "print(_cg_json.dumps(_cg_described))\n"
+    return code
+
+
+def described_specs(printed: str) -> list[ToolSpec]:
+    """The stubs a describing cell printed (untrusted text: only its shape is relied on)."""
+    data = json.loads(printed)
+    if not isinstance(data, dict):
+        raise ValueError("the tool modules' description is not a JSON object")
+    specs = []
+    for module, functions in data.items():
+        for function in functions if isinstance(functions, list) else []:
+            if isinstance(function, dict) and all(
+                isinstance(function.get(key), str) for key in ("name", "signature", "doc")
+            ):
+                specs.append(ToolSpec(str(module), function["name"], function["signature"], function["doc"], "python"))
+    return specs
