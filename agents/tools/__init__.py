@@ -2,7 +2,7 @@
 
 from .mcp_client import ListedTool, McpServers, ServerSpec, ToolResult, ToolServerError
 from .member_tools import MemberTools
-from .python_modules import TOOLS_DIR, described_specs, module_code
+from .python_modules import TOOLS_DIR, described_specs, module_code, source_specs
 from .specs import ToolSpec, mcp_tool_spec, namespace_code, python_name, render_tools
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "namespace_code",
     "python_name",
     "render_tools",
+    "source_specs",
 ]

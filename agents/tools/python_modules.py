@@ -8,6 +8,7 @@ allow-list keeps a member to its tools, it is not a wall between a cell and a mo
 could import by hand. Signatures and docstrings are read with `inspect` in the sandbox.
 """
 
+import ast
 import json
 from collections.abc import Mapping
 
@@ -68,4 +69,18 @@ def described_specs(printed: str) -> list[ToolSpec]:
                 isinstance(function.get(key), str) for key in ("name", "signature", "doc")
             ):
                 specs.append(ToolSpec(str(module), function["name"], function["signature"], function["doc"], "python"))
+    return specs
+
+
+def source_specs(module: str, source: bytes) -> list[ToolSpec]:
+    """A module's public top-level functions as written in its source, for `crewgate tools list` (no sandbox).
+
+    The prompt's stubs are read with `inspect` in the sandbox; these come from the same `def` lines.
+    """
+    specs = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.name.startswith("_"):
+            returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+            signature = f"({ast.unparse(node.args)}){returns}"
+            specs.append(ToolSpec(module, node.name, signature, ast.get_docstring(node) or "", "python"))
     return specs

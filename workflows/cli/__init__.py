@@ -23,6 +23,7 @@ from .runs import runs
 from .sandbox import sandbox
 from .schedule import schedule
 from .serve import serve
+from .tools import tools
 from .webhooks import webhooks
 from .worker import worker
 from .workers import workers
@@ -38,7 +39,7 @@ def cli() -> None:
     """
 
 
-for command in (run, runs, review, runbook, batch, schedule, sandbox, worker, workers, models, db):
+for command in (run, runs, review, runbook, batch, schedule, sandbox, tools, worker, workers, models, db):
     cli.add_command(command)
 for command in (users, tokens, webhooks, serve):  # reviewers and services away from this machine
     cli.add_command(command)

@@ -40,7 +40,7 @@ from agents.tools import (
 from executors.protocol import Sandbox
 from executors.tools import ToolAnswer, ToolCall, ToolHandler
 
-from ..errors import RunError
+from ..errors import BadInput, RunError
 from ..plain import Json, JsonObject
 from ..runbook.loader import LoadedRunbook
 from ..runbook.schema import Runbook
@@ -336,3 +336,22 @@ class RunTools:
             "flags": list(visible(shown + arguments).flags),
         }
         self.trace(member, turn, data)
+
+
+def check_servers_start(loaded: LoadedRunbook, environ: Mapping[str, str] | None = None) -> list[ToolSpec]:
+    """Start the runbook's MCP servers, list their tools against the allow-lists, and stop them.
+
+    Run before a run is recorded, so a server that does not start, or an allow-list naming a
+    tool no server has, stops `crewgate run` with nothing recorded. BadInput says which.
+    """
+    if not loaded.runbook.tools.mcp:
+        return []
+    try:
+        specs, _ = server_specs(loaded, os.environ if environ is None else environ)
+        servers = McpServers(specs)
+        try:
+            return mcp_specs(servers, loaded.runbook)
+        finally:
+            servers.close()
+    except ToolServerError as exc:
+        raise BadInput(f"{loaded.file}: {exc}; nothing was recorded") from exc

@@ -36,6 +36,7 @@ def start_batch(
     batch and its runs are recorded together, in one transaction: all of them, or none.
     """
     from ..runs.create import prepare_batch
+    from ..runs.tools import check_servers_start
     from ..store.batches import insert_batch
     from ..store.runbooks import resolve_runbook
 
@@ -43,6 +44,7 @@ def start_batch(
         raise BadInput(f"--concurrency must be 1 or more (got {concurrency})")
     loaded = resolve_runbook(reference, services.store, register=False)
     rows = read_batch_file(inputs_file, loaded.runbook)  # every row checked before anything is recorded
+    check_servers_start(loaded)  # its MCP servers start and have the tools its allow-lists name
     source = source or str(inputs_file.resolve())
     batch = prepare_batch(services, loaded, rows, inputs_file, concurrency, requester, source)
     services.store.register_runbook(loaded)  # the same content again is a no-op

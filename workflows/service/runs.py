@@ -129,6 +129,7 @@ def start_run(
     from ..runbook.models import ModelOverride, check_models_usable
     from ..runs.create import create_run, new_run_id
     from ..runs.liveness import Heartbeat
+    from ..runs.tools import check_servers_start
     from ..store.runbooks import registered_runbook, resolve_runbook
 
     if registered_only:
@@ -138,6 +139,7 @@ def start_run(
     inputs = resolve_inputs(loaded.runbook, parse_pairs(tuple(pairs)))
     override = override or ModelOverride()
     check_models_usable(override.apply(loaded.runbook))  # before anything is written: the runbook, a heartbeat
+    check_servers_start(loaded)  # its MCP servers start and have the tools its allow-lists name
     services.store.register_runbook(loaded)  # a file's version; the same content again is a no-op
     run_id, host = new_run_id(), None
     if host_here:
