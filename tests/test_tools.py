@@ -7,8 +7,11 @@ crewgate for the run. Members are scripted; their cells call the tools like any 
 
 import hashlib
 import json
+import os
+import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +31,9 @@ NETWORK = (
 )
 
 
-def write_runbook(folder: Path, tools: str, members: dict[str, str], replies: dict[str, list[str]], **extra: str) -> Path:
+def write_runbook(
+    folder: Path, tools: str, members: dict[str, str], replies: dict[str, list[str]], **extra: str
+) -> Path:
     """A runbook whose members (allow-lists as YAML) each do one task, then a gate; autogen imports fastest."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "tools").mkdir(exist_ok=True)
@@ -71,7 +76,10 @@ def tool_rows(cg: Crewgate, run_id: str) -> list[tuple[Any, ...]]:
 
 
 def test_a_real_mcp_server_and_a_tool_module_are_called_from_cells(
-    cg: Crewgate, repo: Path, tmp_path: Path, receiver: Receiver  # noqa: F811 -- the fixture
+    cg: Crewgate,
+    repo: Path,
+    tmp_path: Path,
+    receiver: Receiver,  # noqa: F811 -- the fixture
 ) -> None:
     code = (
         "now = time.get_current_time(timezone='Europe/Paris')\n"
@@ -125,10 +133,15 @@ def test_a_real_mcp_server_and_a_tool_module_are_called_from_cells(
     assert spans[0].attributes["gen_ai.tool.call.id"].startswith(f"{run_id}/coder_step#1/coder/")
     trace = cg.run("runs", "trace", run_id)
     assert "coder turn 1 called time.get_current_time (ok" in trace.stdout, trace.stdout
+    replayed = cg.run("runs", "replay", run_id)  # the calls are answered from the record: the time is the run's
+    assert replayed.returncode == 0 and "0 difference(s)" in replayed.stdout, replayed.stdout + replayed.stderr
 
 
 def test_a_forbidden_call_is_refused_and_a_killed_run_replays_its_recorded_call(
-    cg: Crewgate, repo: Path, tmp_path: Path, receiver: Receiver  # noqa: F811 -- the fixture
+    cg: Crewgate,
+    repo: Path,
+    tmp_path: Path,
+    receiver: Receiver,  # noqa: F811 -- the fixture
 ) -> None:
     ledger = tmp_path / "ledger.txt"
     secret = f"ledger-secret-{uuid.uuid4().hex}"
@@ -184,3 +197,132 @@ def test_a_forbidden_call_is_refused_and_a_killed_run_replays_its_recorded_call(
     assert secret not in log.read_text() + resumed.stdout + resumed.stderr  # nor in the logs
     exported = json.dumps([s.attributes for s in receiver.spans])
     assert receiver.spans and secret not in exported  # nor in a span
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def http_ledger(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The ledger server over streamable HTTP on loopback: (its URL, its ledger file)."""
+    ledger = tmp_path / "http-ledger.txt"
+    port = free_port()
+    env = {**os.environ, "LEDGER_FILE": str(ledger), **secret_env("http-secret")}
+    server = subprocess.Popen([sys.executable, str(TOOLS / "ledger_server.py"), str(port)], env=env)
+    try:
+        url = f"http://127.0.0.1:{port}/mcp"
+        wait_until(lambda: _answers(port), 30, "the HTTP ledger server")
+        yield url, ledger
+    finally:
+        server.kill()
+        server.wait(10)
+
+
+def _answers(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_limits_budget_errors_and_a_url_server(
+    cg: Crewgate, repo: Path, tmp_path: Path, http_ledger: tuple[str, Path]
+) -> None:
+    url, ledger = http_ledger
+    code = (
+        "outcomes = []\n"
+        "for call in (lambda: ledger.big(size=10000), ledger.fail, lambda: ledger.record(entry='over http'),\n"
+        "             lambda: ledger.slow(seconds=5)):\n"
+        "    try:\n        call()\n        outcomes.append('ok')\n"
+        "    except Exception as exc:\n        outcomes.append(type(exc).__name__)\n"
+        "print('outcomes', outcomes)\n"
+        "flood = []\n"
+        "for _ in range(300):\n"
+        "    try:\n        repo_tools.count_files()\n        flood.append('ok')\n"
+        "    except Exception as exc:\n        flood.append(type(exc).__name__)\n"
+        "print('flood', flood.count('ok'), sorted(set(flood)))\n"
+    )
+    runbook = write_runbook(
+        tmp_path / "rb",
+        f"  python: [tools/repo_tools.py]\n  mcp:\n    ledger: {{url: '{url}'}}\n"
+        "  timeout_s: 2\n  max_result_bytes: 2048\n",
+        {"coder": "tools: [ledger.*, repo_tools.*]"},
+        {"coder": [cell(code), "<final_answer>Tried the limits.</final_answer>"]},
+        budget="budget: {max_tool_calls: 6}\n",
+    )
+    done = cg.run("run", str(runbook), "-i", f"repo={repo}", "--json")
+    assert done.returncode == 10, done.stdout[-3000:] + done.stderr[-3000:]
+    run_id = last_event(done.stdout)["run"]
+    observation = next(t for t in cg.turns(run_id, "coder_step") if t.get("status") == "turn")["observation"]
+    assert "outcomes ['ValueError', 'ToolError', 'ok', 'TimeoutError']" in observation, observation
+    assert "flood 2 ['ToolError', 'ok']" in observation, observation  # 6 calls in all, then refused
+    assert ledger.read_text() == "over http\n"
+    rows = tool_rows(cg, run_id)
+    assert [outcome for _, _, outcome, _ in rows] == ["error", "error", "ok", "error", "ok", "ok"], rows
+    notes = [t for t in cg.turns(run_id, "coder_step") if t.get("status") == "tool_budget"]
+    assert len(notes) == 1 and "budget.max_tool_calls = 6" in notes[0]["note"]  # one note, not 294 rows
+
+
+def test_a_broken_tool_module_fails_the_run_at_start_with_its_traceback(
+    cg: Crewgate, repo: Path, tmp_path: Path
+) -> None:
+    runbook = write_runbook(
+        tmp_path / "rb",
+        "  python: [tools/repo_tools.py]\n",
+        {"coder": "tools: [repo_tools.*]"},
+        {"coder": ["<final_answer>never asked</final_answer>"]},
+    )
+    module = tmp_path / "rb" / "tools" / "repo_tools.py"
+    module.write_text(module.read_text() + "\nraise RuntimeError('the tool module is broken')\n")
+    done = cg.run("run", str(runbook), "-i", f"repo={repo}", "--json")
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    run_id = last_event(done.stdout)["run"]
+    view = cg.show(run_id)
+    assert view["status"] == "failed" and "a tool module failed to import" in view["message"], view["message"]
+    assert "RuntimeError: the tool module is broken" in view["message"] and "repo_tools.py" in view["message"]
+    assert view["model_calls"] == 0
+
+
+def test_tool_configuration_mistakes_are_refused_with_nothing_recorded(
+    cg: Crewgate, repo: Path, tmp_path: Path
+) -> None:
+    book = write_runbook(
+        tmp_path / "rb",
+        "  python: [tools/repo_tools.py, tools/json.py]\n  mcp:\n    ghost: {command: [/nonexistent/mcp-server]}\n"
+        "    keyed: {url: 'http://127.0.0.1:9/mcp', headers: {Authorization: 'Bearer abc123'}}\n",
+        {"coder": "tools: [nowhere.x, repo_tools.nope, ghost.*]"},
+        {"coder": ["<final_answer>never</final_answer>"]},
+    )
+    checked = cg.run("runbook", "validate", str(book), process=False)
+    assert checked.returncode == 2
+    for where, words in [
+        (":7:33:", "tools/json.py: 'json' is the name of a standard library module"),
+        (":10:69:", "headers 'Authorization' of MCP server 'keyed' looks like a secret"),
+        (":14:33:", "no tool module or MCP server is named 'nowhere' (known: ghost, keyed, repo_tools)"),
+        (":14:44:", "tool module 'repo_tools' defines no function 'nope' (count_files)"),
+    ]:
+        assert any(where in line and words in line for line in checked.stderr.splitlines()), (words, checked.stderr)
+    doubled = book.read_text().replace("    keyed:", "    ghost: {url: 'http://127.0.0.1:9/mcp'}\n    keyed:")
+    book.write_text(doubled)
+    twice = cg.run("runbook", "validate", str(book), process=False)
+    assert twice.returncode == 2 and "duplicate key 'ghost'" in twice.stderr, twice.stderr
+
+    cases = {
+        "  mcp:\n    ghost: {command: [/nonexistent/mcp-server]}\n": "MCP server 'ghost' did not start",
+        "  mcp:\n    away: {url: 'http://127.0.0.1:9/mcp'}\n": "MCP server 'away' did not start",
+        f"  mcp:\n    ledger: {{command: [{sys.executable}, {TOOLS / 'ledger_server.py'}]}}\n": (
+            "member 'coder' may call ledger.nope, but MCP server 'ledger' has no tool 'nope' (it offers: "
+        ),
+    }
+    for number, (tools, words) in enumerate(cases.items()):
+        allowed = "tools: [ledger.nope]" if "ledger" in tools else "tools: []"
+        runbook = write_runbook(tmp_path / f"case{number}", tools, {"coder": allowed}, {"coder": ["<final_answer/>"]})
+        done = cg.run("run", str(runbook), "-i", f"repo={repo}")
+        assert done.returncode == 2 and words in done.stderr, (words, done.stderr)
+        assert "nothing was recorded" in done.stderr
+    assert cg.query("SELECT COUNT(*) FROM crewgate_runs") == [(0,)]

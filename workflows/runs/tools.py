@@ -139,6 +139,7 @@ class RunTools:
     specs: list[ToolSpec] = field(default_factory=list)
     setup_code: str = ""
     secrets: list[str] = field(default_factory=list)
+    replay_only: bool = False  # `runs replay`: answer from the record only, never call a tool
     _counts: dict[tuple[str, str], int] = field(default_factory=dict)
     _used: int | None = None
     _over_budget_noted: bool = False
@@ -154,9 +155,14 @@ class RunTools:
         trace: TraceWriter,
         scope: Callable[[], str],
         telemetry: "Telemetry | None" = None,
+        replay_only: bool = False,
     ) -> "RunTools":
-        """Import the tool modules in `sandbox` and start the MCP servers. RunError says which failed, and how."""
-        tools = cls(run_id, loaded.runbook, calls, trace, scope, telemetry)
+        """Import the tool modules in `sandbox` and start the MCP servers. RunError says which failed, and how.
+
+        `replay_only` (`runs replay`): the servers are started to define their stubs, and every call is
+        answered from the run's record, never made.
+        """
+        tools = cls(run_id, loaded.runbook, calls, trace, scope, telemetry, replay_only=replay_only)
         modules = {module.name: module.source for module in loaded.tool_modules}
         if modules:
             described = sandbox.execute(module_code(modules, describe=True))
@@ -175,6 +181,10 @@ class RunTools:
                 telemetry.with_secrets({f"secret_{n}": value for n, value in enumerate(tools.secrets)})
         if tools.specs:
             tools.setup_code = (module_code(modules) if modules else "") + "\n" + namespace_code(tools.specs)
+        if replay_only and tools.setup_code:
+            defined = sandbox.execute(tools.setup_code)
+            if not defined.ok:
+                raise RunError(f"the run's tools could not be defined for the replay:\n{defined.traceback.strip()}")
         return tools
 
     def close(self) -> None:
@@ -200,6 +210,8 @@ class RunTools:
             answer = self._replayed(recorded, call, arguments)
             self._traced(member, turn, call, answer, 0.0, replayed=True)
             return answer
+        if self.replay_only:
+            return ToolAnswer.failed("ToolError", f"{call.name}: the run made no such call here; a replay makes none")
         if not self._take_budget():
             return ToolAnswer.failed(
                 "ToolError",

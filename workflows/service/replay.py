@@ -15,14 +15,16 @@ With `--step`, every step is still replayed (later steps need the state earlier
 ones left) but only that step's differences are reported.
 """
 
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agents.observation import render_result
 from executors import ExecutionResult, SandboxLimits
 from executors.protocol import Sandbox
+from executors.tools import ToolHandler
 
 from ..artifacts.artifact import build_artifact
 from ..errors import BadInput, RunError
@@ -30,6 +32,9 @@ from ..plain import JsonObject, json_list, json_number, json_object, json_text
 from ..runbook.schema import CheckStep, CrewStep, TaskStep
 from ..runbook.templates import render
 from ..runs.environments import run_image
+from ..runs.replies import scope_of
+from ..runs.tool_calls import RecordedToolCalls
+from ..runs.tools import RunTools
 from ..runs.variables import template_variables
 from ..runs.work import run_check
 from ..store.rows import TraceRecord
@@ -91,10 +96,15 @@ def replay_run(
     cells = checks = 0
     image = run_image(services, run_id, services.pinned_runbook(run_id))  # its environment, rebuilt if gone
     image_now = services.sandboxes.pin(image)  # fails closed when Docker or the image is missing
-    with services.sandboxes.start(f"{run_id}-replay", image, limits) as sandbox:
+    scope = [""]  # the step try being replayed: its recorded tool calls answer its cells' calls
+    with (
+        services.sandboxes.start(f"{run_id}-replay", image, limits) as sandbox,
+        _replay_tools(services, run_id, sandbox, lambda: scope[0]) as tools,
+    ):
         sandbox.restore(base)
         for row in tries:
             step_id, attempt = row.step_id, row.attempt
+            scope[0] = scope_of(step_id, attempt)
             step = book.step(step_id)
             reported = only_step in (None, step_id)
             if step_id in started_from:
@@ -116,7 +126,8 @@ def replay_run(
                     if event.data.get("status") == "sandbox_lost":  # the try was discarded and run again
                         sandbox.restore(started_from[step_id])
                         continue
-                    found, ran = _replay_turn(sandbox, event)
+                    answers = tools.handler(event.member, event.turn, None) if tools else None
+                    found, ran = _replay_turn(sandbox, event, answers)
                     cells += ran
                     if reported:
                         differences.extend(found)
@@ -143,14 +154,33 @@ def replay_run(
     )
 
 
-def _replay_turn(sandbox: Sandbox, event: TraceRecord) -> tuple[list[Difference], int]:
+@contextlib.contextmanager
+def _replay_tools(
+    services: "RunServices", run_id: str, sandbox: Sandbox, scope: Callable[[], str]
+) -> Iterator[RunTools | None]:
+    """The run's tools defined in the replay's sandbox, every call answered from the run's record (None: no tools)."""
+    loaded = services.pinned_runbook(run_id)
+    if not (loaded.runbook.tools.python or loaded.runbook.tools.mcp):
+        yield None
+        return
+    calls = RecordedToolCalls(services.store.engine, run_id)
+    tools = RunTools.open(run_id, loaded, sandbox, calls, lambda *_: None, scope, replay_only=True)
+    try:
+        yield tools
+    finally:
+        tools.close()
+
+
+def _replay_turn(
+    sandbox: Sandbox, event: TraceRecord, tools: ToolHandler | None = None
+) -> tuple[list[Difference], int]:
     """Run one recorded turn's cells in order, stopping at the first error as the member did."""
     data = event.data
     recorded = json_list(data.get("results"))
     found: list[Difference] = []
     ran = 0
     for number, code in enumerate(json_list(data.get("code")), start=1):
-        result = sandbox.execute(json_text(code))
+        result = sandbox.execute(json_text(code), tools=tools)
         ran += 1
         before = _shown(_recorded_result(json_object(recorded[number - 1]))) if number <= len(recorded) else "(not run)"
         after = _shown(result)

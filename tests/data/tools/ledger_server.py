@@ -1,4 +1,6 @@
-"""An MCP server written for the tests (stdio): each `record` call appends a line to a file on the host.
+"""An MCP server written for the tests (stdio, or streamable HTTP given a port).
+
+Each `record` call appends a line to a file on the host.
 
 LEDGER_FILE is where; LEDGER_TOKEN must be set to the secret whose sha256 is LEDGER_TOKEN_SHA256, so a
 test can show the server got its secret while the secret itself is found nowhere else.
@@ -6,12 +8,14 @@ test can show the server got its secret while the secret itself is found nowhere
 
 import hashlib
 import os
+import sys
 import time
 from pathlib import Path
 
 from mcp.server.fastmcp import FastMCP
 
-server = FastMCP("ledger")
+PORT = int(sys.argv[1]) if len(sys.argv) > 1 else 0  # given: serve streamable HTTP on 127.0.0.1:PORT/mcp
+server = FastMCP("ledger", host="127.0.0.1", port=PORT or 8000, log_level="WARNING")
 
 
 def _authorized() -> None:
@@ -56,4 +60,4 @@ def fail() -> str:
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    server.run("streamable-http" if PORT else "stdio")
