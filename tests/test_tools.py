@@ -15,11 +15,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.durable_helpers import Crewgate, kill, last_event, pending_review
 from tests.helpers import wait_until
+from tests.test_http_api import PASSWORD, serve
 from tests.test_telemetry import Receiver, receiver  # noqa: F401 -- the loopback OTLP collector fixture
+from tests.test_web_pages import log_in
+from workflows.store.accounts import Accounts
+from workflows.store.database import Store
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -188,6 +193,19 @@ def test_a_forbidden_call_is_refused_and_a_killed_run_replays_its_recorded_call(
     trace = cg.run("runs", "trace", run_id)
     assert "\x1b" not in trace.stdout and "\u202e" not in trace.stdout  # ...and shown escaped
     assert "\\x1b" in trace.stdout and "hidden characters" in trace.stdout, trace.stdout[-2000:]
+
+    # The web run page shows each call as a turn, the hostile result escaped and flagged; the item lists them.
+    accounts = Accounts(Store(cg.url).engine)
+    accounts.add_user("alice", "reviewer", PASSWORD)
+    server, api = serve(cg, tmp_path / "serve.log")
+    with httpx.Client(base_url=api.removesuffix("/api/v1"), timeout=30) as client:
+        assert log_in(client, "alice").status_code == 303
+        page = client.get(f"/runs/{run_id}").text
+        item = client.get(f"/reviews/{pending_review(cg, run_id)}").text
+    kill(server)
+    assert "Tool call: ledger.shout_banner (ok, replayed from the record)" in page, page[-3000:]
+    assert "\x1b" not in page and "\u202e" not in page and "\\x1b[2J" in page and "hidden characters" in page
+    assert "Tool calls made by the run (3)" in item and "tester_step#1 tester ledger.record refused" in item
 
     # The server's secret reached the server (it checks it) and nothing else.
     environment = next(t for t in turns if t.get("status") == "turn")["observation"]
