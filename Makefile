@@ -45,6 +45,7 @@ bench: image
 	$(BIN)/python benchmarks/scale_out.py
 	$(BIN)/python benchmarks/web.py
 	$(BIN)/python benchmarks/environment_build.py
+	$(BIN)/python benchmarks/tool_calls.py
 
 # Mutation testing of the modules that decide what a reviewer sees and what crosses the sandbox
 # boundary, against their fast tests: a score per module, at least 95% of the non-equivalent mutants.

@@ -6,12 +6,13 @@ test_tools.py): it allows one tool and counts every call that reaches it, which 
 """
 
 import json
+import time
 from dataclasses import dataclass, field
 
 import pytest
 
 from agents.tools import mcp_tool_spec, namespace_code, python_name, render_tools
-from executors import DockerSandbox
+from executors import DockerSandbox, SandboxLimits
 from executors.tools import ToolAnswer, ToolCall
 
 
@@ -58,14 +59,17 @@ def test_hostile_cells_reach_the_host_only_as_calls_it_decides(docker_box: Docke
     after = box.execute("__crewgate_tool__('t.add', {'a': 1, 'b': 1}), kept", tools=host)
     assert after.value == "(2, 41)", (fooled.stdout, after)  # the real, late answer was skipped; state kept
 
-    # A forked child calls through the inherited channel: the call reaches the host and is decided there.
+    # A forked child cannot call through the function; a line it writes by hand is decided by the host.
     child = box.execute(
-        "import os\npid = os.fork()\nif pid == 0:\n"
-        "    try:\n        __crewgate_tool__('t.secret', {'from': 'child'})\n    finally:\n        os._exit(0)\n"
+        "import json, os\npid = os.fork()\nif pid == 0:\n"
+        "    try:\n        __crewgate_tool__('t.add', {'a': 1, 'b': 1})\n    except RuntimeError:\n"
+        "        os.write(4, (json.dumps({'tool': 't.secret', 'call': 5000, 'arguments': {'from': 'child'}, "
+        "'local': False}) + '\\n').encode())\n"
+        "    finally:\n        os._exit(0)\n"
         "os.waitpid(pid, 0)\n",
         tools=host,
     )
-    assert child.ok and host.calls[-1].arguments == {"from": "child"}
+    assert child.ok and host.calls[-1] == ToolCall("t.secret", {"from": "child"})
 
     # Cyclic, unserialisable and huge arguments end in the cell, before anything is sent.
     before = len(host.calls)
@@ -83,20 +87,51 @@ def test_hostile_cells_reach_the_host_only_as_calls_it_decides(docker_box: Docke
     )
     assert huge.value == "'sent'" and len(host.calls) == before
 
-    # A flood of forged calls whose answers the cell never reads: each is decided, the pipe never wedges.
+    # A flood of forged calls whose answers the cell never reads: past 64 in flight the supervisor refuses them
+    # itself, the host decides the rest, and neither side's pipe wedges.
     flood = box.execute(
-        "import json, os\nfor n in range(3000):\n"
+        "import json, os\nfor n in range(20000):\n"
         "    os.write(4, (json.dumps({'tool': 't.add', 'call': 10**6 + n, 'arguments': {'a': n, 'b': 0}, "
         "'local': False}) + '\\n').encode())\n'flooded'",
         tools=host,
         timeout=60,
     )
-    assert flood.value == "'flooded'" and len(host.calls) == before + 3000
+    assert flood.value == "'flooded'" and before < len(host.calls) < before + 20000, len(host.calls) - before
     assert box.execute("kept", tools=host).value == "41"  # the kernel still answers, variables kept
+
+    # Threads: calls from several at once each get their own answer; a thread left calling after its cell
+    # ends takes nothing from the next cell.
+    threads = box.execute(
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "sum(ThreadPoolExecutor(8).map(lambda n: __crewgate_tool__('t.add', {'a': n, 'b': 0}), range(300)))",
+        tools=host,
+    )
+    assert threads.value == str(sum(range(300))), threads
+    left = box.execute(
+        "import threading, time\nthreading.Thread(target=lambda: (time.sleep(0.3), "
+        "__crewgate_tool__('t.add', {'a': 1, 'b': 1})), daemon=True).start()\n'left'",
+        tools=host,
+    )
+    assert left.value == "'left'"
+    assert box.execute("import time\ntime.sleep(0.6)\nkept", tools=host).value == "41"
+    assert box.execute("kept + 1", tools=host).value == "42"
 
     # Without a host handler (a check step's cells), every call is refused.
     refused = box.execute("__crewgate_tool__('t.add', {'a': 1, 'b': 2})")
     assert refused.error == "PermissionError" and "no tools are available" in refused.traceback
+
+
+@pytest.mark.docker
+def test_the_time_a_tool_takes_is_not_the_cells() -> None:
+    def slow(call: ToolCall) -> ToolAnswer:
+        time.sleep(float(str(call.arguments["seconds"])))
+        return ToolAnswer(True, "slept")
+
+    with DockerSandbox(limits=SandboxLimits(timeout_s=1, grace_s=1)) as box:
+        done = box.execute("__crewgate_tool__('t.slow', {'seconds': 2.5})", tools=slow)
+        assert done.value == "'slept'" and not done.timed_out, done
+        spin = box.execute("import time\n__crewgate_tool__('t.slow', {'seconds': 1.5})\ntime.sleep(5)", tools=slow)
+        assert spin.timed_out and spin.error == "KeyboardInterrupt", spin  # the cell's own time still counts
 
 
 def test_stubs_from_hostile_descriptions_stay_text() -> None:

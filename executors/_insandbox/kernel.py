@@ -6,7 +6,8 @@ are pipes the supervisor reads, so everything a cell or its child processes
 print is captured there and can never be mistaken for a reply.
 
 Tools: `__crewgate_tool__(name, arguments)` sends a call as a JSON line on fd 4
-and waits on fd 3 for its answer; the supervisor relays both ways, the host
+and waits for its answer, which a reader thread (the only reader of fd 3) hands
+to it; the supervisor relays both ways, the host
 decides (allow-list, budget, recorded replies) and calls the server. Nothing in
 the sandbox is trusted to decide: a cell that writes its own tool lines only
 asks the host, like the function does.
@@ -16,8 +17,10 @@ import ast
 import json
 import linecache
 import os
+import queue
 import signal
 import sys
+import threading
 import traceback
 
 REQUESTS, REPLIES = 3, 4
@@ -36,30 +39,56 @@ _namespace = {"__name__": "__main__", "__builtins__": __builtins__}  # the tool 
 _saved_fds = {1: os.dup(1), 2: os.dup(2)}
 _streams = {"stdout": sys.stdout, "stderr": sys.stderr}
 _in_cell = False
-_requests = None  # fd 3, opened in main()
-_pending = b""  # bytes read from fd 3 that are not a whole line yet
+_cells = queue.Queue()  # cell requests, from the reader thread to the main loop (None: the channel closed)
+_waiting = {}  # call number -> [threading.Event, answer]: tool calls waiting for their answer
+_calls_lock = threading.Lock()  # guards _waiting and the call counter
+_write_lock = threading.Lock()  # one line at a time on fd 4, whichever thread writes
 _tool_calls = 0
 
 
-def _next_message():
-    """The next JSON line on fd 3: a cell to run, or a tool call's answer."""
-    global _pending
-    while b"\n" not in _pending:
-        chunk = _requests.read(65536)
-        if not chunk:
-            raise EOFError("the supervisor closed the request channel")
-        _pending += chunk
-    line, _pending = _pending.split(b"\n", 1)
-    return json.loads(line)
+def _read_requests():
+    """The one reader of fd 3 (a thread): cells go to the main loop, answers to the call waiting for them.
+
+    An answer nobody waits for (its call was interrupted, or forged) is dropped. Any thread of a
+    cell may call tools; a call never reads another's answer, and never a cell's request.
+    """
+    pending = b""
+    requests = os.fdopen(REQUESTS, "rb", buffering=0)
+    try:
+        while True:
+            chunk = requests.read(65536)
+            if not chunk:
+                return
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                message = json.loads(line)
+                if not isinstance(message, dict):
+                    continue
+                if "code" in message:
+                    _cells.put(message)
+                    continue
+                with _calls_lock:
+                    slot = _waiting.pop(message.get("tool_result"), None)
+                if slot is not None:
+                    slot[1] = message
+                    slot[0].set()
+    except Exception:  # a closed or garbled channel: the kernel ends, the supervisor starts a fresh one
+        return
+    finally:
+        _cells.put(None)
 
 
 def _call_tool(name, arguments, local=False):
     """Ask the host to call tool `name`; return its result as Python data or raise its error."""
     global _tool_calls
+    if os.getpid() != KERNEL_PID:
+        raise RuntimeError(f"{name}: tools are called from the kernel's own process, not from a forked child")
     if not isinstance(name, str) or not isinstance(arguments, dict):
         raise TypeError("__crewgate_tool__(name: str, arguments: dict)")
-    _tool_calls += 1
-    call = _tool_calls
+    with _calls_lock:
+        _tool_calls += 1
+        call = _tool_calls
     message = {"tool": name, "call": call, "arguments": arguments, "local": bool(local)}
     try:
         line = json.dumps(message, ensure_ascii=True, allow_nan=False)
@@ -71,11 +100,17 @@ def _call_tool(name, arguments, local=False):
         raise ValueError(
             f"{name}: the arguments are {len(line)} bytes as JSON, over the {TOOL_ARGUMENT_BYTES}-byte limit"
         )
-    _reply_line(line)
-    while True:
-        answer = _next_message()
-        if isinstance(answer, dict) and answer.get("tool_result") == call:
-            break
+    slot = [threading.Event(), None]
+    with _calls_lock:
+        _waiting[call] = slot
+    try:
+        _reply_line(line)
+        while not slot[0].wait(0.2):  # short waits: an interrupt (the cell's timeout) is seen at once
+            pass
+    finally:
+        with _calls_lock:
+            _waiting.pop(call, None)
+    answer = slot[1]
     if answer.get("ok") is True:
         return answer.get("value")
     error = _TOOL_ERRORS.get(answer.get("error_type"), ToolError)
@@ -151,12 +186,13 @@ def _reply(message):
 
 def _reply_line(line):
     data = (line + "\n").encode()
-    while data:
-        data = data[os.write(REPLIES, data) :]
+    with _write_lock:
+        while data:
+            data = data[os.write(REPLIES, data) :]
 
 
 def main():
-    global _in_cell, _requests
+    global _in_cell
     os.chdir(sys.argv[1] if len(sys.argv) > 1 else ".")
     sys.argv = [""]
     for stream in _streams.values():
@@ -166,41 +202,40 @@ def main():
             handle.write("1000")
     except OSError:
         pass
-    _requests = os.fdopen(REQUESTS, "rb", buffering=0)
+    threading.Thread(target=_read_requests, name="crewgate-requests", daemon=True).start()
     _namespace["__crewgate_tool__"] = _call_tool
     _namespace["ToolError"] = ToolError
     signal.signal(signal.SIGINT, _on_interrupt)
     while True:
         try:
-            request = _next_message()
+            request = _cells.get()
         except KeyboardInterrupt:
             continue
-        except EOFError:
+        if request is None:
             return
-        if isinstance(request, dict) and "code" in request:  # else a late tool answer: its call is over
-            _prepare_cell()
-            try:
-                value, error, tb_text = _run_cell(request["id"], request["code"])
-            except KeyboardInterrupt:
-                value, error, tb_text = None, "KeyboardInterrupt", "KeyboardInterrupt\n"
-            _in_cell = False
-            if os.getpid() != KERNEL_PID:
-                os._exit(0)  # a process forked by the cell fell back into the loop
-            _flush()
-            cap = int(request.get("cap", 65536))
-            truncated = False
-            if value is not None:
-                value, truncated = _short(value, cap)
-            tb_text, tb_truncated = _short(tb_text, cap)
-            _reply(
-                {
-                    "id": request["id"],
-                    "value": value,
-                    "error": error,
-                    "traceback": tb_text,
-                    "truncated": truncated or tb_truncated,
-                }
-            )
+        _prepare_cell()
+        try:
+            value, error, tb_text = _run_cell(request["id"], request["code"])
+        except KeyboardInterrupt:
+            value, error, tb_text = None, "KeyboardInterrupt", "KeyboardInterrupt\n"
+        _in_cell = False
+        if os.getpid() != KERNEL_PID:
+            os._exit(0)  # a process forked by the cell fell back into the loop
+        _flush()
+        cap = int(request.get("cap", 65536))
+        truncated = False
+        if value is not None:
+            value, truncated = _short(value, cap)
+        tb_text, tb_truncated = _short(tb_text, cap)
+        _reply(
+            {
+                "id": request["id"],
+                "value": value,
+                "error": error,
+                "traceback": tb_text,
+                "truncated": truncated or tb_truncated,
+            }
+        )
 
 
 main()

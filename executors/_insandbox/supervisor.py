@@ -34,6 +34,7 @@ READ_CHUNK = 65536
 MAX_REPLY = 16 * 1024 * 1024
 TOOL_LINE = 1024 * 1024 + 4096  # a tool call's line from the kernel (arguments are capped at 1 MiB there)
 OUTBOX_CAP = 8 * 1024 * 1024  # answers a kernel does not read are dropped beyond this
+IN_FLIGHT = 64  # tool calls relayed and not yet answered; more are refused here (a flood cannot wedge the pipes)
 
 
 class Capture:
@@ -165,6 +166,9 @@ class Supervisor:
     def __init__(self):
         self.kernel = Kernel()
         self.host_pending = b""
+        self.in_flight = 0  # tool calls the host is working on: their time is not the cell's
+        self.busy_since = 0.0
+        self.tool_time = 0.0
 
     # -- host channel -------------------------------------------------------
     def send(self, message):
@@ -220,6 +224,7 @@ class Supervisor:
             json.dumps({"id": request["id"], "code": request["code"], "cap": cap})
         )  # a gone kernel: noticed below
         deadline = time.monotonic() + timeout
+        self.in_flight, self.tool_time = 0, 0.0
         interrupted, reply, note = False, None, ""
         if self._take_host_messages():  # sent after this cell's request (lines arrive in order): it is for this cell
             interrupted = True
@@ -227,7 +232,8 @@ class Supervisor:
             deadline = time.monotonic() + grace
         watched = [kernel.replies, kernel.stdout, kernel.stderr, HOST_IN]
         while reply is None:
-            wait = max(deadline - time.monotonic(), 0)
+            # While the host works on a tool call, the cell's clock stops (the host bounds the call itself).
+            wait = None if self.in_flight else max(deadline + self.tool_time - time.monotonic(), 0)
             writable = [kernel.requests] if kernel.outbox else []
             ready, can_write, _ = select.select(watched, writable, [], wait)
             if can_write:
@@ -241,7 +247,7 @@ class Supervisor:
                 if self._take_host_messages() and not interrupted:  # the host cancelled the cell: as a timeout does
                     interrupted = True
                     _signal(kernel.pid, signal.SIGINT)
-                    deadline = time.monotonic() + grace
+                    deadline, self.tool_time = time.monotonic() + grace, 0.0
             for fd, capture in ((kernel.stdout, out), (kernel.stderr, err)):
                 if fd in ready and not _drain(fd, capture):
                     watched.remove(fd)  # every writer closed it; stop polling it
@@ -254,7 +260,7 @@ class Supervisor:
                 if not interrupted:
                     interrupted = True
                     _signal(kernel.pid, signal.SIGINT)
-                    deadline = time.monotonic() + grace
+                    deadline, self.tool_time = time.monotonic() + grace, 0.0
                 else:
                     note = "the cell ignored the interrupt, so the kernel was killed"
                     break
@@ -298,6 +304,10 @@ class Supervisor:
             if isinstance(message, dict) and message.get("op") == "interrupt":
                 found = True
             elif isinstance(message, dict) and message.get("op") == "tool_result":
+                if self.in_flight:
+                    self.in_flight -= 1
+                    if not self.in_flight:
+                        self.tool_time += time.monotonic() - self.busy_since
                 answer = {key: value for key, value in message.items() if key not in ("op", "call", "id")}
                 self.kernel.post(json.dumps({"tool_result": message.get("call"), **answer}), required=False)
             else:
@@ -306,21 +316,21 @@ class Supervisor:
         return found
 
     def _relay_tool_call(self, kernel, message):
-        """Pass a well-formed tool call to the host; answer a malformed one here."""
+        """Pass a well-formed tool call to the host; answer a malformed one, or one too many at once, here."""
         call = message.get("call")
         fields = (message.get("tool"), message.get("arguments"), message.get("local"))
         if not isinstance(call, int) or isinstance(call, bool):
             return  # no call number: nobody waits for an answer
         name, arguments, local = fields
-        if (
-            not isinstance(name, str)
-            or len(name) > 256
-            or not isinstance(arguments, dict)
-            or not isinstance(local, bool)
-        ):
-            answer = {"tool_result": call, "ok": False, "error_type": "ValueError", "message": "malformed tool call"}
+        shaped = isinstance(name, str) and len(name) <= 256 and isinstance(arguments, dict) and isinstance(local, bool)
+        if not shaped or self.in_flight >= IN_FLIGHT:
+            why = "malformed tool call" if not shaped else f"more than {IN_FLIGHT} tool calls at once"
+            answer = {"tool_result": call, "ok": False, "error_type": "ValueError", "message": why}
             kernel.post(json.dumps(answer), required=False)
             return
+        if not self.in_flight:
+            self.busy_since = time.monotonic()
+        self.in_flight += 1
         self.send({"op": "tool", "call": call, "name": name, "arguments": arguments, "local": local})
 
     @staticmethod
