@@ -138,6 +138,8 @@ def test_a_real_mcp_server_and_a_tool_module_are_called_from_cells(
     assert spans[0].attributes["gen_ai.tool.call.id"].startswith(f"{run_id}/coder_step#1/coder/")
     trace = cg.run("runs", "trace", run_id)
     assert "coder turn 1 called time.get_current_time (ok" in trace.stdout, trace.stdout
+    module = runbook.parent / "tools" / "repo_tools.py"
+    module.write_text("raise SystemExit('changed on disk after the run')\n")  # the version keeps its own bytes
     replayed = cg.run("runs", "replay", run_id)  # the calls are answered from the record: the time is the run's
     assert replayed.returncode == 0 and "0 difference(s)" in replayed.stdout, replayed.stdout + replayed.stderr
 
@@ -213,6 +215,12 @@ def test_a_forbidden_call_is_refused_and_a_killed_run_replays_its_recorded_call(
     database = b"".join(path.read_bytes() for path in cg.home.rglob("*") if path.is_file())
     assert secret.encode() not in database  # nor in the database, the trace or the blobs
     assert secret not in log.read_text() + resumed.stdout + resumed.stderr  # nor in the logs
+    refused_span = wait_until(
+        lambda: [s for s in receiver.spans if s.name == "execute_tool ledger.record" and s.status == 2],
+        30,
+        "a span for the refused call",
+    )
+    assert refused_span[0].attributes["error.type"] == "PermissionError"
     exported = json.dumps([s.attributes for s in receiver.spans])
     assert receiver.spans and secret not in exported  # nor in a span
 

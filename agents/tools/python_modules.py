@@ -12,8 +12,10 @@ import ast
 import json
 from collections.abc import Mapping
 
+from ..errors import AgentError
 from .specs import ToolSpec
 
+DESCRIBED = "[crewgate tool modules] "  # starts the line a describing cell prints its JSON on
 TOOLS_DIR = "/tmp/crewgate-tools"  # noqa: S108 -- the sandbox's own tmpfs, outside /workspace
 
 
@@ -52,16 +54,22 @@ for _cg_name in {sorted(modules)!r}:
         for _cg_attr, _cg_f in _cg_functions.items()
     ]
 """
-    if describe:
-        code += "print(_cg_json.dumps(_cg_described))\n"
+    if describe:  # on a line of its own, after whatever the modules printed when imported
+        code += f"print({DESCRIBED!r} + _cg_json.dumps(_cg_described))\n"
     return code
 
 
-def described_specs(printed: str) -> list[ToolSpec]:
-    """The stubs a describing cell printed (untrusted text: only its shape is relied on)."""
-    data = json.loads(printed)
+def described_specs(printed: str, truncated: bool = False) -> list[ToolSpec]:
+    """The stubs a describing cell printed (untrusted text: only its shape is relied on). AgentError if unreadable."""
+    line = next((line for line in reversed(printed.splitlines()) if line.startswith(DESCRIBED)), None)
+    if line is None or truncated:
+        raise AgentError(
+            "the tool modules' signatures and docstrings did not fit in the cell's output (or the modules "
+            "printed over them): shorten their docstrings, or split the modules"
+        )
+    data = json.loads(line.removeprefix(DESCRIBED))
     if not isinstance(data, dict):
-        raise ValueError("the tool modules' description is not a JSON object")
+        raise AgentError("the tool modules' description is not a JSON object")
     specs = []
     for module, functions in data.items():
         for function in functions if isinstance(functions, list) else []:

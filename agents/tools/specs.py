@@ -9,6 +9,7 @@ become code in the sandbox.
 """
 
 import keyword
+import math
 import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +26,7 @@ JSON_TYPES = {
     "object": "dict",
 }
 SCALAR_DEFAULTS = (str, int, float, bool, type(None))
+RESERVED = ("_cg_", "__crewgate")  # the generated code's own names: no tool or parameter may take them
 DOC_CHARS = 2000  # of a server's description, per tool: the prompt is the model's to spend
 
 
@@ -57,7 +59,7 @@ class ToolSpec:
 
     def stub(self) -> str:
         """The stub the model reads: `def function(signature):` and the docstring."""
-        doc = (self.doc or "(no description)").replace('"""', r"\"\"\"")
+        doc = (self.doc or "(no description)").replace('"""', r"\"\"\"").replace("```", "` ` `")
         return f"def {self.function}{self.signature}:\n{textwrap.indent(chr(34) * 3 + doc + chr(34) * 3, '    ')}"
 
 
@@ -86,16 +88,16 @@ def mcp_tool_spec(
                 str(key),
                 _hint(prop),
                 key in required,
-                default if isinstance(default, SCALAR_DEFAULTS) else None,
+                default if isinstance(default, SCALAR_DEFAULTS) and _finite(default) else None,
             )
         )
         if prop.get("description"):
             docs.append(f"{python_name(str(key))}: {str(prop['description'])[:300]}")
     parameters.sort(key=lambda parameter: not parameter.required)
     names = [parameter.name for parameter in parameters]
-    reserved = [name for name in names if name.startswith(("_cg_", "__crewgate"))]
+    reserved = [name for name in [*names, python_name(tool)] if name.startswith(RESERVED)]
     if reserved:
-        raise ValueError(f"{server}.{tool}: parameter {reserved[0]!r} uses a name crewgate keeps for itself")
+        raise ValueError(f"{server}.{tool}: {reserved[0]!r} is a name crewgate keeps for itself")
     if len(set(names)) != len(names):
         raise ValueError(f"{server}.{tool}: two parameters map to one Python name ({', '.join(names)})")
     shown = [p.name + f": {p.hint}" + ("" if p.required else f" = {p.default!r}") for p in parameters]
@@ -104,6 +106,11 @@ def mcp_tool_spec(
     if docs:
         doc += "\n\nArgs:\n" + "\n".join(f"    {line}" for line in docs)
     return ToolSpec(server, python_name(tool), signature, doc, "mcp", tool, tuple(parameters))
+
+
+def _finite(value: object) -> bool:
+    """A default `repr` can write back as Python: not inf or nan."""
+    return not isinstance(value, float) or math.isfinite(value)
 
 
 def _hint(prop: Mapping[str, Any]) -> str:
@@ -137,8 +144,12 @@ def render_tools(specs: Sequence[ToolSpec]) -> str:
 
 
 def namespace_code(specs: Iterable[ToolSpec]) -> str:
-    """Kernel code defining the MCP namespaces: each function sends its call to the host."""
-    lines = ["import types as _cg_types", "_cg_ns = {}"]
+    """Kernel code defining the MCP namespaces: each function sends its call to the host.
+
+    The functions are made inside `_cg_define`, so their names never touch the session's variables:
+    only each namespace (the server's name) is set in it.
+    """
+    lines = ["def _cg_define():", "    _cg_ns = {}"]
     for spec in specs:
         if spec.kind != "mcp":
             continue
@@ -152,22 +163,24 @@ def namespace_code(specs: Iterable[ToolSpec]) -> str:
             f"{parameter.key!r}: {parameter.name}" for parameter in spec.parameters if parameter.required
         )
         optional = [parameter for parameter in spec.parameters if not parameter.required]
-        lines.append(f"def {spec.function}({'*, ' + ', '.join(params) if params else ''}):")
-        lines.append(f"    _cg_arguments = {{{arguments}}}")
+        lines.append(f"    def {spec.function}({'*, ' + ', '.join(params) if params else ''}):")
+        lines.append(f"        _cg_arguments = {{{arguments}}}")
         for parameter in optional:  # an optional argument left out is not sent: the server's default applies
-            lines.append(
-                f"    if {parameter.name} != {parameter.default!r}: _cg_arguments[{parameter.key!r}] = {parameter.name}"
-            )
-        lines.append(f"    return __crewgate_tool__({spec.name!r}, _cg_arguments)")
-        lines.append(f"{spec.function}.__doc__ = {spec.doc!r}")
-        lines.append(f"_cg_ns.setdefault({spec.namespace!r}, {{}})[{spec.function!r}] = {spec.function}")
-        lines.append(f"del {spec.function}")
-    lines.append("for _cg_name, _cg_functions in _cg_ns.items():")
+            sent = f"_cg_arguments[{parameter.key!r}] = {parameter.name}"
+            lines.append(f"        if {parameter.name} != {parameter.default!r}: {sent}")
+        lines.append(f"        return __crewgate_tool__({spec.name!r}, _cg_arguments)")
+        lines.append(f"    {spec.function}.__doc__ = {spec.doc!r}")
+        lines.append(f"    _cg_ns.setdefault({spec.namespace!r}, {{}})[{spec.function!r}] = {spec.function}")
+    lines.append("    return _cg_ns")
+    lines.append("import types as _cg_types")
+    lines.append("for _cg_name, _cg_functions in _cg_define().items():")
     lines.append("    globals()[_cg_name] = _cg_types.SimpleNamespace(**_cg_functions)")
-    lines.append("del _cg_ns")
+    lines.append("del _cg_define")
     return "\n".join(lines)
 
 
 def _check_identifier(name: str) -> None:
     if not IDENTIFIER.match(name) or keyword.iskeyword(name):
         raise ValueError(f"{name!r} is not a Python identifier")
+    if name.startswith(RESERVED):
+        raise ValueError(f"{name!r} is a name crewgate keeps for itself")

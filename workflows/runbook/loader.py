@@ -9,6 +9,7 @@ import difflib
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,12 +63,18 @@ def load_runbook(path: str | Path) -> LoadedRunbook:
 
 
 def parse_runbook(
-    text: str, file: str = "<runbook>", base_dir: Path | None = None, *, stored: bool = False
+    text: str,
+    file: str = "<runbook>",
+    base_dir: Path | None = None,
+    *,
+    stored: bool = False,
+    tool_files: Mapping[str, bytes] | None = None,
 ) -> LoadedRunbook:
     """Validate runbook text. `base_dir` resolves relative files (scripted replies).
 
     `stored`: the text of a registered version. It may hold a literal secret when an
     older crewgate registered it; that is let through, so runs pinned to it go on.
+    `tool_files`: a registered version's tool modules by path, used instead of the files on disk.
     """
     try:
         data, positions = parse(text)
@@ -80,7 +87,7 @@ def parse_runbook(
         runbook = Runbook.model_validate(data)
     except ValidationError as exc:
         raise RunbookError([_problem(error, data, positions, file) for error in exc.errors()] + secrets) from exc
-    modules, tool_problems = check_tools(runbook, positions, file, base_dir)
+    modules, tool_problems = check_tools(runbook, positions, file, base_dir, tool_files)
     problems = check_references(runbook, positions, file, base_dir) + tool_problems + secrets
     if problems:
         raise RunbookError(problems)

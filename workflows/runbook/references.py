@@ -4,7 +4,7 @@ Each check returns Problems with the position of the offending value, so the
 user is sent to the exact spot.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from agents.prompts import role_names
@@ -34,10 +34,14 @@ def check_references(runbook: Runbook, positions: Positions, file: str, base_dir
 
 
 def check_tools(
-    runbook: Runbook, positions: Positions, file: str, base_dir: Path | None
+    runbook: Runbook,
+    positions: Positions,
+    file: str,
+    base_dir: Path | None,
+    tool_files: Mapping[str, bytes] | None = None,
 ) -> tuple[list[ToolModule], list[Problem]]:
-    """The runbook's tool modules (read once, here) and the problems with them and with the allow-lists."""
-    modules, unusable = read_tool_modules(runbook, base_dir)
+    """The tool modules (read once, here, or the stored ones), and the problems with them and the allow-lists."""
+    modules, unusable = read_tool_modules(runbook, base_dir, tool_files)
     problems = []
     for where, message in [*unusable, *allow_list_problems(runbook, modules)]:
         mark = positions.of(where)

@@ -11,7 +11,7 @@ without running anything.
 import ast
 import hashlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,13 +35,15 @@ class ToolModule:
         return hashlib.sha256(self.source).hexdigest()
 
 
-def read_tool_modules(runbook: Runbook, base_dir: Path | None) -> tuple[list[ToolModule], list[ReportAt]]:
-    """The runbook's tool modules, and a problem per entry that cannot be one."""
+def read_tool_modules(
+    runbook: Runbook, base_dir: Path | None, stored: Mapping[str, bytes] | None = None
+) -> tuple[list[ToolModule], list[ReportAt]]:
+    """The runbook's tool modules, and a problem per entry that cannot be one. `stored`: a version's own bytes."""
     modules: list[ToolModule] = []
     problems: list[ReportAt] = []
     for index, entry in enumerate(runbook.tools.python):
         where = ("tools", "python", index)
-        module, problem = _read(entry, base_dir)
+        module, problem = _read(entry, base_dir, stored)
         if problem:
             problems.append((where, problem))
         elif module is not None and any(known.name == module.name for known in modules):
@@ -53,7 +55,7 @@ def read_tool_modules(runbook: Runbook, base_dir: Path | None) -> tuple[list[Too
     return modules, problems
 
 
-def _read(entry: str, base_dir: Path | None) -> tuple[ToolModule | None, str]:
+def _read(entry: str, base_dir: Path | None, stored: Mapping[str, bytes] | None) -> tuple[ToolModule | None, str]:
     relative = Path(entry)
     if relative.is_absolute() or ".." in relative.parts:
         return None, f"{entry}: give a path inside the runbook's folder (no absolute path, no '..')"
@@ -62,12 +64,15 @@ def _read(entry: str, base_dir: Path | None) -> tuple[ToolModule | None, str]:
         return None, f"{entry}: a tool module is a .py file whose name is a Python identifier (e.g. repo_tools.py)"
     if name in sys.stdlib_module_names:
         return None, f"{entry}: {name!r} is the name of a standard library module: rename the file"
-    if base_dir is None:
+    if stored is not None and entry in stored:
+        source = stored[entry]
+    elif base_dir is None:
         return None, f"{entry}: the runbook's folder is not known, so its tool modules cannot be read"
-    try:
-        source = (base_dir / relative).read_bytes()
-    except OSError as exc:
-        return None, f"{entry}: cannot read it ({exc.strerror or exc}) relative to {base_dir}"
+    else:
+        try:
+            source = (base_dir / relative).read_bytes()
+        except OSError as exc:
+            return None, f"{entry}: cannot read it ({exc.strerror or exc}) relative to {base_dir}"
     if len(source) > MODULE_BYTES:
         return None, f"{entry}: {len(source)} bytes, over the {MODULE_BYTES}-byte limit for a tool module"
     try:

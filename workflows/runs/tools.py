@@ -24,8 +24,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from agents.errors import AgentError
+from agents.telemetry import SHORTEST_SECRET
 from agents.tools import (
     McpServers,
     ServerSpec,
@@ -71,16 +73,20 @@ def resolve(value: str, environ: Mapping[str, str], where: str) -> str:
 
 
 def server_specs(loaded: LoadedRunbook, environ: Mapping[str, str]) -> tuple[list[ServerSpec], list[str]]:
-    """The runbook's MCP servers with their secrets resolved, and the resolved values (to scrub wherever they show)."""
+    """The runbook's MCP servers with their secrets resolved, and the values of the variables they name.
+
+    Those values are scrubbed wherever a server's words show (results, errors, its start failure). Each
+    variable's own value, not the text around it: `Bearer ${TOKEN}` scrubs the token. Values shorter than
+    SHORTEST_SECRET (`info`, `1`) are not scrubbed: they would blank out ordinary words.
+    """
     specs, secrets = [], []
     for name, server in loaded.runbook.tools.mcp.items():
         env = {key: resolve(value, environ, f"MCP server {name!r}: env {key}") for key, value in server.env.items()}
         headers = {
             key: resolve(value, environ, f"MCP server {name!r}: header {key}") for key, value in server.headers.items()
         }
-        written = {**server.env, **{f"header {key}": value for key, value in server.headers.items()}}
-        resolved = {**env, **{f"header {key}": value for key, value in headers.items()}}
-        secrets += [value for key, value in resolved.items() if value != written[key]]
+        for written in [*server.env.values(), *server.headers.values()]:
+            secrets += [environ[name] for name in REFERENCE.findall(written) if len(environ[name]) >= SHORTEST_SECRET]
         specs.append(ServerSpec(name, tuple(server.command or ()), env, server.url, headers, loaded.base_dir))
     return specs, secrets
 
@@ -168,7 +174,10 @@ class RunTools:
             described = sandbox.execute(module_code(modules, describe=True))
             if not described.ok:
                 raise RunError(f"a tool module failed to import in the sandbox:\n{described.traceback.strip()}")
-            tools.specs += described_specs(described.stdout)
+            try:
+                tools.specs += described_specs(described.stdout, described.truncated)
+            except AgentError as exc:
+                raise RunError(str(exc)) from exc
         if loaded.runbook.tools.mcp:
             try:
                 specs, tools.secrets = server_specs(loaded, os.environ)
@@ -176,7 +185,7 @@ class RunTools:
                 tools.specs += mcp_specs(tools.servers, loaded.runbook)
             except ToolServerError as exc:
                 tools.close()
-                raise RunError(str(exc)) from exc
+                raise RunError(scrubbed_text(str(exc), tools.secrets)) from exc
             if telemetry is not None:
                 telemetry.with_secrets({f"secret_{n}": value for n, value in enumerate(tools.secrets)})
         if tools.specs:
@@ -184,12 +193,18 @@ class RunTools:
         if replay_only and tools.setup_code:
             defined = sandbox.execute(tools.setup_code)
             if not defined.ok:
+                tools.close()
                 raise RunError(f"the run's tools could not be defined for the replay:\n{defined.traceback.strip()}")
         return tools
 
     def close(self) -> None:
         if self.servers is not None:
             self.servers.close()
+
+    def start_over(self, scope: str) -> None:
+        """A step try starting again from its first call (a replay after its sandbox was lost, as the run did)."""
+        with self._lock:
+            self._counts = {key: count for key, count in self._counts.items() if key[0] != scope}
 
     def prompt_for(self, member: str) -> str:
         patterns = allowed_patterns(self.runbook, member)
@@ -221,7 +236,10 @@ class RunTools:
         if not self.calls.start(scope, member, index, call.name, arguments, call.local):
             return ToolAnswer.failed("ToolError", f"{call.name}: another process recorded this call first")
         started = time.perf_counter()
-        answer = self._decide(member, call, span, index)
+        with self._span(member, call, span, index) as traced:
+            answer = self._decide(member, call)
+            if traced is not None and self.telemetry is not None and not answer.ok:
+                self.telemetry.error(traced, answer.message[:500], answer.error_type)
         duration = time.perf_counter() - started
         outcome = "ok" if answer.ok else "refused" if answer.error_type == "PermissionError" else "error"
         result = json.dumps(answer.value, ensure_ascii=False) if answer.ok else None
@@ -262,7 +280,22 @@ class RunTools:
             return ToolAnswer(True, recorded.result)
         return ToolAnswer.failed(recorded.error_type or "ToolError", recorded.message)
 
-    def _decide(self, member: str, call: ToolCall, span: "Context | None", index: int) -> ToolAnswer:
+    def _span(self, member: str, call: ToolCall, parent: "Context | None", index: int) -> Any:
+        """An `execute_tool <tool>` span for a call decided here (a refusal included), when there is telemetry."""
+        telemetry = self.telemetry
+        if telemetry is None:
+            return contextlib.nullcontext()
+        attributes: dict[str, object] = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": call.name[:300],
+            "gen_ai.tool.call.id": f"{self.run_id}/{self.scope()}/{member}/{index}",
+            "gen_ai.tool.type": "function" if call.local else "extension",
+        }
+        if telemetry.capture_content:
+            attributes["gen_ai.tool.call.arguments"] = canonical(call.arguments)
+        return telemetry.span(f"execute_tool {call.name[:300]}", parent, attributes)
+
+    def _decide(self, member: str, call: ToolCall) -> ToolAnswer:
         spec = next((spec for spec in self.specs if spec.name == call.name), None)
         if spec is None or (spec.kind == "python") != call.local:
             return ToolAnswer.failed("ValueError", f"there is no tool named {call.name[:200]!r}")
@@ -275,27 +308,7 @@ class RunTools:
             )
         if call.local:
             return ToolAnswer(True)
-        return self._call_server(member, spec, call, span, index)
-
-    def _call_server(
-        self, member: str, spec: ToolSpec, call: ToolCall, span: "Context | None", index: int
-    ) -> ToolAnswer:
-        limits = self.runbook.tools
-        telemetry = self.telemetry
-        attributes: dict[str, object] = {
-            "gen_ai.operation.name": "execute_tool",
-            "gen_ai.tool.name": spec.name,
-            "gen_ai.tool.call.id": f"{self.run_id}/{self.scope()}/{member}/{index}",
-            "gen_ai.tool.type": "extension",
-        }
-        if telemetry is not None and telemetry.capture_content:
-            attributes["gen_ai.tool.call.arguments"] = canonical(call.arguments)
-        traced = telemetry.span(f"execute_tool {spec.name}", span, attributes) if telemetry is not None else None
-        with traced or contextlib.nullcontext() as tool_span:
-            answer = self._made_call(spec, call, limits.timeout_s, limits.max_result_bytes)
-            if telemetry is not None and tool_span is not None and not answer.ok:
-                telemetry.error(tool_span, answer.message[:500], answer.error_type)
-        return answer
+        return self._made_call(spec, call, self.runbook.tools.timeout_s, self.runbook.tools.max_result_bytes)
 
     def _made_call(self, spec: ToolSpec, call: ToolCall, timeout_s: float, cap: int) -> ToolAnswer:
         if self.servers is None:
@@ -321,10 +334,7 @@ class RunTools:
     def _scrubbed(self, value: Json) -> Json:
         """The servers' secrets (resolved `${...}` values) replaced by *** wherever a result holds them."""
         if isinstance(value, str):
-            for secret in self.secrets:
-                if secret:
-                    value = value.replace(secret, "***")
-            return value
+            return scrubbed_text(value, self.secrets)
         if isinstance(value, list):
             return [self._scrubbed(item) for item in value]
         if isinstance(value, dict):
@@ -358,12 +368,19 @@ def check_servers_start(loaded: LoadedRunbook, environ: Mapping[str, str] | None
     """
     if not loaded.runbook.tools.mcp:
         return []
+    secrets: list[str] = []
     try:
-        specs, _ = server_specs(loaded, os.environ if environ is None else environ)
+        specs, secrets = server_specs(loaded, os.environ if environ is None else environ)
         servers = McpServers(specs)
         try:
             return mcp_specs(servers, loaded.runbook)
         finally:
             servers.close()
     except ToolServerError as exc:
-        raise BadInput(f"{loaded.file}: {exc}; nothing was recorded") from exc
+        raise BadInput(f"{loaded.file}: {scrubbed_text(str(exc), secrets)}; nothing was recorded") from exc
+
+
+def scrubbed_text(text: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text

@@ -125,6 +125,8 @@ def replay_run(
                 for event in mine:
                     if event.data.get("status") == "sandbox_lost":  # the try was discarded and run again
                         sandbox.restore(started_from[step_id])
+                        if tools is not None:  # its calls were answered from the record again, from the first
+                            tools.start_over(scope[0])
                         continue
                     answers = tools.handler(event.member, event.turn, None) if tools else None
                     found, ran = _replay_turn(sandbox, event, answers)

@@ -5,7 +5,9 @@ names another database (PostgreSQL to scale out). SQLAlchemy Core keeps the
 SQL portable between the two.
 """
 
+import base64
 import datetime
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,17 +62,22 @@ class RegisteredRunbook:
     source_file: str
     base_dir: str | None
     registered_at: str
+    tool_modules: str | None = None  # JSON {path: base64 bytes}, as registered
 
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
 
     def load(self) -> "LoadedRunbook":
-        """Validate the stored content again (it must still hash to what was registered)."""
+        """Validate the stored content again (it must still hash to what was registered).
+
+        Its tool modules are the stored bytes, not the files beside it now: a version never changes.
+        """
         base = Path(self.base_dir) if self.base_dir else None
         from ..runbook.loader import parse_runbook
 
-        loaded = parse_runbook(self.content, f"{self.ref} (stored)", base, stored=True)
+        modules = {path: base64.b64decode(data) for path, data in json.loads(self.tool_modules or "{}").items()}
+        loaded = parse_runbook(self.content, f"{self.ref} (stored)", base, stored=True, tool_files=modules)
         if loaded.sha256 != self.sha256:
             raise StoreCorrupt(f"stored runbook {self.ref} no longer matches its hash: the store was modified")
         return loaded
@@ -109,6 +116,9 @@ class Store:
             source_file=loaded.file,
             base_dir=str(loaded.base_dir) if loaded.base_dir else None,
             registered_at=self.clock().astimezone(datetime.UTC).isoformat(timespec="seconds"),
+            tool_modules=json.dumps({m.path: base64.b64encode(m.source).decode() for m in loaded.tool_modules})
+            if loaded.tool_modules
+            else None,
         )
         try:
             with self.engine.begin() as connection:

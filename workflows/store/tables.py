@@ -14,6 +14,7 @@ runbook_versions = Table(
     Column("source_file", Text, nullable=False),
     Column("base_dir", Text, nullable=True),
     Column("registered_at", String(40), nullable=False),
+    Column("tool_modules", Text, nullable=True),  # JSON {path: base64 bytes}: its Python tool modules, kept with it
 )
 
 runs = Table(

@@ -1,5 +1,6 @@
 """Durable tool calls: each call a member's code makes to a tool, recorded before its result reaches the cell
-(started, then its outcome), so a step re-run after a crash replays it instead of calling again."""
+(started, then its outcome), so a step re-run after a crash replays it instead of calling again; and a
+runbook version's Python tool modules, kept with it (their bytes are part of its hash)."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -9,6 +10,8 @@ down_revision = "0010"
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("crewgate_runbook_versions") as batch:
+        batch.add_column(sa.Column("tool_modules", sa.Text, nullable=True))
     op.create_table(
         "crewgate_tool_calls",
         sa.Column("run_id", sa.String(32), primary_key=True),
