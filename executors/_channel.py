@@ -42,18 +42,18 @@ class Channel:
         """Send `request`, return its reply; replies to earlier ids are dropped.
 
         Messages with an `op` that arrive meanwhile (a cell's tool calls) go to `on_message`, and what it
-        returns is sent back; the time it spends does not count against `timeout`.
+        returns is sent back; each one starts `timeout` afresh (the supervisor times the cell itself).
         """
         message_id = self._send(request)
         deadline = time.monotonic() + timeout
         while True:
             reply = self._read_message(deadline, limit)
             if "op" in reply and on_message is not None:
-                started = time.monotonic()
                 answer = on_message(reply)
                 if answer is not None:
                     self._send(answer)
-                deadline += time.monotonic() - started
+                # The supervisor is alive and keeps the cell's own clock: wait a whole `timeout` from here.
+                deadline = time.monotonic() + timeout
             elif reply.get("id") == message_id:
                 return reply
 

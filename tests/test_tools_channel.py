@@ -105,14 +105,21 @@ def test_hostile_cells_reach_the_host_only_as_calls_it_decides(docker_box: Docke
         tools=host,
     )
     assert threads.value == str(sum(range(300))), threads
+    calls_before = len(host.calls)
     left = box.execute(
-        "import threading, time\nthreading.Thread(target=lambda: (time.sleep(0.3), "
-        "__crewgate_tool__('t.add', {'a': 1, 'b': 1})), daemon=True).start()\n'left'",
+        "import threading, time\nlate = []\n"
+        "def _late():\n    time.sleep(0.3)\n"
+        "    try:\n        late.append(__crewgate_tool__('t.add', {'a': 1, 'b': 1}))\n"
+        "    except PermissionError as exc:\n        late.append(str(exc))\n"
+        "threading.Thread(target=_late, daemon=True).start()\n'left'",
         tools=host,
     )
     assert left.value == "'left'"
-    assert box.execute("import time\ntime.sleep(0.6)\nkept", tools=host).value == "41"
-    assert box.execute("kept + 1", tools=host).value == "42"
+    time.sleep(1)  # no cell runs while the thread calls: its call waits, unrelayed, for the next cell
+    assert box.execute("import time\ntime.sleep(0.2)\nlate, kept", tools=host).value == (
+        "(['a tool call made while no cell was running is not relayed'], 41)"
+    )
+    assert len(host.calls) == calls_before  # it never reached the host, so no member's rights were used
 
     # Without a host handler (a check step's cells), every call is refused.
     refused = box.execute("__crewgate_tool__('t.add', {'a': 1, 'b': 2})")
@@ -120,13 +127,21 @@ def test_hostile_cells_reach_the_host_only_as_calls_it_decides(docker_box: Docke
 
 
 @pytest.mark.docker
-def test_the_time_a_tool_takes_is_not_the_cells() -> None:
+def test_the_time_a_tool_takes_is_not_the_cells_up_to_its_timeout_again() -> None:
     def slow(call: ToolCall) -> ToolAnswer:
         time.sleep(float(str(call.arguments["seconds"])))
         return ToolAnswer(True, "slept")
 
     with DockerSandbox(limits=SandboxLimits(timeout_s=1, grace_s=1)) as box:
-        done = box.execute("__crewgate_tool__('t.slow', {'seconds': 2.5})", tools=slow)
+        done = box.execute("__crewgate_tool__('t.slow', {'seconds': 1.6})", tools=slow)
         assert done.value == "'slept'" and not done.timed_out, done
         spin = box.execute("import time\n__crewgate_tool__('t.slow', {'seconds': 1.5})\ntime.sleep(5)", tools=slow)
         assert spin.timed_out and spin.error == "KeyboardInterrupt", spin  # the cell's own time still counts
+        # ...up to the cell's timeout once more; an interrupted cell calling on is stopped after the grace period.
+        loop = (
+            "while True:\n    try:\n        __crewgate_tool__('t.slow', {'seconds': 0.2})\n"
+            "    except BaseException:\n        pass\n"
+        )
+        started = time.monotonic()
+        stubborn = box.execute(loop, tools=slow)
+        assert stubborn.kernel_restarted and time.monotonic() - started < 6, stubborn

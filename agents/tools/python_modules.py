@@ -62,12 +62,13 @@ for _cg_name in {sorted(modules)!r}:
 def described_specs(printed: str, truncated: bool = False) -> list[ToolSpec]:
     """The stubs a describing cell printed (untrusted text: only its shape is relied on). AgentError if unreadable."""
     line = next((line for line in reversed(printed.splitlines()) if line.startswith(DESCRIBED)), None)
-    if line is None or truncated:
-        raise AgentError(
-            "the tool modules' signatures and docstrings did not fit in the cell's output (or the modules "
-            "printed over them): shorten their docstrings, or split the modules"
-        )
-    data = json.loads(line.removeprefix(DESCRIBED))
+    try:
+        data = json.loads(line.removeprefix(DESCRIBED)) if line is not None else None
+    except ValueError:
+        data = None
+    if data is None:
+        cut = " (the cell's output was cut: the modules print too much when imported, or their docstrings are long)"
+        raise AgentError("the tool modules' signatures and docstrings could not be read" + (cut if truncated else ""))
     if not isinstance(data, dict):
         raise AgentError("the tool modules' description is not a JSON object")
     specs = []

@@ -59,7 +59,8 @@ class ToolSpec:
 
     def stub(self) -> str:
         """The stub the model reads: `def function(signature):` and the docstring."""
-        doc = (self.doc or "(no description)").replace('"""', r"\"\"\"").replace("```", "` ` `")
+        doc = (self.doc or "(no description)").replace('"""', r"\"\"\"")
+        doc = re.sub("`{3,}", lambda fence: " ".join(fence.group()), doc)  # no fence can close the stubs' block
         return f"def {self.function}{self.signature}:\n{textwrap.indent(chr(34) * 3 + doc + chr(34) * 3, '    ')}"
 
 

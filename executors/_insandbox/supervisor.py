@@ -35,6 +35,7 @@ MAX_REPLY = 16 * 1024 * 1024
 TOOL_LINE = 1024 * 1024 + 4096  # a tool call's line from the kernel (arguments are capped at 1 MiB there)
 OUTBOX_CAP = 8 * 1024 * 1024  # answers a kernel does not read are dropped beyond this
 IN_FLIGHT = 64  # tool calls relayed and not yet answered; more are refused here (a flood cannot wedge the pipes)
+HOST_OUT_CAP = 16 * 1024 * 1024  # bytes of relayed calls not yet taken by the host; more calls are refused here
 
 
 class Capture:
@@ -169,12 +170,39 @@ class Supervisor:
         self.in_flight = 0  # tool calls the host is working on: their time is not the cell's
         self.busy_since = 0.0
         self.tool_time = 0.0
+        self.host_out = bytearray()  # lines for the host, written as it reads: the supervisor never blocks on it
 
     # -- host channel -------------------------------------------------------
     def send(self, message):
-        data = (json.dumps(message, ensure_ascii=True) + "\n").encode()
-        while data:
-            data = data[os.write(HOST_OUT, data) :]
+        """Send a line to the host and wait until it is written, reading the host's lines meanwhile.
+
+        Reading while waiting is what keeps the two sides from blocking on each other's full pipe.
+        """
+        self.queue(message)
+        while self.host_out:
+            readable, _, _ = select.select([HOST_IN], [HOST_OUT], [])
+            if readable:
+                self.read_host()
+                self._take_host_messages()  # a late answer or interrupt: its cell is over
+            self.flush_host()
+
+    def queue(self, message):
+        self.host_out += (json.dumps(message, ensure_ascii=True) + "\n").encode()
+        self.flush_host()
+
+    def flush_host(self):
+        try:
+            while self.host_out:
+                del self.host_out[: os.write(HOST_OUT, self.host_out)]
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    def read_host(self):
+        chunk = os.read(HOST_IN, 1 << 20)
+        if not chunk:  # the host is gone: nobody will read a result
+            self.kernel.kill()
+            sys.exit(0)
+        self.host_pending += chunk
 
     def serve(self):
         self.send({"op": "hello", "pid": os.getpid(), "python": sys.version.split()[0]})
@@ -220,6 +248,7 @@ class Supervisor:
         cap, timeout, grace = int(request["cap"]), float(request["timeout"]), float(request["grace"])
         kernel = self.kernel
         out, err = Capture(cap), Capture(cap)
+        self._read_reply(kernel, None, self._refuse_between_cells)  # calls a thread made after the last cell
         kernel.post(
             json.dumps({"id": request["id"], "code": request["code"], "cap": cap})
         )  # a gone kernel: noticed below
@@ -232,18 +261,17 @@ class Supervisor:
             deadline = time.monotonic() + grace
         watched = [kernel.replies, kernel.stdout, kernel.stderr, HOST_IN]
         while reply is None:
-            # While the host works on a tool call, the cell's clock stops (the host bounds the call itself).
-            wait = None if self.in_flight else max(deadline + self.tool_time - time.monotonic(), 0)
+            wait = max(self._remaining(deadline, interrupted, timeout), 0)
             writable = [kernel.requests] if kernel.outbox else []
+            if self.host_out:
+                writable.append(HOST_OUT)
             ready, can_write, _ = select.select(watched, writable, [], wait)
-            if can_write:
+            if kernel.requests in can_write:
                 kernel.flush()
+            if HOST_OUT in can_write:
+                self.flush_host()
             if HOST_IN in ready:
-                chunk = os.read(HOST_IN, 1 << 20)
-                if not chunk:  # the host is gone: nobody will read a result
-                    kernel.kill()
-                    sys.exit(0)
-                self.host_pending += chunk
+                self.read_host()
                 if self._take_host_messages() and not interrupted:  # the host cancelled the cell: as a timeout does
                     interrupted = True
                     _signal(kernel.pid, signal.SIGINT)
@@ -256,7 +284,7 @@ class Supervisor:
                 if dead:
                     note = kernel.death_note()
                     break
-            if not ready and not can_write and reply is None:
+            if reply is None and self._remaining(deadline, interrupted, timeout) <= 0:
                 if not interrupted:
                     interrupted = True
                     _signal(kernel.pid, signal.SIGINT)
@@ -292,6 +320,15 @@ class Supervisor:
             "kernel_restarted": restarted,
         }
 
+    def _remaining(self, deadline, interrupted, timeout):
+        """Seconds the cell has left. The host's time on its tool calls is not the cell's, up to `timeout`
+        more (a cell runs at most twice its timeout); once interrupted, only the grace period counts."""
+        now = time.monotonic()
+        if interrupted:
+            return deadline - now
+        paused = self.tool_time + (now - self.busy_since if self.in_flight else 0.0)
+        return deadline + min(paused, timeout) - now
+
     def _take_host_messages(self):
         """Act on the interrupts and tool answers among the host's pending lines; whether there was an interrupt."""
         *lines, rest = self.host_pending.split(b"\n")
@@ -323,15 +360,24 @@ class Supervisor:
             return  # no call number: nobody waits for an answer
         name, arguments, local = fields
         shaped = isinstance(name, str) and len(name) <= 256 and isinstance(arguments, dict) and isinstance(local, bool)
-        if not shaped or self.in_flight >= IN_FLIGHT:
-            why = "malformed tool call" if not shaped else f"more than {IN_FLIGHT} tool calls at once"
+        if not shaped or self.in_flight >= IN_FLIGHT or len(self.host_out) > HOST_OUT_CAP:
+            why = "malformed tool call" if not shaped else f"more than {IN_FLIGHT} tool calls (or 16 MiB) at once"
             answer = {"tool_result": call, "ok": False, "error_type": "ValueError", "message": why}
             kernel.post(json.dumps(answer), required=False)
             return
         if not self.in_flight:
             self.busy_since = time.monotonic()
         self.in_flight += 1
-        self.send({"op": "tool", "call": call, "name": name, "arguments": arguments, "local": local})
+        self.queue({"op": "tool", "call": call, "name": name, "arguments": arguments, "local": local})
+
+    def _refuse_between_cells(self, kernel, message):
+        """A call written while no cell ran (a thread left behind): answered here, never relayed, so it is not
+        judged as the next cell's member."""
+        call = message.get("call")
+        if isinstance(call, int) and not isinstance(call, bool):
+            why = "a tool call made while no cell was running is not relayed"
+            answer = {"tool_result": call, "ok": False, "error_type": "PermissionError", "message": why}
+            kernel.post(json.dumps(answer), required=False)
 
     @staticmethod
     def _read_reply(kernel, request_id, relay):
@@ -628,6 +674,7 @@ def _undumpable():
 
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _nonblocking(HOST_OUT)
     if MODE == "container":
         _undumpable()
     supervisor = Supervisor()

@@ -6,6 +6,7 @@ the key that names the kind (`task:`, `crew:`, `check:`, `gate:`,
 fields. Promotion targets are a union tagged by `to:`.
 """
 
+import keyword
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
@@ -17,6 +18,7 @@ from .semver import SEMVER
 NAME = r"^[a-z][a-z0-9-]{0,62}$"
 IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
 STEP_KINDS = ("task", "crew", "check", "gate", "promote")
+RESERVED_NAMES = ("_cg_", "__crewgate")  # the names the code crewgate generates in the sandbox uses
 TOOL_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*\.(\*|[A-Za-z_][A-Za-z0-9_]*)$"  # namespace.function or namespace.*
 
 
@@ -153,6 +155,14 @@ class ToolsSpec(Strict):
     max_result_bytes: int = Field(
         262144, ge=1024, le=16 * 1024 * 1024, description="Largest result (as JSON) a call may return to a cell."
     )
+
+    @field_validator("mcp")
+    @classmethod
+    def _server_names(cls, value: dict[str, McpServerSpec]) -> dict[str, McpServerSpec]:
+        for name in value:
+            if keyword.iskeyword(name) or name.startswith(RESERVED_NAMES):
+                raise ValueError(f"MCP server name {name!r} cannot name a namespace in Python code: rename it")
+        return value
 
 
 class StepBase(Strict):

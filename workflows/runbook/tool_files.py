@@ -10,12 +10,13 @@ without running anything.
 
 import ast
 import hashlib
+import keyword
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .schema import Runbook
+from .schema import RESERVED_NAMES, Runbook
 
 MODULE_BYTES = 256 * 1024
 ReportAt = tuple[tuple[str | int, ...], str]  # (where in the runbook, message)
@@ -60,7 +61,12 @@ def _read(entry: str, base_dir: Path | None, stored: Mapping[str, bytes] | None)
     if relative.is_absolute() or ".." in relative.parts:
         return None, f"{entry}: give a path inside the runbook's folder (no absolute path, no '..')"
     name = relative.stem
-    if relative.suffix != ".py" or not name.isidentifier():
+    if (
+        relative.suffix != ".py"
+        or not name.isidentifier()
+        or keyword.iskeyword(name)
+        or name.startswith(RESERVED_NAMES)
+    ):
         return None, f"{entry}: a tool module is a .py file whose name is a Python identifier (e.g. repo_tools.py)"
     if name in sys.stdlib_module_names:
         return None, f"{entry}: {name!r} is the name of a standard library module: rename the file"

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agents.errors import AgentError
+from agents.secret_names import is_secret_name
 from agents.telemetry import SHORTEST_SECRET
 from agents.tools import (
     McpServers,
@@ -76,8 +77,9 @@ def server_specs(loaded: LoadedRunbook, environ: Mapping[str, str]) -> tuple[lis
     """The runbook's MCP servers with their secrets resolved, and the values of the variables they name.
 
     Those values are scrubbed wherever a server's words show (results, errors, its start failure). Each
-    variable's own value, not the text around it: `Bearer ${TOKEN}` scrubs the token. Values shorter than
-    SHORTEST_SECRET (`info`, `1`) are not scrubbed: they would blank out ordinary words.
+    variable's own value, not the text around it: `Bearer ${TOKEN}` scrubs the token. A short value
+    (`info`, `1`) is scrubbed only under a secret-looking name (`DB_PASSWORD`): elsewhere it would blank
+    out ordinary words.
     """
     specs, secrets = [], []
     for name, server in loaded.runbook.tools.mcp.items():
@@ -85,8 +87,12 @@ def server_specs(loaded: LoadedRunbook, environ: Mapping[str, str]) -> tuple[lis
         headers = {
             key: resolve(value, environ, f"MCP server {name!r}: header {key}") for key, value in server.headers.items()
         }
-        for written in [*server.env.values(), *server.headers.values()]:
-            secrets += [environ[name] for name in REFERENCE.findall(written) if len(environ[name]) >= SHORTEST_SECRET]
+        for key, written in [*server.env.items(), *server.headers.items()]:
+            for variable in REFERENCE.findall(written):
+                value = environ[variable]
+                named_secret = is_secret_name(variable) or is_secret_name(key)
+                if value and (named_secret or len(value) >= SHORTEST_SECRET):
+                    secrets.append(value)
         specs.append(ServerSpec(name, tuple(server.command or ()), env, server.url, headers, loaded.base_dir))
     return specs, secrets
 
