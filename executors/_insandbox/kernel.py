@@ -6,18 +6,18 @@ are pipes the supervisor reads, so everything a cell or its child processes
 print is captured there and can never be mistaken for a reply.
 
 Tools: `__crewgate_tool__(name, arguments)` sends a call as a JSON line on fd 4
-and waits for its answer, which a reader thread (the only reader of fd 3) hands
-to it; the supervisor relays both ways, the host
+and waits for its answer; whichever thread holds the reader lock reads fd 3 and
+hands each line to whom it is for. The supervisor relays both ways, the host
 decides (allow-list, budget, recorded replies) and calls the server. Nothing in
 the sandbox is trusted to decide: a cell that writes its own tool lines only
 asks the host, like the function does.
 """
 
 import ast
+import collections
 import json
 import linecache
 import os
-import queue
 import signal
 import sys
 import threading
@@ -39,44 +39,64 @@ _namespace = {"__name__": "__main__", "__builtins__": __builtins__}  # the tool 
 _saved_fds = {1: os.dup(1), 2: os.dup(2)}
 _streams = {"stdout": sys.stdout, "stderr": sys.stderr}
 _in_cell = False
-_cells = queue.Queue()  # cell requests, from the reader thread to the main loop (None: the channel closed)
+_requests = None  # fd 3, opened in main()
+_pending = b""  # bytes read from fd 3 that are not a whole line yet (guarded by _reader)
+_reader = threading.Lock()  # whoever holds it reads fd 3: the main loop between cells, a calling thread in one
+_cells = collections.deque()  # cell requests read by a thread other than the main loop
 _waiting = {}  # call number -> [threading.Event, answer]: tool calls waiting for their answer
 _calls_lock = threading.Lock()  # guards _waiting and the call counter
 _write_lock = threading.Lock()  # one line at a time on fd 4, whichever thread writes
+_closed = threading.Event()  # fd 3 reached its end: the supervisor is gone
 _tool_calls = 0
 
 
-def _read_requests():
-    """The one reader of fd 3 (a thread): cells go to the main loop, answers to the call waiting for them.
+def _read_some():
+    """Read what fd 3 has (waiting for it) and hand out every whole line; call with _reader held.
 
-    An answer nobody waits for (its call was interrupted, or forged) is dropped. Any thread of a
-    cell may call tools; a call never reads another's answer, and never a cell's request.
+    A cell request goes to `_cells`, an answer to the call waiting for it; an answer nobody waits for
+    (its call was interrupted, or it is forged) is dropped. So whichever thread reads, a call never
+    takes another's answer, nor a cell's request. The main loop reads itself (no thread to wake on
+    the way to every cell); a calling thread reads only while it holds `_reader`.
     """
-    pending = b""
-    requests = os.fdopen(REQUESTS, "rb", buffering=0)
-    try:
-        while True:
-            chunk = requests.read(65536)
-            if not chunk:
-                return
-            pending += chunk
-            while b"\n" in pending:
-                line, pending = pending.split(b"\n", 1)
-                message = json.loads(line)
-                if not isinstance(message, dict):
-                    continue
-                if "code" in message:
-                    _cells.put(message)
-                    continue
-                with _calls_lock:
-                    slot = _waiting.pop(message.get("tool_result"), None)
-                if slot is not None:
-                    slot[1] = message
-                    slot[0].set()
-    except Exception:  # a closed or garbled channel: the kernel ends, the supervisor starts a fresh one
+    global _pending
+    chunk = _requests.read(65536)
+    if not chunk:
+        _closed.set()
         return
-    finally:
-        _cells.put(None)
+    _pending += chunk
+    while b"\n" in _pending:
+        line, _pending = _pending.split(b"\n", 1)
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(message, dict):
+            continue
+        if "code" in message:
+            _cells.append(message)
+            continue
+        with _calls_lock:
+            slot = _waiting.pop(message.get("tool_result"), None)
+        if slot is not None:
+            slot[1] = message
+            slot[0].set()
+
+
+def _take_turn_reading(done):
+    """Read fd 3 until `done()` (short turns: another thread may hold the reader, or read for us)."""
+    while not done() and not _closed.is_set():
+        if _reader.acquire(timeout=0.05):
+            try:
+                if not done():
+                    _read_some()
+            finally:
+                _reader.release()
+
+
+def _next_cell():
+    """The next cell request, or None once the supervisor is gone."""
+    _take_turn_reading(lambda: bool(_cells))
+    return _cells.popleft() if _cells else None
 
 
 def _call_tool(name, arguments, local=False):
@@ -105,12 +125,13 @@ def _call_tool(name, arguments, local=False):
         _waiting[call] = slot
     try:
         _reply_line(line)
-        while not slot[0].wait(0.2):  # short waits: an interrupt (the cell's timeout) is seen at once
-            pass
+        _take_turn_reading(slot[0].is_set)  # an interrupt (the cell's timeout) ends the wait at once
     finally:
         with _calls_lock:
             _waiting.pop(call, None)
     answer = slot[1]
+    if answer is None:
+        raise ToolError(f"{name}: the supervisor went away before answering")
     if answer.get("ok") is True:
         return answer.get("value")
     error = _TOOL_ERRORS.get(answer.get("error_type"), ToolError)
@@ -192,7 +213,7 @@ def _reply_line(line):
 
 
 def main():
-    global _in_cell
+    global _in_cell, _requests
     os.chdir(sys.argv[1] if len(sys.argv) > 1 else ".")
     sys.argv = [""]
     for stream in _streams.values():
@@ -202,15 +223,17 @@ def main():
             handle.write("1000")
     except OSError:
         pass
-    threading.Thread(target=_read_requests, name="crewgate-requests", daemon=True).start()
+    _requests = os.fdopen(REQUESTS, "rb", buffering=0)
     _namespace["__crewgate_tool__"] = _call_tool
     _namespace["ToolError"] = ToolError
     signal.signal(signal.SIGINT, _on_interrupt)
     while True:
         try:
-            request = _cells.get()
+            request = _next_cell()
         except KeyboardInterrupt:
             continue
+        except OSError:  # a cell closed fd 3: the supervisor starts a fresh kernel
+            return
         if request is None:
             return
         _prepare_cell()
