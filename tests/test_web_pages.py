@@ -111,6 +111,13 @@ def test_pages_log_in_show_hostile_text_flagged_refuse_posts_without_csrf_and_ap
             assert forged.status_code == 403 and "CSRF" in forged.text
             assert cg.query("SELECT count(*) FROM crewgate_decisions WHERE review_id = ?", review_id) == [(0,)]
 
+            assert "<option>implement</option>" in page.text and "<option>ship</option>" not in page.text  # only steps
+            token = csrf_of(page.text)  # a request-changes would accept: the check before the gate, not the promotion
+            silent = {"decision": "reject", "sha256": sha.group(1), "_csrf_token": token, "message": "  "}
+            refused = client.post(f"/reviews/{review_id}/decide", data=silent)
+            assert refused.status_code == 422 and "needs a message saying why" in refused.text, refused.text[-500:]
+            assert cg.query("SELECT count(*) FROM crewgate_decisions WHERE review_id = ?", review_id) == [(0,)]
+
             form = {"decision": "approve", "sha256": "0" * 64, "_csrf_token": csrf_of(page.text), "message": "ok"}
             stale = client.post(f"/reviews/{review_id}/decide", data=form)
             assert stale.status_code == 409 and "is not the artifact of" in stale.text
@@ -142,6 +149,8 @@ def test_pages_log_in_show_hostile_text_flagged_refuse_posts_without_csrf_and_ap
     finally:
         kill(server)
 
+    blank = cg.run("review", "reject", review_id, "--reviewer", "bob", "-m", " ")
+    assert blank.returncode == 2 and "needs a message saying why" in blank.stderr, blank.stderr
     text = cg.run("review", "show", review_id).stdout
     assert "\x1b" not in text and "\u202e" not in text
     assert "\\x1b]8;;https://evil.example" in text and "\\x1b[2J" in text and "terminal escape U+001B" in text

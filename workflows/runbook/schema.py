@@ -400,6 +400,19 @@ class Runbook(Strict):
     def step(self, step_id: str) -> TaskStep | CrewStep | CheckStep | GateStep | PromoteStep:
         return next(step for step in self.steps if step.id == step_id)
 
+    def changes_choices(self, gate_id: str) -> list[str]:
+        """The steps changes requested at gate `gate_id` may send the run back to, the default first.
+
+        Exactly what `changes_step` accepts, so a form offering these offers nothing it would refuse.
+        """
+        earlier = self.steps[: [step.id for step in self.steps].index(gate_id)]
+        work = [step.id for step in earlier if isinstance(step, TaskStep | CrewStep | CheckStep)]
+        try:
+            default = self.changes_step(gate_id, None)
+        except ValueError:
+            return work  # no default: the reviewer names one
+        return [default, *(step for step in work if step != default)]
+
     def changes_step(self, gate_id: str, requested: str | None) -> str:
         """The step that changes requested at gate `gate_id` send the run back to.
 

@@ -65,8 +65,8 @@ def review_page(services: "RunServices", review_id: str) -> ReviewPage:
     """What the web's item page shows: the item, its run's runbook, and the steps a change request may re-run."""
     view = show_review(services, review_id)
     run = services.records.run(view.run_id)
-    steps = services.pinned_runbook(view.run_id).runbook.steps
-    return ReviewPage(view, f"{run.runbook}@{run.version}", tuple(step.id for step in steps if step.id != view.step_id))
+    book = services.pinned_runbook(view.run_id).runbook
+    return ReviewPage(view, f"{run.runbook}@{run.version}", tuple(book.changes_choices(view.step_id)))
 
 
 def decision_of(services: "RunServices", review_id: str, reviewer: str) -> str | None:
@@ -122,6 +122,9 @@ def _check_fields(decision: str, message: str, step: str | None) -> None:
         raise BadInput(f"the message is {len(message)} characters: at most {MAX_MESSAGE} are kept with a decision")
     if "\x00" in message:
         raise BadInput("the message holds a NUL character: remove it")
+    if decision != "approve" and not message.strip():
+        who = "the requester" if decision == "reject" else "the crew"
+        raise BadInput(f"a {decision.replace('_', ' ')} needs a message saying why (it goes to {who}): give one")
 
 
 def _check_changes_step(services: "RunServices", review_id: str, step: str | None) -> None:
