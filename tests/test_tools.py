@@ -8,6 +8,7 @@ crewgate for the run. Members are scripted; their cells call the tools like any 
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -312,6 +313,15 @@ def test_a_broken_tool_module_fails_the_run_at_start_with_its_traceback(
     assert view["status"] == "failed" and "a tool module failed to import" in view["message"], view["message"]
     assert "RuntimeError: the tool module is broken" in view["message"] and "repo_tools.py" in view["message"]
     assert view["model_calls"] == 0
+    Accounts(Store(cg.url).engine).add_user("alice", "reviewer", PASSWORD)
+    server, api = serve(cg, tmp_path / "serve.log")
+    with httpx.Client(base_url=api.removesuffix("/api/v1"), timeout=30) as client:
+        assert log_in(client, "alice").status_code == 303
+        page = client.get(f"/runs/{run_id}").text
+    kill(server)
+    shown = re.search(r'<pre class="quoted" id="run-message">(.*?)</pre>', page, re.DOTALL)
+    assert shown is not None, page[:3000]  # a multi-line failure keeps its lines, none flagged
+    assert "\nRuntimeError: the tool module is broken" in shown.group(1) and "U+000A" not in shown.group(1)
 
 
 def test_tool_configuration_mistakes_are_refused_with_nothing_recorded(
