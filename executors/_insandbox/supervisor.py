@@ -103,6 +103,11 @@ class Kernel:
         self.outbox += line.encode() + b"\n"
         self.flush()
 
+    def refuse(self, call, error_type, message):
+        """Answer a tool call here: it never reaches the host."""
+        answer = {"tool_result": call, "ok": False, "error_type": error_type, "message": message}
+        self.post(json.dumps(answer), required=False)
+
     def flush(self):
         try:
             while self.outbox:
@@ -275,7 +280,7 @@ class Supervisor:
                 if self._take_host_messages() and not interrupted:  # the host cancelled the cell: as a timeout does
                     interrupted = True
                     _signal(kernel.pid, signal.SIGINT)
-                    deadline, self.tool_time = time.monotonic() + grace, 0.0
+                    deadline = time.monotonic() + grace
             for fd, capture in ((kernel.stdout, out), (kernel.stderr, err)):
                 if fd in ready and not _drain(fd, capture):
                     watched.remove(fd)  # every writer closed it; stop polling it
@@ -288,7 +293,7 @@ class Supervisor:
                 if not interrupted:
                     interrupted = True
                     _signal(kernel.pid, signal.SIGINT)
-                    deadline, self.tool_time = time.monotonic() + grace, 0.0
+                    deadline = time.monotonic() + grace
                 else:
                     note = "the cell ignored the interrupt, so the kernel was killed"
                     break
@@ -362,8 +367,7 @@ class Supervisor:
         shaped = isinstance(name, str) and len(name) <= 256 and isinstance(arguments, dict) and isinstance(local, bool)
         if not shaped or self.in_flight >= IN_FLIGHT or len(self.host_out) > HOST_OUT_CAP:
             why = "malformed tool call" if not shaped else f"more than {IN_FLIGHT} tool calls (or 16 MiB) at once"
-            answer = {"tool_result": call, "ok": False, "error_type": "ValueError", "message": why}
-            kernel.post(json.dumps(answer), required=False)
+            kernel.refuse(call, "ValueError", why)
             return
         if not self.in_flight:
             self.busy_since = time.monotonic()
@@ -373,11 +377,9 @@ class Supervisor:
     def _refuse_between_cells(self, kernel, message):
         """A call written while no cell ran (a thread left behind): answered here, never relayed, so it is not
         judged as the next cell's member."""
-        call = message.get("call")
-        if isinstance(call, int) and not isinstance(call, bool):
-            why = "a tool call made while no cell was running is not relayed"
-            answer = {"tool_result": call, "ok": False, "error_type": "PermissionError", "message": why}
-            kernel.post(json.dumps(answer), required=False)
+        kernel.refuse(
+            message.get("call"), "PermissionError", "a tool call made while no cell was running is not relayed"
+        )
 
     @staticmethod
     def _read_reply(kernel, request_id, relay):
@@ -397,8 +399,7 @@ class Supervisor:
         while b"\n" in kernel.pending:
             line, kernel.pending = kernel.pending.split(b"\n", 1)
             if len(line) > TOOL_LINE and line.startswith(b'{"tool"'):
-                answer = {"ok": False, "error_type": "ValueError", "message": f"a tool call over {TOOL_LINE} bytes"}
-                kernel.post(json.dumps({"tool_result": _call_number(line), **answer}), required=False)
+                kernel.refuse(_call_number(line), "ValueError", f"a tool call over {TOOL_LINE} bytes")
                 continue
             try:
                 reply = json.loads(line)

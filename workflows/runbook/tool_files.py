@@ -36,6 +36,11 @@ class ToolModule:
         return hashlib.sha256(self.source).hexdigest()
 
 
+def module_name(entry: str) -> str:
+    """A tool module's name in the sandbox (and its allow-list namespace): its file's stem."""
+    return Path(entry).stem
+
+
 def read_tool_modules(
     runbook: Runbook, base_dir: Path | None, stored: Mapping[str, bytes] | None = None
 ) -> tuple[list[ToolModule], list[ReportAt]]:
@@ -60,7 +65,7 @@ def _read(entry: str, base_dir: Path | None, stored: Mapping[str, bytes] | None)
     relative = Path(entry)
     if relative.is_absolute() or ".." in relative.parts:
         return None, f"{entry}: give a path inside the runbook's folder (no absolute path, no '..')"
-    name = relative.stem
+    name = module_name(entry)
     if (
         relative.suffix != ".py"
         or not name.isidentifier()

@@ -4,9 +4,9 @@
 call a cell makes, `answer` decides in this order, on the host, with nothing the
 sandbox says taken on trust but the call itself:
 
-1. the run's budget (`budget.max_tool_calls`, refused calls count too);
-2. the recorded call at this (step try, member, index), if the step is being re-run after a
+1. the recorded call at this (step try, member, index), if the step is being re-run after a
    crash: replayed, never made again (`tool_calls.py`);
+2. the run's budget (`budget.max_tool_calls`, refused calls count too);
 3. whether the tool exists, then the member's allow-list (PermissionError, recorded as refused);
 4. the call itself: recorded as started, made with a timeout, its result capped in size,
    scrubbed of the servers' secrets, recorded, and only then returned to the cell.
@@ -17,7 +17,6 @@ Each call is also a trace turn and, with telemetry, an `execute_tool <tool>` spa
 import contextlib
 import fnmatch
 import json
-import logging
 import os
 import re
 import threading
@@ -47,6 +46,7 @@ from ..errors import BadInput, RunError
 from ..plain import Json, JsonObject
 from ..runbook.loader import LoadedRunbook
 from ..runbook.schema import Runbook
+from ..runbook.tool_files import module_name
 from ..visible import visible
 from .tool_calls import RecordedCall, RecordedToolCalls, canonical
 
@@ -55,7 +55,6 @@ if TYPE_CHECKING:
 
     from agents.telemetry import Telemetry
 
-log = logging.getLogger("crewgate.tools")
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 PREVIEW_CHARS = 4000  # of a call's arguments and result, in the trace
 TraceWriter = Callable[[str, int, JsonObject], None]  # (member, turn, data) -> a trace row at the run's position
@@ -102,7 +101,7 @@ def allowed_patterns(runbook: Runbook, member: str) -> list[str]:
     chosen = runbook.crew.members[member].tools
     if chosen is not None:
         return list(chosen)
-    return [f"{os.path.splitext(os.path.basename(path))[0]}.*" for path in runbook.tools.python]
+    return [f"{module_name(path)}.*" for path in runbook.tools.python]
 
 
 def is_allowed(name: str, patterns: list[str]) -> bool:
@@ -229,7 +228,7 @@ class RunTools:
         recorded = self.calls.recorded(scope, member, index)
         if recorded is not None:
             answer = self._replayed(recorded, call, arguments)
-            self._traced(member, turn, call, answer, 0.0, replayed=True)
+            self._traced(member, turn, call, arguments, answer, 0.0, replayed=True)
             return answer
         if self.replay_only:
             return ToolAnswer.failed("ToolError", f"{call.name}: the run made no such call here; a replay makes none")
@@ -242,7 +241,7 @@ class RunTools:
         if not self.calls.start(scope, member, index, call.name, arguments, call.local):
             return ToolAnswer.failed("ToolError", f"{call.name}: another process recorded this call first")
         started = time.perf_counter()
-        with self._span(member, call, span, index) as traced:
+        with self._span(member, call, arguments, span, index) as traced:
             answer = self._decide(member, call)
             if traced is not None and self.telemetry is not None and not answer.ok:
                 self.telemetry.error(traced, answer.message[:500], answer.error_type)
@@ -250,7 +249,7 @@ class RunTools:
         outcome = "ok" if answer.ok else "refused" if answer.error_type == "PermissionError" else "error"
         result = json.dumps(answer.value, ensure_ascii=False) if answer.ok else None
         self.calls.finish(scope, member, index, outcome, duration, result, answer.error_type, answer.message)
-        self._traced(member, turn, call, answer, duration)
+        self._traced(member, turn, call, arguments, answer, duration)
         return answer
 
     def _take_budget(self) -> bool:
@@ -286,7 +285,7 @@ class RunTools:
             return ToolAnswer(True, recorded.result)
         return ToolAnswer.failed(recorded.error_type or "ToolError", recorded.message)
 
-    def _span(self, member: str, call: ToolCall, parent: "Context | None", index: int) -> Any:
+    def _span(self, member: str, call: ToolCall, arguments: str, parent: "Context | None", index: int) -> Any:
         """An `execute_tool <tool>` span for a call decided here (a refusal included), when there is telemetry."""
         telemetry = self.telemetry
         if telemetry is None:
@@ -298,7 +297,7 @@ class RunTools:
             "gen_ai.tool.type": "function" if call.local else "extension",
         }
         if telemetry.capture_content:
-            attributes["gen_ai.tool.call.arguments"] = canonical(call.arguments)
+            attributes["gen_ai.tool.call.arguments"] = arguments
         return telemetry.span(f"execute_tool {call.name[:300]}", parent, attributes)
 
     def _decide(self, member: str, call: ToolCall) -> ToolAnswer:
@@ -348,10 +347,17 @@ class RunTools:
         return value
 
     def _traced(
-        self, member: str, turn: int, call: ToolCall, answer: ToolAnswer, duration: float, replayed: bool = False
+        self,
+        member: str,
+        turn: int,
+        call: ToolCall,
+        arguments: str,
+        answer: ToolAnswer,
+        duration: float,
+        replayed: bool = False,
     ) -> None:
+        """A trace turn for the call; `arguments` is its canonical JSON."""
         shown = json.dumps(answer.value, ensure_ascii=False) if answer.ok else f"{answer.error_type}: {answer.message}"
-        arguments = canonical(call.arguments)
         refused = answer.error_type == "PermissionError"
         data: JsonObject = {
             "status": "tool_call",
