@@ -31,12 +31,21 @@ from .workers import workers
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(VERSION, prog_name="crewgate")
-def cli() -> None:
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the output (a diff, warnings): auto is on a terminal unless NO_COLOR is set.",
+)
+def cli(color: str) -> None:
     """crewgate: versioned runbooks run by AI crews in a hardened sandbox, gated by human review.
 
     Exit codes: 0 done, 1 failed or rejected, 2 bad input (fix the command, file or id),
     3 environment (Docker unreachable, sandbox image missing, a model's key missing), 10 waiting for approval.
     """
+    no_color = bool(os.environ.get("NO_COLOR"))  # https://no-color.org: any non-empty value
+    click.get_current_context().color = {"always": True, "never": False}.get(color, False if no_color else None)
 
 
 for command in (run, runs, review, runbook, batch, schedule, sandbox, tools, worker, workers, models, db):

@@ -5,11 +5,17 @@ names, messages) passes the one renderer; evidence sits behind a gutter, so no
 line a model wrote can look like one crewgate printed.
 """
 
+import json
+
+import click
+
+from ..service.review_story import ItemStory
 from ..service.views import ReviewView
-from ..visible import visible
+from ..visible import display_lines, visible
 from ._display import one_line, quoted
 
 OUTPUT_SHOWN = 1500
+FOLD_AT = 200  # characters of a request value shown before it is folded
 
 
 def review_lines(view: ReviewView, full: bool) -> tuple[list[str], tuple[str, ...]]:
@@ -23,9 +29,11 @@ def review_lines(view: ReviewView, full: bool) -> tuple[list[str], tuple[str, ..
         flags.update(dict.fromkeys(raised))
 
     policy = view.policy
+    if view.story is not None:
+        lines += story_lines(view.story, view.requester, full)
     lines.append(
         f"policy: {policy['required']} approval(s) from {', '.join(one_line(r) for r in view.reviewers)}; "
-        f"requester ({one_line(view.requester)}) may approve: {policy['allow_requester']}; "
+        f"the requester ({one_line(view.requester)}) {'may' if policy.get('allow_requester') else 'may not'} approve; "
         f"expires: {view.expires_at or 'never'}"
     )
     lines.append(f"checked in: {one_line(view.image)} ({(view.image_id or 'id not recorded')[:19]})")
@@ -39,7 +47,10 @@ def review_lines(view: ReviewView, full: bool) -> tuple[list[str], tuple[str, ..
     for warning in view.warnings:
         lines.append(f"⚠ {one_line(warning)}")
     lines.append("\n== diff (git format; `git apply` takes it as it is) ==")
-    block(view.diff.rstrip("\n") or "(no changes)")
+    diff = view.diff.rstrip("\n") or "(no changes)"
+    shown, raised = quoted(diff)
+    lines.extend(coloured_diff(shown, display_lines(diff)))
+    flags.update(dict.fromkeys(raised))
     if view.tool_calls:
         lines.append(f"\n== tool calls made by the run ({len(view.tool_calls)}; arguments and results: runs trace) ==")
         block("\n".join(view.tool_calls))
@@ -65,6 +76,57 @@ def review_lines(view: ReviewView, full: bool) -> tuple[list[str], tuple[str, ..
         lines.append("  (none yet)")
     lines.append(f"\ntrace: {view.evidence.get('trace')}")
     return lines, tuple(flags)
+
+
+def story_lines(story: ItemStory, requester: str, full: bool) -> list[str]:
+    """What was asked and by whom, where approving writes, the earlier rounds and the steps at a glance."""
+    origin = "".join(
+        f", {kind} {one_line(name)}" for kind, name in (("batch", story.batch), ("schedule", story.schedule)) if name
+    )
+    lines = [f"requested by {one_line(requester)} with {one_line(story.runbook)}{origin}"]
+    for name, value in story.request.items():
+        lines.append(f"  {one_line(name)}: {_folded(value, full)}")
+    lines.append(f"target: {one_line(story.target)}")
+    if story.rounds:
+        lines.append(f"round {story.round} of this gate: {story.rounds[-1].since}")
+        for past in story.rounds:
+            lines.append(f"  round {past.number} ({past.review_id}, {past.status.replace('_', ' ')}): {past.since}")
+            for decision in past.decisions:
+                step = f" (step {one_line(decision.target_step)})" if decision.target_step else ""
+                said = f': "{one_line(decision.message)}"' if decision.message else ""
+                lines.append(f"    {one_line(decision.reviewer)} {decision.decision.replace('_', ' ')}{step}{said}")
+    failing = ", ".join(one_line(step.id) for step in story.failing)
+    lines.append(f"steps before the gate{f' (failing: {failing})' if failing else ''}:")
+    for step in story.steps:
+        tries = f" after {step.tries} tries" if step.tries > 1 else ""
+        verdict = one_line(step.verdict)[:100] if step.verdict else "(no output)"
+        lines.append(f"  {one_line(step.id):<14} {step.kind:<6} {step.status}{tries}: {verdict}")
+    return lines
+
+
+def _folded(value: object, full: bool) -> str:
+    """A request value on one line: text past its first line (or 200 characters) is folded unless --full."""
+    if not isinstance(value, str):
+        return one_line(json.dumps(value))
+    rows = display_lines(value.strip())
+    if full or (len(rows) == 1 and len(value) <= FOLD_AT):
+        return one_line(value)
+    more = f"{len(rows) - 1} more line(s), " if len(rows) > 1 else ""
+    return f"{one_line(rows[0][:FOLD_AT])} […{more}{len(value)} characters; --full shows all]"
+
+
+DIFF_STYLES = (("diff --git ", {"bold": True}), ("@@", {"fg": "cyan"}), ("+", {"fg": "green"}), ("-", {"fg": "red"}))
+
+
+def coloured_diff(shown: list[str], raw: list[str]) -> list[str]:
+    """The quoted diff lines, styled by what each raw line is; the styles are dropped unless colour is on
+    (`click.echo` strips them off a terminal, with --color never or NO_COLOR)."""
+    styled = []
+    for text, line in zip(shown, raw, strict=True):
+        style = next((style for prefix, style in DIFF_STYLES if line.startswith(prefix)), None)
+        header = line.startswith(("+++ ", "--- "))
+        styled.append(click.style(text, bold=True) if header else click.style(text, **style) if style else text)
+    return styled
 
 
 def _change_list(view: ReviewView) -> list[str]:

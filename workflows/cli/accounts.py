@@ -6,6 +6,7 @@ import click
 
 from ..plain import json_object
 from ._output import HOME_DATABASE, emit_json
+from ._table import echo_table
 
 
 @click.group()
@@ -51,8 +52,9 @@ def list_users(as_json: bool) -> None:
         return
     if not found:
         click.echo("no users yet: add one with `crewgate users add NAME --role reviewer`")
-    for view in found:
-        click.echo(f"{view.name:<24} {view.role:<9} {'disabled' if view.disabled else 'enabled':<9} {view.created_at}")
+    else:
+        rows = [(view.name, view.role, "disabled" if view.disabled else "enabled", view.created_at) for view in found]
+        echo_table(("NAME", "ROLE", "STATE", "CREATED"), rows)
 
 
 @users.command(name="disable")
@@ -100,9 +102,17 @@ def list_tokens(as_json: bool) -> None:
         return
     if not found:
         click.echo("no tokens yet: create one with `crewgate tokens create --user NAME`")
-    for view in found:
-        state = f"revoked {view.revoked_at}" if view.revoked_at else f"expires {view.expires_at or 'never'}"
-        click.echo(f"{view.id}  {view.user:<24} {state:<36} last used {view.last_used_at or 'never'}")
+    rows = [
+        (
+            view.id,
+            view.user,
+            f"revoked {view.revoked_at}" if view.revoked_at else f"expires {view.expires_at or 'never'}",
+            view.last_used_at or "never",
+        )
+        for view in found
+    ]
+    if rows:
+        echo_table(("TOKEN", "USER", "STATE", "LAST USED"), rows)
 
 
 @tokens.command(name="revoke")

@@ -12,6 +12,7 @@ from executors.errors import Exit
 from ..plain import json_object
 from ._output import emit_json, open_services
 from ._progress import reporter
+from ._table import echo_table
 
 
 @click.group()
@@ -83,8 +84,9 @@ def list_command(as_json: bool, limit: int) -> None:
         return
     if not items:
         click.echo("no batches yet: start one with `crewgate batch start RUNBOOK --inputs FILE`")
-    for item in items:
-        click.echo(f"{item.id}  {item.status:<9} {item.runbook:<26} {item.created_at}  {counts_text(item.counts)}")
+    rows = [(item.id, item.status, item.runbook, item.created_at, counts_text(item.counts)) for item in items]
+    if rows:
+        echo_table(("BATCH", "STATUS", "RUNBOOK", "CREATED", "RUNS"), rows)
 
 
 @batch.command()

@@ -8,6 +8,7 @@ from executors.errors import Exit
 
 from ._output import emit_json, open_services
 from ._progress import reporter
+from ._table import echo_table
 
 
 @click.group()
@@ -16,7 +17,7 @@ def review() -> None:
 
 
 @review.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (id, run_id, runbook, status, batch, ...).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (id, run_id, runbook, title, size, ...).")
 @click.option("--batch", default=None, metavar="ID", help="Only the items of this batch's runs.")
 @click.option(
     "--status",
@@ -24,25 +25,44 @@ def review() -> None:
     default=None,
     help="Only items in this status.",
 )
-def list_command(as_json: bool, batch: str | None, status: str | None) -> None:
-    """Review items, pending first, with age, runbook and run."""
+@click.option("--runbook", default=None, metavar="NAME[@VERSION]", help="Only items of runs of this runbook.")
+@click.option("--requester", default=None, metavar="NAME", help="Only items of runs this person started.")
+@click.option("--newest", is_flag=True, help="Newest first within a status [default: oldest first].")
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many items [default: all].")
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True, help="Skip this many items first.")
+def list_command(
+    as_json: bool,
+    batch: str | None,
+    status: str | None,
+    runbook: str | None,
+    requester: str | None,
+    newest: bool,
+    limit: int | None,
+    offset: int,
+) -> None:
+    """Review items, pending first, each titled with its runbook and request, its size, target and batch."""
     from ..service.batches import check_batch
-    from ..service.reviews import list_reviews
+    from ..service.reviews import review_queue
     from ..service.views import as_json as json_of
+    from ..store.queue import QueueQuery
 
     services = open_services()
     if batch is not None:
         check_batch(services, batch)  # an unknown batch is bad input, not an empty list
-    items = list_reviews(services, batch=batch, status=status)
+    page = review_queue(services, QueueQuery(status, batch, runbook, requester, newest, limit, offset))
     if as_json:
-        emit_json(json_of(items))
+        emit_json(json_of(page.items))
         return
-    if not items:
-        click.echo("the review queue is empty")
-    for item in items:
-        click.echo(
-            f"{item.id:<32} {item.status:<18} {item.age:>5}  {item.runbook:<26} sha256 {item.artifact_sha256[:12]}"
-        )
+    if not page.items:
+        click.echo("the review queue is empty" if not page.total else f"no items past the first {page.total}")
+        return
+    rows = [
+        (item.id, item.status, item.age, f"{item.runbook}: {item.title}", item.requester, item.size, item.batch or "")
+        for item in page.items
+    ]
+    echo_table(("ID", "STATUS", "AGE", "TITLE", "REQUESTER", "SIZE", "BATCH"), rows, right=("AGE",))
+    if len(page.items) < page.total:
+        click.echo(f"{offset + 1}-{offset + len(page.items)} of {page.total} items (--offset shows more)")
 
 
 @review.command()

@@ -8,6 +8,7 @@ import click
 from executors.errors import Exit
 
 from ._output import HOME_DATABASE, emit_json
+from ._table import echo_table
 
 
 @click.group()
@@ -62,8 +63,9 @@ def list_command(as_json: bool) -> None:
         return
     if not versions:
         click.echo("no runbook versions registered yet (a version is registered the first time it runs)")
-    for version in versions:
-        click.echo(f"{version.name:<24} {version.version:<12} {version.sha256[:12]}  {version.registered_at}")
+    rows = [(found.name, found.version, found.sha256[:12], found.registered_at) for found in versions]
+    if rows:
+        echo_table(("NAME", "VERSION", "SHA256", "REGISTERED"), rows)
 
 
 @runbook.command()

@@ -11,6 +11,7 @@ from ..visible import display_lines
 from ._display import one_line, quoted, terminal_safe
 from ._output import emit_json, open_services
 from ._progress import reporter
+from ._table import echo_table
 
 
 @click.group()
@@ -32,9 +33,11 @@ def list_command(as_json: bool, limit: int) -> None:
         return
     if not items:
         click.echo("no runs yet: start one with `crewgate run RUNBOOK`")
-    for item in items:
-        cost = f"${item.cost_usd:.4f}"
-        click.echo(f"{item.id}  {item.status:<10} {item.runbook:<28} {item.requester:<12} {cost:>9}  {item.created_at}")
+    rows = [
+        (item.id, item.status, item.runbook, item.requester, f"${item.cost_usd:.4f}", item.created_at) for item in items
+    ]
+    if rows:
+        echo_table(("RUN", "STATUS", "RUNBOOK", "REQUESTER", "COST", "CREATED"), rows, right=("COST",))
 
 
 @runs.command()
@@ -50,7 +53,13 @@ def show(run_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(json_of(view))
         return
-    click.echo(f"run {view.id}: {view.status} {one_line(view.message)}".rstrip())  # a message may quote the crew
+    message = display_lines(view.message.strip())
+    said = f" ({one_line(message[0])})" if view.message.strip() and len(message) == 1 else ""
+    click.echo(f"run {view.id}: {view.status}{said}")  # a message may quote the crew: escaped
+    if len(message) > 1:
+        click.echo("\n".join(quoted(view.message.strip())[0]))
+    if view.continues:
+        click.echo(f"  {one_line(view.continues)}")
     click.echo(f"  runbook {view.runbook} (sha256 {view.runbook_sha256[:12]}), requested by {one_line(view.requester)}")
     click.echo(f"  image {view.image}, inputs {json.dumps(view.shown_inputs())}")
     models = ", ".join(sorted(set(view.models.values())))
@@ -67,7 +76,7 @@ def show(run_id: str, as_json: bool) -> None:
     if view.tool_calls:
         click.echo(f"  tool calls {view.tool_calls} ({view.tool_calls_refused} refused; see `crewgate runs trace`)")
     for step in view.steps:
-        tail = terminal_safe(display_lines(step.output.strip())[-1][:80]) if step.output.strip() else ""
+        tail = one_line(step.verdict[:100])
         cost = f"${step.cost_usd:.4f}" if step.kind in ("crew", "task") else ""
         click.echo(f"  {step.id:<14} #{step.attempt} {step.kind:<8} {step.status:<8} {cost:>9} {tail}".rstrip())
     if view.promotion:

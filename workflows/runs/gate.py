@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from ..artifacts.artifact import Artifact, build_artifact
+from ..artifacts.change_key import change_key, diff_size
 from ..durations import parse_duration
 from ..errors import RunCancelled
 from ..plain import Json, JsonObject
@@ -55,6 +56,7 @@ def open_review(
             f"git refuses {len(blocked)} path(s) of this change ({shown}): a git promotion could not hold it as "
             "approved, so approving is refused; request changes (the crew renames them) or reject"
         )
+    size = diff_size(artifact.diff)
     opened = records.open_review(
         id=review_id,
         run_id=run_id,
@@ -72,6 +74,10 @@ def open_review(
         ),
         requester=run.requester,
         expires_at=expires.isoformat(timespec="seconds") if expires else None,
+        lines_added=size.added,
+        lines_removed=size.removed,
+        paths=len(artifact.changes),
+        change_key=change_key(artifact.diff),
     )
     if not opened:
         runs.close(run_id)

@@ -6,20 +6,28 @@ wakes its run, which then continues in whichever process hosts it.
 """
 
 import datetime
+import json
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import BadInput, GateError
 from ..identity import person_key
 from ..runs.spans import RunSpans
+from ..store.queue import QueueQuery, queue_page
 from ..store.records import parse_time
+from ..store.rows import QueueRecord
+from ..visible import display_lines
 from ..webhooks import review_decided
+from .review_story import item_story, masked_inputs, target_words
 from .review_view import DIFF_LIMIT, review_view
-from .views import DecisionResult, ReviewPage, ReviewSummary, ReviewView
+from .views import DecisionResult, QueuePage, ReviewPage, ReviewSummary, ReviewView
 
 if TYPE_CHECKING:
+    from ..runbook.schema import Runbook
     from ..runs.services import RunServices
 
 DECISIONS = ("approve", "reject", "request_changes")
+TITLE_LENGTH = 100  # characters of a queue row's title
 MAX_MESSAGE = 10_000  # characters of a decision's message (the README says so)
 
 
@@ -33,32 +41,76 @@ def age(created_at: str, now: datetime.datetime) -> str:
 
 
 def list_reviews(
-    services: "RunServices", now: datetime.datetime | None = None, batch: str | None = None, status: str | None = None
+    services: "RunServices",
+    now: datetime.datetime | None = None,
+    batch: str | None = None,
+    status: str | None = None,
+    runbook: str | None = None,
+    requester: str | None = None,
+    newest_first: bool = False,
 ) -> list[ReviewSummary]:
-    """Every review item (of one batch, in one status), pending first, oldest first within a status."""
+    """Every review item matching the filters, pending first, oldest (or newest) first within a status."""
+    query = QueueQuery(status, batch, runbook, requester, newest_first)
+    return list(review_queue(services, query, now).items)
+
+
+def review_queue(services: "RunServices", query: QueueQuery, now: datetime.datetime | None = None) -> QueuePage:
+    """One page of the queue (README: "The review queue"), with how many items match in all."""
     records = services.records
     now = now or records.clock()
-    return [
-        ReviewSummary(
-            r.id,
-            r.run_id,
-            f"{r.runbook}@{r.version}",
-            r.step_id,
-            r.status,
-            r.artifact_sha256,
-            r.created_at,
-            r.expires_at,
-            age(r.created_at, now),
-            r.batch_id,
-        )
-        for r in records.list_reviews()
-        if (batch is None or r.batch_id == batch) and (status is None or r.status == status)
-    ]
+    found, total = queue_page(records.engine, query)
+    books: dict[str, Runbook] = {}  # a page's items come from few runbook versions: each is loaded once
+    return QueuePage(tuple(_summary(services, books, found_item, now) for found_item in found), total, query)
+
+
+def _summary(
+    services: "RunServices", books: dict[str, "Runbook"], r: QueueRecord, now: datetime.datetime
+) -> ReviewSummary:
+    inputs = json.loads(r.inputs)
+    key = f"{r.runbook}@{r.version}"
+    if key not in books:
+        books[key] = services.store.get_runbook(r.runbook, r.version).load().runbook
+    variables = {
+        "inputs": inputs,
+        "steps": {},
+        "run": {"id": r.run_id, "runbook": r.runbook, "version": r.version, "requester": r.requester},
+    }
+    return ReviewSummary(
+        r.id,
+        r.run_id,
+        f"{r.runbook}@{r.version}",
+        r.step_id,
+        r.status,
+        r.artifact_sha256,
+        r.created_at,
+        r.expires_at,
+        age(r.created_at, now),
+        r.batch_id,
+        title=request_title(inputs if isinstance(inputs, dict) else {}),
+        requester=r.requester,
+        lines_added=r.lines_added,
+        lines_removed=r.lines_removed,
+        paths=r.paths,
+        change_key=r.change_key,
+        target=target_words(books[key], r.step_id, variables, r.paths),
+    )
+
+
+def request_title(inputs: dict[str, object]) -> str:
+    """A queue row's title: the first line of the run's request (its `request` input, else its first text input)."""
+    texts = [value for name, value in masked_inputs(inputs).items() if isinstance(value, str) and name != "repo"]
+    chosen = inputs.get("request") if isinstance(inputs.get("request"), str) else (texts[0] if texts else "")
+    first = display_lines(str(chosen).strip())[0]
+    return first if len(first) <= TITLE_LENGTH else first[: TITLE_LENGTH - 1] + "…"
 
 
 def show_review(services: "RunServices", review_id: str, full: bool = False) -> ReviewView:
-    """A review item with its change list and diff, read from the artifact; `full` never cuts the diff."""
-    return review_view(services.records, services.blobs, review_id, None if full else DIFF_LIMIT)
+    """A review item with its change list, diff and story, read from the artifact; `full` never cuts the diff."""
+    view = review_view(services.records, services.blobs, review_id, None if full else DIFF_LIMIT)
+    book = services.pinned_runbook(view.run_id).runbook
+    item = services.records.review(review_id)
+    story = item_story(services.records, services.blobs, item, book, len(view.changes))
+    return replace(view, story=story)
 
 
 def review_page(services: "RunServices", review_id: str) -> ReviewPage:

@@ -14,8 +14,9 @@ from ..errors import RunError
 from ..plain import Event
 from ..store.costs import Cost, costs_of_runs, run_costs
 from ..store.records import TERMINAL as TERMINAL  # the statuses of an ended run, for a page that stops polling
-from ..store.rows import ReviewRecord, StepRecord
+from ..store.rows import ReviewRecord, RunRecord, StepRecord
 from ..store.tool_calls import list_tool_calls
+from .verdicts import verdict_line
 from .views import PromotionView, RunSummary, RunView, StartedRun, StepView, TraceEntry
 
 if TYPE_CHECKING:  # the engine's services are imported only by the commands that run work
@@ -79,6 +80,18 @@ def show_run(services: "RunServices", run_id: str) -> RunView:
         tool_calls=len(calls),
         tool_calls_refused=sum(call.outcome == "refused" for call in calls),
         cost_by_member={member: cost.cost_usd for member, cost in sorted(costs.by_member.items())},
+        continues=_continues(records.reviews_of_run(run_id), run),
+    )
+
+
+def _continues(items: list[ReviewRecord], run: RunRecord) -> str:
+    """For a run waiting at a gate whose item is already decided: that only a worker moves it on now."""
+    if run.status != "waiting" or not items or any(item.status == "pending" for item in items):
+        return ""
+    last = items[-1]
+    return (
+        f"review {last.id} is decided ({last.status.replace('_', ' ')}); a worker will continue the run: "
+        f"`crewgate worker`, or `crewgate runs resume {run.id}` here"
     )
 
 
@@ -94,6 +107,7 @@ def _step_view(row: StepRecord, cost: Cost) -> StepView:
         row.finished_at,
         cost.cost_usd,
         cost.unpriced_calls,
+        verdict_line(row.output),
     )
 
 

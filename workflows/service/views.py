@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from ..artifacts.artifact import Change
 from ..plain import Json, JsonObject, plain
 from ..store.costs import cost_text as cost_text
+from ..store.queue import QueueQuery
 from ..store.records import Decision
+from .review_story import ItemStory, masked_inputs
 
 
 def as_json(value: object) -> Json:
@@ -45,6 +47,7 @@ class StepView:
     finished_at: str | None
     cost_usd: float = 0.0  # this try's model calls, from the reply log
     unpriced_calls: int = 0  # calls litellm had no price for, counted as 0
+    verdict: str = ""  # the output's verdict line (service.verdicts): what a summary shows of it
 
 
 @dataclass(frozen=True)
@@ -82,15 +85,11 @@ class RunView:
     model_override: JsonObject | None = None  # {"model", "params"}: `crewgate run --model`, else None
     tool_calls: int = 0  # calls its members' code made to tools (README: Tools), refused ones included
     tool_calls_refused: int = 0
+    continues: str = ""  # a waiting run whose review is decided: "... a worker will continue the run: ..."
 
     def shown_inputs(self) -> JsonObject:
         """The inputs for a page: the text value of an input named like a secret (api_token, ...) is "***"."""
-        from agents.secret_names import is_secret_name
-
-        return {
-            name: "***" if is_secret_name(name) and isinstance(value, str) and value.strip() else value
-            for name, value in self.inputs.items()
-        }
+        return masked_inputs(self.inputs)
 
 
 @dataclass(frozen=True)
@@ -121,6 +120,29 @@ class ReviewSummary:
     expires_at: str | None
     age: str
     batch: str | None = None  # the batch its run belongs to
+    title: str = ""  # the first line of the run's request
+    requester: str = ""
+    lines_added: int | None = None  # None: opened before crewgate kept sizes
+    lines_removed: int | None = None
+    paths: int | None = None
+    change_key: str | None = None  # equal keys in a batch: one cluster (artifacts.change_key)
+    target: str = ""  # where approving writes, in words (review_story.target_words)
+
+    @property
+    def size(self) -> str:
+        """ "+12 −3 in 2 path(s)", or "" for an item opened before sizes were kept."""
+        if self.lines_added is None or self.lines_removed is None:
+            return ""
+        return f"+{self.lines_added} −{self.lines_removed} in {self.paths} path(s)"
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the review queue: its items, how many match in all, and the query that chose them."""
+
+    items: tuple[ReviewSummary, ...]
+    total: int
+    query: QueueQuery
 
 
 @dataclass(frozen=True)
@@ -154,6 +176,7 @@ class ReviewView:
     diff_truncated: bool = False
     diff_chars: int = 0
     diff_files: int = 0
+    story: ItemStory | None = None  # the request, the target, earlier rounds, the steps (None: not read)
 
     @property
     def reviewers(self) -> list[str]:

@@ -19,7 +19,7 @@ from ..clock import Clock, database_time, stamp, wall_clock
 from ..errors import GateError, GateForbidden, NotFound
 from ..identity import fold, person_key
 from ..plain import json_list
-from .rows import NewRun, PromotionRecord, QueueRecord, ReviewRecord, RunRecord, StepRecord, TraceRecord
+from .rows import NewRun, PromotionRecord, ReviewRecord, RunRecord, StepRecord, TraceRecord
 from .tables import decisions, promotions, reviews, runs, steps, trace
 
 TERMINAL = frozenset({"promoted", "completed", "failed", "rejected", "cancelled"})
@@ -253,25 +253,6 @@ class Records:
             query = query.where(reviews.c.status == status)
         with self.engine.connect() as db:
             return [ReviewRecord.from_row(row) for row in db.execute(query.order_by(reviews.c.created_at)).mappings()]
-
-    def list_reviews(self) -> list[QueueRecord]:
-        """Every review item, pending first, oldest first; without the evidence a queue does not show."""
-        item = reviews.c
-        query = select(
-            item.id,
-            item.run_id,
-            runs.c.runbook,
-            runs.c.version,
-            item.step_id,
-            item.status,
-            item.artifact_sha256,
-            item.created_at,
-            item.expires_at,
-            runs.c.batch_id,
-        ).join(runs, runs.c.id == item.run_id)
-        with self.engine.connect() as db:
-            items = [QueueRecord.from_row(row) for row in db.execute(query).mappings()]
-        return sorted(items, key=lambda found: (found.status != "pending", found.created_at))
 
     def reviews_of_waiting_runs(self) -> list[ReviewRecord]:
         """The reviews of runs waiting at a gate: what a worker looks at every poll (not the whole history)."""

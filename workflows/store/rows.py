@@ -208,6 +208,12 @@ class QueueRecord(SameColumns):
     created_at: str
     expires_at: str | None
     batch_id: str | None
+    requester: str
+    inputs: str  # the run's inputs as JSON text: the queue titles a row with its request
+    lines_added: int | None  # None: opened before crewgate kept sizes
+    lines_removed: int | None
+    paths: int | None
+    change_key: str | None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """crewgate's own tables. They live beside DBOS's tables in the same database."""
 
-from sqlalchemy import Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -82,6 +82,11 @@ reviews = Table(
     Column("created_at", String(40), nullable=False),
     Column("expires_at", String(40), nullable=True),
     Column("closed_at", String(40), nullable=True),
+    Column("lines_added", Integer, nullable=True),  # the diff's size, kept at opening for the queue
+    Column("lines_removed", Integer, nullable=True),
+    Column("paths", Integer, nullable=True),
+    Column("change_key", String(64), nullable=True),  # artifacts.change_key: equal keys form a batch's cluster
+    Index("ix_crewgate_reviews_status_created", "status", "created_at"),
 )
 
 decisions = Table(

@@ -9,7 +9,8 @@ it split into coloured tokens. The template escapes every token: nothing from a 
 reaches the page as markup.
 """
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from ..visible import display_lines, visible
 from .colours import coloured, family_of
@@ -29,6 +30,7 @@ META_PREFIXES = (
     "+++ ",
 )
 MAX_COLOURED_LINE = 2000  # longer lines are shown plain: colouring them costs more than it helps
+HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,62 @@ class DiffLine:
     sign: str  # "+", "-", " " or "" (headers)
     tokens: tuple[tuple[str, str], ...]  # (css class, text)
     warnings: tuple[str, ...]
+    old_number: int | None = None  # the line's number in the file before (context and removed lines)
+    new_number: int | None = None  # and after (context and added lines)
+
+
+@dataclass(frozen=True)
+class DiffFile:
+    """One file's part of the diff: its header as shown, its +/- counts, its lines; `anchor` links to it."""
+
+    anchor: str
+    title: str
+    added: int
+    removed: int
+    lines: tuple[DiffLine, ...]
+
+
+def diff_files(diff: str) -> list[DiffFile]:
+    """The diff's lines grouped by file (a cut-marker note after them is a part of its own), numbered."""
+    parts: list[list[DiffLine]] = []
+    for line in numbered(diff_lines(diff)):
+        if line.kind in ("file", "note") or not parts:
+            parts.append([])
+        parts[-1].append(line)
+    return [
+        DiffFile(
+            f"file-{number}",
+            _title(part[0]),
+            sum(line.kind == "add" for line in part),
+            sum(line.kind == "del" for line in part),
+            tuple(part),
+        )
+        for number, part in enumerate(parts, 1)
+    ]
+
+
+def numbered(lines: list[DiffLine]) -> list[DiffLine]:
+    """`lines` with old and new line numbers, counted from each hunk header."""
+    old = new = 0
+    found = []
+    for line in lines:
+        if line.kind == "hunk":
+            match = HUNK.match("".join(text for _, text in line.tokens))
+            old, new = (int(match[1]), int(match[2])) if match else (0, 0)
+        elif line.kind == "context":
+            line, old, new = replace(line, old_number=old, new_number=new), old + 1, new + 1
+        elif line.kind == "add":
+            line, new = replace(line, new_number=new), new + 1
+        elif line.kind == "del":
+            line, old = replace(line, old_number=old), old + 1
+        found.append(line)
+    return found
+
+
+def _title(first: DiffLine) -> str:
+    """A file part's title: its path from the `diff --git a/X b/Y` header (already escaped for display)."""
+    text = "".join(piece for _, piece in first.tokens)
+    return _new_name(text) if first.kind == "file" else text
 
 
 def diff_lines(diff: str) -> list[DiffLine]:

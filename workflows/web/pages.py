@@ -23,7 +23,7 @@ from ..service.login_throttle import count_login_attempt, login_succeeded
 from ..service.runs import TERMINAL
 from ..visible import visible
 from .auth import CAN, require
-from .diffview import diff_lines
+from .diffview import diff_files
 from .refusals import status_of
 from .session import SESSION_LIFETIME, SESSION_SECONDS, signed, unsigned
 
@@ -145,7 +145,8 @@ def _item_page(
 
     page = review_page(_services(request), review_id)
     view = page.item
-    lines = diff_lines(view.diff)
+    files = diff_files(view.diff)
+    lines = [line for part in files for line in part.lines]
     return _page(
         "item.html",
         user,
@@ -153,7 +154,8 @@ def _item_page(
         item=view,
         runbook=page.runbook,
         steps=page.rerun_steps,
-        lines=lines,
+        files=files,
+        parts={part.title: part for part in files},
         flagged=sum(bool(line.warnings) for line in lines),
         counts={kind: sum(line.kind == kind for line in lines) for kind in ("add", "del")},
         notice=notice,

@@ -1,0 +1,215 @@
+"""The story around a review item: what was asked, where approving writes, its earlier rounds, its steps.
+
+A diff alone does not let a reviewer decide: GitHub's review page shows the
+request, the target branch and the earlier rounds beside it, and so does this.
+Everything here comes from the records and the run's pinned runbook, never from
+text the crew wrote (except the step outputs' verdict lines, which are quoted).
+An earlier round of the same gate is compared with this one by the bytes of the
+two artifacts: "unchanged" only when the sha256 is the same.
+"""
+
+import difflib
+from dataclasses import dataclass, replace
+
+from ..artifacts.artifact import Artifact, read_artifact, workspace_entries
+from ..artifacts.gitdiff import Entry
+from ..errors import RunError, StoreCorrupt
+from ..plain import Json, JsonObject
+from ..runbook.schema import DirectoryTarget, GateStep, GitTarget, PromoteStep, Runbook
+from ..runbook.templates import render
+from ..runs.variables import template_variables
+from ..store.blobs import Blobs
+from ..store.records import Decision, Records
+from ..store.rows import ReviewRecord, StepRecord
+from ..targets.remote import shown as without_credentials
+from .verdicts import verdict_line
+
+
+@dataclass(frozen=True)
+class RoundView:
+    """An earlier round of the same gate, and how this item's artifact differs from it."""
+
+    number: int
+    review_id: str
+    status: str
+    artifact_sha256: str
+    created_at: str
+    decisions: tuple[Decision, ...]  # the feedback that round got
+    unchanged: bool  # this item's artifact is byte for byte that round's (same sha256)
+    added: int  # lines added since that round (0 when unchanged)
+    removed: int
+    problem: str | None = None  # why the two artifacts could not be compared
+
+    @property
+    def since(self) -> str:
+        """ "artifact unchanged since round 1", or "changed: +3 −1 lines since round 1"."""
+        if self.unchanged:
+            return f"artifact unchanged since round {self.number}"
+        if self.problem:
+            return f"artifact changed since round {self.number} (cannot count the lines: {self.problem})"
+        return f"changed: +{self.added} −{self.removed} lines since round {self.number}"
+
+
+@dataclass(frozen=True)
+class StepGlance:
+    """A step before the gate at a glance: its last try's status and verdict line."""
+
+    id: str
+    kind: str
+    status: str
+    tries: int
+    verdict: str
+
+
+@dataclass(frozen=True)
+class ItemStory:
+    """What a reviewer needs beside the diff (README: "The review queue")."""
+
+    runbook: str  # NAME@VERSION
+    request: dict[str, Json]  # the run's inputs; an input named like a secret shows "***"
+    target: str  # where approving writes, in words
+    batch: str | None
+    schedule: str | None
+    round: int  # this item's round at its gate: 1, then 2 after a change request, ...
+    rounds: tuple[RoundView, ...]  # the earlier rounds, oldest first
+    steps: tuple[StepGlance, ...]
+
+    @property
+    def failing(self) -> tuple[StepGlance, ...]:
+        """Steps whose last try before this item failed (a check that did not pass, say)."""
+        return tuple(step for step in self.steps if step.status == "failed")
+
+
+def masked_inputs(inputs: JsonObject) -> JsonObject:
+    """`inputs` with the text value of each input named like a secret (api_token, ...) replaced by "***"."""
+    from agents.secret_names import is_secret_name
+
+    return {
+        name: "***" if is_secret_name(name) and isinstance(value, str) and value.strip() else value
+        for name, value in inputs.items()
+    }
+
+
+def item_story(records: Records, blobs: Blobs, item: ReviewRecord, book: Runbook, paths: int) -> ItemStory:
+    """The story of review item `item` of a run pinned to `book`; `paths` is how many paths its artifact changes."""
+    run = records.run(item.run_id)
+    earlier = [found for found in _rounds(records, item) if found.id != item.id]
+    return ItemStory(
+        runbook=f"{run.runbook}@{run.version}",
+        request=masked_inputs(run.inputs),
+        target=target_words(book, item.step_id, template_variables(records, run.id, {}), paths),
+        batch=run.batch_id,
+        schedule=run.schedule,
+        round=len(earlier) + 1,
+        rounds=tuple(_round(blobs, number, found, item, records) for number, found in enumerate(earlier, 1)),
+        steps=_glance(records, item, book),
+    )
+
+
+def target_words(book: Runbook, gate_id: str, variables: JsonObject, paths: int | None) -> str:
+    """Where approving the gate's artifact writes: the promote steps after the gate, up to the next gate."""
+    ids = [step.id for step in book.steps]
+    said = []
+    for step in book.steps[ids.index(gate_id) + 1 :]:
+        if isinstance(step, GateStep):
+            break
+        if isinstance(step, PromoteStep):
+            said.append(_promotion_words(step.promote, variables, paths))
+    if not said:
+        return "approving promotes nothing: the runbook has no promote step after this gate"
+    return "; then ".join(said)
+
+
+def _promotion_words(target: object, variables: JsonObject, paths: int | None) -> str:
+    changed = "" if paths is None else f" ({paths} changed path{'s' if paths != 1 else ''})"
+    if isinstance(target, GitTarget):
+        branch = _rendered(target.branch, variables)
+        if target.remote is not None:
+            remote = without_credentials(_rendered(target.remote, variables))
+            return f"approving pushes 1 commit{changed} as the new branch {branch} to {remote}"
+        repo = _rendered(target.repo or "", variables)
+        return f"approving writes 1 commit{changed} to the new branch {branch} of the repository {repo}"
+    if isinstance(target, DirectoryTarget):
+        return f"approving writes the change{changed} into the folder {_rendered(target.path, variables)}"
+    path = _rendered(getattr(target, "path", ""), variables)
+    return f"approving writes the change{changed} as a patch to the file {path}"
+
+
+def _rendered(template: str, variables: JsonObject) -> str:
+    try:
+        return render(template, variables)
+    except Exception:  # noqa: BLE001 - a template that needs more than the run knows is shown as written
+        return f"{template} (a template, filled in at promotion)"
+
+
+def _rounds(records: Records, item: ReviewRecord) -> list[ReviewRecord]:
+    """The items of the item's gate in this run up to the item itself, in the order they were opened."""
+    same_gate = [found for found in records.reviews_of_run(item.run_id) if found.step_id == item.step_id]
+    ordered = sorted(same_gate, key=_attempt)
+    return ordered[: ordered.index(next(found for found in ordered if found.id == item.id)) + 1]
+
+
+def _attempt(item: ReviewRecord) -> tuple[int, str]:
+    """An item id is RUN-STEP-ATTEMPT: the gate's attempt orders its rounds (timestamps can tie)."""
+    suffix = item.id.rsplit("-", 1)[-1]
+    return (int(suffix) if suffix.isdigit() else 0, item.created_at)
+
+
+def _round(blobs: Blobs, number: int, earlier: ReviewRecord, item: ReviewRecord, records: Records) -> RoundView:
+    decisions = tuple(records.decisions(earlier.id))
+    same = earlier.artifact_sha256 == item.artifact_sha256
+    shown = RoundView(
+        number, earlier.id, earlier.status, earlier.artifact_sha256, earlier.created_at, decisions, same, 0, 0
+    )
+    if same:
+        return shown
+    try:
+        before = read_artifact(blobs.get(earlier.artifact_sha256))
+        after = read_artifact(blobs.get(item.artifact_sha256))
+        base = workspace_entries(blobs.get(after.base_snapshot))
+    except (RunError, StoreCorrupt) as exc:
+        return replace(shown, problem=str(exc))
+    added, removed = line_changes(before, after, base)
+    return replace(shown, added=added, removed=removed)
+
+
+def line_changes(before: Artifact, after: Artifact, base: dict[str, Entry]) -> tuple[int, int]:
+    """Lines added and removed going from the tree `before` approves to the tree `after` approves (same base)."""
+    paths = {change.path for change in (*before.changes, *after.changes)}
+    added = removed = 0
+    for path in sorted(paths):
+        old, new = _lines(before, base, path), _lines(after, base, path)
+        if old == new:
+            continue
+        for line in difflib.unified_diff(old, new, lineterm="", n=0):
+            if line.startswith(("+++", "---")):
+                continue
+            added += line.startswith("+")
+            removed += line.startswith("-")
+    return added, removed
+
+
+def _lines(artifact: Artifact, base: dict[str, Entry], path: str) -> list[str]:
+    if path in artifact.files:
+        entry: Entry | None = artifact.files[path]
+    elif path in artifact.deleted:
+        entry = None
+    else:
+        entry = base.get(path)
+    return entry.data.decode(errors="replace").split("\n") if entry is not None else []
+
+
+def _glance(records: Records, item: ReviewRecord, book: Runbook) -> tuple[StepGlance, ...]:
+    """The work steps before the gate as they stood when the item was opened: last try's status and verdict."""
+    ids = [step.id for step in book.steps]
+    before_gate = ids[: ids.index(item.step_id)]
+    tries: dict[str, list[StepRecord]] = {}
+    for row in records.steps(item.run_id):
+        if row.step_id in before_gate and row.kind != "gate" and row.started_at <= item.created_at:
+            tries.setdefault(row.step_id, []).append(row)
+    glance = []
+    for step_id in before_gate:
+        if step_id in tries:
+            last = max(tries[step_id], key=lambda row: row.attempt)
+            glance.append(StepGlance(step_id, last.kind, last.status, len(tries[step_id]), verdict_line(last.output)))
+    return tuple(glance)
