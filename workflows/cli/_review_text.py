@@ -92,9 +92,9 @@ def story_lines(story: ItemStory, requester: str, full: bool) -> list[str]:
         for past in story.rounds:
             lines.append(f"  round {past.number} ({past.review_id}, {past.status.replace('_', ' ')}): {past.since}")
             for decision in past.decisions:
-                step = f" (step {one_line(decision.target_step)})" if decision.target_step else ""
+                where = f" (step {one_line(decision.target_step)})" if decision.target_step else ""
                 said = f': "{one_line(decision.message)}"' if decision.message else ""
-                lines.append(f"    {one_line(decision.reviewer)} {decision.decision.replace('_', ' ')}{step}{said}")
+                lines.append(f"    {one_line(decision.reviewer)} {decision.decision.replace('_', ' ')}{where}{said}")
     failing = ", ".join(one_line(step.id) for step in story.failing)
     lines.append(f"steps before the gate{f' (failing: {failing})' if failing else ''}:")
     for step in story.steps:

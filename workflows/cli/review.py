@@ -43,8 +43,8 @@ def list_command(
     """Review items, pending first, each titled with its runbook and request, its size, target and batch."""
     from ..service.batches import check_batch
     from ..service.reviews import review_queue
+    from ..service.views import QueueQuery
     from ..service.views import as_json as json_of
-    from ..store.queue import QueueQuery
 
     services = open_services()
     if batch is not None:

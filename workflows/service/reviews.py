@@ -23,6 +23,7 @@ from .review_view import DIFF_LIMIT, review_view
 from .views import DecisionResult, QueuePage, ReviewPage, ReviewSummary, ReviewView
 
 if TYPE_CHECKING:
+    from ..plain import JsonObject
     from ..runbook.schema import Runbook
     from ..runs.services import RunServices
 
@@ -96,9 +97,10 @@ def _summary(
     )
 
 
-def request_title(inputs: dict[str, object]) -> str:
-    """A queue row's title: the first line of the run's request (its `request` input, else its first text input)."""
-    texts = [value for name, value in masked_inputs(inputs).items() if isinstance(value, str) and name != "repo"]
+def request_title(inputs: "JsonObject") -> str:
+    """A queue row's title: the first line of the run's request (its `request` input, else its first text input;
+    an input named like a secret shows "***")."""
+    texts = [value for value in masked_inputs(inputs).values() if isinstance(value, str)]
     chosen = inputs.get("request") if isinstance(inputs.get("request"), str) else (texts[0] if texts else "")
     first = display_lines(str(chosen).strip())[0]
     return first if len(first) <= TITLE_LENGTH else first[: TITLE_LENGTH - 1] + "…"

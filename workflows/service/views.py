@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from ..artifacts.artifact import Change
 from ..plain import Json, JsonObject, plain
 from ..store.costs import cost_text as cost_text
-from ..store.queue import QueueQuery
+from ..store.queue import QueueQuery as QueueQuery  # the queue's filters, order and page (surfaces build one)
 from ..store.records import Decision
 from .review_story import ItemStory, masked_inputs
 
