@@ -90,20 +90,27 @@ def masked_inputs(inputs: JsonObject) -> JsonObject:
     }
 
 
-def item_story(records: Records, blobs: Blobs, item: ReviewRecord, book: Runbook, paths: int) -> ItemStory:
-    """The story of review item `item` of a run pinned to `book`; `paths` is how many paths its artifact changes."""
+def item_story(records: Records, blobs: Blobs, item: ReviewRecord, book: Runbook | str, paths: int | None) -> ItemStory:
+    """The story of review item `item` of a run pinned to `book` (or why its runbook cannot be read now: the
+    target is then unknown, said so); `paths` is how many paths its artifact changes."""
     run = records.run(item.run_id)
     earlier = [found for found in _rounds(records, item) if found.id != item.id]
+    variables = template_variables(records, run.id, {})
     return ItemStory(
         runbook=f"{run.runbook}@{run.version}",
         request=masked_inputs(run.inputs),
-        target=target_words(book, item.step_id, template_variables(records, run.id, {}), paths),
+        target=target_words(book, item.step_id, variables, paths) if isinstance(book, Runbook) else unknown(book),
         batch=run.batch_id,
         schedule=run.schedule,
         round=len(earlier) + 1,
         rounds=tuple(_round(blobs, number, found, item, records) for number, found in enumerate(earlier, 1)),
         steps=_glance(records, item, book),
     )
+
+
+def unknown(problem: str) -> str:
+    """The target of an item whose pinned runbook does not load on this machine (a model file moved, say)."""
+    return f"unknown here: the run's runbook does not load ({problem})"
 
 
 def target_words(book: Runbook, gate_id: str, variables: JsonObject, paths: int | None) -> str:
@@ -199,13 +206,14 @@ def _lines(artifact: Artifact, base: dict[str, Entry], path: str) -> list[str]:
     return entry.data.decode(errors="replace").split("\n") if entry is not None else []
 
 
-def _glance(records: Records, item: ReviewRecord, book: Runbook) -> tuple[StepGlance, ...]:
+def _glance(records: Records, item: ReviewRecord, book: Runbook | str) -> tuple[StepGlance, ...]:
     """The work steps before the gate as they stood when the item was opened: last try's status and verdict."""
-    ids = [step.id for step in book.steps]
-    before_gate = ids[: ids.index(item.step_id)]
+    rows = [row for row in records.steps(item.run_id) if row.started_at <= item.created_at]
+    ids = [step.id for step in book.steps] if isinstance(book, Runbook) else [row.step_id for row in rows]
+    before_gate = list(dict.fromkeys(ids[: ids.index(item.step_id)] if item.step_id in ids else ids))
     tries: dict[str, list[StepRecord]] = {}
-    for row in records.steps(item.run_id):
-        if row.step_id in before_gate and row.kind != "gate" and row.started_at <= item.created_at:
+    for row in rows:
+        if row.step_id in before_gate and row.kind in ("task", "crew", "check"):
             tries.setdefault(row.step_id, []).append(row)
     glance = []
     for step_id in before_gate:

@@ -10,8 +10,9 @@ import json
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..errors import BadInput, GateError
+from ..errors import BadInput, CrewgateError, GateError
 from ..identity import person_key
+from ..runbook.schema import Runbook
 from ..runs.spans import RunSpans
 from ..store.queue import QueueQuery, queue_page
 from ..store.records import parse_time
@@ -24,7 +25,6 @@ from .views import DecisionResult, QueuePage, ReviewPage, ReviewSummary, ReviewV
 
 if TYPE_CHECKING:
     from ..plain import JsonObject
-    from ..runbook.schema import Runbook
     from ..runs.services import RunServices
 
 DECISIONS = ("approve", "reject", "request_changes")
@@ -70,7 +70,7 @@ def _summary(
     inputs = json.loads(r.inputs)
     key = f"{r.runbook}@{r.version}"
     if key not in books:
-        books[key] = services.store.get_runbook(r.runbook, r.version).load().runbook
+        books[key] = _pinned_book(services, r.run_id)
     variables = {
         "inputs": inputs,
         "steps": {},
@@ -93,8 +93,16 @@ def _summary(
         lines_removed=r.lines_removed,
         paths=r.paths,
         change_key=r.change_key,
-        target=target_words(books[key], r.step_id, variables, r.paths),
+        target=target_words(book, r.step_id, variables, r.paths) if isinstance(book := books[key], Runbook) else "",
     )
+
+
+def _pinned_book(services: "RunServices", run_id: str) -> "Runbook | str":
+    """The run's pinned runbook, or why it does not load here (a view shows the rest without it)."""
+    try:
+        return services.pinned_runbook(run_id).runbook
+    except CrewgateError as exc:
+        return str(exc)
 
 
 def request_title(inputs: "JsonObject") -> str:
@@ -109,7 +117,7 @@ def request_title(inputs: "JsonObject") -> str:
 def show_review(services: "RunServices", review_id: str, full: bool = False) -> ReviewView:
     """A review item with its change list, diff and story, read from the artifact; `full` never cuts the diff."""
     view = review_view(services.records, services.blobs, review_id, None if full else DIFF_LIMIT)
-    book = services.pinned_runbook(view.run_id).runbook
+    book = _pinned_book(services, view.run_id)
     item = services.records.review(review_id)
     story = item_story(services.records, services.blobs, item, book, len(view.changes))
     return replace(view, story=story)
@@ -119,8 +127,9 @@ def review_page(services: "RunServices", review_id: str) -> ReviewPage:
     """What the web's item page shows: the item, its run's runbook, and the steps a change request may re-run."""
     view = show_review(services, review_id)
     run = services.records.run(view.run_id)
-    book = services.pinned_runbook(view.run_id).runbook
-    return ReviewPage(view, f"{run.runbook}@{run.version}", tuple(book.changes_choices(view.step_id)))
+    book = _pinned_book(services, view.run_id)
+    steps = tuple(book.changes_choices(view.step_id)) if isinstance(book, Runbook) else ()
+    return ReviewPage(view, f"{run.runbook}@{run.version}", steps)
 
 
 def decision_of(services: "RunServices", review_id: str, reviewer: str) -> str | None:

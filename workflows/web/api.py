@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from litestar import Request, Router, get, post
 from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
 from msgspec import Meta
 
 from ..service.accounts import UserView
@@ -83,13 +84,24 @@ def _user(request: Request) -> UserView:
 
 @get("/reviews", sync_to_thread=True, responses=refusals())
 def list_review_items(
-    request: Request, user: UserView, status: str | None = None, batch: str | None = None
+    request: Request,
+    user: UserView,
+    status: str | None = None,
+    batch: str | None = None,
+    runbook: str | None = None,
+    requester: str | None = None,
+    order: Literal["oldest", "newest"] = "oldest",
+    limit: int | None = Parameter(None, ge=1, le=1000),
+    offset: int = Parameter(0, ge=0),
 ) -> list[ReviewSummary]:
-    """Every review item (pending first), optionally of one status or one batch."""
-    from ..service.reviews import list_reviews
+    """Review items, pending first (oldest or newest first within a status), filtered by status, batch,
+    runbook (NAME or NAME@VERSION) and requester; `limit` and `offset` page through a long queue."""
+    from ..service.reviews import review_queue
+    from ..service.views import QueueQuery
 
     require(user, "read")
-    return list_reviews(_services(request), batch=batch, status=status)
+    query = QueueQuery(status, batch, runbook, requester, order == "newest", limit, offset)
+    return list(review_queue(_services(request), query).items)
 
 
 @get("/reviews/{review_id:str}", sync_to_thread=True, responses=refusals(404))

@@ -7,7 +7,7 @@ reviewer saw, and the CSRF token every form post must carry (app.py).
 """
 
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie
@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the services are built at the edge (crewgate serve) and han
     from ..service.run_services import RunServices
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+QUEUE_PAGE = 50  # items on one page of the queue
 
 
 def session_user(request: Request) -> UserView:
@@ -113,13 +114,42 @@ def _expired(request: Request, name: str) -> Cookie:
 
 
 @get("/reviews", sync_to_thread=True)
-def queue(request: Request, user: UserView, status: str | None = None, batch: str | None = None) -> Template:
-    """Pending items first, with their age, runbook, run and batch; filters by status and batch."""
-    from ..service.reviews import list_reviews
+def queue(
+    request: Request,
+    user: UserView,
+    status: str | None = None,
+    batch: str | None = None,
+    runbook: str | None = None,
+    requester: str | None = None,
+    order: str = "oldest",
+    page: int = 1,
+) -> Template:
+    """Pending items first, each titled with its runbook and request, with requester, age, size, target and
+    batch; filters, an order and pages of QUEUE_PAGE items (one page is read, however long the queue)."""
+    from ..service.reviews import review_queue
+    from ..service.views import QueueQuery
 
-    items = list_reviews(_services(request), batch=batch or None, status=status or None)
-    pending = sum(item.status == "pending" for item in items)
-    return _page("queue.html", user, items=items, pending=pending, status=status or "", batch=batch or "")
+    number = max(page, 1)
+    filters = {"status": status or "", "batch": batch or "", "runbook": runbook or "", "requester": requester or ""}
+    query = QueueQuery(
+        status or None, batch or None, runbook or None, requester or None, order == "newest", QUEUE_PAGE,
+        (number - 1) * QUEUE_PAGE,
+    )  # fmt: skip
+    found = review_queue(_services(request), query)
+    pending = review_queue(_services(request), QueueQuery(status="pending", limit=0)).total  # the tab's count
+    return _page(
+        "queue.html",
+        user,
+        items=found.items,
+        total=found.total,
+        pending=pending,
+        page=number,
+        pages=max(1, -(-found.total // QUEUE_PAGE)),
+        order="newest" if order == "newest" else "oldest",
+        filters=filters,
+        link=lambda **changed: "/reviews?" + urlencode({**filters, "order": order, "page": number, **changed}),
+        **filters,
+    )
 
 
 @get("/reviews/{review_id:str}", sync_to_thread=True)
