@@ -60,12 +60,12 @@ def review_queue(services: "RunServices", query: QueueQuery, now: datetime.datet
     records = services.records
     now = now or records.clock()
     found, total = queue_page(records.engine, query)
-    books: dict[str, Runbook] = {}  # a page's items come from few runbook versions: each is loaded once
+    books: dict[str, Runbook | str] = {}  # a page's items come from few runbook versions: each is loaded once
     return QueuePage(tuple(_summary(services, books, found_item, now) for found_item in found), total, query)
 
 
 def _summary(
-    services: "RunServices", books: dict[str, "Runbook"], r: QueueRecord, now: datetime.datetime
+    services: "RunServices", books: dict[str, Runbook | str], r: QueueRecord, now: datetime.datetime
 ) -> ReviewSummary:
     inputs = json.loads(r.inputs)
     key = f"{r.runbook}@{r.version}"

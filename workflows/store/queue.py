@@ -15,6 +15,9 @@ from .rows import QueueRecord
 from .tables import reviews, runs
 
 
+MAX_ROW = 2**62  # an offset or limit past any queue (the database's integers are 64-bit; a page number is not)
+
+
 @dataclass(frozen=True)
 class QueueQuery:
     """Which items, in what order, which page. `runbook` is a name (any version) or NAME@VERSION."""
@@ -53,9 +56,9 @@ def queue_page(engine: Engine, query: QueueQuery) -> tuple[list[QueueRecord], in
     counted = _filtered(select(func.count()).select_from(reviews.join(runs, runs.c.id == item.run_id)), query)
     waiting_first = case((item.status == "pending", 0), else_=1)
     newest = item.created_at.desc() if query.newest_first else item.created_at
-    ordered = filtered.order_by(waiting_first, newest, item.id).offset(max(query.offset, 0))
+    ordered = filtered.order_by(waiting_first, newest, item.id).offset(min(max(query.offset, 0), MAX_ROW))
     if query.limit is not None:
-        ordered = ordered.limit(query.limit)
+        ordered = ordered.limit(min(max(query.limit, 0), MAX_ROW))
     with engine.connect() as db:
         total = int(db.execute(counted).scalar() or 0)
         return [QueueRecord.from_row(row) for row in db.execute(ordered).mappings()], total

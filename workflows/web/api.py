@@ -91,8 +91,8 @@ def list_review_items(
     runbook: str | None = None,
     requester: str | None = None,
     order: Literal["oldest", "newest"] = "oldest",
-    limit: int | None = Parameter(None, ge=1, le=1000),
-    offset: int = Parameter(0, ge=0),
+    limit: Annotated[int | None, Parameter(ge=1, le=1000)] = None,
+    offset: Annotated[int, Parameter(ge=0, le=2**62)] = 0,
 ) -> list[ReviewSummary]:
     """Review items, pending first (oldest or newest first within a status), filtered by status, batch,
     runbook (NAME or NAME@VERSION) and requester; `limit` and `offset` page through a long queue."""

@@ -148,7 +148,6 @@ def queue(
         order="newest" if order == "newest" else "oldest",
         filters=filters,
         link=lambda **changed: "/reviews?" + urlencode({**filters, "order": order, "page": number, **changed}),
-        **filters,
     )
 
 
