@@ -14,7 +14,6 @@ from sqlalchemy.sql import Select
 from .rows import QueueRecord
 from .tables import reviews, runs
 
-
 MAX_ROW = 2**62  # an offset or limit past any queue (the database's integers are 64-bit; a page number is not)
 
 
