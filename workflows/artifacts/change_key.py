@@ -8,6 +8,7 @@ and `index` lines (which name the base's blobs) are left out. Equal keys only
 group items for review: each decision is still bound to its own item's sha256.
 """
 
+import difflib
 import hashlib
 from dataclasses import dataclass
 
@@ -35,11 +36,25 @@ def diff_size(diff: str) -> DiffSize:
 def change_key(diff: str) -> str:
     """The sha256 of the diff's file headers, mode lines and +/- lines: equal for the same change on other bases."""
     digest = hashlib.sha256()
-    for line, in_hunk in _lines(diff):
-        kept = line[:1] in ("+", "-", "\\") if in_hunk else not line.startswith(("index ", "@@"))
-        if kept:
-            digest.update(line.encode(errors="surrogateescape") + b"\n")
+    for line in change_lines(diff):
+        digest.update(line.encode(errors="surrogateescape") + b"\n")
     return digest.hexdigest()
+
+
+def change_lines(diff: str) -> list[str]:
+    """What the change key is taken over: file headers and mode lines, and each hunk's +, - and \\ lines."""
+    return [
+        line
+        for line, in_hunk in _lines(diff)
+        if (line[:1] in ("+", "-", "\\") if in_hunk else not line.startswith(("index ", "@@")))
+    ]
+
+
+def change_differences(representative: str, other: str) -> list[str]:
+    """How the change of diff `other` differs from `representative`'s: its change lines that are not the
+    representative's ("+ " prefixed) and the representative's it lacks ("- ")."""
+    compared = difflib.unified_diff(change_lines(representative), change_lines(other), lineterm="", n=0)
+    return [f"{line[0]} {line[1:]}" for line in list(compared)[2:] if not line.startswith("@@")]  # [2:]: its header
 
 
 def _lines(diff: str) -> list[tuple[str, bool]]:

@@ -9,6 +9,7 @@ import json
 
 import click
 
+from ..service.clusters import ClusterView
 from ..service.review_story import ItemStory
 from ..service.views import ReviewView
 from ..visible import display_lines, visible
@@ -148,3 +149,22 @@ def _change_list(view: ReviewView) -> list[str]:
 
 def _flags_of(*texts: str) -> tuple[str, ...]:
     return tuple(flag for text in texts for flag in visible(text, multiline=False).flags)
+
+
+def cluster_lines(view: ClusterView) -> list[str]:
+    """A cluster as text: its members, the batch's other pending items with their differences, the diff."""
+    lines = [f"cluster {view.id} of batch {view.batch}: {len(view.members)} item(s) make the same change"]
+    for member in view.members:
+        lines.append(f"  {member.review_id}  sha256 {member.artifact_sha256[:12]}  {member.relation}")
+    if view.others:
+        lines.append(f"other pending items of the batch (not decided with this cluster): {len(view.others)}")
+        for other in view.others:
+            lines.append(f"  {other.review_id}  sha256 {other.artifact_sha256[:12]}  differs:")
+            shown, _ = quoted("\n".join(other.differences) or "(only its mode or its file list differs)")
+            lines.extend("  " + line for line in shown)
+    lines.append(f"\nrepresentative: {view.representative.id} (`crewgate review show {view.representative.id}`)")
+    diff = view.representative.diff.rstrip("\n") or "(no changes)"
+    shown, _ = quoted(diff)
+    lines.extend(coloured_diff(shown, display_lines(diff)))
+    lines.append(f"\ndecide all: crewgate review approve --cluster {view.id} --reviewer YOUR_NAME")
+    return lines

@@ -4,8 +4,9 @@ import sys
 
 import click
 
-from executors.errors import Exit
+from executors.errors import BadInput, Exit
 
+from ._display import one_line
 from ._output import emit_json, open_services
 from ._progress import reporter
 from ._table import echo_table
@@ -122,45 +123,165 @@ def _decide(
     sys.exit(code)  # `main` leaves without joining DBOS's threads
 
 
+CLUSTER = click.option(
+    "--cluster",
+    default=None,
+    metavar="ID",
+    help="Decide every pending member of this cluster (see `review clusters`) instead of one item; "
+    "their runs continue in `crewgate worker`.",
+)
 WAIT = click.option("--no-wait", "no_wait", is_flag=True, help="Do not continue the run here; leave it to a worker.")
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the continued run's events as JSON lines.")
 REVIEWER = click.option("--reviewer", required=True, help="Your name, as the gate's policy knows it.")
 
 
 @review.command()
-@click.argument("review_id")
+@click.argument("review_id", required=False)
 @REVIEWER
 @click.option("-m", "--message", default="", help="Why you approve.")
 @click.option("--sha256", default=None, help="The artifact sha256 you reviewed; refused if it is not the item's.")
+@CLUSTER
 @WAIT
 @JSON
-def approve(review_id: str, reviewer: str, message: str, sha256: str | None, no_wait: bool, as_json: bool) -> None:
+def approve(
+    review_id: str | None,
+    reviewer: str,
+    message: str,
+    sha256: str | None,
+    cluster: str | None,
+    no_wait: bool,
+    as_json: bool,
+) -> None:
     """Approve exactly this artifact; the run continues here and this exits with its exit code."""
-    _decide(review_id, reviewer, "approve", message, sha256, None, not no_wait, as_json)
+    if _one_of(review_id, cluster, sha256=sha256) == "cluster":
+        _decide_cluster(str(cluster), reviewer, "approve", message, None, as_json)
+        return
+    _decide(str(review_id), reviewer, "approve", message, sha256, None, not no_wait, as_json)
 
 
 @review.command()
-@click.argument("review_id")
+@click.argument("review_id", required=False)
 @REVIEWER
 @click.option("-m", "--message", required=True, help="Why you reject.")
+@CLUSTER
 @WAIT
 @JSON
-def reject(review_id: str, reviewer: str, message: str, no_wait: bool, as_json: bool) -> None:
+def reject(
+    review_id: str | None, reviewer: str, message: str, cluster: str | None, no_wait: bool, as_json: bool
+) -> None:
     """Reject: the run ends as rejected and nothing is promoted."""
-    _decide(review_id, reviewer, "reject", message, None, None, not no_wait, as_json)
+    if _one_of(review_id, cluster) == "cluster":
+        _decide_cluster(str(cluster), reviewer, "reject", message, None, as_json)
+        return
+    _decide(str(review_id), reviewer, "reject", message, None, None, not no_wait, as_json)
 
 
 @review.command(name="request-changes")
-@click.argument("review_id")
+@click.argument("review_id", required=False)
 @REVIEWER
 @click.option("-m", "--message", required=True, help="The feedback for the crew.")
 @click.option(
     "--step", default=None, help="Earlier step to send the feedback to [default: the last task before the gate]."
 )
+@CLUSTER
 @WAIT
 @JSON
 def request_changes(
-    review_id: str, reviewer: str, message: str, step: str | None, no_wait: bool, as_json: bool
+    review_id: str | None,
+    reviewer: str,
+    message: str,
+    step: str | None,
+    cluster: str | None,
+    no_wait: bool,
+    as_json: bool,
 ) -> None:
     """Send feedback back to an earlier step; a new artifact and review item follow."""
-    _decide(review_id, reviewer, "request_changes", message, None, step, not no_wait, as_json)
+    if _one_of(review_id, cluster) == "cluster":
+        _decide_cluster(str(cluster), reviewer, "request_changes", message, step, as_json)
+        return
+    _decide(str(review_id), reviewer, "request_changes", message, None, step, not no_wait, as_json)
+
+
+def _one_of(review_id: str | None, cluster: str | None, sha256: str | None = None) -> str:
+    """Which the command decides: one item (REVIEW_ID) or a cluster (--cluster); exactly one is given."""
+    if (review_id is None) == (cluster is None):
+        raise BadInput(
+            "give a review id or --cluster ID (one of them): see `crewgate review list` and `review clusters`"
+        )
+    if cluster is not None and sha256 is not None:
+        raise BadInput("--sha256 pins one item; a cluster decision binds each member to its own sha256: drop it")
+    return "cluster" if cluster is not None else "item"
+
+
+def _decide_cluster(cluster: str, reviewer: str, decision: str, message: str, step: str | None, as_json: bool) -> None:
+    from ..service.clusters import decide_cluster
+    from ..service.views import as_json as json_of
+
+    done = decide_cluster(open_services(), cluster, reviewer, decision, message, step)
+    if as_json:
+        emit_json(json_of(done))
+    else:
+        for result in done.decided:
+            sha = result.artifact_sha256[:12]
+            click.echo(
+                f"{reviewer}: {decision} recorded for {result.review_id} (artifact sha256 {sha}); {result.status}"
+            )
+        for skipped in done.skipped:
+            click.echo(f"left undecided: {skipped.review_id}: {one_line(skipped.reason)}")
+        click.echo(
+            f"{len(done.decided)} of {len(done.decided) + len(done.skipped)} member(s) decided; "
+            "their runs continue in `crewgate worker`"
+        )
+    if done.skipped:
+        raise SystemExit(Exit.FAILED)
+
+
+@review.command(name="clusters")
+@click.option("--batch", default=None, metavar="ID", help="Only this batch's clusters.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (id, batch, items, representative, ...).")
+def clusters_command(batch: str | None, as_json: bool) -> None:
+    """A batch's pending items that make the same change (context and base set aside), grouped: decide each
+    group with `review approve --cluster ID` (each member bound to its own sha256)."""
+    from ..service.batches import check_batch
+    from ..service.clusters import list_clusters
+    from ..service.views import as_json as json_of
+
+    services = open_services()
+    if batch is not None:
+        check_batch(services, batch)
+    found = list_clusters(services, batch)
+    if as_json:
+        emit_json(json_of(found))
+        return
+    if not found:
+        click.echo("no clusters: two or more pending items of one batch that make the same change form one")
+        return
+    rows = [
+        (
+            item.id,
+            item.items,
+            f"{item.runbook}: {item.title}",
+            f"+{item.lines_added} −{item.lines_removed}" if item.lines_added is not None else "",
+            item.representative,
+        )
+        for item in found
+    ]
+    echo_table(("CLUSTER", "ITEMS", "TITLE", "SIZE", "REPRESENTATIVE"), rows, right=("ITEMS",))
+
+
+@review.command(name="cluster")
+@click.argument("cluster")
+@click.option("--json", "as_json", is_flag=True, help="Print the cluster: representative item, members, others.")
+def cluster_command(cluster: str, as_json: bool) -> None:
+    """A cluster: its representative's diff, each member identical or on another base, and the batch's other
+    pending items with what differs in their change."""
+    from ..service.clusters import show_cluster
+    from ..service.views import as_json as json_of
+    from ._review_text import cluster_lines
+
+    view = show_cluster(open_services(), cluster)
+    if as_json:
+        emit_json(json_of(view))
+        return
+    for line in cluster_lines(view):
+        click.echo(line)

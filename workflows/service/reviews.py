@@ -127,9 +127,14 @@ def review_page(services: "RunServices", review_id: str) -> ReviewPage:
     """What the web's item page shows: the item, its run's runbook, and the steps a change request may re-run."""
     view = show_review(services, review_id)
     run = services.records.run(view.run_id)
-    book = _pinned_book(services, view.run_id)
-    steps = tuple(book.changes_choices(view.step_id)) if isinstance(book, Runbook) else ()
-    return ReviewPage(view, f"{run.runbook}@{run.version}", steps)
+    return ReviewPage(view, f"{run.runbook}@{run.version}", change_steps(services, view.run_id, view.step_id))
+
+
+def change_steps(services: "RunServices", run_id: str, gate: str) -> tuple[str, ...]:
+    """The steps a change request at the run's gate may send it back to, the default first (none when the
+    run's runbook does not load here)."""
+    book = _pinned_book(services, run_id)
+    return tuple(book.changes_choices(gate)) if isinstance(book, Runbook) else ()
 
 
 def decision_of(services: "RunServices", review_id: str, reviewer: str) -> str | None:
@@ -158,7 +163,7 @@ def decide(
     """
     from executors.faults import pause
 
-    _check_fields(decision, message, step)
+    check_decision_fields(decision, message, step)
     if decision == "request_changes":
         _check_changes_step(services, review_id, step)
     with RunSpans(services.telemetry, services.records).decision(review_id, reviewer, decision) as span:
@@ -175,7 +180,7 @@ def decide(
     return result
 
 
-def _check_fields(decision: str, message: str, step: str | None) -> None:
+def check_decision_fields(decision: str, message: str, step: str | None) -> None:
     """Refuse, before anything is recorded, fields a decision cannot carry."""
     if decision not in DECISIONS:
         raise BadInput(f"{decision!r} is not a decision: use one of {', '.join(DECISIONS)}")

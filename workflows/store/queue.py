@@ -7,7 +7,7 @@ costs the same however long the queue is. Evidence is never read here.
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select, tuple_
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 
@@ -28,6 +28,7 @@ class QueueQuery:
     newest_first: bool = False  # default: pending first, oldest first (the longest waiting at the top)
     limit: int | None = None  # None: every item
     offset: int = 0
+    without_clusters: bool = False  # leave out pending items of a batch's clusters (the web shows each once)
 
 
 def queue_page(engine: Engine, query: QueueQuery) -> tuple[list[QueueRecord], int]:
@@ -71,6 +72,22 @@ def _filtered(statement: Select, query: QueueQuery) -> Select:  # type: ignore[t
         statement = statement.where(runs.c.batch_id == query.batch)
     if query.requester:
         statement = statement.where(runs.c.requester == query.requester)
+    if query.without_clusters:
+        inner, inner_runs = reviews.alias("clustered"), runs.alias("clustered_runs")  # not the outer query's rows
+        clustered = (
+            select(inner_runs.c.batch_id, inner.c.change_key)
+            .join(inner_runs, inner_runs.c.id == inner.c.run_id)
+            .where(inner.c.status == "pending", inner.c.change_key.is_not(None), inner_runs.c.batch_id.is_not(None))
+            .group_by(inner_runs.c.batch_id, inner.c.change_key)
+            .having(func.count() > 1)
+        )
+        in_a_cluster = and_(
+            item.status == "pending",
+            item.change_key.is_not(None),
+            runs.c.batch_id.is_not(None),
+            tuple_(runs.c.batch_id, item.change_key).in_(clustered),
+        )
+        statement = statement.where(~in_a_cluster)
     if query.runbook:
         name, _, version = query.runbook.partition("@")
         statement = statement.where(runs.c.runbook == name)

@@ -27,6 +27,7 @@ from executors._version import VERSION
 from ..errors import CrewgateError
 from ..service.views import cost_text
 from .api import api
+from .clusters import cluster_pages
 from .headers import HEADERS
 from .json_depth import limit_json_depth
 from .pages import pages
@@ -50,7 +51,12 @@ def create_app(services: "RunServices", secure_cookies: bool = False) -> Litesta
     secret = server_secret()
     session_cookie, csrf_cookie = cookie_names(secure_cookies)
     app = Litestar(
-        route_handlers=[api, pages, create_static_files_router(path="/static", directories=[HERE / "static"])],
+        route_handlers=[
+            api,
+            pages,
+            cluster_pages,
+            create_static_files_router(path="/static", directories=[HERE / "static"]),
+        ],
         exception_handlers={
             **{kind: _refusal(status) for kind, status in STATUS.items()},
             CrewgateError: _refusal(500),

@@ -37,18 +37,18 @@ QUEUE_PAGE = 50  # items on one page of the queue
 def session_user(request: Request) -> UserView:
     """The logged-in user of the request's session cookie; 401 (a redirect to /login on pages) otherwise."""
     token = unsigned(request.cookies.get(request.app.state.session_cookie, ""), request.app.state.secret)
-    user = session_token_user(_services(request), token) if token else None
+    user = session_token_user(services_of(request), token) if token else None
     if user is None:
         raise NotAuthorizedException("log in first")
     return user
 
 
-def _services(request: Request) -> "RunServices":
+def services_of(request: Request) -> "RunServices":
     services: RunServices = request.app.state.services
     return services
 
 
-def _page(name: str, user: UserView | None, http_status: int = 200, **context: Any) -> Template:
+def render_page(name: str, user: UserView | None, http_status: int = 200, **context: Any) -> Template:
     context = {"user": user, "can": _abilities(user), **context}
     return Template(template_name=name, context=context, status_code=http_status)
 
@@ -64,23 +64,23 @@ def home() -> Redirect:
 
 @get("/login", sync_to_thread=False)
 def login_form(next: str = "/reviews") -> Template:  # noqa: A002 - the query parameter's name
-    return _page("login.html", None, next=_local(next), error="")
+    return render_page("login.html", None, next=_local(next), error="")
 
 
 @post("/login", sync_to_thread=True, status_code=303)
 def login(request: Request, data: Annotated[dict[str, str], FORM]) -> Response[Any]:
     """Check the password (throttled per name and per address); on success set the session cookie."""
-    services = _services(request)
+    services = services_of(request)
     name, password = data.get("name", "").strip(), data.get("password", "")
     address = request.client.host if request.client else "?"
     target = _local(data.get("next", "/reviews"))
     wait = count_login_attempt(services, name, address)  # counted as failed until the password proves right
     if wait:
         error = f"Too many failed logins: try again in {wait} s."
-        return _page("login.html", None, 429, next=target, error=error)
+        return render_page("login.html", None, 429, next=target, error=error)
     user = check_password(services, name, password)
     if user is None:
-        return _page("login.html", None, 401, next=target, error="Wrong name or password.")
+        return render_page("login.html", None, 401, next=target, error="Wrong name or password.")
     login_succeeded(services, name, address)
     token = start_session(services, user.name, SESSION_LIFETIME)
     cookie = Cookie(
@@ -99,7 +99,7 @@ def login(request: Request, data: Annotated[dict[str, str], FORM]) -> Response[A
 def logout(request: Request) -> Redirect:
     token = unsigned(request.cookies.get(request.app.state.session_cookie, ""), request.app.state.secret)
     if token:
-        end_session(_services(request), token)
+        end_session(services_of(request), token)
     return Redirect("/login", status_code=303, cookies=[_expired(request, request.app.state.session_cookie)])
 
 
@@ -126,6 +126,7 @@ def queue(
 ) -> Template:
     """Pending items first, each titled with its runbook and request, with requester, age, size, target and
     batch; filters, an order and pages of QUEUE_PAGE items (one page is read, however long the queue)."""
+    from ..service.clusters import list_clusters
     from ..service.reviews import review_queue
     from ..service.views import QueueQuery
 
@@ -133,14 +134,17 @@ def queue(
     filters = {"status": status or "", "batch": batch or "", "runbook": runbook or "", "requester": requester or ""}
     query = QueueQuery(
         status or None, batch or None, runbook or None, requester or None, order == "newest", QUEUE_PAGE,
-        (number - 1) * QUEUE_PAGE,
+        (number - 1) * QUEUE_PAGE, without_clusters=True,
     )  # fmt: skip
-    found = review_queue(_services(request), query)
-    pending = review_queue(_services(request), QueueQuery(status="pending", limit=0)).total  # the tab's count
-    return _page(
+    found = review_queue(services_of(request), query)
+    shown_clusters = status in (None, "", "pending") and number == 1 and not runbook and not requester
+    clusters = list_clusters(services_of(request), batch or None) if shown_clusters else []
+    pending = review_queue(services_of(request), QueueQuery(status="pending", limit=0)).total  # the tab's count
+    return render_page(
         "queue.html",
         user,
         items=found.items,
+        clusters=clusters,
         total=found.total,
         pending=pending,
         page=number,
@@ -163,7 +167,7 @@ def review_item(request: Request, user: UserView, review_id: str, done: str = ""
 def _recorded(request: Request, user: UserView, review_id: str) -> str:
     from ..service.reviews import decision_of
 
-    decision = decision_of(_services(request), review_id, user.name)
+    decision = decision_of(services_of(request), review_id, user.name)
     return f"Your decision was recorded: {decision}." if decision else ""
 
 
@@ -172,11 +176,11 @@ def _item_page(
 ) -> Template:
     from ..service.reviews import review_page
 
-    page = review_page(_services(request), review_id)
+    page = review_page(services_of(request), review_id)
     view = page.item
     files = diff_files(view.diff)
     lines = [line for part in files for line in part.lines]
-    return _page(
+    return render_page(
         "item.html",
         user,
         http_status,
@@ -205,7 +209,7 @@ def decide_form(
         if decision not in ("approve", "reject", "request_changes"):
             raise BadInput(f"{decision!r} is not approve, reject or request_changes")
         decide(
-            _services(request),
+            services_of(request),
             review_id,
             user.name,
             decision,
@@ -227,7 +231,7 @@ def decide_form(
 def runs(request: Request, user: UserView, limit: int = 100) -> Template:
     from ..service.runs import list_runs
 
-    return _page("runs.html", user, runs=list_runs(_services(request), max(1, min(limit, 1000))))
+    return render_page("runs.html", user, runs=list_runs(services_of(request), max(1, min(limit, 1000))))
 
 
 @get("/runs/{run_id:str}", sync_to_thread=True)
@@ -235,20 +239,20 @@ def run_page(request: Request, user: UserView, run_id: str) -> Template:
     """A run: pins, live step progress (htmx polls the part below while the run is not over) and its trace."""
     from ..service.runs import run_trace
 
-    services = _services(request)
-    return _page("run.html", user, trace=run_trace(services, run_id), **_run_context(request, run_id))
+    services = services_of(request)
+    return render_page("run.html", user, trace=run_trace(services, run_id), **_run_context(request, run_id))
 
 
 @get("/runs/{run_id:str}/live", sync_to_thread=True)
 def run_live(request: Request, user: UserView, run_id: str) -> Template:
     """The run page's live part: status, steps and promotion; it stops polling once the run is over."""
-    return _page("run_live.html", user, **_run_context(request, run_id))
+    return render_page("run_live.html", user, **_run_context(request, run_id))
 
 
 def _run_context(request: Request, run_id: str) -> dict[str, Any]:
     from ..service.runs import reviews_of_run, show_run
 
-    services = _services(request)
+    services = services_of(request)
     view = show_run(services, run_id)
     return {"run": view, "reviews": reviews_of_run(services, run_id), "ended": view.status in TERMINAL}
 
