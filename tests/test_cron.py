@@ -15,6 +15,7 @@ import pytest
 from croniter import croniter
 
 from workflows.schedules.cron import CronError, CronTimes
+from workflows.schedules.cron_words import cron_words
 
 UTC = datetime.UTC
 MINUTE = datetime.timedelta(minutes=1)
@@ -130,3 +131,22 @@ def test_fire_times_and_counts_agree_with_a_minute_by_minute_reference(seed: int
     assert times.count(start, end) == len(expected), (expression, zone, start, end)
     if expected:
         assert list(itertools.islice(times.before(end), len(expected))) == expected[::-1]
+
+
+@pytest.mark.parametrize(
+    ("cron", "words"),
+    [
+        ("0 3 * * *", "at 03:00 every day"),
+        ("*/15 * * * *", "every 15 minutes"),
+        ("30 9 * * 1-5", "at 09:30 on weekdays (Monday to Friday)"),
+        ("0 */2 * * *", "every 2 hours at minute 0"),
+        ("0 0 1 * *", "at 00:00 on day 1 of every month"),
+        ("5 4 * * sun", "at 04:05 on Sunday"),
+        ("0 9,17 * * mon,fri", "at 09:00 and 17:00 on Monday and Friday"),
+        ("15 2 1 jan *", "at 02:15 on day 1 of January"),
+        ("*/2 * * * * *", "every 2 seconds"),
+        ("5 1-3 * * *", "when minute 5, hour 1-3 ('5 1-3 * * *')"),  # not a common shape: said as its fields
+    ],
+)
+def test_a_cron_is_said_in_words_or_as_its_fields(cron: str, words: str) -> None:
+    assert cron_words(cron) == words

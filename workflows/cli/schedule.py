@@ -71,7 +71,7 @@ def show(name: str, as_json: bool, recent: int) -> None:
     if as_json:
         emit_json(json_of(view))
         return
-    click.echo(f"{view.name}: {view.runbook} at '{view.cron}' ({view.timezone})")
+    click.echo(f"{view.name}: {view.runbook} at '{view.cron}' ({view.timezone}): {view.cron_words}")
     jitter = view.jitter or "auto (a tenth of the interval, at most 10s)"
     catch_up = view.catch_up + (f", window {view.catch_up_window}" if view.catch_up == "all" else "")
     click.echo(

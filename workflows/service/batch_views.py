@@ -1,6 +1,8 @@
 """What the batch service returns: frozen values for `batch list/show` and an HTTP API."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from ..plain import Json
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class BatchRunView:
     review_status: str | None
     trace: str  # the command that shows its trace
     cost_usd: float = 0.0
+    inputs: dict[str, Json] = field(default_factory=dict)  # its row; an input named like a secret shows "***"
 
 
 @dataclass(frozen=True)

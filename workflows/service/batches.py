@@ -17,6 +17,7 @@ from ..store.costs import Cost, costs_of_runs, total_of
 from ..store.records import TERMINAL
 from ..store.rows import BatchRecord
 from .batch_views import BatchRunView, BatchView, StartedBatch
+from .review_story import masked_inputs
 
 if TYPE_CHECKING:
     from ..runs.services import RunServices
@@ -102,6 +103,7 @@ def _view(batches: Batches, row: BatchRecord, with_runs: bool) -> BatchView:
             review_status=member.review_status,
             trace=f"crewgate runs trace {member.id}",
             cost_usd=costs.get(member.id, Cost()).cost_usd,
+            inputs=masked_inputs(member.inputs),
         )
         for index, member in enumerate(members, start=1)
     )

@@ -4,7 +4,7 @@ import datetime
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from ..plain import JsonObject
+from ..plain import Json
 from ..store.schedules import BatchSpec
 
 NEXT_FIRES = 5
@@ -37,7 +37,7 @@ class ScheduleView:
     catch_up: str
     catch_up_window: str
     jitter: str | None  # None: automatic
-    inputs: JsonObject
+    inputs: dict[str, Json]
     batch: BatchSpec | None
     paused: bool
     broken: str | None  # why its times cannot be computed
@@ -49,6 +49,7 @@ class ScheduleView:
     last_run_status: str | None
     ticks: dict[str, int]  # true totals by outcome
     recent: tuple[TickView, ...] = field(default=())
+    cron_words: str = ""  # the cron in words, with its zone: "at 03:00 every day (Europe/Paris)"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from ..errors import BadInput, NotFound, RunError
 from ..scheduler.backfill import DEFAULT_MOST, Backfill, backfill
 from ..scheduler.timer import settle
 from ..schedules.cron import CronError
+from ..schedules.cron_words import cron_words
 from ..store.schedules import ScheduleRecords, ScheduleRow, ScheduleSpec, epoch, tick_key
 from .schedule_views import NEXT_FIRES, ScheduleView, TickView, Triggered, local_time
 
@@ -206,6 +207,7 @@ def _view(
         name=row.name,
         runbook=row.reference,
         cron=spec.cron,
+        cron_words=f"{cron_words(spec.cron)} ({zone})",
         timezone=zone,
         overlap=spec.overlap,
         while_in_review=spec.while_in_review,

@@ -73,13 +73,13 @@ def refusals(*codes: int) -> dict[int, ResponseSpec]:
     }
 
 
-def _services(request: Request) -> "RunServices":
+def services_of_api(request: Request) -> "RunServices":
     services: RunServices = request.app.state.services
     return services
 
 
-def _user(request: Request) -> UserView:
-    return bearer_user(request, _services(request))
+def token_user(request: Request) -> UserView:
+    return bearer_user(request, services_of_api(request))
 
 
 @get("/reviews", sync_to_thread=True, responses=refusals())
@@ -101,7 +101,7 @@ def list_review_items(
 
     require(user, "read")
     query = QueueQuery(status, batch, runbook, requester, order == "newest", limit, offset)
-    return list(review_queue(_services(request), query).items)
+    return list(review_queue(services_of_api(request), query).items)
 
 
 @get("/reviews/{review_id:str}", sync_to_thread=True, responses=refusals(404))
@@ -110,7 +110,7 @@ def show_review_item(request: Request, user: UserView, review_id: str) -> Review
     from ..service.reviews import show_review
 
     require(user, "read")
-    services = _services(request)
+    services = services_of_api(request)
     return show_review(services, review_id)
 
 
@@ -120,7 +120,7 @@ def decide_review_item(request: Request, user: UserView, review_id: str, data: D
     from ..service.reviews import decide
 
     require(user, "decide")
-    return decide(_services(request), review_id, user.name, data.decision, data.message, data.sha256, data.step)
+    return decide(services_of_api(request), review_id, user.name, data.decision, data.message, data.sha256, data.step)
 
 
 @get("/runs", sync_to_thread=True, responses=refusals())
@@ -129,7 +129,7 @@ def list_run_items(request: Request, user: UserView, limit: int = 50) -> list[Ru
     from ..service.runs import list_runs
 
     require(user, "read")
-    return list_runs(_services(request), max(1, min(limit, 1000)))
+    return list_runs(services_of_api(request), max(1, min(limit, 1000)))
 
 
 @get("/runs/{run_id:str}", sync_to_thread=True, responses=refusals(404))
@@ -138,7 +138,7 @@ def show_run_item(request: Request, user: UserView, run_id: str) -> RunView:
     from ..service.runs import show_run
 
     require(user, "read")
-    return show_run(_services(request), run_id)
+    return show_run(services_of_api(request), run_id)
 
 
 @get("/runs/{run_id:str}/trace", sync_to_thread=True, responses=refusals(404))
@@ -147,7 +147,7 @@ def run_trace_items(request: Request, user: UserView, run_id: str) -> list[Trace
     from ..service.runs import run_trace
 
     require(user, "read")
-    return run_trace(_services(request), run_id)
+    return run_trace(services_of_api(request), run_id)
 
 
 @post("/runs", sync_to_thread=True, responses=refusals(403, 404, 503))
@@ -157,7 +157,7 @@ def start_run_item(request: Request, user: UserView, data: RunRequest) -> Starte
 
     require(user, "manage")
     pairs = [f"{name}={value}" for name, value in data.inputs.items()]
-    return start_run(_services(request), data.runbook, pairs, user.name, registered_only=True)
+    return start_run(services_of_api(request), data.runbook, pairs, user.name, registered_only=True)
 
 
 @post("/runs/{run_id:str}/cancel", sync_to_thread=True, responses=refusals(403, 404, 503))
@@ -166,7 +166,7 @@ def cancel_run_item(request: Request, user: UserView, run_id: str) -> RunView:
     from ..service.runs import cancel_run
 
     require(user, "manage")
-    return cancel_run(_services(request), run_id)
+    return cancel_run(services_of_api(request), run_id)
 
 
 api = Router(
@@ -181,5 +181,5 @@ api = Router(
         start_run_item,
         cancel_run_item,
     ],
-    dependencies={"user": Provide(_user, sync_to_thread=True)},
+    dependencies={"user": Provide(token_user, sync_to_thread=True)},
 )

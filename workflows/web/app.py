@@ -30,6 +30,7 @@ from .api import api
 from .clusters import cluster_pages
 from .headers import HEADERS
 from .json_depth import limit_json_depth
+from .operations import operation_api, operation_pages
 from .pages import pages
 from .refusals import STATUS
 from .session import cookie_names, server_secret
@@ -53,8 +54,10 @@ def create_app(services: "RunServices", secure_cookies: bool = False) -> Litesta
     app = Litestar(
         route_handlers=[
             api,
+            operation_api,
             pages,
             cluster_pages,
+            operation_pages,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         exception_handlers={
