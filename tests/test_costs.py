@@ -43,6 +43,8 @@ def test_a_priced_model_costs_the_sum_of_its_calls_and_an_unknown_one_is_marked_
     by_step = {step["id"]: step["cost_usd"] for step in shown["steps"]}
     assert by_step["plan"] == pytest.approx(one_call) and by_step["implement"] == pytest.approx(2 * one_call)
     assert by_step["test"] == 0 and sum(shown["cost_by_member"].values()) == pytest.approx(shown["cost_usd"])
+    tokens = {step["id"]: step["tokens"] for step in shown["steps"]}  # the run page's Tokens column
+    assert tokens["plan"] == 150 and tokens["implement"] == 300 and tokens["test"] == 0
     listed = {item["id"]: item for item in json.loads(cg.run("runs", "list", "--json").stdout)}
     assert listed[priced]["cost_usd"] == pytest.approx(shown["cost_usd"])
     assert f"cost ${shown['cost_usd']:.6f} for 3 model call(s)" in cg.run("runs", "show", priced).stdout

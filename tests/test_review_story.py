@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.durable_helpers import Crewgate, durable_runbook, kill, make_repo
+from tests.helpers import CREWGATE
 from tests.test_http_api import PASSWORD, serve, to_gate
 from workflows.cli._display import FLAG_GUTTER, GUTTER
 from workflows.store.accounts import Accounts
@@ -57,6 +58,28 @@ def rounds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rounds]:
     cg.stop_all()
 
 
+def on_a_terminal(cg: Crewgate, *args: str, **extra: str) -> str:
+    """What `crewgate ARGS` writes when its output is a terminal (a pseudo-terminal here)."""
+    import pty
+    import subprocess
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([str(CREWGATE), *args], stdout=follower, stderr=follower, env=cg.env(**extra))
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the process has ended
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
+
+
 def test_review_show_prints_the_request_the_target_and_the_rounds(rounds: Rounds) -> None:
     cg, run_id, (_, second, third) = rounds.cg, rounds.run_id, rounds.items
     shown = cg.run("review", "show", second)
@@ -71,6 +94,13 @@ def test_review_show_prints_the_request_the_target_and_the_rounds(rounds: Rounds
     assert "round 2 of this gate: artifact unchanged since round 1" in text
     assert 'bob request changes (step test): "Run the tests again"' in text
     assert "the requester (requester) may not approve" in text
+    coloured = cg.run("--color", "always", "review", "show", second).stdout  # a pipe, yet colour was asked for
+    assert "\x1b[32m  │ +def multiply(a, b):\x1b[0m" in coloured and "\x1b[36m  │ @@ " in coloured
+    assert "\x1b[" not in text  # auto, not a terminal: no colour
+    assert "\x1b[" not in cg.run("--color", "never", "review", "show", second).stdout
+    on_terminal = on_a_terminal(cg, "review", "show", second)
+    assert "\x1b[32m" in on_terminal  # auto on a terminal: colour
+    assert "\x1b[" not in on_a_terminal(cg, "review", "show", second, NO_COLOR="1")
     later = cg.run("review", "show", third).stdout
     assert "round 3 of this gate: changed: +4 −0 lines since round 2" in later
     assert "  round 1 (" in later and "changed: +4 −0 lines since round 1" in later
@@ -143,7 +173,7 @@ def test_the_item_page_shows_the_story_line_numbers_and_folds_files(rounds: Roun
     try:
         with sync_playwright() as playwright:
             browser = launch(playwright)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, timezone_id="Asia/Tokyo", locale="en-US")
             page.goto(f"{base}/login?next=/reviews/{second}")
             page.get_by_label("Name").fill("carol")
             page.get_by_label("Password").fill(PASSWORD)
@@ -181,6 +211,19 @@ def test_the_item_page_shows_the_story_line_numbers_and_folds_files(rounds: Roun
             expect(added).to_be_hidden()
             page.locator("#file-1 > summary").click()
             expect(added).to_be_visible()
+
+            page.get_by_label("Message").fill("Not this way")
+            page.get_by_role("button", name="Reject").click()  # no worker runs: the run waits, decided
+            expect(page.get_by_role("status")).to_contain_text("Your decision was recorded: reject")
+            page.goto(f"{base}/runs/{run_id}")
+            expect(page.locator("#run-continues")).to_contain_text(
+                f"review {third} is decided (rejected); a worker will continue the run"
+            )
+            steps = page.locator("table.steps tbody tr")
+            expect(steps.first.locator("td.took")).to_have_text(re.compile(r"^\d+\.\d+ s$"))
+            started = steps.first.locator("time")  # shown in the viewer's zone (Tokyo here), UTC on hover
+            expect(started).to_have_text(re.compile(r"GMT\+9"))
+            expect(started).to_have_attribute("title", re.compile(r"^\d{4}-\d\d-\d\dT.*\+00:00 \(UTC\)$"))
             browser.close()
     finally:
         kill(server)

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from workflows.durations import PATTERN, parse_duration
+from workflows.durations import PATTERN, parse_duration, seconds_text
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,12 @@ def test_the_schema_pattern_accepts_exactly_what_parses() -> None:
         assert re.match(PATTERN, text) and parse_duration(text) is not None
     for text in ["5", "5x", "1.5h", "5 h", "h5", "5hh", "7dd"]:
         assert not re.match(PATTERN, text)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.0, "0.00 s"), (0.421, "0.42 s"), (9.999, "10.00 s"), (10, "10.0 s"), (59.94, "59.9 s"), (60, "1 min 00 s"),
+     (184, "3 min 04 s"), (3599, "59 min 59 s"), (3600, "1 h 00 min"), (7500, "2 h 05 min")],
+)  # fmt: skip
+def test_a_duration_is_said_in_the_unit_that_reads_best(seconds: float, text: str) -> None:
+    assert seconds_text(seconds) == text

@@ -15,3 +15,16 @@ def parse_duration(text: str) -> datetime.timedelta | None:
         return None
     amount, unit = found.groups()
     return datetime.timedelta(seconds=int(amount) * _SECONDS[unit])
+
+
+def seconds_text(seconds: float) -> str:
+    """A duration for people: "0.42 s", "12.3 s", "3 min 04 s", "2 h 05 min"."""
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

@@ -78,7 +78,10 @@ def show(run_id: str, as_json: bool) -> None:
     for step in view.steps:
         tail = one_line(step.verdict[:100])
         cost = f"${step.cost_usd:.4f}" if step.kind in ("crew", "task") else ""
-        click.echo(f"  {step.id:<14} #{step.attempt} {step.kind:<8} {step.status:<8} {cost:>9} {tail}".rstrip())
+        took = step.duration or "running"
+        click.echo(
+            f"  {step.id:<14} #{step.attempt} {step.kind:<8} {step.status:<8} {took:>10} {cost:>9} {tail}".rstrip()
+        )
     if view.promotion:
         click.echo(f"  promoted to {view.promotion.target}: {view.promotion.ref}")
 

@@ -108,6 +108,7 @@ def _step_view(row: StepRecord, cost: Cost) -> StepView:
         cost.cost_usd,
         cost.unpriced_calls,
         verdict_line(row.output),
+        cost.tokens,
     )
 
 

@@ -8,10 +8,11 @@ writes a view's cost the one way both show it.
 from dataclasses import dataclass, field
 
 from ..artifacts.artifact import Change
+from ..durations import seconds_text
 from ..plain import Json, JsonObject, plain
 from ..store.costs import cost_text as cost_text
 from ..store.queue import QueueQuery as QueueQuery  # the queue's filters, order and page (surfaces build one)
-from ..store.records import Decision
+from ..store.records import Decision, parse_time
 from .review_story import ItemStory, masked_inputs
 
 
@@ -48,6 +49,15 @@ class StepView:
     cost_usd: float = 0.0  # this try's model calls, from the reply log
     unpriced_calls: int = 0  # calls litellm had no price for, counted as 0
     verdict: str = ""  # the output's verdict line (service.verdicts): what a summary shows of it
+    tokens: int = 0  # this try's model calls' prompt and completion tokens
+
+    @property
+    def duration(self) -> str:
+        """How long the try took ("1.2 s", "3 min 4 s"), or "" while it runs."""
+        if not self.finished_at:
+            return ""
+        seconds = (parse_time(self.finished_at) - parse_time(self.started_at)).total_seconds()
+        return seconds_text(seconds)
 
 
 @dataclass(frozen=True)

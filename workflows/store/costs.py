@@ -20,6 +20,7 @@ class Cost:
     cost_usd: float = 0.0
     calls: int = 0
     unpriced_calls: int = 0
+    tokens: int = 0  # prompt and completion tokens of the calls
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ _SUMS = (
     func.coalesce(func.sum(model_calls.c.cost_usd), 0.0),
     func.count(),
     func.coalesce(func.sum(model_calls.c.unpriced), 0),
+    func.coalesce(func.sum(model_calls.c.prompt_tokens + model_calls.c.completion_tokens), 0),
 )
 
 
@@ -59,12 +61,13 @@ def total_of(costs: Iterable[Cost]) -> Cost:
         sum(cost.cost_usd for cost in found),
         sum(cost.calls for cost in found),
         sum(cost.unpriced_calls for cost in found),
+        sum(cost.tokens for cost in found),
     )
 
 
 def _grouped(db: Connection, key: ColumnElement[str], where: ColumnElement[bool]) -> dict[str, Cost]:
     query = select(key, *_SUMS).where(where).group_by(key)
-    return {str(row[0]): Cost(float(row[1]), int(row[2]), int(row[3])) for row in db.execute(query)}
+    return {str(row[0]): Cost(float(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in db.execute(query)}
 
 
 def cost_text(cost_usd: float, unpriced_calls: int = 0) -> str:

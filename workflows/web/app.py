@@ -21,6 +21,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 
 from executors._version import VERSION
 
@@ -96,6 +97,15 @@ def _add_filters(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["shown"] = lambda text: _shown(str(text), multiline=True)
     engine.engine.filters["one_line"] = lambda text: _shown(str(text), multiline=False)
     engine.engine.filters["cost"] = cost_text
+    engine.engine.filters["when"] = _when
+
+
+def _when(utc: str | None) -> Markup:
+    """A recorded time as a <time> element: UTC in the page, the viewer's zone once localtime.js runs, UTC on
+    hover. The text is a timestamp crewgate wrote (escaped all the same)."""
+    if not utc:
+        return Markup("")
+    return Markup('<time datetime="{0}" title="{0} UTC">{0}</time>').format(utc)
 
 
 def _shown(text: str, multiline: bool) -> str:
