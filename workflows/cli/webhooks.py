@@ -6,6 +6,7 @@ import click
 
 from ._display import one_line
 from ._output import HOME_DATABASE, emit_json
+from ._table import echo_table
 
 EVENT_NAMES = "review.created, review.decided, run.finished"
 
@@ -60,18 +61,27 @@ def list_hooks(as_json: bool) -> None:
         return
     if not found:
         click.echo(f"no webhooks yet: add one with `crewgate webhooks add URL --events {EVENT_NAMES.replace(' ', '')}`")
+    rows = [
+        (
+            view.id,
+            view.url,
+            ",".join(view.events),
+            "secret set" if view.secret_set else "no secret",
+            f"delivered {view.delivered}, pending {view.pending}, failed {view.failed}",
+        )
+        for view in found
+    ]
+    if rows:
+        echo_table(("WEBHOOK", "URL", "EVENTS", "SIGNED", "DELIVERIES"), rows)
     for view in found:
-        signed = "secret set" if view.secret_set else "no secret"
-        counts = f"delivered {view.delivered}, pending {view.pending}, failed {view.failed}"
-        click.echo(f"{view.id}  {one_line(view.url)}  {','.join(view.events)}  {signed}  {counts}")
         retrying = [item for item in view.recent if item.status == "pending" and item.last_error]
         for item in retrying[:1]:
             error = one_line(item.last_error or "")  # never empty: `retrying` holds items with an error
-            click.echo(f"    retrying {item.id} ({item.event}, {item.attempts} attempts): {error}")
+            click.echo(f"{view.id} retrying {item.id} ({item.event}, {item.attempts} attempts): {error}")
         if view.last_failure is not None:
             item = view.last_failure
             click.echo(
-                f"    last failure {item.id} ({item.event}, {item.attempts} attempts, {item.created_at}): "
+                f"{view.id} last failure {item.id} ({item.event}, {item.attempts} attempts, {item.created_at}): "
                 f"{one_line(item.last_error or 'no answer')}"
             )
 
