@@ -72,6 +72,9 @@ def test_one_approval_of_a_six_item_cluster_gives_six_decisions_and_six_promotio
     assert shown.count("  identical") == 6, shown
     assert "other pending items" not in shown
 
+    own = cg.run("review", "approve", "--cluster", cluster["id"], "--reviewer", cg.requester)  # policy per item
+    assert own.returncode == 1 and own.stdout.count("started this run") == 6, own.stdout + own.stderr
+    assert "0 of 6 member(s) decided" in own.stdout and cg.query("SELECT count(*) FROM crewgate_decisions") == [(0,)]
     decided = cg.run("review", "approve", "--cluster", cluster["id"], "--reviewer", "alice")
     assert decided.returncode == 0, decided.stdout + decided.stderr
     assert "6 of 6 member(s) decided" in decided.stdout

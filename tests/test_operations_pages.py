@@ -93,6 +93,8 @@ def test_schedules_and_batches_pages_show_their_data_and_only_an_admin_acts(cg: 
             admin.get_by_role("button", name="Pause").click()
             expect(admin.locator("#state")).to_have_text("paused")
             expect(admin.get_by_role("button", name="Resume")).to_be_visible()
+            admin.get_by_role("button", name="Trigger now").click()
+            expect(admin.get_by_role("status")).to_have_text("A tick is queued: a worker fires it.")
             admin.goto(f"{base}/batches")
             admin.get_by_role("link", name=batch_id).click()
             admin.get_by_role("button", name="Cancel the batch").click()
@@ -108,3 +110,4 @@ def test_schedules_and_batches_pages_show_their_data_and_only_an_admin_acts(cg: 
     finally:
         kill(server)
     assert cg.query("SELECT paused FROM crewgate_schedules WHERE name = 'nightly'") == [(1,)]
+    assert cg.query("SELECT count(*) FROM crewgate_schedule_ticks WHERE kind = 'trigger'") == [(3,)]

@@ -192,7 +192,8 @@ def test_the_item_page_shows_the_story_line_numbers_and_folds_files(rounds: Roun
 
             page.goto(f"{base}/reviews/{third}")
             expect(page.locator("#round")).to_have_text("3 — changed: +4 −0 lines since round 2")
-            expect(page.locator("section.decide")).to_contain_text("Approving: approving writes 1 commit")
+            approving = "Approving writes 1 commit (1 changed path) to the new branch"
+            expect(page.locator("#approving")).to_contain_text(approving)
             expect(page.locator("select[name=step] option")).to_have_text(["implement", "test"])  # nothing refused
             if shots:
                 page.screenshot(path=shots / "review-item.png", full_page=True)

@@ -207,6 +207,9 @@ def test_a_forbidden_call_is_refused_and_a_killed_run_replays_its_recorded_call(
         item = client.get(f"/reviews/{pending_review(cg, run_id)}").text
     kill(server)
     assert "Tool call: ledger.shout_banner (ok, replayed from the record)" in page, page[-3000:]
+    assert re.search(r"turn \d+ · took \d+\.\d\d s \(model \d+\.\d\d s, sandbox \d+\.\d\d s\) · \d+ tokens", page)
+    assert re.search(r"tool_call · ledger\.shout_banner took \d+\.\d{3} s", page)  # no model time for a tool
+    assert re.search(r'<td class="took">\d+\.\d+ s</td>', page)  # each step's duration
     assert "\x1b" not in page and "\u202e" not in page and "\\x1b[2J" in page and "hidden characters" in page
     assert "Tool calls made by the run (3)" in item and "tester_step#1 tester ledger.record refused" in item
 
