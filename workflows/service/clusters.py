@@ -168,7 +168,9 @@ def _members(services: "RunServices", cluster: str) -> tuple[ClusterRow, list[Pe
     ]
     if not items:
         raise NotFound(f"no pending cluster {cluster!r}: see `crewgate review clusters`")
-    return ClusterRow(batch, str(items[0].change_key), len(items), ""), items
+    key = str(items[0].change_key)  # the whole key: two keys sharing the id's 16 digits are not one cluster
+    items = [found for found in items if found.change_key == key]
+    return ClusterRow(batch, key, len(items), ""), items
 
 
 def _summary(services: "RunServices", row: ClusterRow) -> ClusterSummary:

@@ -16,7 +16,7 @@ from ..artifacts.gitdiff import Entry
 from ..errors import RunError, StoreCorrupt
 from ..plain import Json, JsonObject
 from ..runbook.schema import DirectoryTarget, GateStep, GitTarget, PromoteStep, Runbook
-from ..runbook.templates import render
+from ..runbook.templates import TemplateProblem, render
 from ..runs.variables import template_variables
 from ..store.blobs import Blobs
 from ..store.records import Decision, Records
@@ -42,7 +42,7 @@ class RoundView:
 
     @property
     def since(self) -> str:
-        """ "artifact unchanged since round 1", or "changed: +3 −1 lines since round 1"."""
+        """How this item's artifact compares: "artifact unchanged since round 1", or "changed: +3 −1 lines ..."."""
         if self.unchanged:
             return f"artifact unchanged since round {self.number}"
         if self.problem:
@@ -145,7 +145,7 @@ def _promotion_words(target: object, variables: JsonObject, paths: int | None) -
 def _rendered(template: str, variables: JsonObject) -> str:
     try:
         return render(template, variables)
-    except Exception:  # noqa: BLE001 - a template that needs more than the run knows is shown as written
+    except TemplateProblem:  # it needs more than the run knows now: shown as written
         return f"{template} (a template, filled in at promotion)"
 
 

@@ -132,13 +132,13 @@ def queue(
 
     number = max(page, 1)
     filters = {"status": status or "", "batch": batch or "", "runbook": runbook or "", "requester": requester or ""}
+    grouped = status in (None, "", "pending") and not runbook and not requester  # a cluster is shown once
     query = QueueQuery(
         status or None, batch or None, runbook or None, requester or None, order == "newest", QUEUE_PAGE,
-        (number - 1) * QUEUE_PAGE, without_clusters=True,
+        (number - 1) * QUEUE_PAGE, without_clusters=grouped,
     )  # fmt: skip
     found = review_queue(services_of(request), query)
-    shown_clusters = status in (None, "", "pending") and number == 1 and not runbook and not requester
-    clusters = list_clusters(services_of(request), batch or None) if shown_clusters else []
+    clusters = list_clusters(services_of(request), batch or None) if grouped and number == 1 else []
     pending = review_queue(services_of(request), QueueQuery(status="pending", limit=0)).total  # the tab's count
     return render_page(
         "queue.html",
