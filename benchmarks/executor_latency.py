@@ -7,7 +7,9 @@ and a Markdown table is printed for the README.
 Measured:
 - warm round trip of a small cell (`x = x + 1`): median and p95;
 - cold start: constructor to the first result of a cell;
-- containers left behind after 20 sessions.
+- containers left behind after 20 sessions;
+- the same warm round trip and cold start under gVisor (`runtime="runsc"`), when the engine offers it:
+  the isolation tier's cost, side by side with runc (README: Isolation tiers).
 AutoGen's executor starts a fresh interpreter per block, so its cell must
 re-create `x` (`x = 0; x = x + 1`): that is the statefulness it lacks.
 """
@@ -32,6 +34,7 @@ from timing import timed  # noqa: E402
 from executors import DockerSandbox, LocalSandbox  # noqa: E402
 from executors.engine import connect  # noqa: E402
 from executors.image import default_image  # noqa: E402
+from executors.runtimes import offered_runtimes  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "executor.json"
 WARM_CELLS = int(os.environ.get("BENCH_WARM_CELLS", "500"))
@@ -54,7 +57,7 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 def bench_crewgate(kind: str) -> dict[str, Any]:
     started = time.perf_counter()
-    box = DockerSandbox() if kind == "docker" else LocalSandbox()
+    box = LocalSandbox() if kind == "local" else DockerSandbox(runtime="runsc" if kind == "runsc" else "runc")
     with box:
         first = box.execute("x = 0")
         cold = time.perf_counter() - started
@@ -123,8 +126,20 @@ def table(results: dict[str, Any]) -> str:
         f"| crewgate LocalSandbox (not isolated) | {local['warm']['median_ms']:.3f} ms "
         f"| {local['warm']['p95_ms']:.3f} ms | {local['cold_start_s']:.2f} s | yes |",
     ]
+    gvisor = results.get("crewgate_docker_runsc")
+    if gvisor:
+        rows.insert(
+            3,
+            f"| crewgate DockerSandbox under gVisor (runsc) | {gvisor['warm']['median_ms']:.3f} ms "
+            f"| {gvisor['warm']['p95_ms']:.3f} ms | {gvisor['cold_start_s']:.2f} s | yes |",
+        )
     sessions = results["sessions"]
     rows.append("")
+    if gvisor:
+        rows.append(
+            f"Under gVisor a cell costs {gvisor['warm']['median_ms'] / docker['warm']['median_ms']:.1f}x runc's and is "
+            f"still **{autogen['warm']['median_ms'] / gvisor['warm']['median_ms']:.0f}x** faster than AutoGen's."
+        )
     rows.append(
         f"DockerSandbox is **{ratio:.0f}x** faster than AutoGen per cell. "
         f"{sessions['sessions']} sessions: cold start median {sessions['cold_start']['median_ms'] / 1000:.2f} s, "
@@ -137,12 +152,17 @@ def main() -> None:
     client = connect()
     print(f"image {default_image()}, {os.cpu_count()} cores, Docker {client.version()['Version']}", flush=True)
     results: dict[str, Any] = {}
-    for name, run in (
+    measures = [
         ("crewgate_docker", lambda: bench_crewgate("docker")),
         ("autogen_docker", bench_autogen),
         ("crewgate_local", lambda: bench_crewgate("local")),
         ("sessions", bench_sessions),
-    ):
+    ]
+    if "runsc" in offered_runtimes(client):
+        measures.insert(1, ("crewgate_docker_runsc", lambda: bench_crewgate("runsc")))
+    else:
+        print("  the engine does not offer runsc: gVisor is not measured (README: Isolation tiers)", flush=True)
+    for name, run in measures:
         print(f"  measuring {name} ...", flush=True)
         results[name] = run()
     results["ratio_autogen_to_crewgate_median"] = (

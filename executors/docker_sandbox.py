@@ -18,6 +18,7 @@ from .errors import SandboxUnavailable
 from .faults import pause
 from .image import PATH_ENV, SANDBOX_UID, default_image, image_id
 from .limits import SandboxLimits, parse_size
+from .runtimes import require_runtime
 
 MANAGED_LABEL = "crewgate.managed"
 # The whole environment of a sandbox: nothing is copied from the host. /tmp is the container's own tmpfs.
@@ -31,15 +32,22 @@ class DockerSandbox(KernelSandbox):
         image: image tag; defaults to `crewgate-sandbox:<crewgate version>`.
         limits: resource limits; defaults to `SandboxLimits()`.
         labels: extra container labels, e.g. {"crewgate.run": run_id}.
+        runtime: the OCI runtime, `runc` (default) or `runsc` (gVisor); executors.runtimes. The engine
+            must offer it: the container never starts under another.
     """
 
     isolated = True
 
     def __init__(
-        self, image: str | None = None, limits: SandboxLimits | None = None, labels: dict[str, str] | None = None
+        self,
+        image: str | None = None,
+        limits: SandboxLimits | None = None,
+        labels: dict[str, str] | None = None,
+        runtime: str = "runc",
     ) -> None:
         super().__init__(limits)
         self.image = image or default_image()
+        self.runtime = runtime
         self.session_id = uuid.uuid4().hex[:16]
         self.labels = {
             **(labels or {}),
@@ -61,7 +69,7 @@ class DockerSandbox(KernelSandbox):
 
     def describe(self) -> str:
         short = self.container_id[:12] if self.container_id else "not started"
-        return f"DockerSandbox({self.image}, container {short})"
+        return f"DockerSandbox({self.image}, {self.runtime}, container {short})"
 
     def _provision(self) -> Transport:
         from docker.errors import DockerException
@@ -69,6 +77,7 @@ class DockerSandbox(KernelSandbox):
         if self._client is None:
             self._client = connect()
         api = self._client.api
+        require_runtime(self._client, self.runtime)
         self.image_id = image_id(self._client, self.image)
         if self.image_id is None:
             raise SandboxUnavailable(
@@ -123,6 +132,7 @@ class DockerSandbox(KernelSandbox):
             "init": True,
             "auto_remove": True,
             "ipc_mode": "private",
+            "runtime": self.runtime,
         }
 
     def close(self) -> None:

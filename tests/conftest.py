@@ -45,6 +45,24 @@ def docker_missing() -> str | None:
     return None
 
 
+@functools.cache
+def runsc_missing() -> str | None:
+    """Why gVisor (runsc) tests cannot run here, or None when the engine offers runsc."""
+    from executors.engine import engine
+    from executors.errors import SandboxUnavailable
+    from executors.runtimes import require_runtime
+
+    try:
+        with engine(timeout=5) as client:
+            require_runtime(client, "runsc")
+    except SandboxUnavailable as exc:
+        return str(exc)
+    return docker_missing()
+
+
+RUNTIMES = ["runc", pytest.param("runsc", marks=pytest.mark.runsc)]  # sandbox suites run under both tiers
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first, so the workers end on short tests instead of one waiting on a long one.
 
@@ -58,6 +76,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         ("docker", docker_missing, "CREWGATE_REQUIRE_DOCKER"),
         ("postgres", postgres_missing, "CREWGATE_REQUIRE_POSTGRES"),
         ("browser", browser_missing, "CREWGATE_REQUIRE_BROWSER"),
+        ("runsc", runsc_missing, "CREWGATE_REQUIRE_RUNSC"),
     ):
         if item.get_closest_marker(marker) is None:
             continue
@@ -105,9 +124,18 @@ def docker_box() -> Iterator[DockerSandbox]:
         yield box
 
 
-@pytest.fixture(params=[pytest.param("docker", marks=pytest.mark.docker), "local"])
+@pytest.fixture(
+    params=[
+        pytest.param("docker", marks=pytest.mark.docker),
+        pytest.param("docker-runsc", marks=[pytest.mark.docker, pytest.mark.runsc]),
+        "local",
+    ]
+)
 def any_box(request: pytest.FixtureRequest) -> Iterator[DockerSandbox | LocalSandbox]:
-    """The contract suite's subject: every Sandbox implementation in turn."""
-    box = DockerSandbox(limits=FAST_LIMITS) if request.param == "docker" else LocalSandbox(limits=FAST_LIMITS)
+    """The contract suite's subject: every Sandbox implementation in turn, Docker under both runtimes."""
+    if request.param == "local":
+        box: DockerSandbox | LocalSandbox = LocalSandbox(limits=FAST_LIMITS)
+    else:
+        box = DockerSandbox(limits=FAST_LIMITS, runtime="runsc" if request.param == "docker-runsc" else "runc")
     with box:
         yield box

@@ -37,7 +37,9 @@ def review_lines(view: ReviewView, full: bool) -> tuple[list[str], tuple[str, ..
         f"the requester ({one_line(view.requester)}) {'may' if policy.get('allow_requester') else 'may not'} approve; "
         f"expires: {view.expires_at or 'never'}"
     )
-    lines.append(f"checked in: {one_line(view.image)} ({(view.image_id or 'id not recorded')[:19]})")
+    lines.append(
+        f"checked in: {one_line(view.image)} ({(view.image_id or 'id not recorded')[:19]}) under {view.runtime}"
+    )
     if view.artifact_problem:
         lines.append(f"\n⚠ the artifact cannot be shown: {one_line(view.artifact_problem)}")
         return lines, tuple(flags)

@@ -61,7 +61,7 @@ def show(run_id: str, as_json: bool) -> None:
     if view.continues:
         click.echo(f"  {one_line(view.continues)}")
     click.echo(f"  runbook {view.runbook} (sha256 {view.runbook_sha256[:12]}), requested by {one_line(view.requester)}")
-    click.echo(f"  image {view.image}, inputs {json.dumps(view.shown_inputs())}")
+    click.echo(f"  image {view.image} under {view.runtime}, inputs {json.dumps(view.shown_inputs())}")
     models = ", ".join(sorted(set(view.models.values())))
     override = " (--model for this run; the runbook's models are not used)" if view.model_override else ""
     click.echo(f"  models {terminal_safe(models)}{override}")

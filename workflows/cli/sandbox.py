@@ -49,12 +49,21 @@ def build(method: str, tag: str | None, if_missing: bool) -> None:
     click.echo(f"built {tag} ({built[:19]}) in {time.monotonic() - started:.0f} s")
 
 
+RUNTIME = click.option(
+    "--runtime",
+    type=click.Choice(["runc", "runsc"]),
+    default=None,
+    help="Sandbox runtime: runc, or runsc (gVisor) [default: CREWGATE_SANDBOX_RUNTIME, else runc].",
+)
+
+
 @sandbox.command()
 @click.option("--image", default=None, help="Image to check [default: crewgate-sandbox:<version>].")
+@RUNTIME
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def doctor(image: str | None, as_json: bool) -> None:
-    """Check the engine, the image and the runtime, and run one smoke cell."""
-    checks = _doctor_checks(image)
+def doctor(image: str | None, runtime: str | None, as_json: bool) -> None:
+    """Check the engine, the runtimes it offers, the image, and run one smoke cell under the chosen runtime."""
+    checks = _doctor_checks(image, runtime)
     if as_json:
         emit_json(checks)
     else:
@@ -67,22 +76,34 @@ def doctor(image: str | None, as_json: bool) -> None:
         raise SystemExit(Exit.ENVIRONMENT)
 
 
-def _doctor_checks(image: str | None) -> list[JsonObject]:
+def _doctor_checks(image: str | None, asked: str | None) -> list[JsonObject]:
     from executors import DockerSandbox, SandboxUnavailable
     from executors.engine import FIX, engine, engine_address
     from executors.image import default_image, image_id
+    from executors.runtimes import REGISTER, chosen_runtime
 
     tag = image or default_image()
     try:
+        runtime = chosen_runtime(asked)
         with engine() as client:
             info = client.info()
             found = image_id(client, tag)
     except SandboxUnavailable as exc:
         return [{"name": "engine", "ok": False, "detail": str(exc).split(". ")[0], "fix": FIX}]
-    runtime = f"runtime {info.get('DefaultRuntime')}, security {', '.join(info.get('SecurityOptions') or []) or 'none'}"
+    security = ", ".join(info.get("SecurityOptions") or []) or "none"
     checks: list[JsonObject] = [
-        {"name": "engine", "ok": True, "detail": f"{engine_address()} (Docker {info.get('ServerVersion')}, {runtime})"}
+        {"name": "engine", "ok": True, "detail": f"{engine_address()} (Docker {info.get('ServerVersion')}, {security})"}
     ]
+    offered = sorted(info.get("Runtimes") or {})
+    tiers = ", ".join(
+        f"{name}{' (gVisor)' if name == 'runsc' else ''}" for name in offered if name in ("runc", "runsc")
+    )
+    if runtime not in offered:
+        detail = f"{runtime} is asked for; the engine offers {', '.join(offered) or 'none'}"
+        fix = REGISTER if runtime == "runsc" else "use an engine that offers it"
+        checks.append({"name": "runtime", "ok": False, "detail": detail, "fix": fix})
+        return checks
+    checks.append({"name": "runtime", "ok": True, "detail": f"{runtime} (offered: {tiers})"})
     if found is None:
         checks.append(
             {"name": "image", "ok": False, "detail": f"{tag} is missing", "fix": "run `crewgate sandbox build`"}
@@ -91,7 +112,7 @@ def _doctor_checks(image: str | None) -> list[JsonObject]:
     checks.append({"name": "image", "ok": True, "detail": f"{tag} ({found[:19]})"})
     started = time.monotonic()
     try:
-        with DockerSandbox(image=tag) as box:
+        with DockerSandbox(image=tag, runtime=runtime) as box:
             result = box.execute("import sys; sys.version_info[:2]")
     except SandboxUnavailable as exc:
         checks.append({"name": "smoke", "ok": False, "detail": str(exc), "fix": "see the message above"})
@@ -121,10 +142,13 @@ def prune(everything: bool, as_json: bool) -> None:
 @sandbox.command(name="exec")
 @click.argument("cells", nargs=-1, required=True)
 @click.option("--local", is_flag=True, help="Use LocalSandbox: runs on THIS host, NOT isolated. Development only.")
+@RUNTIME
 @click.option("--repo", type=click.Path(exists=True, file_okay=False), help="Copy this folder into /workspace first.")
 @click.option("--timeout", type=float, default=None, help="Seconds per cell [default: the sandbox limit, 30].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result per cell.")
-def exec_cells(cells: tuple[str, ...], local: bool, repo: str | None, timeout: float | None, as_json: bool) -> None:
+def exec_cells(
+    cells: tuple[str, ...], local: bool, runtime: str | None, repo: str | None, timeout: float | None, as_json: bool
+) -> None:
     """Run CELLS (Python; `-` reads one from stdin) in one fresh sandbox session.
 
     Cells share one namespace, as a crew's members do. Exits 1 if a cell failed.
@@ -135,7 +159,9 @@ def exec_cells(cells: tuple[str, ...], local: bool, repo: str | None, timeout: f
         click.echo("warning: LocalSandbox runs this code on this host WITHOUT isolation", err=True)
     sources = [sys.stdin.read() if cell == "-" else cell for cell in cells]
     failed = False
-    chosen: Sandbox = LocalSandbox() if local else DockerSandbox()
+    from executors.runtimes import chosen_runtime
+
+    chosen: Sandbox = LocalSandbox() if local else DockerSandbox(runtime=chosen_runtime(runtime))
     with chosen as box:
         if repo:
             box.put_directory(repo)

@@ -82,6 +82,12 @@ class SandboxSpec(Strict):
     pids: int = Field(128, ge=16, le=4096, description="Process and thread limit.")
     timeout_s: float = Field(60.0, gt=0, le=3600, description="Default per-cell timeout.")
     network: Literal["none"] = Field("none", description="Only `none`: sandboxes have no network.")
+    runtime: Literal["runc", "runsc"] | None = Field(
+        None,
+        description="Isolation tier: runc (a hardened container on the host's kernel) or runsc (gVisor: a second, "
+        "user-space kernel in front of the host's); default: CREWGATE_SANDBOX_RUNTIME, else runc. Pinned on the "
+        "run; the engine must offer it (never another instead).",
+    )
     setup: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(
         default_factory=list,
         max_length=50,

@@ -7,6 +7,7 @@ from pathlib import Path
 from executors._tarsafe import pack_directory, pack_files
 from executors.environment import SetupFailed
 from executors.image import default_image
+from executors.runtimes import chosen_runtime
 
 from ..errors import RunError
 from ..identity import person_key
@@ -112,7 +113,8 @@ def _prepare_base(
     if base_commit is None and any(isinstance(s, PromoteStep) and isinstance(s.promote, GitTarget) for s in book.steps):
         raise RunError(f"{loaded.ref} promotes to git, but input repo={repo} is not a git repository with a commit")
     image = book.sandbox.image or default_image()
-    found = services.sandboxes.pin(image)  # fails closed before anything is recorded
+    runtime = chosen_runtime(book.sandbox.runtime)
+    found = services.sandboxes.pin(image, runtime)  # fails closed before anything is recorded
     models = {name: member.model or book.model for name, member in book.crew.members.items()}
     run = NewRun(
         id=run_id,
@@ -130,6 +132,7 @@ def _prepare_base(
         schedule=schedule,
         hosted_by=hosted_by,
         model_override=override.to_json(),
+        runtime=runtime,
     )
     return run, snapshot
 

@@ -184,7 +184,8 @@ class LiveRuns:
         book, services = loaded.runbook, self.services
         spec = book.sandbox
         limits = SandboxLimits(memory=spec.memory, cpus=spec.cpus, pids=spec.pids, timeout_s=spec.timeout_s)
-        sandbox = services.sandboxes.start(run_id, session_image(services, run_id, loaded), limits)
+        runtime = services.records.run(run_id).runtime  # pinned when the run was recorded: never another
+        sandbox = services.sandboxes.start(run_id, session_image(services, run_id, loaded), limits, runtime)
         replies = RecordedReplies(services.store.engine, run_id, services.clock)
         budget = Budget(max_tokens=book.budget.max_tokens, max_usd=book.budget.max_usd, ledger=replies.spent)
         gateway = LLMGateway(

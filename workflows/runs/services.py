@@ -41,15 +41,16 @@ def _to_stderr(line: str) -> None:
 class Sandboxes(Protocol):
     """Makes a run's sandbox, and removes whatever a run left behind."""
 
-    def pin(self, image: str) -> str:
-        """The exact image a new run will use (its id), or a clear error before anything is recorded."""
+    def pin(self, image: str, runtime: str = "runc") -> str:
+        """The exact image a new run will use (its id), or a clear error before anything is recorded (the image
+        or the runtime missing)."""
         ...
 
     def environment(self, build: Build, say: Callable[[str], None]) -> str:
         """The id of the environment image `build` asks for: found here, or built now."""
         ...
 
-    def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox: ...
+    def start(self, run_id: str, image: str | None, limits: SandboxLimits, runtime: str = "runc") -> Sandbox: ...
 
     def reap(self, run_id: str) -> None: ...
 
@@ -59,13 +60,15 @@ class Sandboxes(Protocol):
 class DockerSandboxes:
     """Hardened containers, labelled with their run so they can be found and reaped."""
 
-    def pin(self, image: str) -> str:
-        """Fail closed (Docker unreachable, image missing) before a run is recorded."""
+    def pin(self, image: str, runtime: str = "runc") -> str:
+        """Fail closed (Docker unreachable, image or runtime missing) before a run is recorded."""
         from executors.engine import engine
         from executors.errors import SandboxUnavailable
         from executors.image import image_id
+        from executors.runtimes import require_runtime
 
         with engine() as client:
+            require_runtime(client, runtime)
             found = image_id(client, image)
         if found is None:
             raise SandboxUnavailable(f"sandbox image {image} is missing: run `crewgate sandbox build`")
@@ -78,8 +81,8 @@ class DockerSandboxes:
         with engine() as client:
             return build_environment(client, build, say)
 
-    def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox:
-        return DockerSandbox(image=image, limits=limits, labels={"crewgate.run": run_id}).start()
+    def start(self, run_id: str, image: str | None, limits: SandboxLimits, runtime: str = "runc") -> Sandbox:
+        return DockerSandbox(image=image, limits=limits, labels={"crewgate.run": run_id}, runtime=runtime).start()
 
     def reap(self, run_id: str) -> None:
         """Remove every container of the run, including one created by a process that died before starting it."""
@@ -107,14 +110,14 @@ class DockerSandboxes:
 class LocalSandboxes:
     """Host subprocesses: NOT a security boundary. Only when asked for by name (tests, development)."""
 
-    def pin(self, image: str) -> str:
+    def pin(self, image: str, runtime: str = "runc") -> str:
         return "local (not isolated)"
 
     def environment(self, build: Build, say: Callable[[str], None]) -> str:
         raise RunError("sandbox.setup builds an image: it needs the Docker sandbox, not the local one")
 
-    def start(self, run_id: str, image: str | None, limits: SandboxLimits) -> Sandbox:
-        return LocalSandbox(limits=limits).start()
+    def start(self, run_id: str, image: str | None, limits: SandboxLimits, runtime: str = "runc") -> Sandbox:
+        return LocalSandbox(limits=limits).start()  # no runtime: not isolated at all (tests, development)
 
     def reap(self, run_id: str) -> None:
         """A local sandbox dies with its process; nothing outlives it."""

@@ -95,10 +95,10 @@ def replay_run(
     started_from: dict[str, bytes] = {}
     cells = checks = 0
     image = run_image(services, run_id, services.pinned_runbook(run_id))  # its environment, rebuilt if gone
-    image_now = services.sandboxes.pin(image)  # fails closed when Docker or the image is missing
+    image_now = services.sandboxes.pin(image, run.runtime)  # fails closed: Docker, the image or the runtime missing
     scope = [""]  # the step try being replayed: its recorded tool calls answer its cells' calls
     with (
-        services.sandboxes.start(f"{run_id}-replay", image, limits) as sandbox,
+        services.sandboxes.start(f"{run_id}-replay", image, limits, run.runtime) as sandbox,
         _replay_tools(services, run_id, sandbox, lambda: scope[0]) as tools,
     ):
         sandbox.restore(base)

@@ -37,6 +37,7 @@ def review_view(records: Records, blobs: Blobs, review_id: str, diff_limit: int 
         decisions=tuple(records.decisions(review_id)),
         image=run.image,
         image_id=run.image_id,
+        runtime=run.runtime,
     )
     try:
         artifact = read_listing(blobs.get(item.artifact_sha256))

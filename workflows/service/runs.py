@@ -81,6 +81,7 @@ def show_run(services: "RunServices", run_id: str) -> RunView:
         tool_calls_refused=sum(call.outcome == "refused" for call in calls),
         cost_by_member={member: cost.cost_usd for member, cost in sorted(costs.by_member.items())},
         continues=_continues(records.reviews_of_run(run_id), run),
+        runtime=run.runtime,
     )
 
 

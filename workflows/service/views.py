@@ -96,6 +96,7 @@ class RunView:
     tool_calls: int = 0  # calls its members' code made to tools (README: Tools), refused ones included
     tool_calls_refused: int = 0
     continues: str = ""  # a waiting run whose review is decided: "... a worker will continue the run: ..."
+    runtime: str = "runc"  # the sandbox runtime it is pinned to: runc, or runsc (gVisor)
 
     def shown_inputs(self) -> JsonObject:
         """The inputs for a page: the text value of an input named like a secret (api_token, ...) is "***"."""
@@ -177,6 +178,7 @@ class ReviewView:
     decisions: tuple[Decision, ...]
     image: str = ""  # the sandbox image the run's work and checks ran in: its environment, when it has one
     image_id: str | None = None
+    runtime: str = "runc"  # the sandbox runtime the run's work and checks ran under
     artifact_problem: str | None = None
     base_snapshot: str | None = None
     changes: tuple[Change, ...] = ()

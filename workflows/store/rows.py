@@ -46,6 +46,7 @@ class RunRecord:
     schedule: str | None
     hosted_by: str | None  # the executor id of the `crewgate run` that runs it, if any
     model_override: str | None  # JSON text for runbook.models.ModelOverride.from_json
+    runtime: str = "runc"  # the sandbox runtime it is pinned to (executors.runtimes)
 
     @classmethod
     def from_row(cls, row: RowMapping) -> "RunRecord":
@@ -69,6 +70,7 @@ class RunRecord:
             schedule=row["schedule"],
             hosted_by=row["hosted_by"],
             model_override=row["model_override"],
+            runtime=row["runtime"],
         )
 
     @property
@@ -315,6 +317,7 @@ class NewRun:
     schedule: str | None
     hosted_by: str | None
     model_override: str | None
+    runtime: str = "runc"
 
     def columns(self) -> dict[str, object]:
         """Its row's values, the JSON columns encoded: the one place they are."""

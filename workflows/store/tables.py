@@ -39,6 +39,7 @@ runs = Table(
     Column("schedule", String(64), nullable=True, index=True),
     Column("hosted_by", String(128), nullable=True),  # the executor id of the `crewgate run` that runs it, if any
     Column("model_override", Text, nullable=True),  # JSON {"model", "params"}: `crewgate run --model`, if given
+    Column("runtime", String(16), nullable=False, server_default="runc"),  # the sandbox runtime it is pinned to
 )
 
 steps = Table(
