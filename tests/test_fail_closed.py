@@ -56,8 +56,21 @@ def test_doctor_passes_on_a_working_machine() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ok   smoke" in done.stdout
     checks = json.loads(crewgate("sandbox", "doctor", "--json").stdout)
-    assert [check["name"] for check in checks] == ["engine", "image", "smoke"]
+    assert [check["name"] for check in checks] == ["engine", "runtime", "image", "smoke"]
     assert all(check["ok"] for check in checks)
+    assert checks[1]["detail"].startswith("runc (offered: ")  # the isolation tiers the engine offers
+
+
+@pytest.mark.docker
+@pytest.mark.runsc
+def test_doctor_smoke_tests_the_runtime_asked_for_and_refuses_an_unknown_one() -> None:
+    done = crewgate("sandbox", "doctor", "--runtime", "runsc")
+    assert done.returncode == 0 and "ok   runtime runsc (offered: " in done.stdout, done.stdout + done.stderr
+    assert "runsc (gVisor)" in done.stdout
+    cell = crewgate("sandbox", "exec", "--runtime", "runsc", "import os; os.uname().release")
+    assert cell.returncode == 0 and "=> '4.4.0'" in cell.stdout  # gVisor's own kernel answers
+    unknown = crewgate("sandbox", "doctor", env={"CREWGATE_SANDBOX_RUNTIME": "kata"})
+    assert unknown.returncode == 3 and "'kata' is not a sandbox runtime" in unknown.stdout
 
 
 @pytest.mark.parametrize(

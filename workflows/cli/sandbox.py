@@ -85,6 +85,9 @@ def _doctor_checks(image: str | None, asked: str | None) -> list[JsonObject]:
     tag = image or default_image()
     try:
         runtime = chosen_runtime(asked)
+    except SandboxUnavailable as exc:
+        return [{"name": "runtime", "ok": False, "detail": str(exc), "fix": "use runc or runsc"}]
+    try:
         with engine() as client:
             info = client.info()
             found = image_id(client, tag)
