@@ -6,8 +6,15 @@ from ..store.records import Records
 
 def template_variables(records: Records, run_id: str, outputs: dict[str, str]) -> JsonObject:
     run = records.run(run_id)
+    return run_variables(run_id, run.runbook, run.version, run.requester, run.inputs, outputs)
+
+
+def run_variables(
+    run_id: str, runbook: str, version: str, requester: str, inputs: JsonObject, outputs: dict[str, str]
+) -> JsonObject:
+    """The variables from a run's fields already read (a queue page has them from its own query)."""
     return {
-        "inputs": run.inputs,
+        "inputs": inputs,
         "steps": {step_id: {"output": output} for step_id, output in outputs.items()},
-        "run": {"id": run_id, "runbook": run.runbook, "version": run.version, "requester": run.requester},
+        "run": {"id": run_id, "runbook": runbook, "version": version, "requester": requester},
     }

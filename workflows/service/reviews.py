@@ -14,6 +14,7 @@ from ..errors import BadInput, CrewgateError, GateError
 from ..identity import person_key
 from ..runbook.schema import Runbook
 from ..runs.spans import RunSpans
+from ..runs.variables import run_variables
 from ..store.queue import QueueQuery, queue_page
 from ..store.records import parse_time
 from ..store.rows import QueueRecord
@@ -71,11 +72,7 @@ def _summary(
     key = f"{r.runbook}@{r.version}"
     if key not in books:
         books[key] = _pinned_book(services, r.run_id)
-    variables = {
-        "inputs": inputs,
-        "steps": {},
-        "run": {"id": r.run_id, "runbook": r.runbook, "version": r.version, "requester": r.requester},
-    }
+    variables = run_variables(r.run_id, r.runbook, r.version, r.requester, inputs, {})
     return ReviewSummary(
         r.id,
         r.run_id,
