@@ -11,6 +11,7 @@ from sqlalchemy import and_, case, func, select, tuple_
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 
+from .clusters import clustered
 from .rows import QueueRecord
 from .tables import reviews, runs
 
@@ -73,19 +74,12 @@ def _filtered(statement: Select, query: QueueQuery) -> Select:  # type: ignore[t
     if query.requester:
         statement = statement.where(runs.c.requester == query.requester)
     if query.without_clusters:
-        inner, inner_runs = reviews.alias("clustered"), runs.alias("clustered_runs")  # not the outer query's rows
-        clustered = (
-            select(inner_runs.c.batch_id, inner.c.change_key)
-            .join(inner_runs, inner_runs.c.id == inner.c.run_id)
-            .where(inner.c.status == "pending", inner.c.change_key.is_not(None), inner_runs.c.batch_id.is_not(None))
-            .group_by(inner_runs.c.batch_id, inner.c.change_key)
-            .having(func.count() > 1)
-        )
+        groups = clustered(aliased=True)  # not the outer query's rows
         in_a_cluster = and_(
             item.status == "pending",
             item.change_key.is_not(None),
             runs.c.batch_id.is_not(None),
-            tuple_(runs.c.batch_id, item.change_key).in_(clustered),
+            tuple_(runs.c.batch_id, item.change_key).in_(groups),
         )
         statement = statement.where(~in_a_cluster)
     if query.runbook:
