@@ -102,7 +102,14 @@ def cluster_id(row: ClusterRow) -> str:
 
 def list_clusters(services: "RunServices", batch: str | None = None) -> list[ClusterSummary]:
     """Every cluster of two or more pending items (of one batch), oldest first."""
-    return [_summary(services, row) for row in pending_clusters(services.store.engine, batch)]
+    pending: dict[str, list[PendingItem]] = {}  # each batch's pending items, read once for all its clusters
+    found = []
+    for row in pending_clusters(services.store.engine, batch):
+        if row.batch_id not in pending:
+            pending[row.batch_id] = batch_pending_items(services.store.engine, row.batch_id)
+        members = [item for item in pending[row.batch_id] if item.change_key == row.change_key]
+        found.append(_summary(services, row, members[0]))
+    return found
 
 
 def show_cluster(services: "RunServices", cluster: str) -> ClusterView:
@@ -173,9 +180,8 @@ def _members(services: "RunServices", cluster: str) -> tuple[ClusterRow, list[Pe
     return ClusterRow(batch, key, len(items), ""), items
 
 
-def _summary(services: "RunServices", row: ClusterRow) -> ClusterSummary:
-    _, members = _members(services, cluster_id(row))
-    first = members[0]
+def _summary(services: "RunServices", row: ClusterRow, first: PendingItem) -> ClusterSummary:
+    """One line of `review clusters`; `first` is the cluster's oldest member, its representative."""
     run = services.records.run(services.records.review(first.id).run_id)
     return ClusterSummary(
         cluster_id(row),

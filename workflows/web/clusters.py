@@ -23,7 +23,7 @@ from .refusals import status_of
 @get("/clusters/{cluster:str}", sync_to_thread=True)
 def cluster_page(request: Request, user: UserView, cluster: str) -> Template:
     """The cluster: representative diff, members, the batch's others, and one decision form for all."""
-    return _cluster_page(request, user, cluster, outcome=None, error="")
+    return _cluster_page(request, user, cluster, error="")
 
 
 @post("/clusters/{cluster:str}/decide", sync_to_thread=True, status_code=200)
@@ -45,13 +45,11 @@ def decide_cluster_form(
         status = status_of(exc)
         if status is None:
             raise
-        return _cluster_page(request, user, cluster, None, str(getattr(exc, "detail", exc)), status)
+        return _cluster_page(request, user, cluster, str(getattr(exc, "detail", exc)), status)
     return render_page("cluster_done.html", user, outcome=outcome, cluster=cluster)
 
 
-def _cluster_page(
-    request: Request, user: UserView, cluster: str, outcome: Any, error: str, http_status: int = 200
-) -> Template:
+def _cluster_page(request: Request, user: UserView, cluster: str, error: str, http_status: int = 200) -> Template:
     from ..service.clusters import show_cluster
     from ..service.reviews import change_steps
 
