@@ -10,6 +10,7 @@ two artifacts: "unchanged" only when the sha256 is the same.
 
 import difflib
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from ..artifacts.artifact import Artifact, read_artifact, workspace_entries
 from ..artifacts.gitdiff import Entry
@@ -80,6 +81,21 @@ class ItemStory:
         return tuple(step for step in self.steps if step.status == "failed")
 
 
+class OpenedItem(Protocol):
+    """What a story reads of its review item: a ReviewRecord, or the ReviewView already made from one."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def step_id(self) -> str: ...
+    @property
+    def artifact_sha256(self) -> str: ...
+    @property
+    def created_at(self) -> str: ...
+
+
 def masked_inputs(inputs: JsonObject) -> JsonObject:
     """`inputs` with the text value of each input named like a secret (api_token, ...) replaced by "***"."""
     from agents.secret_names import is_secret_name
@@ -90,7 +106,7 @@ def masked_inputs(inputs: JsonObject) -> JsonObject:
     }
 
 
-def item_story(records: Records, blobs: Blobs, item: ReviewRecord, book: Runbook | str, paths: int | None) -> ItemStory:
+def item_story(records: Records, blobs: Blobs, item: OpenedItem, book: Runbook | str, paths: int | None) -> ItemStory:
     """The story of review item `item` of a run pinned to `book` (or why its runbook cannot be read now: the
     target is then unknown, said so); `paths` is how many paths its artifact changes."""
     run = records.run(item.run_id)
@@ -149,7 +165,7 @@ def _rendered(template: str, variables: JsonObject) -> str:
         return f"{template} (a template, filled in at promotion)"
 
 
-def _rounds(records: Records, item: ReviewRecord) -> list[ReviewRecord]:
+def _rounds(records: Records, item: OpenedItem) -> list[ReviewRecord]:
     """The items of the item's gate in this run up to the item itself, in the order they were opened."""
     same_gate = [found for found in records.reviews_of_run(item.run_id) if found.step_id == item.step_id]
     ordered = sorted(same_gate, key=_attempt)
@@ -162,7 +178,7 @@ def _attempt(item: ReviewRecord) -> tuple[int, str]:
     return (int(suffix) if suffix.isdigit() else 0, item.created_at)
 
 
-def _round(blobs: Blobs, number: int, earlier: ReviewRecord, item: ReviewRecord, records: Records) -> RoundView:
+def _round(blobs: Blobs, number: int, earlier: ReviewRecord, item: OpenedItem, records: Records) -> RoundView:
     decisions = tuple(records.decisions(earlier.id))
     same = earlier.artifact_sha256 == item.artifact_sha256
     shown = RoundView(
@@ -206,7 +222,7 @@ def _lines(artifact: Artifact, base: dict[str, Entry], path: str) -> list[str]:
     return entry.data.decode(errors="replace").split("\n") if entry is not None else []
 
 
-def _glance(records: Records, item: ReviewRecord, book: Runbook | str) -> tuple[StepGlance, ...]:
+def _glance(records: Records, item: OpenedItem, book: Runbook | str) -> tuple[StepGlance, ...]:
     """The work steps before the gate as they stood when the item was opened: last try's status and verdict."""
     rows = [row for row in records.steps(item.run_id) if row.started_at <= item.created_at]
     ids = [step.id for step in book.steps] if isinstance(book, Runbook) else [row.step_id for row in rows]

@@ -115,8 +115,7 @@ def show_review(services: "RunServices", review_id: str, full: bool = False) -> 
     """A review item with its change list, diff and story, read from the artifact; `full` never cuts the diff."""
     view = review_view(services.records, services.blobs, review_id, None if full else DIFF_LIMIT)
     book = _pinned_book(services, view.run_id)
-    item = services.records.review(review_id)
-    story = item_story(services.records, services.blobs, item, book, len(view.changes))
+    story = item_story(services.records, services.blobs, view, book, len(view.changes))
     return replace(view, story=story)
 
 
