@@ -140,3 +140,26 @@ def test_display_lines_split_on_newline_only(text: str, lines: list[str]) -> Non
     from workflows.visible import display_lines
 
     assert display_lines(text) == lines
+
+
+def test_hidden_characters_in_a_request_or_a_verdict_are_escaped_and_flagged_on_the_terminal() -> None:
+    from workflows.cli._review_text import story_lines
+    from workflows.service.review_story import ItemStory, StepGlance
+
+    verdict = "approve\u2028+ approved = True"  # a model-written line separator: one line, flagged
+    story = ItemStory(
+        runbook="add-feature@1.0.0",
+        request={"request": "Add multiply\u202e gnp.exe\x1b[2J\nsecond line", "repo": "/tmp/repo"},
+        target="approving writes 1 commit to the new branch b of the repository /tmp/repo",
+        batch=None,
+        schedule=None,
+        round=1,
+        rounds=(),
+        steps=(StepGlance("review", "task", "done", 1, verdict),),
+    )
+    lines, flags = story_lines(story, "alice", full=False)
+    assert lines[1].startswith("⚠ request: Add multiply\\u202e gnp.exe\\x1b[2J […1 more line(s), ")
+    assert lines[2] == "  repo: /tmp/repo"  # nothing hidden: no mark
+    assert lines[-1].startswith("⚠ review") and lines[-1].endswith("done: approve\\u2028+ approved = True")
+    assert set(flags) == {"bidi control U+202E", "terminal escape U+001B", "invisible character U+2028"}
+    assert not any("\u202e" in line or "\x1b" in line or "\u2028" in line for line in lines)

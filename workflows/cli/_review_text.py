@@ -31,7 +31,9 @@ def review_lines(view: ReviewView, full: bool) -> tuple[list[str], tuple[str, ..
 
     policy = view.policy
     if view.story is not None:
-        lines += story_lines(view.story, view.requester, full)
+        told, raised = story_lines(view.story, view.requester, full)
+        lines += told
+        flags.update(dict.fromkeys(raised))
     lines.append(
         f"policy: {policy['required']} approval(s) from {', '.join(one_line(r) for r in view.reviewers)}; "
         f"the requester ({one_line(view.requester)}) {'may' if policy.get('allow_requester') else 'may not'} approve; "
@@ -81,14 +83,22 @@ def review_lines(view: ReviewView, full: bool) -> tuple[list[str], tuple[str, ..
     return lines, tuple(flags)
 
 
-def story_lines(story: ItemStory, requester: str, full: bool) -> list[str]:
-    """What was asked and by whom, where approving writes, the earlier rounds and the steps at a glance."""
+def story_lines(story: ItemStory, requester: str, full: bool) -> tuple[list[str], tuple[str, ...]]:
+    """What was asked and by whom, where approving writes, the earlier rounds and the steps at a glance; and
+    every display flag raised. A line holding text from a person or the crew that had to be escaped starts ⚠."""
+    flags: dict[str, None] = {}
+
+    def gutter(indent: str, *texts: str) -> str:  # a request's newlines are its own, not hidden text
+        raised = tuple(flag for text in texts for flag in visible(text).flags)
+        flags.update(dict.fromkeys(raised))
+        return "⚠ " + indent[2:] if raised else indent
+
     origin = "".join(
         f", {kind} {one_line(name)}" for kind, name in (("batch", story.batch), ("schedule", story.schedule)) if name
     )
     lines = [f"requested by {one_line(requester)} with {one_line(story.runbook)}{origin}"]
     for name, value in story.request.items():
-        lines.append(f"  {one_line(name)}: {_folded(value, full)}")
+        lines.append(f"{gutter('  ', name, str(value))}{one_line(name)}: {_folded(value, full)}")
     lines.append(f"target: {one_line(story.target)}")
     if story.rounds:
         lines.append(f"round {story.round} of this gate: {story.rounds[-1].since}")
@@ -97,14 +107,18 @@ def story_lines(story: ItemStory, requester: str, full: bool) -> list[str]:
             for decision in past.decisions:
                 where = f" (step {one_line(decision.target_step)})" if decision.target_step else ""
                 said = f': "{one_line(decision.message)}"' if decision.message else ""
-                lines.append(f"    {one_line(decision.reviewer)} {decision.decision.replace('_', ' ')}{where}{said}")
+                who = one_line(decision.reviewer)
+                indent = gutter("    ", decision.reviewer, decision.message)
+                lines.append(f"{indent}{who} {decision.decision.replace('_', ' ')}{where}{said}")
     failing = ", ".join(one_line(step.id) for step in story.failing)
     lines.append(f"steps before the gate{f' (failing: {failing})' if failing else ''}:")
     for step in story.steps:
         tries = f" after {step.tries} tries" if step.tries > 1 else ""
         verdict = one_line(step.verdict)[:100] if step.verdict else "(no output)"
-        lines.append(f"  {one_line(step.id):<14} {step.kind:<6} {step.status}{tries}: {verdict}")
-    return lines
+        lines.append(
+            f"{gutter('  ', step.verdict)}{one_line(step.id):<14} {step.kind:<6} {step.status}{tries}: {verdict}"
+        )
+    return lines, tuple(flags)
 
 
 def _folded(value: object, full: bool) -> str:
