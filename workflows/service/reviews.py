@@ -43,17 +43,10 @@ def age(created_at: str, now: datetime.datetime) -> str:
 
 
 def list_reviews(
-    services: "RunServices",
-    now: datetime.datetime | None = None,
-    batch: str | None = None,
-    status: str | None = None,
-    runbook: str | None = None,
-    requester: str | None = None,
-    newest_first: bool = False,
+    services: "RunServices", now: datetime.datetime | None = None, batch: str | None = None, status: str | None = None
 ) -> list[ReviewSummary]:
-    """Every review item matching the filters, pending first, oldest (or newest) first within a status."""
-    query = QueueQuery(status, batch, runbook, requester, newest_first)
-    return list(review_queue(services, query, now).items)
+    """Every review item (of one batch, in one status), pending first, oldest first within a status."""
+    return list(review_queue(services, QueueQuery(status, batch), now).items)
 
 
 def review_queue(services: "RunServices", query: QueueQuery, now: datetime.datetime | None = None) -> QueuePage:
