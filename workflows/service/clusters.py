@@ -11,12 +11,13 @@ not reach (its artifact is not the one the page showed, its policy refuses the
 reviewer, it was decided meanwhile) is left undecided and reported.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..artifacts.change_key import change_differences
 from ..errors import BadInput, GateError, NotFound
 from ..store.clusters import ClusterRow, PendingItem, batch_pending_items, pending_clusters
+from .review_view import DIFF_LIMIT, cut_diff
 from .reviews import check_decision_fields, decide, request_title, show_review
 from .views import DecisionResult, ReviewView
 
@@ -127,7 +128,8 @@ def show_cluster(services: "RunServices", cluster: str) -> ClusterView:
             other = show_review(services, pending.id, full=True)
             differences = tuple(change_differences(first.diff, other.diff))
             others.append(OutsiderView(other.id, other.run_id, other.artifact_sha256, _request(other), differences))
-    return ClusterView(cluster, row.batch_id, show_review(services, first.id), shown, tuple(others))
+    diff, cut = cut_diff(first.diff, DIFF_LIMIT, first.id)  # the page shows it as an item page would
+    return ClusterView(cluster, row.batch_id, replace(first, diff=diff, diff_truncated=cut), shown, tuple(others))
 
 
 def decide_cluster(
