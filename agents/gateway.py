@@ -14,7 +14,7 @@ logged, traced, or sent into a sandbox.
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,6 +23,7 @@ from .litellm_model import LiteLLMModel
 from .models import ChatModel, ModelCall, ModelReply, TransientModelError
 from .script_file import resolve_scripted
 from .secret_names import is_secret_name
+from .telemetry import span_hex
 from .usage import Budget, Usage
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ class Completion:
     """One model reply with what it cost. `replayed` replies came from the reply log, not the model.
 
     `call_index` is the call's number for its member in the current step try (0-based), as the reply log keys it.
+    `response_model`: the model that answered, as the provider named it. `span_id`: the `chat` span it was
+    exported in (hex; '' without telemetry), recorded with the turn so a rebuilt trace reuses it.
     """
 
     text: str
@@ -46,6 +49,8 @@ class Completion:
     finish_reason: str | None = None
     call_index: int = 0
     reasoning: str = ""
+    response_model: str = ""
+    span_id: str = ""
 
 
 class ReplyLog(Protocol):
@@ -76,6 +81,7 @@ class LLMGateway:
         model: the model seam; litellm by default.
         replies: the run's reply log; None keeps nothing (a member used on its own).
         telemetry: where `chat` spans go; None (no OTLP endpoint) records none.
+        span_attributes: what every span of the run carries (its id, its runbook), added to its members' spans.
         stopped: asked before every call to a model (never before a replayed reply); a reason
             (the run was cancelled) raises Stopped instead of calling, so nothing is spent after.
     """
@@ -94,6 +100,7 @@ class LLMGateway:
         replies: ReplyLog | None = None,
         telemetry: "Telemetry | None" = None,
         stopped: Callable[[], str | None] | None = None,
+        span_attributes: dict[str, Any] | None = None,
     ) -> None:
         self.budget = budget or Budget()
         self.retries = retries
@@ -107,6 +114,7 @@ class LLMGateway:
         self.telemetry = telemetry
         self.stopped = stopped
         self.span_parent: Context | None = None  # the current step's span: members' spans hang under it
+        self.span_attributes = dict(span_attributes or {})
         self._sleep = sleep
         self._scope = ""
         self._attempt = 1
@@ -144,8 +152,9 @@ class LLMGateway:
         if self.telemetry is None:
             return self._complete(model, messages, params, member)
         self.telemetry.with_secrets(params or {})
-        with self.telemetry.chat(model, parent if parent is not None else self.span_parent, member) as span:
-            completion = self._complete(model, messages, params, member)
+        chosen = parent if parent is not None else self.span_parent
+        with self.telemetry.chat(model, chosen, member, self.span_attributes) as span:
+            completion = replace(self._complete(model, messages, params, member), span_id=span_hex(span))
             self.telemetry.chat_done(span, completion, messages)
         return completion
 
@@ -171,7 +180,9 @@ class LLMGateway:
             self.replies.record(scope, member, index, reply)  # before any of its code runs
         self.budget.charge(reply.usage)
         spent = time.perf_counter() - started
-        return Completion(reply.text, reply.usage, spent, attempts, False, reply.finish_reason, index, reply.reasoning)
+        return Completion(
+            reply.text, reply.usage, spent, attempts, False, reply.finish_reason, index, reply.reasoning, reply.model
+        )
 
     def _check_stopped(self, model: str) -> None:
         reason = self.stopped() if self.stopped is not None else None

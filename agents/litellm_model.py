@@ -70,7 +70,8 @@ class LiteLLMModel:
         message = choice.message
         text = (message.content or "") + render_tool_calls(getattr(message, "tool_calls", None))
         reasoning = getattr(message, "reasoning_content", None) or ""
-        return ModelReply(text, usage, str(finish) if finish else None, str(reasoning))
+        answered_by = getattr(response, "model", None) or ""
+        return ModelReply(text, usage, str(finish) if finish else None, str(reasoning), str(answered_by))
 
 
 def render_tool_calls(calls: Any) -> str:

@@ -17,7 +17,8 @@ from .errors import AgentError, BudgetExceeded, LLMError, ScriptError
 from .gateway import LLMGateway
 from .observation import render_observation
 from .prompts import helper_source, system_prompt
-from .telemetry import provider_and_model
+from .span_shapes import agent_attributes, cell_attributes
+from .telemetry import parent_hex, span_hex
 from .tools import MemberTools
 from .trace import TraceEvent, TraceSink, discard
 from .usage import Usage
@@ -123,14 +124,7 @@ class CodeActMember:
         telemetry = self.gateway.telemetry
         if telemetry is None:
             return self._run(task, context, None)
-        provider, model = provider_and_model(self.model)
-        attributes = {
-            "gen_ai.operation.name": "invoke_agent",
-            "gen_ai.agent.name": self.name,
-            "gen_ai.request.model": model,
-            "gen_ai.provider.name": provider,
-            "crewgate.member.role": self.role,
-        }
+        attributes = {**agent_attributes(self.name, self.role, self.model), **self.gateway.span_attributes}
         with telemetry.span(f"invoke_agent {self.name}", self.gateway.span_parent, attributes) as span:
             result = self._run(task, context, telemetry.context_of(span))
             telemetry.set(
@@ -158,25 +152,25 @@ class CodeActMember:
             try:
                 completion = self.gateway.complete(self.model, messages, self.model_params, self.name, span)
             except BudgetExceeded as exc:
-                return self._end("budget", turns, usage, str(exc))
+                return self._end("budget", turns, usage, str(exc), span)
             except (ScriptError, LLMError) as exc:
-                return self._end("error", turns, usage, str(exc))
+                return self._end("error", turns, usage, str(exc), span)
             usage = usage + completion.usage
             parsed = parse_reply(completion.text, completion.reasoning, completion.finish_reason)
             if parsed.final is not None and not parsed.code:
                 turns.append(Turn(number, parsed.visible, (), (), ""))
-                self._emit(number, messages, completion, parsed, (), "", elided, status="final")
+                self._emit(number, messages, completion, parsed, (), "", elided, "final", _spans(span))
                 return MemberResult(self.name, "done", parsed.final, tuple(turns), usage)
             if parsed.code:
                 corrections = 0
-                results, observation = self._act(parsed.code, number, span)
+                results, observation, cells = self._act(parsed.code, number, span)
                 if parsed.final is not None:
                     observation += f"\n{FINAL_WITH_CODE}"
             else:
                 corrections += 1
-                results, observation = (), f"Observation:\n{parsed.problem}"
+                results, observation, cells = (), f"Observation:\n{parsed.problem}", ()
             turns.append(Turn(number, parsed.visible, parsed.code, results, observation))
-            self._emit(number, messages, completion, parsed, results, observation, elided)
+            self._emit(number, messages, completion, parsed, results, observation, elided, spans=_spans(span, cells))
             if corrections > MAX_CORRECTIONS:
                 return self._end(
                     "error",
@@ -185,10 +179,11 @@ class CodeActMember:
                     f"{self.name} sent {corrections} replies in a row that could not be acted on; "
                     f"the last: {parsed.problem} Check that the model follows the CodeAct format (README: "
                     "Use a real model)",
+                    span,
                 )
             history.append((parsed.visible or "(empty reply)", observation))
         return self._end(
-            "max_turns", turns, usage, f"{self.name} used all {self.max_turns} turns without a final answer"
+            "max_turns", turns, usage, f"{self.name} used all {self.max_turns} turns without a final answer", span
         )
 
     def _define_helpers(self) -> None:
@@ -202,31 +197,34 @@ class CodeActMember:
 
     def _act(
         self, code: tuple[str, ...], turn: int, span: "Context | None" = None
-    ) -> tuple[tuple[ExecutionResult, ...], str]:
-        """Run the blocks in order, stopping at the first error; build the observation."""
+    ) -> tuple[tuple[ExecutionResult, ...], str, tuple[str, ...]]:
+        """Run the blocks in order, stopping at the first error; build the observation.
+
+        Also the ids of the cells' spans (none without telemetry), to record with the turn.
+        """
         results: list[ExecutionResult] = []
+        cells: list[str] = []
         for block in code:
-            result = self._execute(block, turn, span)
+            result, cell_span = self._execute(block, turn, span)
             results.append(result)
+            cells.append(cell_span)
             if result.kernel_restarted:
                 self._define_helpers()
             if not result.ok:
                 break
-        return tuple(results), render_observation(results, len(code), self.observation_chars)
+        spans = tuple(cells) if any(cells) else ()
+        return tuple(results), render_observation(results, len(code), self.observation_chars), spans
 
-    def _execute(self, block: str, turn: int, span: "Context | None") -> ExecutionResult:
+    def _execute(self, block: str, turn: int, span: "Context | None") -> tuple[ExecutionResult, str]:
         """One cell in the sandbox; with telemetry, an `execute_tool code` span under the member's span.
 
         The cell's tool calls are answered by the member's tools, their spans under the cell's.
+        Returns the result and the cell's span id ('' without telemetry).
         """
         telemetry = self.gateway.telemetry
         if telemetry is None:
-            return self.sandbox.execute(block, tools=self.tools.handler(turn, None) if self.tools else None)
-        attributes = {
-            "gen_ai.operation.name": "execute_tool",
-            "gen_ai.tool.name": "code",
-            "gen_ai.tool.type": "extension",
-        }
+            return self.sandbox.execute(block, tools=self.tools.handler(turn, None) if self.tools else None), ""
+        attributes = {**cell_attributes(), **self.gateway.span_attributes}
         if telemetry.capture_content:
             attributes["gen_ai.tool.call.arguments"] = block
         with telemetry.span("execute_tool code", span, attributes) as tool:
@@ -238,7 +236,7 @@ class CodeActMember:
             telemetry.set(tool, done)
             if result.error:
                 telemetry.error(tool, f"the cell raised {result.error}", result.error)
-        return result
+        return result, span_hex(tool)
 
     def _emit(
         self,
@@ -250,6 +248,7 @@ class CodeActMember:
         observation: str,
         elided: int,
         status: str = "turn",
+        spans: dict[str, Any] | None = None,
     ) -> None:
         self.trace(
             TraceEvent(
@@ -269,10 +268,14 @@ class CodeActMember:
                 reasoning=parsed.reasoning,
                 finish_reason=completion.finish_reason,
                 note="" if parsed.code or parsed.final is not None else parsed.problem or "",
+                response_model=completion.response_model,
+                spans={**(spans or {}), "chat": completion.span_id} if completion.span_id else {},
             )
         )
 
-    def _end(self, status: Status, turns: list[Turn], usage: Usage, message: str) -> MemberResult:
+    def _end(
+        self, status: Status, turns: list[Turn], usage: Usage, message: str, span: "Context | None" = None
+    ) -> MemberResult:
         self.trace(
             TraceEvent(
                 member=self.name,
@@ -288,6 +291,14 @@ class CodeActMember:
                 exec_duration_s=0.0,
                 status=status,
                 note=message,
+                spans=_spans(span),
             )
         )
         return MemberResult(self.name, status, "", tuple(turns), usage, message)
+
+
+def _spans(agent: "Context | None", cells: Sequence[str] = ()) -> dict[str, Any]:
+    """The ids of a turn's spans, as exported (none without telemetry): its member's and its cells'."""
+    if agent is None:
+        return {}
+    return {"agent": parent_hex(agent), "cells": list(cells)} if cells else {"agent": parent_hex(agent)}

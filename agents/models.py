@@ -27,12 +27,14 @@ class ModelCall:
 @dataclass(frozen=True)
 class ModelReply:
     """A model's text and what it cost; `finish_reason` when the provider said why it stopped;
-    `reasoning` when the provider sent the model's reasoning apart from its text."""
+    `reasoning` when the provider sent the model's reasoning apart from its text; `model`: the model that
+    answered, as the provider named it (a reply read back from the run's record has none)."""
 
     text: str
     usage: Usage
     finish_reason: str | None = None
     reasoning: str = ""
+    model: str = ""
 
 
 class TransientModelError(AgentError):

@@ -15,14 +15,13 @@ as published in semantic conventions 1.44.0 (opentelemetry-semantic-conventions
 """
 
 import contextlib
-import functools
 import json
 import os
-import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .secret_names import is_secret_name
+from .span_shapes import chat_attributes, usage_attributes
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -38,25 +37,6 @@ CAPTURE_CONTENT = "CREWGATE_OTEL_CAPTURE_CONTENT"
 TRACES_PATH = "/v1/traces"
 EXPORT_TIMEOUT_S = 2.0  # per export request, unless OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT says otherwise
 FLUSH_TIMEOUT_MS = 5000
-SCRIPTED_PROVIDER = "crewgate.scripted"
-# litellm's provider prefixes, as the GenAI conventions name the providers (others keep litellm's name).
-PROVIDERS = {
-    "anthropic": "anthropic",
-    "azure": "azure.ai.openai",
-    "azure_ai": "azure.ai.inference",
-    "bedrock": "aws.bedrock",
-    "cohere": "cohere",
-    "deepseek": "deepseek",
-    "gemini": "gcp.gemini",
-    "groq": "groq",
-    "mistral": "mistral_ai",
-    "openai": "openai",
-    "perplexity": "perplexity",
-    "scripted": SCRIPTED_PROVIDER,
-    "vertex_ai": "gcp.vertex_ai",
-    "watsonx": "ibm.watsonx.ai",
-    "xai": "x_ai",
-}
 SHORTEST_SECRET = 8  # shorter values of secret-named variables ("1", "true") would blank out ordinary text
 
 
@@ -132,25 +112,32 @@ class Telemetry:
         attributes: Mapping[str, Any],
         client: bool = False,
         start_ns: int | None = None,
+        span_id: int | None = None,
     ) -> Iterator["Span"]:
-        """A span under `parent` (a new trace if None), ended on exit; an exception marks it as an error."""
+        """A span under `parent` (a new trace if None), ended on exit: OK, or an error if an exception left it.
+
+        `span_id` gives it a chosen id (a step's, derived from the run), else a random one.
+        """
         from opentelemetry.context import Context
         from opentelemetry.trace import SpanKind
 
-        span = self.tracer.start_span(
-            name,
-            context=parent if parent is not None else Context(),  # never the implicit current span
-            kind=SpanKind.CLIENT if client else SpanKind.INTERNAL,
-            attributes=self.clean(attributes),
-            start_time=start_ns,
-            record_exception=False,
-            set_status_on_exception=False,
-        )
+        with self._chosen(parent, span_id):
+            span = self.tracer.start_span(
+                name,
+                context=parent if parent is not None else Context(),  # never the implicit current span
+                kind=SpanKind.CLIENT if client else SpanKind.INTERNAL,
+                attributes=self.clean(attributes),
+                start_time=start_ns,
+                record_exception=False,
+                set_status_on_exception=False,
+            )
         try:
             yield span
         except BaseException as exc:
             self.fail(span, exc)
             raise
+        else:
+            self.ok(span)
         finally:
             span.end()
 
@@ -176,21 +163,40 @@ class Telemetry:
             )
         if error:
             self.error(span, error)
+        else:
+            self.ok(span)
         span.end(end_time=end_ns)
 
     def finished(
-        self, name: str, parent: "Context | None", attributes: Mapping[str, Any], start_ns: int, end_ns: int
+        self,
+        name: str,
+        parent: "Context | None",
+        attributes: Mapping[str, Any],
+        start_ns: int,
+        end_ns: int,
+        span_id: int | None = None,
     ) -> None:
-        """A span that happened between two recorded times (a review's wait), emitted now."""
+        """A span that happened between two recorded times (a review's wait), emitted now, OK."""
         from opentelemetry.context import Context
 
-        span = self.tracer.start_span(
-            name,
-            context=parent if parent is not None else Context(),
-            attributes=self.clean(attributes),
-            start_time=start_ns,
-        )
+        with self._chosen(parent, span_id):
+            span = self.tracer.start_span(
+                name,
+                context=parent if parent is not None else Context(),
+                attributes=self.clean(attributes),
+                start_time=start_ns,
+            )
+        self.ok(span)
         span.end(end_time=max(end_ns, start_ns))
+
+    def _chosen(self, parent: "Context | None", span_id: int | None) -> contextlib.AbstractContextManager[None]:
+        """The next span's id is `span_id` (its trace id is its parent's), or random when None."""
+        if span_id is None:
+            return contextlib.nullcontext()
+        from opentelemetry.trace import get_current_span
+
+        trace_id = get_current_span(parent).get_span_context().trace_id if parent is not None else 0
+        return self._ids.chosen(trace_id, span_id)
 
     def remote_parent(self, trace_id: int, span_id: int) -> "Context":
         """A context whose parent span is (trace_id, span_id), as if received from another process."""
@@ -209,6 +215,14 @@ class Telemetry:
 
     def set(self, span: "Span", attributes: Mapping[str, Any]) -> None:
         span.set_attributes(self.clean(attributes))
+
+    def ok(self, span: "Span") -> None:
+        """Status OK, unless the span was already marked as an error."""
+        from opentelemetry.trace import Status, StatusCode
+
+        current = getattr(span, "status", None)
+        if current is None or current.status_code is StatusCode.UNSET:
+            span.set_status(Status(StatusCode.OK))
 
     def error(self, span: "Span", message: str, error_type: str = "") -> None:
         from opentelemetry.trace import Status, StatusCode
@@ -243,29 +257,27 @@ class Telemetry:
     # GenAI spans: what the gateway and the member loop record.
 
     @contextlib.contextmanager
-    def chat(self, model: str, parent: "Context | None", member: str) -> Iterator["Span"]:
-        """A `chat {model}` span (CLIENT) around one model call, replayed or real."""
-        provider, name = provider_and_model(model)
-        attributes = {
-            "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": provider,
-            "gen_ai.request.model": name,
-            "gen_ai.agent.name": member or None,
-        }
-        with self.span(f"chat {name}", parent, attributes, client=True) as span:
+    def chat(
+        self, model: str, parent: "Context | None", member: str, common: Mapping[str, Any] | None = None
+    ) -> Iterator["Span"]:
+        """A `chat {model}` span (CLIENT) around one model call, replayed or real; `common`: the run's attributes."""
+        attributes = {**chat_attributes(model, member), **(common or {})}
+        with self.span(f"chat {attributes['gen_ai.request.model']}", parent, attributes, client=True) as span:
             yield span
 
     def chat_done(self, span: "Span", completion: "Completion", messages: list[dict[str, str]]) -> None:
         usage = completion.usage
         attributes: dict[str, Any] = {
-            "gen_ai.usage.input_tokens": usage.prompt_tokens,
-            "gen_ai.usage.output_tokens": usage.completion_tokens,
+            **usage_attributes(
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.cost_usd,
+                completion.response_model,
+                completion.finish_reason,
+            ),
             "crewgate.replayed": completion.replayed,
             "crewgate.llm.attempts": completion.attempts,
-            "crewgate.cost_usd": usage.cost_usd,
         }
-        if completion.finish_reason:
-            attributes["gen_ai.response.finish_reasons"] = (completion.finish_reason,)
         if self.capture_content:
             attributes["gen_ai.input.messages"] = json.dumps(
                 [{"role": m["role"], "parts": [{"type": "text", "content": m["content"]}]} for m in messages]
@@ -288,15 +300,16 @@ class Telemetry:
             self.provider.shutdown()
 
 
-@functools.lru_cache(maxsize=64)
-def provider_and_model(model: str) -> tuple[str, str]:
-    """(gen_ai.provider.name, gen_ai.request.model) of a litellm model string, e.g. ('openai', 'gpt-4o')."""
-    prefix, _, name = model.partition("/")
-    if name:
-        return PROVIDERS.get(prefix, prefix), name
-    litellm = sys.modules.get("litellm")
-    if litellm is not None:
-        with contextlib.suppress(Exception):  # litellm cannot tell: the name alone is all there is
-            provider = litellm.get_llm_provider(model)[1]
-            return PROVIDERS.get(provider, provider), model
-    return "unknown", model
+def span_hex(span: "Span") -> str:
+    """A span's id as OTLP/JSON writes it (16 hex digits), to record with the work it traced."""
+    return f"{span.get_span_context().span_id:016x}"
+
+
+def parent_hex(parent: "Context | None") -> str:
+    """The id of the span a context makes the parent, in hex; '' for none."""
+    if parent is None:
+        return ""
+    from opentelemetry.trace import get_current_span
+
+    span_id = get_current_span(parent).get_span_context().span_id
+    return f"{span_id:016x}" if span_id else ""

@@ -34,6 +34,10 @@ class TraceEvent:
     note: str = ""
     reasoning: str = ""  # the model's reasoning: kept here, never run, never sent back in later prompts
     finish_reason: str | None = None
+    response_model: str = ""  # the model that answered, as the provider named it
+    # The ids (hex) of the spans this turn was exported in: "agent", "chat", "cells"; none without telemetry.
+    # A trace rebuilt from the records (`runs trace --format otlp-json`) reuses them.
+    spans: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -72,6 +72,8 @@ class CrewBase:
                 exec_duration_s=0.0,
                 status="coordinate",
                 note="replayed from the run's reply log" if completion.replayed else "",
+                response_model=completion.response_model,
+                spans={"chat": completion.span_id} if completion.span_id else {},
             )
         )
         return completion

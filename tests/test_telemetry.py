@@ -6,6 +6,7 @@ and answers with an empty export response, as a collector does.
 """
 
 import http.server
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -132,19 +133,22 @@ def test_add_feature_is_one_trace_across_the_run_and_the_approving_process(
     run_id, review_id = event["run"], event["review"]
     first = receiver.spans
     assert first, "the run process exported nothing"
+    trace_id, root_id = (f"{number:0{width}x}" for number, width in zip(trace_ids(run_id), (32, 16), strict=True))
+    waiting = [span for span in first if span.span_id == root_id]
+    assert len(waiting) == 1, "a run waiting at its gate has its root span in its trace already"
+    assert waiting[0].attributes["crewgate.run.status"] == "waiting" and waiting[0].status == 1
 
     approved = cg.run("review", "approve", review_id, "--reviewer", "alice", **env)
     assert approved.returncode == 0, approved.stdout[-2000:] + approved.stderr[-2000:]
     spans = receiver.spans
     second = spans[len(first) :]
 
-    trace_id, root_id = (f"{number:0{width}x}" for number, width in zip(trace_ids(run_id), (32, 16), strict=True))
     assert {span.trace_id for span in spans} == {trace_id}, "one trace, derived from the run id"
     names = [span.name for span in second]
     assert {"review approve", "gate wait approve", "step ship", "run add-feature@1.0.0"} <= set(names), names
 
-    roots = [span for span in spans if span.name.startswith("run ")]
-    assert len(roots) == 1, "the root span is emitted once, by the process that ends the run"
+    roots = [span for span in second if span.name.startswith("run ")]
+    assert len(roots) == 1, "the process that ends the run sends the root again, complete, with the same id"
     root = roots[0]
     assert (root.span_id, root.parent_id) == (root_id, "")
     assert root.attributes["crewgate.run.id"] == run_id
@@ -191,6 +195,47 @@ def test_add_feature_is_one_trace_across_the_run_and_the_approving_process(
 
     for request in receiver.requests:
         assert SECRET.encode() not in request.SerializeToString(), "no span holds the API key"
+    _every_span_opens_well_in_a_viewer(spans, run_id)
+    file_matches_live_export(cg, spans, run_id)
+
+
+KINDS = {"run": "CHAIN", "step": "CHAIN", "gate": "CHAIN", "review": "CHAIN", "invoke_agent": "AGENT", "chat": "LLM"}
+
+
+def _every_span_opens_well_in_a_viewer(spans: list[Span], run_id: str) -> None:
+    """Each span says which run it is of, has a kind Phoenix shows (OpenInference), and ended OK; chats are
+    filterable by run (the GenAI conversation) and priced where Langfuse reads a cost."""
+    for span in spans:
+        assert span.attributes["crewgate.run.id"] == run_id, span.name
+        assert span.attributes["crewgate.runbook"] == "add-feature@1.0.0", span.name
+        assert span.attributes["gen_ai.conversation.id"] == run_id, span.name
+        expected = "TOOL" if span.name.startswith("execute_tool ") else KINDS[span.name.split(" ")[0]]
+        assert span.attributes["openinference.span.kind"] == expected, span.name
+        assert span.status == 1, f"{span.name}: status OK (1), not {span.status}"
+    chats = [span for span in spans if span.name.startswith("chat ")]
+    for chat in chats:
+        assert chat.attributes["gen_ai.usage.cost"] == chat.attributes["crewgate.cost_usd"]
+        assert "input.value" not in chat.attributes, "no content without CREWGATE_OTEL_CAPTURE_CONTENT=1"
+
+
+def file_matches_live_export(cg: Crewgate, live: list[Span], run_id: str) -> None:
+    """`runs trace --format otlp-json` rebuilds the same spans: the same ids, names, parents and kinds, and
+    no attribute name the live export does not use for that span."""
+    written = cg.run("runs", "trace", run_id, "--format", "otlp-json", "--output", str(cg.home / "spans.json"))
+    assert written.returncode == 0, written.stderr
+    document = json.loads((cg.home / "spans.json").read_text())
+    rebuilt = {span["spanId"]: span for span in document["resourceSpans"][0]["scopeSpans"][0]["spans"]}
+    exported = {span.span_id: span for span in live}  # the root was sent twice: its last copy counts
+    assert set(rebuilt) == set(exported), (
+        f"only in the file: {sorted(rebuilt[i]['name'] for i in set(rebuilt) - set(exported))}; "
+        f"only live: {sorted(exported[i].name for i in set(exported) - set(rebuilt))}"
+    )
+    for span_id, span in rebuilt.items():
+        twin = exported[span_id]
+        assert (span["name"], span.get("parentSpanId", "")) == (twin.name, twin.parent_id), span["name"]
+        assert span["kind"] == twin.kind and span["status"]["code"] == twin.status, span["name"]
+        names = {attribute["key"] for attribute in span["attributes"]}
+        assert names <= set(twin.attributes), f"{span['name']}: {sorted(names - set(twin.attributes))} not live"
 
 
 @pytest.mark.docker
@@ -201,11 +246,17 @@ def test_without_an_endpoint_nothing_is_exported(tmp_path: Path, repo: Path, rec
     assert done.returncode == 10, done.stdout[-2000:] + done.stderr[-2000:]
     assert receiver.requests == []
 
-    # The same run with crewgate's own variable set does reach the receiver: it was listening.
-    again = cg.run("run", str(runbook), "-i", f"repo={repo}", "--json", CREWGATE_OTLP_ENDPOINT=receiver.url)
+    # The same run with crewgate's own variable set does reach the receiver: it was listening. With content
+    # capture on, the root and the steps carry short input/output values for a viewer's trace list.
+    capture = {"CREWGATE_OTLP_ENDPOINT": receiver.url, "CREWGATE_OTEL_CAPTURE_CONTENT": "1"}
+    again = cg.run("run", str(runbook), "-i", f"repo={repo}", "--json", **capture)
     assert again.returncode == 10, again.stdout[-2000:] + again.stderr[-2000:]
-    names = {span.name for span in receiver.spans}
-    assert {"step implement", "step test", "step approve"} <= names
+    spans = {span.name: span for span in receiver.spans}
+    assert {"step implement", "step test", "step approve"} <= set(spans)
+    root = next(span for name, span in spans.items() if name.startswith("run "))
+    assert json.loads(root.attributes["input.value"]) == {"repo": str(repo)}
+    assert root.attributes["output.value"] == "waiting"
+    assert spans["step implement"].attributes["output.value"]
 
 
 def test_no_endpoint_means_no_provider_and_no_exporter_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -324,3 +375,30 @@ def test_members_working_in_autogen_threads_hang_under_their_step(tmp_path: Path
     for agent in (span for span in children[step_span.span_id] if span.name.startswith("invoke_agent ")):
         assert sorted(span.name.split(" ")[0] for span in children[agent.span_id]) == ["chat", "chat", "execute_tool"]
     assert len({span.trace_id for span in spans}) == 1
+
+
+def test_the_root_span_of_a_waiting_then_failed_run(tmp_path: Path, receiver: Receiver) -> None:
+    """The root is sent as the run waits and again as it ends, one id; a secret-named input is masked in its
+    input value even when its text is short; a failed run's root is an error with the reason."""
+    from tests.stored_rows import stored_run
+    from workflows.runs.spans import RunSpans
+    from workflows.store.database import Store
+    from workflows.store.records import Records
+
+    records = Records(Store(f"sqlite:///{tmp_path / 'crewgate.db'}").engine)
+    stored_run(records, "r1", inputs={"repo": "/src/app", "api_token": "t0k"})
+    telemetry = open_telemetry({"CREWGATE_OTLP_ENDPOINT": receiver.url, "CREWGATE_OTEL_CAPTURE_CONTENT": "1"})
+    assert telemetry is not None
+    spans = RunSpans(telemetry, records)
+    spans.waiting("r1")
+    spans.finish("r1", "failed", "step test failed: 2 tests failed")
+    telemetry.shutdown()
+
+    waiting, ended = receiver.spans
+    assert waiting.span_id == ended.span_id == f"{trace_ids('r1')[1]:016x}"
+    assert (waiting.attributes["crewgate.run.status"], waiting.status) == ("waiting", 1)
+    assert json.loads(waiting.attributes["input.value"]) == {"repo": "/src/app", "api_token": "***"}
+    assert (ended.attributes["crewgate.run.status"], ended.status) == ("failed", 2)
+    assert ended.attributes["output.value"] == "step test failed: 2 tests failed"
+    assert ended.attributes["openinference.span.kind"] == "CHAIN"
+    assert ended.attributes["gen_ai.conversation.id"] == "r1"

@@ -22,7 +22,7 @@ import pytest
 from tests.durable_helpers import Crewgate, kill, last_event, pending_review
 from tests.helpers import wait_until
 from tests.test_http_api import PASSWORD, serve
-from tests.test_telemetry import Receiver, receiver  # noqa: F401 -- the loopback OTLP collector fixture
+from tests.test_telemetry import Receiver, file_matches_live_export, receiver  # noqa: F401 -- the OTLP fixture
 from tests.test_web_pages import log_in
 from workflows.store.accounts import Accounts
 from workflows.store.database import Store
@@ -137,6 +137,7 @@ def test_a_real_mcp_server_and_a_tool_module_are_called_from_cells(
     assert spans[0].parent_id in cells  # under the cell that made the call
     assert spans[0].attributes["gen_ai.tool.name"] == "time.get_current_time"
     assert spans[0].attributes["gen_ai.tool.call.id"].startswith(f"{run_id}/coder_step#1/coder/")
+    file_matches_live_export(cg, receiver.spans, run_id)  # the tool calls' spans too, under the same cells
     trace = cg.run("runs", "trace", run_id)
     assert "coder turn 1 called time.get_current_time (ok" in trace.stdout, trace.stdout
     module = runbook.parent / "tools" / "repo_tools.py"

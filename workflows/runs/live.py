@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agents import Budget, CodeActMember, LLMGateway
+from agents.span_shapes import run_attributes
 from agents.tools import MemberTools
 from agents.trace import TraceEvent
 from crews import Crew, build_crew, build_members
@@ -195,6 +196,7 @@ class LiveRuns:
             replies=replies,
             telemetry=services.telemetry,
             stopped=lambda: self.stop_reason(run_id),
+            span_attributes=run_attributes(run_id, f"{book.name}@{book.version}"),
         )
 
         def make_crew() -> Crew:

@@ -5,6 +5,11 @@ a process that resumes a run (a `review approve`, a worker taking it over)
 continues the same trace without storing anything: every process hangs its
 spans under the same root span context, and the process that ends the run
 emits the root span itself, with that id, starting when the run was created.
+A run that stops to wait at its gate sends its root span then too (status
+"waiting"), so a viewer shows one trace with its root while it waits; the end
+sends it again, complete, with the same id. Steps, gate waits and decisions
+have ids derived from the run as well, so the OTLP/JSON file rebuilt from the
+records (service/trace_file.py) has the same ids as the live export.
 
 Every method is a no-op without telemetry (no OTLP endpoint set).
 """
@@ -12,9 +17,13 @@ Every method is a no-op without telemetry (no OTLP endpoint set).
 import contextlib
 import datetime
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from agents.secret_names import is_secret_name
+from agents.span_shapes import CHAIN, SPAN_KIND, derived_span_id, run_attributes, short
 
 from ..plain import JsonObject
 from ..store.records import Records, parse_time
@@ -57,6 +66,11 @@ class OpenSpan:
         if self.telemetry is not None and self.span is not None:
             self.telemetry.set(self.span, {f"crewgate.{name.replace('_', '.')}": v for name, v in attributes.items()})
 
+    def output(self, text: str) -> None:
+        """The step's output, short, as `output.value`: only when content capture is on."""
+        if self.telemetry is not None and self.span is not None and self.telemetry.capture_content:
+            self.telemetry.set(self.span, {"output.value": short(text)})
+
 
 NO_SPAN = OpenSpan()
 
@@ -70,11 +84,11 @@ class RunSpans:
         self._runbooks: dict[str, str] = {}
 
     def attributes(self, run_id: str) -> JsonObject:
-        """What every span of a run carries: its id and NAME@VERSION."""
+        """What every span of a run carries: its id, NAME@VERSION, and the run as the GenAI conversation."""
         if run_id not in self._runbooks:
             run = self.records.run(run_id)
             self._runbooks[run_id] = f"{run.runbook}@{run.version}"
-        return {"crewgate.run.id": run_id, "crewgate.runbook": self._runbooks[run_id]}
+        return run_attributes(run_id, self._runbooks[run_id])
 
     def parent(self, run_id: str) -> "Context | None":
         """The run's root span context, the same in every process."""
@@ -88,14 +102,10 @@ class RunSpans:
         if self.telemetry is None:
             yield NO_SPAN
             return
-        attributes = {
-            **self.attributes(run_id),
-            "crewgate.step.id": step_id,
-            "crewgate.step.attempt": attempt,
-            "crewgate.step.kind": kind,
-        }
+        attributes = {**self.attributes(run_id), **step_attributes(step_id, attempt, kind)}
+        chosen = derived_span_id(run_id, "step", f"{step_id}#{attempt}")
         try:
-            with self.telemetry.span(f"step {step_id}", self.parent(run_id), attributes) as span:
+            with self.telemetry.span(f"step {step_id}", self.parent(run_id), attributes, span_id=chosen) as span:
                 yield OpenSpan(self.telemetry, span)
         finally:
             self.telemetry.flush()
@@ -108,14 +118,15 @@ class RunSpans:
         run_id = item.run_id
         attributes = {
             **self.attributes(run_id),
-            "crewgate.step.id": item.step_id,
-            "crewgate.review.id": review_id,
-            "crewgate.review.outcome": outcome,
-            "crewgate.artifact.sha256": item.artifact_sha256,
+            **gate_wait_attributes(item.step_id, review_id, item.artifact_sha256),
+            "crewgate.review.status": outcome,
         }
         end = unix_ns(decided_at) if decided_at else unix_ns(self.records.clock())
         start = unix_ns(item.created_at)
-        self.telemetry.finished(f"gate wait {item.step_id}", self.parent(run_id), attributes, start, end)
+        chosen = derived_span_id(run_id, "gate", review_id)
+        self.telemetry.finished(
+            f"gate wait {item.step_id}", self.parent(run_id), attributes, start, end, span_id=chosen
+        )
 
     @contextlib.contextmanager
     def decision(self, review_id: str, reviewer: str, decision: str) -> Iterator[OpenSpan]:
@@ -126,27 +137,74 @@ class RunSpans:
         item = self.records.review(review_id)
         attributes = {
             **self.attributes(item.run_id),
-            "crewgate.step.id": item.step_id,
-            "crewgate.review.id": review_id,
-            "crewgate.review.decision": decision,
-            "crewgate.review.reviewer": reviewer,
-            "crewgate.artifact.sha256": item.artifact_sha256,
+            **decision_attributes(item.step_id, review_id, item.artifact_sha256, reviewer, decision),
         }
-        with self.telemetry.span(f"review {decision}", self.parent(item.run_id), attributes) as span:
+        number = len(self.records.decisions(review_id))  # this one's place among the item's decisions
+        chosen = derived_span_id(item.run_id, "decision", f"{review_id}#{number}")
+        parent = self.parent(item.run_id)
+        with self.telemetry.span(f"review {decision}", parent, attributes, span_id=chosen) as span:
             yield OpenSpan(self.telemetry, span)
+
+    def waiting(self, run_id: str) -> None:
+        """The run's root span, as it stands, sent as the run stops to wait at a gate: a viewer shows the
+        waiting run as one trace with its root; the end sends the root again, complete, with the same id."""
+        self._root(run_id, "waiting", "")
 
     def finish(self, run_id: str, status: str, message: str) -> None:
         """The run's root span, from its creation to now, emitted by the process that ends it; then a flush."""
+        self._root(run_id, status, message)
+
+    def _root(self, run_id: str, status: str, message: str) -> None:
         if self.telemetry is None:
             return
         run = self.records.run(run_id)
-        name = f"{run.runbook}@{run.version}"
-        attributes = {
+        attributes: JsonObject = {
             **self.attributes(run_id),
-            "crewgate.run.status": status,
-            "gen_ai.operation.name": "invoke_workflow",
-            "gen_ai.workflow.name": run.runbook,
+            **root_attributes(run.runbook, status),
         }
+        if self.telemetry.capture_content:
+            shown = {name: "***" if is_secret_name(name) else value for name, value in run.inputs.items()}
+            attributes["input.value"] = short(json.dumps(shown, ensure_ascii=False))
+            attributes["output.value"] = short(message or status)
         error = (message or status) if status in ("failed", "cancelled") else ""
-        self.telemetry.emit(f"run {name}", trace_ids(run_id), None, attributes, unix_ns(run.created_at), error=error)
+        name = f"run {run.runbook}@{run.version}"
+        self.telemetry.emit(name, trace_ids(run_id), None, attributes, unix_ns(run.created_at), error=error)
         self.telemetry.flush()
+
+
+# What each engine span carries, for the live export here and the file (service/trace_file.py) alike.
+
+
+def root_attributes(runbook: str, status: str) -> JsonObject:
+    return {
+        SPAN_KIND: CHAIN,
+        "crewgate.run.status": status,
+        "gen_ai.operation.name": "invoke_workflow",
+        "gen_ai.workflow.name": runbook,
+    }
+
+
+def step_attributes(step_id: str, attempt: int, kind: str) -> JsonObject:
+    return {
+        SPAN_KIND: CHAIN,
+        "crewgate.step.id": step_id,
+        "crewgate.step.attempt": attempt,
+        "crewgate.step.kind": kind,
+    }
+
+
+def gate_wait_attributes(step_id: str, review_id: str, sha256: str) -> JsonObject:
+    return {
+        SPAN_KIND: CHAIN,
+        "crewgate.step.id": step_id,
+        "crewgate.review.id": review_id,
+        "crewgate.artifact.sha256": sha256,
+    }
+
+
+def decision_attributes(step_id: str, review_id: str, sha256: str, reviewer: str, decision: str) -> JsonObject:
+    return {
+        **gate_wait_attributes(step_id, review_id, sha256),
+        "crewgate.review.decision": decision,
+        "crewgate.review.reviewer": reviewer,
+    }

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from agents.errors import AgentError
 from agents.secret_names import is_secret_name
-from agents.telemetry import SHORTEST_SECRET
+from agents.span_shapes import run_attributes, tool_attributes
+from agents.telemetry import SHORTEST_SECRET, parent_hex, span_hex
 from agents.tools import (
     McpServers,
     ServerSpec,
@@ -245,11 +246,12 @@ class RunTools:
             answer = self._decide(member, call)
             if traced is not None and self.telemetry is not None and not answer.ok:
                 self.telemetry.error(traced, answer.message[:500], answer.error_type)
+        exported: JsonObject = {"tool": span_hex(traced), "cell": parent_hex(span)} if traced is not None else {}
         duration = time.perf_counter() - started
         outcome = "ok" if answer.ok else "refused" if answer.error_type == "PermissionError" else "error"
         result = json.dumps(answer.value, ensure_ascii=False) if answer.ok else None
         self.calls.finish(scope, member, index, outcome, duration, result, answer.error_type, answer.message)
-        self._traced(member, turn, call, arguments, answer, duration)
+        self._traced(member, turn, call, arguments, answer, duration, spans=exported)
         return answer
 
     def _take_budget(self) -> bool:
@@ -291,10 +293,8 @@ class RunTools:
         if telemetry is None:
             return contextlib.nullcontext()
         attributes: dict[str, object] = {
-            "gen_ai.operation.name": "execute_tool",
-            "gen_ai.tool.name": call.name[:300],
-            "gen_ai.tool.call.id": f"{self.run_id}/{self.scope()}/{member}/{index}",
-            "gen_ai.tool.type": "function" if call.local else "extension",
+            **tool_attributes(call.name, f"{self.run_id}/{self.scope()}/{member}/{index}", call.local),
+            **run_attributes(self.run_id, f"{self.runbook.name}@{self.runbook.version}"),
         }
         if telemetry.capture_content:
             attributes["gen_ai.tool.call.arguments"] = arguments
@@ -355,8 +355,9 @@ class RunTools:
         answer: ToolAnswer,
         duration: float,
         replayed: bool = False,
+        spans: JsonObject | None = None,
     ) -> None:
-        """A trace turn for the call; `arguments` is its canonical JSON."""
+        """A trace turn for the call; `arguments` is its canonical JSON; `spans`: the ids it was exported with."""
         shown = json.dumps(answer.value, ensure_ascii=False) if answer.ok else f"{answer.error_type}: {answer.message}"
         refused = answer.error_type == "PermissionError"
         data: JsonObject = {
@@ -369,6 +370,8 @@ class RunTools:
             "replayed": replayed,
             "flags": list(visible(shown + arguments).flags),
         }
+        if spans:
+            data["spans"] = spans
         self.trace(member, turn, data)
 
 

@@ -85,13 +85,15 @@ class RunWorkflow(DBOSConfiguredInstance):
         with self.spans.step(run_id, step_id, attempt, self._kind(run_id, step_id)) as span:
             done = work.work(self.runs, run_id, step_id, attempt, snapshot, outputs, context, span.context)
             span.set(step_status=done.status)
+            span.output(done.output)
         return done.to_json()
 
     @DBOS.step()
     def gate_step(self, run_id: str, step_id: str, attempt: int, snapshot: str, evidence: JsonObject) -> Any:
         with self.spans.step(run_id, step_id, attempt, "gate") as span:
             opened = gate.open_review(self.runs, run_id, step_id, attempt, snapshot, evidence)
-            span.set(review_id=opened.review_id, artifact_sha256=opened.artifact_sha256)
+            span.set(review_id=opened.review_id, artifact_sha256=opened.artifact_sha256, step_status="waiting")
+        self.spans.waiting(run_id)  # the run may wait for days: its trace has its root meanwhile
         return opened.to_json()
 
     @DBOS.step()
