@@ -150,8 +150,12 @@ class Telemetry:
         start_ns: int,
         end_ns: int | None = None,
         error: str = "",
+        unset: bool = False,
     ) -> None:
-        """A finished span with chosen (trace id, span id), e.g. a run's root span emitted when the run ends."""
+        """A finished span with chosen (trace id, span id), e.g. a run's root span emitted when the run ends.
+
+        Its status is OK, or ERROR with `error`; `unset` leaves it unset (a run waiting is neither).
+        """
         from opentelemetry.context import Context
 
         with self._ids.chosen(*ids):
@@ -163,7 +167,7 @@ class Telemetry:
             )
         if error:
             self.error(span, error)
-        else:
+        elif not unset:
             self.ok(span)
         span.end(end_time=end_ns)
 

@@ -146,12 +146,25 @@ class RunSpans:
             yield OpenSpan(self.telemetry, span)
 
     def waiting(self, run_id: str) -> None:
-        """The run's root span, as it stands, sent as the run stops to wait at a gate: a viewer shows the
-        waiting run as one trace with its root; the end sends the root again, complete, with the same id."""
+        """The run's root span as it stands, sent as the run stops to wait at a gate, status unset: a viewer
+        shows the waiting run as one trace with its root. Viewers that keep a span's later copy (Langfuse)
+        show the root the end sends; those that keep the first (Phoenix) show this one, and the end's own
+        `run end` span below it."""
         self._root(run_id, "waiting", "")
 
     def finish(self, run_id: str, status: str, message: str) -> None:
-        """The run's root span, from its creation to now, emitted by the process that ends it; then a flush."""
+        """A `run end` span saying how the run ended, then the root span, from the run's creation to now,
+        with the same id as ever: emitted by the process that ends the run; then a flush."""
+        if self.telemetry is None:
+            return
+        now = unix_ns(self.records.clock())
+        attributes: JsonObject = {**self.attributes(run_id), **end_attributes(status)}
+        if self.telemetry.capture_content:
+            attributes["output.value"] = short(message or status)
+        chosen = (trace_ids(run_id)[0], derived_span_id(run_id, "end", ""))
+        self.telemetry.emit(
+            "run end", chosen, self.parent(run_id), attributes, now, now, error=_failure(status, message)
+        )
         self._root(run_id, status, message)
 
     def _root(self, run_id: str, status: str, message: str) -> None:
@@ -166,10 +179,18 @@ class RunSpans:
             shown = {name: "***" if is_secret_name(name) else value for name, value in run.inputs.items()}
             attributes["input.value"] = short(json.dumps(shown, ensure_ascii=False))
             attributes["output.value"] = short(message or status)
-        error = (message or status) if status in ("failed", "cancelled") else ""
         name = f"run {run.runbook}@{run.version}"
-        self.telemetry.emit(name, trace_ids(run_id), None, attributes, unix_ns(run.created_at), error=error)
+        start = unix_ns(run.created_at)
+        ids = trace_ids(run_id)
+        self.telemetry.emit(
+            name, ids, None, attributes, start, error=_failure(status, message), unset=status == "waiting"
+        )
         self.telemetry.flush()
+
+
+def _failure(status: str, message: str) -> str:
+    """The error a span of a run that ended badly carries ('' for one that did not)."""
+    return (message or status) if status in ("failed", "cancelled") else ""
 
 
 # What each engine span carries, for the live export here and the file (service/trace_file.py) alike.
@@ -182,6 +203,10 @@ def root_attributes(runbook: str, status: str) -> JsonObject:
         "gen_ai.operation.name": "invoke_workflow",
         "gen_ai.workflow.name": runbook,
     }
+
+
+def end_attributes(status: str) -> JsonObject:
+    return {SPAN_KIND: CHAIN, "crewgate.run.status": status}
 
 
 def step_attributes(step_id: str, attempt: int, kind: str) -> JsonObject:

@@ -34,13 +34,14 @@ from executors._version import VERSION
 from ..plain import JsonObject, json_int, json_list, json_number, json_object, json_text
 from ..runs.spans import (
     decision_attributes,
+    end_attributes,
     gate_wait_attributes,
     root_attributes,
     step_attributes,
     trace_ids,
     unix_ns,
 )
-from ..store.records import parse_time
+from ..store.records import TERMINAL, parse_time
 from ..store.rows import TraceRecord
 
 if TYPE_CHECKING:
@@ -75,7 +76,12 @@ def run_otlp_json(services: "RunServices", run_id: str) -> OtlpTrace:
         ended,
         root_attributes(run.runbook, run.status),
         failed=run.status in ("failed", "cancelled"),
+        unset=run.status not in TERMINAL,  # still going, or waiting: neither OK nor an error yet
     )
+    if run.status in TERMINAL:
+        end = _hex(derived_span_id(run_id, "end", ""))
+        failed = run.status in ("failed", "cancelled")
+        builder.add(end, root, "run end", ended, ended, end_attributes(run.status), failed=failed)
     events = records.trace(run_id)
     for step in records.steps(run_id):
         key = f"{step.step_id}#{step.attempt}"
@@ -254,6 +260,7 @@ class _Spans:
         attributes: Mapping[str, object],
         kind: int = INTERNAL,
         failed: bool = False,
+        unset: bool = False,
     ) -> str:
         span: dict[str, object] = {
             "traceId": self.trace_id,
@@ -263,7 +270,7 @@ class _Spans:
             "startTimeUnixNano": str(unix_ns(start)),
             "endTimeUnixNano": str(max(unix_ns(end), unix_ns(start))),
             "attributes": _attributes({**self.common, **attributes}),
-            "status": {"code": ERROR if failed else OK},
+            "status": {} if unset and not failed else {"code": ERROR if failed else OK},
         }
         if parent is not None:
             span["parentSpanId"] = parent
