@@ -15,6 +15,7 @@ from .accounts import tokens, users
 from .batch import batch
 from .db import db
 from .models import models
+from .prune import prune
 from .replay import replay
 from .review import review
 from .run import run
@@ -53,6 +54,7 @@ for command in (run, runs, review, runbook, batch, schedule, sandbox, tools, wor
 for command in (users, tokens, webhooks, serve):  # reviewers and services away from this machine
     cli.add_command(command)
 runs.add_command(replay)
+runs.add_command(prune)
 
 
 def main() -> None:

@@ -60,6 +60,8 @@ def show(run_id: str, as_json: bool) -> None:
         click.echo("\n".join(quoted(view.message.strip())[0]))
     if view.continues:
         click.echo(f"  {one_line(view.continues)}")
+    if view.pruned:
+        click.echo(f"  {view.pruned_text()}")
     click.echo(f"  runbook {view.runbook} (sha256 {view.runbook_sha256[:12]}), requested by {one_line(view.requester)}")
     click.echo(f"  image {view.image} under {view.runtime}, inputs {json.dumps(view.shown_inputs())}")
     models = ", ".join(sorted(set(view.models.values())))
@@ -102,7 +104,7 @@ def show(run_id: str, as_json: bool) -> None:
 )
 def trace_command(run_id: str, as_json: bool, shape: str, output: str | None) -> None:
     """Every member turn of a run: prompts, replies, code, observations, tokens; or its spans as OTLP/JSON."""
-    from ..service.runs import run_trace
+    from ..service.runs import pruned_at, run_trace
     from ..service.views import as_json as json_of
 
     if shape == "otlp-json":
@@ -113,10 +115,14 @@ def trace_command(run_id: str, as_json: bool, shape: str, output: str | None) ->
         target.write_text(json.dumps(written.document, indent=1) + "\n")
         click.echo(f"wrote {written.spans} spans of run {run_id} to {target}")
         return
-    events = run_trace(open_services(), run_id)
+    services = open_services()
+    events = run_trace(services, run_id)
     if as_json or shape == "json":
         emit_json(json_of(events))
         return
+    pruned = pruned_at(services, run_id)
+    if pruned:
+        click.echo(f"run {run_id} was pruned on {pruned} (`crewgate runs prune`): its trace events were removed")
     for event in events:
         data = event.data
         if data.get("status") == "tool_call":

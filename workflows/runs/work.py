@@ -75,7 +75,7 @@ def work(
     live.snapshot = new_snapshot
     status = "done" if ok else "failed"
     output = clip_tail(output, OUTPUT_LIMIT)
-    records.finish_step(run_id, step_id, attempt, status, output, usage)
+    records.finish_step(run_id, step_id, attempt, status, output, usage, new_snapshot)
     return WorkDone(status, output, new_snapshot)
 
 

@@ -85,6 +85,11 @@ def replay_run(
         raise BadInput(f"run {run_id} has no step {only_step!r}: its steps are {', '.join(s.id for s in book.steps)}")
     if not run.base_snapshot:
         raise RunError(f"run {run_id} has no base snapshot: it never started, so there is nothing to replay")
+    if run.pruned:
+        raise BadInput(
+            f"run {run_id} was pruned on {run.pruned.get('at')} (`crewgate runs prune`): its recorded cells and "
+            "snapshots are gone, so it cannot be replayed"
+        )
     tries = [row for row in records.steps(run_id) if row.kind in ("task", "crew", "check")]
     events = records.trace(run_id)
     spec = book.sandbox

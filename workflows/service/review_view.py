@@ -42,6 +42,10 @@ def review_view(records: Records, blobs: Blobs, review_id: str, diff_limit: int 
     try:
         artifact = read_listing(blobs.get(item.artifact_sha256))
     except (RunError, StoreCorrupt) as exc:
+        if run.pruned:
+            at = run.pruned.get("at")
+            gone = f"the artifact's bytes were pruned on {at} (`crewgate runs prune`); its sha256 is kept"
+            return replace(shown, artifact_problem=gone)
         return replace(shown, artifact_problem=str(exc))
     diff, cut = cut_diff(artifact.diff, diff_limit, review_id)
     return replace(

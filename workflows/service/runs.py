@@ -82,6 +82,7 @@ def show_run(services: "RunServices", run_id: str) -> RunView:
         cost_by_member={member: cost.cost_usd for member, cost in sorted(costs.by_member.items())},
         continues=_continues(records.reviews_of_run(run_id), run),
         runtime=run.runtime,
+        pruned=run.pruned,
     )
 
 
@@ -121,6 +122,12 @@ def run_trace(services: "RunServices", run_id: str) -> list[TraceEntry]:
         TraceEntry(e.id, e.run_id, e.step_id, e.attempt, e.member, e.turn, e.data, e.created_at)
         for e in records.trace(run_id)
     ]
+
+
+def pruned_at(services: "RunServices", run_id: str) -> str:
+    """When `runs prune` removed the run's trace ('' if it did not)."""
+    pruned = services.records.run(run_id).pruned
+    return str(pruned.get("at", "")) if pruned else ""
 
 
 def start_run(

@@ -97,6 +97,19 @@ class RunView:
     tool_calls_refused: int = 0
     continues: str = ""  # a waiting run whose review is decided: "... a worker will continue the run: ..."
     runtime: str = "runc"  # the sandbox runtime it is pinned to: runc, or runsc (gVisor)
+    pruned: JsonObject | None = None  # when and what `runs prune` removed of it (store.retention)
+
+    def pruned_text(self) -> str:
+        """What `runs prune` removed of the run, in words ('' if it was not pruned)."""
+        if not self.pruned:
+            return ""
+        found = self.pruned
+        return (
+            f"pruned {found.get('at')}: {found.get('trace_events', 0)} trace event(s), "
+            f"{found.get('model_call_bodies', 0)} model-call bod(ies) and {found.get('tool_call_bodies', 0)} "
+            "tool-call bod(ies) removed, with the snapshots and artifacts no other run uses; its steps, reviews, "
+            "decisions, promotion and costs are kept (its trace and a replay are no longer available)"
+        )
 
     def shown_inputs(self) -> JsonObject:
         """The inputs for a page: the text value of an input named like a secret (api_token, ...) is "***"."""

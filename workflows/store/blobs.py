@@ -4,11 +4,18 @@ Identical bytes from different runs share one file, so every read verifies the
 hash first (a corrupt blob never passes for the one that was reviewed), and
 every write checks what is already there and replaces it if it is corrupt (so
 one damaged blob cannot fail later, unrelated runs).
+
+Storing bytes that are already there marks the blob as stored again (its file's
+time, or its row's `created_at`), so `runs prune`, which removes only blobs not
+stored since a while before it began, never removes one a starting run has just
+been given (`remove_unused`).
 """
 
+import datetime
 import hashlib
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Protocol
 
@@ -36,6 +43,14 @@ class Blobs(Protocol):
 
     def get(self, sha: str) -> bytes: ...
 
+    def remove_unused(self, sha: str, stored_since: datetime.datetime) -> int:
+        """Remove the blob unless it was stored (again) at or after `stored_since`; the bytes freed (0: kept)."""
+        ...
+
+    def size(self, sha: str) -> int:
+        """How many bytes the blob holds (0: there is none)."""
+        ...
+
 
 class BlobStore:
     """Immutable blobs named by their sha256, under $CREWGATE_HOME/blobs."""
@@ -53,7 +68,11 @@ class BlobStore:
         sha = sha256_of(data)
         target = self.path(sha)
         if target.exists() and sha256_of(target.read_bytes()) == sha:
-            return sha
+            try:
+                os.utime(target)  # stored again: a prune running now keeps it
+                return sha
+            except FileNotFoundError:
+                pass  # pruned between the check and now: stored anew below
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
             handle.write(data)
@@ -73,3 +92,25 @@ class BlobStore:
                 f"it was modified after it was stored in {self.root}"
             )
         return data
+
+    def size(self, sha: str) -> int:
+        try:
+            return self.path(sha).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def remove_unused(self, sha: str, stored_since: datetime.datetime) -> int:
+        """Move the file aside, then look at its time: a `put` that touched it before the move shows there (it
+        goes back); one after the move finds no file and writes a new copy. Either way no run loses its blob."""
+        target = self.path(sha)
+        aside = target.with_name(f".{sha}.pruning-{uuid.uuid4().hex}")
+        try:
+            os.rename(target, aside)
+        except FileNotFoundError:
+            return 0
+        found = aside.stat()
+        if found.st_mtime >= stored_since.timestamp():
+            os.replace(aside, target)  # the same bytes as any copy written meanwhile
+            return 0
+        aside.unlink()
+        return found.st_size

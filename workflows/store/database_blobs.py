@@ -7,10 +7,11 @@ server-side cursor and hashed as they arrive, so a 64 MB workspace is never one
 64 MB query parameter or result value, and never hex- or base64-encoded.
 """
 
+import datetime
 import hashlib
 from collections.abc import Iterator
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -32,7 +33,7 @@ class DatabaseBlobStore:
     def put(self, data: bytes) -> str:
         """Store `data` and return its sha256; a corrupt copy already there is replaced."""
         sha = hashlib.sha256(data).hexdigest()
-        if self._intact(sha):
+        if self._intact(sha) and self._touch(sha):
             return sha
         view = memoryview(data)
         try:
@@ -65,6 +66,31 @@ class DatabaseBlobStore:
         del pieces
         _verify(sha, digest.hexdigest(), len(data), expected)
         return data
+
+    def remove_unused(self, sha: str, stored_since: datetime.datetime) -> int:
+        """Delete the blob in one transaction if its row says it was last stored before `stored_since`."""
+        check_sha(sha)
+        with self.engine.begin() as db:
+            size = db.execute(
+                delete(blobs)
+                .where(blobs.c.sha256 == sha, blobs.c.created_at < stamp(stored_since))
+                .returning(blobs.c.size)
+            ).scalar()
+            if size is None:
+                return 0
+            db.execute(delete(blob_chunks).where(blob_chunks.c.sha256 == sha))
+        return int(size)
+
+    def size(self, sha: str) -> int:
+        check_sha(sha)
+        with self.engine.connect() as db:
+            return int(db.execute(select(blobs.c.size).where(blobs.c.sha256 == sha)).scalar() or 0)
+
+    def _touch(self, sha: str) -> bool:
+        """Mark an intact blob as stored again now (a prune running now keeps it); False if it just went."""
+        with self.engine.begin() as db:
+            touched = db.execute(update(blobs).where(blobs.c.sha256 == sha).values(created_at=stamp(self.clock())))
+        return bool(touched.rowcount)
 
     def _intact(self, sha: str) -> bool:
         """Is a whole, uncorrupted copy stored? Hashed chunk by chunk, never assembled."""

@@ -165,13 +165,24 @@ class Records:
                 )
 
     def finish_step(
-        self, run_id: str, step_id: str, attempt: int, status: str, output: str, usage: Mapping[str, object]
+        self,
+        run_id: str,
+        step_id: str,
+        attempt: int,
+        status: str,
+        output: str,
+        usage: Mapping[str, object],
+        snapshot: str | None = None,
     ) -> None:
+        """`snapshot`: the blob of the workspace the try left, so a prune knows every blob of the run."""
+        values: dict[str, object] = {"status": status, "output": output, "usage": json.dumps(usage)}
+        if snapshot is not None:
+            values["snapshot"] = snapshot
         with self.engine.begin() as db:
             db.execute(
                 update(steps)
                 .where(steps.c.run_id == run_id, steps.c.step_id == step_id, steps.c.attempt == attempt)
-                .values(status=status, output=output, usage=json.dumps(usage), finished_at=self.timestamp())
+                .values(**values, finished_at=self.timestamp())
             )
 
     def steps(self, run_id: str) -> list[StepRecord]:

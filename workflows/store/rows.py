@@ -47,6 +47,7 @@ class RunRecord:
     hosted_by: str | None  # the executor id of the `crewgate run` that runs it, if any
     model_override: str | None  # JSON text for runbook.models.ModelOverride.from_json
     runtime: str = "runc"  # the sandbox runtime it is pinned to (executors.runtimes)
+    pruned: dict[str, Json] | None = None  # when and what `runs prune` removed of it (store.retention)
 
     @classmethod
     def from_row(cls, row: RowMapping) -> "RunRecord":
@@ -71,6 +72,7 @@ class RunRecord:
             hosted_by=row["hosted_by"],
             model_override=row["model_override"],
             runtime=row["runtime"],
+            pruned=json.loads(row["pruned"]) if row["pruned"] else None,
         )
 
     @property

@@ -40,6 +40,7 @@ runs = Table(
     Column("hosted_by", String(128), nullable=True),  # the executor id of the `crewgate run` that runs it, if any
     Column("model_override", Text, nullable=True),  # JSON {"model", "params"}: `crewgate run --model`, if given
     Column("runtime", String(16), nullable=False, server_default="runc"),  # the sandbox runtime it is pinned to
+    Column("pruned", Text, nullable=True),  # JSON: when and what `runs prune` removed of it; NULL: nothing
 )
 
 steps = Table(
@@ -54,6 +55,7 @@ steps = Table(
     Column("usage", Text, nullable=False, default="{}"),  # JSON
     Column("started_at", String(40), nullable=False),
     Column("finished_at", String(40), nullable=True),
+    Column("snapshot", String(64), nullable=True),  # the blob of the workspace the try left (work steps)
 )
 
 trace = Table(
