@@ -228,4 +228,3 @@ def test_the_item_page_shows_the_story_line_numbers_and_folds_files(rounds: Roun
             browser.close()
     finally:
         kill(server)
-

@@ -144,7 +144,7 @@ def test_display_lines_split_on_newline_only(text: str, lines: list[str]) -> Non
 
 def test_hidden_characters_in_a_request_or_a_verdict_are_escaped_and_flagged_on_the_terminal() -> None:
     from workflows.cli._review_text import story_lines
-    from workflows.service.review_story import ItemStory, StepGlance
+    from workflows.service.story_views import ItemStory, StepGlance
 
     verdict = "approve\u2028+ approved = True"  # a model-written line separator: one line, flagged
     story = ItemStory(

@@ -10,7 +10,7 @@ import json
 import click
 
 from ..service.clusters import ClusterView
-from ..service.review_story import ItemStory
+from ..service.story_views import ItemStory
 from ..service.views import ReviewView
 from ..visible import display_lines, visible
 from ._display import one_line, quoted

@@ -14,21 +14,21 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.engine import Engine
 
-from agents import ChatModel
 from agents.telemetry import Telemetry, open_telemetry
-from executors import DockerSandbox, LocalSandbox, SandboxLimits
-from executors.environment import Build
-from executors.protocol import Sandbox
 
 from ..clock import Clock, DatabaseClock, wall_clock
 from ..errors import RunError, StoreCorrupt
-from ..runbook.models import ModelOverride
 from ..store.blobs import Blobs, BlobStore
 from ..store.database import Store, crewgate_home
 from ..store.database_blobs import DatabaseBlobStore
 from ..store.records import Records
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: a read command (`runs list`) opens services and never needs them
+    from agents import ChatModel
+    from executors import SandboxLimits
+    from executors.environment import Build
+    from executors.protocol import Sandbox
+
     from ..runbook.loader import LoadedRunbook
 
 log = logging.getLogger("crewgate.runs")
@@ -46,11 +46,11 @@ class Sandboxes(Protocol):
         or the runtime missing)."""
         ...
 
-    def environment(self, build: Build, say: Callable[[str], None]) -> str:
+    def environment(self, build: "Build", say: Callable[[str], None]) -> str:
         """The id of the environment image `build` asks for: found here, or built now."""
         ...
 
-    def start(self, run_id: str, image: str | None, limits: SandboxLimits, runtime: str = "runc") -> Sandbox: ...
+    def start(self, run_id: str, image: str | None, limits: "SandboxLimits", runtime: str = "runc") -> "Sandbox": ...
 
     def reap(self, run_id: str) -> None: ...
 
@@ -74,14 +74,16 @@ class DockerSandboxes:
             raise SandboxUnavailable(f"sandbox image {image} is missing: run `crewgate sandbox build`")
         return found
 
-    def environment(self, build: Build, say: Callable[[str], None]) -> str:
+    def environment(self, build: "Build", say: Callable[[str], None]) -> str:
         from executors.engine import engine
         from executors.environment import build_environment
 
         with engine() as client:
             return build_environment(client, build, say)
 
-    def start(self, run_id: str, image: str | None, limits: SandboxLimits, runtime: str = "runc") -> Sandbox:
+    def start(self, run_id: str, image: str | None, limits: "SandboxLimits", runtime: str = "runc") -> "Sandbox":
+        from executors import DockerSandbox
+
         return DockerSandbox(image=image, limits=limits, labels={"crewgate.run": run_id}, runtime=runtime).start()
 
     def reap(self, run_id: str) -> None:
@@ -113,10 +115,12 @@ class LocalSandboxes:
     def pin(self, image: str, runtime: str = "runc") -> str:
         return "local (not isolated)"
 
-    def environment(self, build: Build, say: Callable[[str], None]) -> str:
+    def environment(self, build: "Build", say: Callable[[str], None]) -> str:
         raise RunError("sandbox.setup builds an image: it needs the Docker sandbox, not the local one")
 
-    def start(self, run_id: str, image: str | None, limits: SandboxLimits, runtime: str = "runc") -> Sandbox:
+    def start(self, run_id: str, image: str | None, limits: "SandboxLimits", runtime: str = "runc") -> "Sandbox":
+        from executors import LocalSandbox
+
         return LocalSandbox(limits=limits).start()  # no runtime: not isolated at all (tests, development)
 
     def reap(self, run_id: str) -> None:
@@ -138,7 +142,7 @@ class RunServices:
     records: Records
     blobs: Blobs
     sandboxes: Sandboxes = field(default_factory=DockerSandboxes)
-    model: ChatModel | None = None
+    model: "ChatModel | None" = None
     clock: Clock = wall_clock
     telemetry: Telemetry | None = None
     progress: Callable[[str], None] = field(default=lambda line: _to_stderr(line))
@@ -156,6 +160,8 @@ class RunServices:
     def runbook_as_run(self, run_id: str) -> "LoadedRunbook":
         """The pinned runbook as the run calls models: with its recorded `--model` override applied."""
         loaded = self.pinned_runbook(run_id)
+        from ..runbook.models import ModelOverride
+
         override = ModelOverride.from_json(self.records.run(run_id).model_override)
         return replace(loaded, runbook=override.apply(loaded.runbook)) if override else loaded
 
@@ -173,7 +179,7 @@ def open_blobs(engine: Engine, folder: Path, clock: Clock = wall_clock) -> Blobs
 
 
 def open_services(
-    url: str | None = None, sandboxes: Sandboxes | None = None, model: ChatModel | None = None
+    url: str | None = None, sandboxes: Sandboxes | None = None, model: "ChatModel | None" = None
 ) -> RunServices:
     """The services of this crewgate home (or of database `url`); time is the database's (clock.py)."""
     store = Store(url)
