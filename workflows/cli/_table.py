@@ -39,3 +39,10 @@ def _text(value: object) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_text(item) for item in value)
     return str(value)
+
+
+def next_page(cursor: str | None, command: str, limit: int | None, extra: str = "") -> None:
+    """Say, on standard error (a JSON page stays valid), the command that prints the next page, if any."""
+    if cursor is not None:
+        size = f" --limit {limit}" if limit is not None else ""
+        click.echo(f"more: {command}{extra}{size} --after {cursor}", err=True)

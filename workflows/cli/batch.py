@@ -12,7 +12,7 @@ from executors.errors import Exit
 from ..plain import json_object
 from ._output import emit_json, open_services
 from ._progress import reporter
-from ._table import echo_table
+from ._table import echo_table, next_page
 
 
 @click.group()
@@ -71,39 +71,44 @@ def start(
 
 @batch.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (id, runbook, status, counts, ...).")
-@click.option("--limit", default=50, show_default=True)
-def list_command(as_json: bool, limit: int) -> None:
-    """Recent batches, newest first, with counts by status."""
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="Batches on a page.")
+@click.option("--after", "cursor", metavar="CURSOR", help="The page after the one that printed this cursor.")
+def list_command(as_json: bool, limit: int, cursor: str | None) -> None:
+    """Batches, newest first, with counts by status, a page at a time."""
     from ..service.batches import list_batches
     from ..service.views import as_json as json_of
     from ._batch_progress import counts_text
 
-    items = list_batches(open_services(), limit)
+    page = list_batches(open_services(), limit, cursor)
+    items = page.items
     if as_json:
         emit_json(json_of(items))
-        return
-    if not items:
+    elif not items:
         click.echo("no batches yet: start one with `crewgate batch start RUNBOOK --inputs FILE`")
-    rows = [(item.id, item.status, item.runbook, item.created_at, counts_text(item.counts)) for item in items]
-    if rows:
+    else:
+        rows = [(item.id, item.status, item.runbook, item.created_at, counts_text(item.counts)) for item in items]
         echo_table(("BATCH", "STATUS", "RUNBOOK", "CREATED", "RUNS"), rows)
+    next_page(page.next_cursor, "crewgate batch list", limit if limit != 50 else None)
 
 
 @batch.command()
 @click.argument("batch_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the batch, its counts and every run as JSON.")
-def show(batch_id: str, as_json: bool) -> None:
-    """A batch: counts by status, and each run with its status, review and trace command."""
+@click.option("--json", "as_json", is_flag=True, help="Print the batch, its counts and a page of its runs as JSON.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="Runs on a page.")
+@click.option("--after", "cursor", metavar="CURSOR", help="The page of runs after the one that printed this cursor.")
+def show(batch_id: str, as_json: bool, limit: int, cursor: str | None) -> None:
+    """A batch: counts by status, and its runs (a page at a time) with their status, review and trace command."""
     from ..service.batches import show_batch
     from ..service.views import as_json as json_of
     from ._batch_progress import summary_lines
 
-    view = show_batch(open_services(), batch_id)
+    view = show_batch(open_services(), batch_id, limit, cursor)
     if as_json:
         emit_json(json_of(view))
-        return
-    click.echo("\n".join(summary_lines(view)))
-    click.echo(f"  trace of a run: crewgate runs trace RUN   (inputs from {view.source})")
+    else:
+        click.echo("\n".join(summary_lines(view)))
+        click.echo(f"  trace of a run: crewgate runs trace RUN   (inputs from {view.source})")
+    next_page(view.runs_cursor, f"crewgate batch show {batch_id}", limit if limit != 50 else None)
 
 
 @batch.command()

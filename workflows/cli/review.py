@@ -8,7 +8,7 @@ from executors.errors import BadInput, Exit
 
 from ._output import emit_json, open_services
 from ._progress import reporter
-from ._table import echo_table
+from ._table import echo_table, next_page
 from .review_clusters import cluster_command, clusters_command, decide_cluster_command
 
 
@@ -29,7 +29,8 @@ def review() -> None:
 @click.option("--runbook", default=None, metavar="NAME[@VERSION]", help="Only items of runs of this runbook.")
 @click.option("--requester", default=None, metavar="NAME", help="Only items of runs this person started.")
 @click.option("--newest", is_flag=True, help="Newest first within a status [default: oldest first].")
-@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many items [default: all].")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="Items on a page.")
+@click.option("--after", "cursor", metavar="CURSOR", help="The page after the one that printed this cursor.")
 @click.option("--offset", type=click.IntRange(0), default=0, show_default=True, help="Skip this many items first.")
 def list_command(
     as_json: bool,
@@ -38,10 +39,14 @@ def list_command(
     runbook: str | None,
     requester: str | None,
     newest: bool,
-    limit: int | None,
+    limit: int,
+    cursor: str | None,
     offset: int,
 ) -> None:
-    """Review items, pending first, each titled with its runbook and request, its size, target and batch."""
+    """Review items, pending first, each titled with its runbook and request, its size, target and batch.
+
+    A page at a time: the command that prints the next page is printed after each (on standard error).
+    """
     from ..service.batches import check_batch
     from ..service.reviews import review_queue
     from ..service.views import QueueQuery
@@ -50,20 +55,31 @@ def list_command(
     services = open_services()
     if batch is not None:
         check_batch(services, batch)  # an unknown batch is bad input, not an empty list
-    page = review_queue(services, QueueQuery(status, batch, runbook, requester, newest, limit, offset))
+    query = QueueQuery(status, batch, runbook, requester, newest, limit, offset, cursor=cursor)
+    page = review_queue(services, query)
     if as_json:
         emit_json(json_of(page.items))
-        return
-    if not page.items:
+    elif not page.items:
         click.echo("the review queue is empty" if not page.total else f"no items past the first {page.total}")
-        return
-    rows = [
-        (item.id, item.status, item.age, f"{item.runbook}: {item.title}", item.requester, item.size, item.batch or "")
-        for item in page.items
-    ]
-    echo_table(("ID", "STATUS", "AGE", "TITLE", "REQUESTER", "SIZE", "BATCH"), rows, right=("AGE",))
-    if len(page.items) < page.total:
-        click.echo(f"{offset + 1}-{offset + len(page.items)} of {page.total} items (--offset shows more)")
+    else:
+        rows = [
+            (
+                item.id,
+                item.status,
+                item.age,
+                f"{item.runbook}: {item.title}",
+                item.requester,
+                item.size,
+                item.batch or "",
+            )
+            for item in page.items
+        ]
+        echo_table(("ID", "STATUS", "AGE", "TITLE", "REQUESTER", "SIZE", "BATCH"), rows, right=("AGE",))
+        if len(page.items) < page.total:
+            click.echo(f"{len(page.items)} of {page.total_text} items on this page")
+    filters = [("--batch", batch), ("--status", status), ("--runbook", runbook), ("--requester", requester)]
+    extra = "".join(f" {flag} {value}" for flag, value in filters if value) + (" --newest" if newest else "")
+    next_page(page.next_cursor, "crewgate review list", limit if limit != 50 else None, extra)
 
 
 @review.command()

@@ -11,7 +11,7 @@ from ..visible import display_lines
 from ._display import one_line, quoted, terminal_safe
 from ._output import emit_json, open_services
 from ._progress import reporter
-from ._table import echo_table
+from ._table import echo_table, next_page
 
 
 @click.group()
@@ -21,23 +21,26 @@ def runs() -> None:
 
 @runs.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@click.option("--limit", default=50, show_default=True)
-def list_command(as_json: bool, limit: int) -> None:
-    """Recent runs, newest first."""
+@click.option("--limit", type=int, default=None, help="Runs on a page [default: 50, at most 1000].")
+@click.option("--after", "cursor", metavar="CURSOR", help="The page after the one that printed this cursor.")
+def list_command(as_json: bool, limit: int | None, cursor: str | None) -> None:
+    """Runs, newest first, a page at a time (the command for the next page is printed after each)."""
     from ..service.runs import list_runs
     from ..service.views import as_json as json_of
 
-    items = list_runs(open_services(), limit)
+    page = list_runs(open_services(), limit, cursor)
+    items = page.items
     if as_json:
         emit_json(json_of(items))
-        return
-    if not items:
-        click.echo("no runs yet: start one with `crewgate run RUNBOOK`")
-    rows = [
-        (item.id, item.status, item.runbook, item.requester, f"${item.cost_usd:.4f}", item.created_at) for item in items
-    ]
-    if rows:
+    elif not items:
+        click.echo("no runs yet: start one with `crewgate run RUNBOOK`" if cursor is None else "no more runs")
+    else:
+        rows = [
+            (item.id, item.status, item.runbook, item.requester, f"${item.cost_usd:.4f}", item.created_at)
+            for item in items
+        ]
         echo_table(("RUN", "STATUS", "RUNBOOK", "REQUESTER", "COST", "CREATED"), rows, right=("COST",))
+    next_page(page.next_cursor, "crewgate runs list", limit)
 
 
 @runs.command()

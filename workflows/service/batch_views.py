@@ -42,6 +42,7 @@ class BatchView:
     created_at: str
     total: int
     counts: dict[str, int]
-    runs: tuple[BatchRunView, ...] = ()
+    runs: tuple[BatchRunView, ...] = ()  # `show`: a page of its runs, in the order of its inputs file
     cost_usd: float = 0.0  # every run's model calls (litellm's prices)
     unpriced_calls: int = 0  # calls litellm had no price for: cost_usd is then a lower bound
+    runs_cursor: str | None = None  # `show`: the cursor of the next page of its runs; None after the last

@@ -7,17 +7,18 @@ worker (or `batch start` itself) runs at most the batch's concurrency of them
 at once, and a run waiting at its gate frees its slot.
 """
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import BadInput
-from ..runbook.batch_file import read_batch_file
-from ..store.batches import Batches, tally
-from ..store.costs import Cost, costs_of_runs, total_of
+from ..store.batches import Batches, tally_counts
+from ..store.costs import Cost, costs_of_batches, costs_of_runs
+from ..store.cursors import Page, page_size
 from ..store.records import TERMINAL
 from ..store.rows import BatchRecord
 from .batch_views import BatchRunView, BatchView, StartedBatch
-from .review_story import masked_inputs
+from .story_views import masked_inputs
 
 if TYPE_CHECKING:
     from ..runs.services import RunServices
@@ -36,6 +37,7 @@ def start_batch(
     Every row is checked and every run prepared (its repository snapshotted) before the
     batch and its runs are recorded together, in one transaction: all of them, or none.
     """
+    from ..runbook.batch_file import read_batch_file
     from ..runs.create import prepare_batch
     from ..runs.tools import check_servers_start
     from ..store.batches import insert_batch
@@ -54,16 +56,42 @@ def start_batch(
     return StartedBatch(batch.id, loaded.ref, loaded.sha256, concurrency, tuple(run.id for run in batch.runs))
 
 
-def list_batches(services: "RunServices", limit: int = 50) -> list[BatchView]:
-    engine = services.store.engine
-    batches = Batches(engine)
-    return [_view(batches, row, with_runs=False) for row in batches.recent(limit)]
+def list_batches(services: "RunServices", limit: int | None = None, cursor: str | None = None) -> Page[BatchView]:
+    """A page of batches, newest first, each with its runs counted by status and its cost (no runs listed)."""
+    batches = Batches(services.store.engine)
+    found = batches.recent(page_size(limit), cursor)
+    ids = [row.id for row in found.items]
+    statuses, costs = batches.statuses(ids), costs_of_batches(services.store.engine, ids)
+    views = [_view(row, statuses[row.id], costs.get(row.id, Cost())) for row in found.items]
+    return Page(views, found.next_cursor)
 
 
-def show_batch(services: "RunServices", batch_id: str) -> BatchView:
-    engine = services.store.engine
-    batches = Batches(engine)
-    return _view(batches, batches.get(batch_id), with_runs=True)
+def show_batch(
+    services: "RunServices", batch_id: str, limit: int | None = None, cursor: str | None = None
+) -> BatchView:
+    """A batch with a page of its runs, in the order of its inputs file (`runs_cursor` continues them)."""
+    batches = Batches(services.store.engine)
+    row = batches.get(batch_id)
+    statuses = batches.statuses([batch_id])[batch_id]
+    view = _view(row, statuses, costs_of_batches(services.store.engine, [batch_id]).get(batch_id, Cost()))
+    page = batches.runs_page(batch_id, page_size(limit), cursor)
+    before = batches.position(batch_id, page.items[0]) if cursor is not None and page.items else 0
+    costs = costs_of_runs(services.store.engine, (member.id for member in page.items))
+    runs = tuple(
+        BatchRunView(
+            run=member.id,
+            position=before + index,
+            status=member.status,
+            message=member.message,
+            review=member.review,
+            review_status=member.review_status,
+            trace=f"crewgate runs trace {member.id}",
+            cost_usd=costs.get(member.id, Cost()).cost_usd,
+            inputs=masked_inputs(member.inputs),
+        )
+        for index, member in enumerate(page.items, start=1)
+    )
+    return replace(view, runs=runs, runs_cursor=page.next_cursor)
 
 
 def check_batch(services: "RunServices", batch_id: str) -> None:
@@ -74,7 +102,7 @@ def check_batch(services: "RunServices", batch_id: str) -> None:
 
 def batch_counts(services: "RunServices", batch_id: str) -> dict[str, int]:
     """The batch's runs counted by status (done, waiting, failed, cancelled, running, queued): its live progress."""
-    return tally([run.status for run in Batches(services.store.engine).runs(batch_id)])
+    return tally_counts(Batches(services.store.engine).statuses([batch_id])[batch_id])
 
 
 def cancel_batch(services: "RunServices", batch_id: str) -> BatchView:
@@ -86,28 +114,12 @@ def cancel_batch(services: "RunServices", batch_id: str) -> BatchView:
     batches.set_status(batch_id, "cancelled")
     unfinished = [run.id for run in batches.runs(batch_id) if run.status not in TERMINAL]
     cancel_runs(services, unfinished, f"cancelled with batch {batch_id}")
-    return _view(batches, batch, with_runs=True)
+    return show_batch(services, batch.id)
 
 
-def _view(batches: Batches, row: BatchRecord, with_runs: bool) -> BatchView:
-    members = batches.runs(row.id)
-    costs = costs_of_runs(batches.engine, (member.id for member in members))
-    total = total_of(costs.values())
-    runs = tuple(
-        BatchRunView(
-            run=member.id,
-            position=index,
-            status=member.status,
-            message=member.message,
-            review=member.review,
-            review_status=member.review_status,
-            trace=f"crewgate runs trace {member.id}",
-            cost_usd=costs.get(member.id, Cost()).cost_usd,
-            inputs=masked_inputs(member.inputs),
-        )
-        for index, member in enumerate(members, start=1)
-    )
-    ended = all(member.status in TERMINAL for member in members)
+def _view(row: BatchRecord, statuses: dict[str, int], cost: Cost) -> BatchView:
+    """A batch from its row, its runs counted by status and its cost (its runs are listed by `show_batch`)."""
+    ended = all(status in TERMINAL for status in statuses)
     return BatchView(
         id=row.id,
         runbook=f"{row.runbook}@{row.version}",
@@ -116,9 +128,8 @@ def _view(batches: Batches, row: BatchRecord, with_runs: bool) -> BatchView:
         source=row.source,
         requester=row.requester,
         created_at=row.created_at,
-        total=len(members),
-        counts=tally([member.status for member in members]),
-        runs=runs if with_runs else (),
-        cost_usd=total.cost_usd,
-        unpriced_calls=total.unpriced_calls,
+        total=sum(statuses.values()),
+        counts=tally_counts(statuses),
+        cost_usd=cost.cost_usd,
+        unpriced_calls=cost.unpriced_calls,
     )

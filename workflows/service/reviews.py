@@ -20,8 +20,9 @@ from ..store.records import parse_time
 from ..store.rows import QueueRecord
 from ..visible import display_lines
 from ..webhooks import review_decided
-from .review_story import item_story, masked_inputs, target_words
+from .review_story import item_story, target_words
 from .review_view import DIFF_LIMIT, review_view
+from .story_views import masked_inputs
 from .views import DecisionResult, QueuePage, ReviewPage, ReviewSummary, ReviewView
 
 if TYPE_CHECKING:
@@ -53,9 +54,10 @@ def review_queue(services: "RunServices", query: QueueQuery, now: datetime.datet
     """One page of the queue (README: "The review queue"), with how many items match in all."""
     records = services.records
     now = now or records.clock()
-    found, total = queue_page(records.engine, query)
+    found = queue_page(records.engine, query)
     books: dict[str, Runbook | str] = {}  # a page's items come from few runbook versions: each is loaded once
-    return QueuePage(tuple(_summary(services, books, found_item, now) for found_item in found), total, query)
+    items = tuple(_summary(services, books, found_item, now) for found_item in found.rows)
+    return QueuePage(items, found.total, query, found.next_cursor, found.total_capped)
 
 
 def _summary(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from ..errors import RunError
 from ..plain import Event
 from ..store.costs import Cost, costs_of_runs, run_costs
+from ..store.cursors import Page, page_size
 from ..store.records import TERMINAL as TERMINAL  # the statuses of an ended run, for a page that stops polling
 from ..store.rows import ReviewRecord, RunRecord, StepRecord
 from ..store.tool_calls import list_tool_calls
@@ -27,22 +28,25 @@ Report = Callable[[Event], None]
 HOST_STOP_S = 3.0  # how long `runs cancel` waits for a running run's host to stop it before removing its containers
 
 
-def list_runs(services: "RunServices", limit: int = 50) -> list[RunSummary]:
-    """The most recent runs, newest first."""
+def list_runs(services: "RunServices", limit: int | None = None, cursor: str | None = None) -> Page[RunSummary]:
+    """A page of runs, newest first (DEFAULT_PAGE of them unless `limit` says), after `cursor` if given."""
     records = services.records
-    found = records.list_runs(limit)
-    costs = costs_of_runs(records.engine, (r.id for r in found))
-    return [
-        RunSummary(
-            r.id,
-            f"{r.runbook}@{r.version}",
-            r.status,
-            r.requester,
-            r.created_at,
-            costs.get(r.id, Cost()).cost_usd,
-        )
-        for r in found
-    ]
+    found = records.list_runs(page_size(limit), cursor)
+    costs = costs_of_runs(records.engine, (r.id for r in found.items))
+    return Page(
+        [
+            RunSummary(
+                r.id,
+                f"{r.runbook}@{r.version}",
+                r.status,
+                r.requester,
+                r.created_at,
+                costs.get(r.id, Cost()).cost_usd,
+            )
+            for r in found.items
+        ],
+        found.next_cursor,
+    )
 
 
 def show_run(services: "RunServices", run_id: str) -> RunView:

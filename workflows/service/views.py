@@ -11,9 +11,10 @@ from ..artifacts.artifact import Change
 from ..durations import seconds_text
 from ..plain import Json, JsonObject, plain
 from ..store.costs import cost_text as cost_text
+from ..store.cursors import Page as Page  # one page of a long list and the cursor of the next (store/cursors.py)
 from ..store.queue import QueueQuery as QueueQuery  # the queue's filters, order and page (surfaces build one)
 from ..store.records import Decision, parse_time
-from .review_story import ItemStory, masked_inputs
+from .story_views import ItemStory, masked_inputs
 
 
 def as_json(value: object) -> Json:
@@ -167,6 +168,13 @@ class QueuePage:
     items: tuple[ReviewSummary, ...]
     total: int
     query: QueueQuery
+    next_cursor: str | None = None  # the next page's cursor (QueueQuery.cursor); None on the last page
+    total_capped: bool = False  # decided items are counted up to 10,000: `total` is then a lower bound
+
+    @property
+    def total_text(self) -> str:
+        """How many items match, in words: "1,234", or "10,001+" past the count's cap."""
+        return f"{self.total:,}{'+' if self.total_capped else ''}"
 
 
 @dataclass(frozen=True)

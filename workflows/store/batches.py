@@ -2,10 +2,11 @@
 
 import json
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import NotFound
+from .cursors import DEFAULT_PAGE, Page, after, decode_cursor, page_of
 from .records import insert_run
 from .rows import BatchRecord, BatchRunRecord, NewBatch
 from .tables import batches, reviews, runs
@@ -27,28 +28,52 @@ class Batches:
             raise NotFound(f"no batch {batch_id!r}: see `crewgate batch list`")
         return BatchRecord.from_row(row)
 
-    def recent(self, limit: int = 50) -> list[BatchRecord]:
+    def recent(self, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> Page[BatchRecord]:
+        """A page of batches, newest first, after `cursor` if given (store/cursors.py)."""
+        query = select(batches).order_by(batches.c.created_at.desc(), batches.c.id.desc()).limit(limit + 1)
+        if cursor is not None:
+            key = decode_cursor(cursor, (str, str))
+            query = query.where(after(batches.c.created_at, batches.c.id, key, newest_first=True))
         with self.engine.connect() as db:
-            rows = db.execute(select(batches).order_by(batches.c.created_at.desc()).limit(limit)).mappings().all()
-        return [BatchRecord.from_row(row) for row in rows]
+            found = [BatchRecord.from_row(row) for row in db.execute(query).mappings()]
+        return page_of(found, limit, lambda batch: (batch.created_at, batch.id))
+
+    def statuses(self, batch_ids: list[str]) -> dict[str, dict[str, int]]:
+        """For each batch, its runs counted by run status, counted by the database (a batch may hold 10,000)."""
+        if not batch_ids:
+            return {}
+        query = (
+            select(runs.c.batch_id, runs.c.status, func.count())
+            .where(runs.c.batch_id.in_(sorted(set(batch_ids))))
+            .group_by(runs.c.batch_id, runs.c.status)
+        )
+        found: dict[str, dict[str, int]] = {batch_id: {} for batch_id in batch_ids}
+        with self.engine.connect() as db:
+            for batch_id, status, count in db.execute(query):
+                found[str(batch_id)][str(status)] = int(count)
+        return found
 
     def set_status(self, batch_id: str, status: str) -> None:
         with self.engine.begin() as db:
             db.execute(update(batches).where(batches.c.id == batch_id).values(status=status))
 
-    def runs(self, batch_id: str) -> list[BatchRunRecord]:
-        """The batch's runs in the order of its file, each with its newest review (id and status) if any."""
+    def runs(self, batch_id: str, limit: int | None = None, cursor: str | None = None) -> list[BatchRunRecord]:
+        """The batch's runs in the order of its file (all, or `limit` after `cursor`: see `runs_page`), each
+        with its newest review (id and status) if any."""
+        query = (
+            select(runs.c.id, runs.c.status, runs.c.message, runs.c.inputs, runs.c.created_at)
+            .where(runs.c.batch_id == batch_id)
+            .order_by(runs.c.created_at, runs.c.id)
+        )
+        if cursor is not None:
+            query = query.where(after(runs.c.created_at, runs.c.id, decode_cursor(cursor, (str, str)), False))
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as db:
-            rows = db.execute(
-                select(runs.c.id, runs.c.status, runs.c.message, runs.c.inputs, runs.c.created_at)
-                .where(runs.c.batch_id == batch_id)
-                .order_by(runs.c.created_at, runs.c.id)
-            ).mappings()
-            found = list(rows)
+            found = list(db.execute(query).mappings())
             opened = db.execute(
                 select(reviews.c.run_id, reviews.c.id, reviews.c.status, reviews.c.created_at)
-                .join(runs, runs.c.id == reviews.c.run_id)
-                .where(runs.c.batch_id == batch_id)
+                .where(reviews.c.run_id.in_([row["id"] for row in found]))
                 .order_by(reviews.c.created_at)
             ).mappings()
             newest = {row["run_id"]: row for row in opened}
@@ -64,6 +89,18 @@ class Batches:
             )
             for row in found
         ]
+
+    def runs_page(self, batch_id: str, limit: int, cursor: str | None = None) -> Page[BatchRunRecord]:
+        """A page of the batch's runs, in the order of its file, after `cursor` if given."""
+        found = self.runs(batch_id, limit + 1, cursor)
+        return page_of(found, limit, lambda run: (run.created_at, run.id))
+
+    def position(self, batch_id: str, run: BatchRunRecord) -> int:
+        """How many of the batch's runs come before `run` in the order of its file (read from the index)."""
+        earlier = after(runs.c.created_at, runs.c.id, (run.created_at, run.id), newest_first=True)
+        query = select(func.count()).select_from(runs).where(runs.c.batch_id == batch_id, earlier)
+        with self.engine.connect() as db:
+            return int(db.execute(query).scalar() or 0)
 
     def concurrency(self, batch_ids: set[str]) -> dict[str, int]:
         if not batch_ids:
@@ -83,12 +120,17 @@ def insert_batch(db: Connection, batch: NewBatch, at: str) -> None:
 
 def tally(statuses: list[str]) -> dict[str, int]:
     """Counts by what a person cares about: done, waiting for review, failed, cancelled, running, queued."""
+    return tally_counts({status: statuses.count(status) for status in set(statuses)})
+
+
+def tally_counts(by_status: dict[str, int]) -> dict[str, int]:
+    """`tally` of runs already counted by their status."""
     counts = dict.fromkeys(("done", "waiting", "failed", "cancelled", "running", "queued"), 0)
-    for status in statuses:
+    for status, count in by_status.items():
         if status in DONE:
-            counts["done"] += 1
+            counts["done"] += count
         elif status in FAILED:
-            counts["failed"] += 1
+            counts["failed"] += count
         elif status in counts:
-            counts[status] += 1
+            counts[status] += count
     return counts

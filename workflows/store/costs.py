@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Connection, Engine
 
-from .tables import model_calls
+from .tables import model_calls, runs
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,18 @@ def costs_of_runs(engine: Engine, run_ids: Iterable[str]) -> dict[str, Cost]:
         return {}
     with engine.connect() as db:
         return _grouped(db, model_calls.c.run_id, model_calls.c.run_id.in_(wanted))
+
+
+def costs_of_batches(engine: Engine, batch_ids: Iterable[str]) -> dict[str, Cost]:
+    """Each batch's total over all its runs, summed by the database (batches without calls are left out)."""
+    wanted = sorted(set(batch_ids))
+    if not wanted:
+        return {}
+    joined = model_calls.join(runs, runs.c.id == model_calls.c.run_id)
+    query = select(runs.c.batch_id, *_SUMS).select_from(joined).where(runs.c.batch_id.in_(wanted))
+    with engine.connect() as db:
+        rows = db.execute(query.group_by(runs.c.batch_id))
+        return {str(row[0]): Cost(float(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in rows}
 
 
 def total_of(costs: Iterable[Cost]) -> Cost:

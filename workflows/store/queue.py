@@ -1,20 +1,26 @@
 """The review queue as the database reads it: filtered, ordered and one page at a time.
 
-A queue of 10,000 pending items is read a page at a time (LIMIT/OFFSET over the
-`(status, created_at)` index) and counted in the same query's filters, so a page
-costs the same however long the queue is. Evidence is never read here.
+Pending items come first, then the others, each part oldest (or newest) first. The
+two parts are read as two ranges of an index, not sorted: the pending items from
+`(status, created_at, id)`, the rest from `(created_at, id)`; a page continues after
+a cursor (rank, time, id) naming its last row (store/cursors.py), so a page costs
+the same however deep it is and however long the queue. Each part is counted in
+the same filters, and an `offset` (pages by number) is mapped onto the parts.
+Evidence is never read here.
 """
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, select, tuple_
-from sqlalchemy.engine import Engine
+from sqlalchemy import UnaryExpression, and_, func, or_, select, tuple_
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 
 from .clusters import clustered
+from .cursors import after, decode_cursor, encode_cursor
 from .rows import QueueRecord
 from .tables import reviews, runs
 
+COUNT_CAP = 10_000  # decided items counted at most (and then shown as "10,000+")
 MAX_ROW = 2**62  # an offset or limit past any queue (the database's integers are 64-bit; a page number is not)
 
 
@@ -30,12 +36,52 @@ class QueueQuery:
     limit: int | None = None  # None: every item
     offset: int = 0
     without_clusters: bool = False  # leave out pending items of a batch's clusters (the web shows each once)
+    cursor: str | None = None  # continue after the page that gave this cursor (offset is then not used)
 
 
-def queue_page(engine: Engine, query: QueueQuery) -> tuple[list[QueueRecord], int]:
+@dataclass(frozen=True)
+class QueueRows:
+    """A page of the queue as read: its rows, how many items match in all, the next page's cursor (or None)."""
+
+    rows: list[QueueRecord]
+    total: int
+    next_cursor: str | None
+    total_capped: bool = False  # more than COUNT_CAP decided items match: `total` counts COUNT_CAP + 1 of them
+
+
+def queue_page(engine: Engine, query: QueueQuery) -> QueueRows:
     """One page of the queue and how many items match the filters in all."""
+    parts = [query.status] if query.status else ["pending", None]  # None: every status but pending
+    size = MAX_ROW if query.limit is None else min(max(query.limit, 0), MAX_ROW)
+    start, key, skip = 0, None, min(max(query.offset, 0), MAX_ROW)
+    if query.cursor is not None:
+        rank, moment, last = decode_cursor(query.cursor, (int, str, str))
+        start, key, skip = min(max(int(rank), 0), len(parts) - 1), (str(moment), str(last)), 0
+    found: list[tuple[int, QueueRecord]] = []
+    with engine.connect() as db:
+        counts = [_count(db, query, status) for status in parts]
+        for rank in range(start, len(parts)):
+            if skip >= counts[rank] and key is None:
+                skip -= counts[rank]
+                continue
+            wanted = size + 1 - len(found)
+            if wanted <= 0:
+                break
+            statement = _filtered(_columns(), query, parts[rank])
+            if key is not None and rank == start:
+                statement = statement.where(after(reviews.c.created_at, reviews.c.id, key, query.newest_first))
+            ordered = statement.order_by(*_order(query.newest_first)).offset(skip).limit(wanted)
+            found += [(rank, QueueRecord.from_row(row)) for row in db.execute(ordered).mappings()]
+            skip = 0
+    shown = found[:size]
+    more = len(found) > size and shown
+    cursor = encode_cursor(shown[-1][0], shown[-1][1].created_at, shown[-1][1].id) if more else None
+    return QueueRows([row for _, row in shown], sum(counts), cursor, any(count > COUNT_CAP for count in counts))
+
+
+def _columns() -> Select:  # type: ignore[type-arg]
     item = reviews.c
-    columns = select(
+    return select(
         item.id,
         item.run_id,
         runs.c.runbook,
@@ -53,22 +99,31 @@ def queue_page(engine: Engine, query: QueueQuery) -> tuple[list[QueueRecord], in
         item.paths,
         item.change_key,
     ).join(runs, runs.c.id == item.run_id)
-    filtered = _filtered(columns, query)
-    counted = _filtered(select(func.count()).select_from(reviews.join(runs, runs.c.id == item.run_id)), query)
-    waiting_first = case((item.status == "pending", 0), else_=1)
-    newest = item.created_at.desc() if query.newest_first else item.created_at
-    ordered = filtered.order_by(waiting_first, newest, item.id).offset(min(max(query.offset, 0), MAX_ROW))
-    if query.limit is not None:
-        ordered = ordered.limit(min(max(query.limit, 0), MAX_ROW))
-    with engine.connect() as db:
-        total = int(db.execute(counted).scalar() or 0)
-        return [QueueRecord.from_row(row) for row in db.execute(ordered).mappings()], total
 
 
-def _filtered(statement: Select, query: QueueQuery) -> Select:  # type: ignore[type-arg]
+def _count(db: Connection, query: QueueQuery, status: str | None) -> int:
+    """How many items of `status` match: exactly for pending ones (an index range), and up to COUNT_CAP + 1 for
+    the others (decided items only grow: counting 100,000 of them on every page would cost the page)."""
+    matching = _filtered(select(reviews.c.id).join(runs, runs.c.id == reviews.c.run_id), query, status)
+    if status is None:  # every status but pending, as two ranges of the status index (`!=` would scan the table)
+        item = reviews.c
+        matching = matching.where(or_(item.status < "pending", item.status > "pending"))
+    if status != "pending":
+        matching = matching.limit(COUNT_CAP + 1)
+    return int(db.execute(select(func.count()).select_from(matching.subquery())).scalar() or 0)
+
+
+def _order(newest_first: bool) -> tuple[UnaryExpression[str], UnaryExpression[str]]:
     item = reviews.c
-    if query.status:
-        statement = statement.where(item.status == query.status)
+    if newest_first:
+        return item.created_at.desc(), item.id.desc()
+    return item.created_at.asc(), item.id.asc()
+
+
+def _filtered(statement: Select, query: QueueQuery, status: str | None) -> Select:  # type: ignore[type-arg]
+    """`statement` under the query's filters, for items of `status` (None: of every status but pending)."""
+    item = reviews.c
+    statement = statement.where(item.status == status if status else item.status != "pending")
     if query.batch:
         statement = statement.where(runs.c.batch_id == query.batch)
     if query.requester:

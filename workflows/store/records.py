@@ -19,6 +19,7 @@ from ..clock import Clock, database_time, stamp, wall_clock
 from ..errors import GateError, GateForbidden, NotFound
 from ..identity import fold, person_key
 from ..plain import json_list
+from .cursors import DEFAULT_PAGE, Page, after, decode_cursor, page_of
 from .rows import NewRun, PromotionRecord, ReviewRecord, RunRecord, StepRecord, TraceRecord
 from .tables import decisions, promotions, reviews, runs, steps, trace
 
@@ -69,10 +70,14 @@ class Records:
             raise NotFound(f"no run {run_id!r}: see `crewgate runs list`")
         return RunRecord.from_row(row)
 
-    def list_runs(self, limit: int = 50) -> list[RunRecord]:
+    def list_runs(self, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> Page[RunRecord]:
+        """A page of runs, newest first, from the start or after `cursor` (store/cursors.py)."""
+        query = select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit + 1)
+        if cursor is not None:
+            query = query.where(after(runs.c.created_at, runs.c.id, decode_cursor(cursor, (str, str)), True))
         with self.engine.connect() as db:
-            rows = db.execute(select(runs).order_by(runs.c.created_at.desc()).limit(limit)).mappings().all()
-        return [RunRecord.from_row(row) for row in rows]
+            found = [RunRecord.from_row(row) for row in db.execute(query).mappings()]
+        return page_of(found, limit, lambda run: (run.created_at, run.id))
 
     def active_runs(self) -> list[RunRecord]:
         """Every run that has not ended, oldest first."""

@@ -41,6 +41,8 @@ runs = Table(
     Column("model_override", Text, nullable=True),  # JSON {"model", "params"}: `crewgate run --model`, if given
     Column("runtime", String(16), nullable=False, server_default="runc"),  # the sandbox runtime it is pinned to
     Column("pruned", Text, nullable=True),  # JSON: when and what `runs prune` removed of it; NULL: nothing
+    Index("ix_crewgate_runs_created", "created_at", "id"),  # the run list, a page at a time (store/cursors.py)
+    Index("ix_crewgate_runs_batch_created", "batch_id", "created_at", "id"),  # a batch's runs, in order
 )
 
 steps = Table(
@@ -89,7 +91,8 @@ reviews = Table(
     Column("lines_removed", Integer, nullable=True),
     Column("paths", Integer, nullable=True),
     Column("change_key", String(64), nullable=True),  # artifacts.change_key: equal keys form a batch's cluster
-    Index("ix_crewgate_reviews_status_created", "status", "created_at"),
+    Index("ix_crewgate_reviews_status_created", "status", "created_at", "id"),
+    Index("ix_crewgate_reviews_created", "created_at", "id"),
 )
 
 decisions = Table(
@@ -116,6 +119,7 @@ promotions = Table(
     Column("ref", Text, nullable=True),
     Column("status", String(16), nullable=False),  # started, done
     Column("created_at", String(40), nullable=False),
+    Index("ix_crewgate_promotions_run", "run_id"),
 )
 
 model_calls = Table(
@@ -174,6 +178,7 @@ batches = Table(
     Column("requester", String(128), nullable=False),
     Column("status", String(16), nullable=False),  # open, cancelled
     Column("created_at", String(40), nullable=False),
+    Index("ix_crewgate_batches_created", "created_at", "id"),
 )
 
 schedules = Table(

@@ -9,7 +9,7 @@ another artifact's sha256), 422 for a malformed request.
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from litestar import Request, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
@@ -18,8 +18,18 @@ from msgspec import Meta
 from ..service.accounts import UserView
 from ..service.reviews import MAX_MESSAGE
 from ..service.runbooks import REF_PATTERN
-from ..service.views import DecisionResult, ReviewSummary, ReviewView, RunSummary, RunView, StartedRun, TraceEntry
+from ..service.views import (
+    DecisionResult,
+    Page,
+    ReviewSummary,
+    ReviewView,
+    RunSummary,
+    RunView,
+    StartedRun,
+    TraceEntry,
+)
 from .auth import bearer_user, require
+from .paging import PAGE_HEADERS, paged
 
 if TYPE_CHECKING:  # the services are built at the edge (crewgate serve) and handed in
     from ..service.run_services import RunServices
@@ -82,7 +92,7 @@ def token_user(request: Request) -> UserView:
     return bearer_user(request, services_of_api(request))
 
 
-@get("/reviews", sync_to_thread=True, responses=refusals())
+@get("/reviews", sync_to_thread=True, responses=refusals(), response_headers=PAGE_HEADERS)
 def list_review_items(
     request: Request,
     user: UserView,
@@ -91,17 +101,20 @@ def list_review_items(
     runbook: str | None = None,
     requester: str | None = None,
     order: Literal["oldest", "newest"] = "oldest",
-    limit: Annotated[int | None, Parameter(ge=1, le=1000)] = None,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
+    after: Annotated[str | None, Parameter(max_length=400)] = None,
     offset: Annotated[int, Parameter(ge=0, le=2**62)] = 0,
-) -> list[ReviewSummary]:
+) -> Response[list[ReviewSummary]]:
     """Review items, pending first (oldest or newest first within a status), filtered by status, batch,
-    runbook (NAME or NAME@VERSION) and requester; `limit` and `offset` page through a long queue."""
+    runbook (NAME or NAME@VERSION) and requester, `limit` to a page; the next page is in the `Link` header
+    (`after` = its cursor). `offset` skips items instead (pages by number; a deep one reads what it skips)."""
     from ..service.reviews import review_queue
     from ..service.views import QueueQuery
 
     require(user, "read")
-    query = QueueQuery(status, batch, runbook, requester, order == "newest", limit, offset)
-    return list(review_queue(services_of_api(request), query).items)
+    query = QueueQuery(status, batch, runbook, requester, order == "newest", limit, offset, cursor=after)
+    found = review_queue(services_of_api(request), query)
+    return paged(request, Page(list(found.items), found.next_cursor))
 
 
 @get("/reviews/{review_id:str}", sync_to_thread=True, responses=refusals(404))
@@ -123,13 +136,18 @@ def decide_review_item(request: Request, user: UserView, review_id: str, data: D
     return decide(services_of_api(request), review_id, user.name, data.decision, data.message, data.sha256, data.step)
 
 
-@get("/runs", sync_to_thread=True, responses=refusals())
-def list_run_items(request: Request, user: UserView, limit: int = 50) -> list[RunSummary]:
-    """Recent runs, newest first."""
+@get("/runs", sync_to_thread=True, responses=refusals(), response_headers=PAGE_HEADERS)
+def list_run_items(
+    request: Request,
+    user: UserView,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
+    after: Annotated[str | None, Parameter(max_length=400)] = None,
+) -> Response[list[RunSummary]]:
+    """Runs, newest first, `limit` to a page; the next page is in the `Link` header (`after` = its cursor)."""
     from ..service.runs import list_runs
 
     require(user, "read")
-    return list_runs(services_of_api(request), max(1, min(limit, 1000)))
+    return paged(request, list_runs(services_of_api(request), limit, after))
 
 
 @get("/runs/{run_id:str}", sync_to_thread=True, responses=refusals(404))

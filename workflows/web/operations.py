@@ -10,8 +10,9 @@ the CSRF token; every action is checked against the user's role here, not in the
 from typing import Annotated
 from urllib.parse import quote
 
-from litestar import Request, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
+from litestar.params import Parameter
 from litestar.response import Redirect, Template
 
 from ..service.accounts import UserView
@@ -20,6 +21,7 @@ from ..service.schedule_views import ScheduleView
 from .api import refusals, services_of_api, token_user
 from .auth import require
 from .pages import FORM, render_page, services_of, session_user
+from .paging import PAGE_HEADERS, next_address, paged
 
 
 @get("/schedules", sync_to_thread=True)
@@ -60,18 +62,23 @@ def schedule_action(
 
 
 @get("/batches", sync_to_thread=True)
-def batches_page(request: Request, user: UserView) -> Template:
+def batches_page(request: Request, user: UserView, after: str | None = None) -> Template:
     from ..service.batches import list_batches
 
-    return render_page("batches.html", user, batches=list_batches(services_of(request), 200))
+    page = list_batches(services_of(request), 100, after)
+    older = next_address(request, page.next_cursor) if page.next_cursor else None
+    return render_page("batches.html", user, batches=page.items, older=older, paged=after is not None)
 
 
 @get("/batches/{batch_id:str}", sync_to_thread=True)
-def batch_page(request: Request, user: UserView, batch_id: str, done: str = "") -> Template:
+def batch_page(request: Request, user: UserView, batch_id: str, done: str = "", after: str | None = None) -> Template:
     from ..service.batches import show_batch
 
-    view = show_batch(services_of(request), batch_id)
-    return render_page("batch.html", user, batch=view, notice="Cancelled." if done else "")
+    view = show_batch(services_of(request), batch_id, 100, after)
+    more = next_address(request, view.runs_cursor, keep=()) if view.runs_cursor else None
+    return render_page(
+        "batch.html", user, batch=view, notice="Cancelled." if done else "", more=more, paged=bool(after)
+    )
 
 
 @post("/batches/{batch_id:str}/cancel", sync_to_thread=True, status_code=303)
@@ -111,22 +118,34 @@ def show_schedule_item(request: Request, user: UserView, name: str) -> ScheduleV
     return show_schedule(services_of_api(request), name, recent=30)
 
 
-@get("/batches", sync_to_thread=True, responses=refusals())
-def list_batch_items(request: Request, user: UserView) -> list[BatchView]:
-    """Recent batches, newest first, with their runs counted by status."""
+@get("/batches", sync_to_thread=True, responses=refusals(), response_headers=PAGE_HEADERS)
+def list_batch_items(
+    request: Request,
+    user: UserView,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
+    after: Annotated[str | None, Parameter(max_length=400)] = None,
+) -> Response[list[BatchView]]:
+    """Batches, newest first, with their runs counted by status; the next page is in the `Link` header."""
     from ..service.batches import list_batches
 
     require(user, "read")
-    return list_batches(services_of_api(request), 200)
+    return paged(request, list_batches(services_of_api(request), limit, after))
 
 
 @get("/batches/{batch_id:str}", sync_to_thread=True, responses=refusals(404))
-def show_batch_item(request: Request, user: UserView, batch_id: str) -> BatchView:
-    """A batch: its progress by status and every row's run, status, review and cost."""
+def show_batch_item(
+    request: Request,
+    user: UserView,
+    batch_id: str,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
+    after: Annotated[str | None, Parameter(max_length=400)] = None,
+) -> BatchView:
+    """A batch: its progress by status and a page of its rows' runs (status, review, cost), in the order of its
+    inputs file; `runs_cursor` is the `after` of the next page of runs (null after the last)."""
     from ..service.batches import show_batch
 
     require(user, "read")
-    return show_batch(services_of_api(request), batch_id)
+    return show_batch(services_of_api(request), batch_id, limit, after)
 
 
 operation_api = Router(

@@ -24,6 +24,7 @@ from ..service.runs import TERMINAL
 from ..visible import visible
 from .auth import CAN, require
 from .diffview import diff_files
+from .paging import next_address
 from .refusals import status_of
 from .session import SESSION_LIFETIME, SESSION_SECONDS, signed, unsigned
 
@@ -122,36 +123,40 @@ def queue(
     runbook: str | None = None,
     requester: str | None = None,
     order: str = "oldest",
-    page: int = 1,
+    after: str | None = None,
+    start: int = 0,
 ) -> Template:
     """Pending items first, each titled with its runbook and request, with requester, age, size, target and
-    batch; filters, an order and pages of QUEUE_PAGE items (one page is read, however long the queue)."""
+    batch; filters, an order and pages of QUEUE_PAGE items read after a cursor (one page is read, however
+    long the queue and however deep the page). `start` only says how many items came before this page."""
     from ..service.clusters import list_clusters
     from ..service.reviews import review_queue
     from ..service.views import QueueQuery
 
-    number = max(page, 1)
     filters = {"status": status or "", "batch": batch or "", "runbook": runbook or "", "requester": requester or ""}
     grouped = status in (None, "", "pending") and not runbook and not requester  # a cluster is shown once
     query = QueueQuery(
         status or None, batch or None, runbook or None, requester or None, order == "newest", QUEUE_PAGE,
-        (number - 1) * QUEUE_PAGE, without_clusters=grouped,
+        without_clusters=grouped, cursor=after or None,
     )  # fmt: skip
     found = review_queue(services_of(request), query)
-    clusters = list_clusters(services_of(request), batch or None) if grouped and number == 1 else []
+    clusters = list_clusters(services_of(request), batch or None) if grouped and not after else []
     pending = review_queue(services_of(request), QueueQuery(status="pending", limit=0)).total  # the tab's count
+    first = max(start, 0) if after else 0
     return render_page(
         "queue.html",
         user,
         items=found.items,
         clusters=clusters,
         total=found.total,
+        total_text=found.total_text,
         pending=pending,
-        page=number,
-        pages=max(1, -(-found.total // QUEUE_PAGE)),
+        first=first,
+        paged=bool(after),
+        next_cursor=found.next_cursor,
         order="newest" if order == "newest" else "oldest",
         filters=filters,
-        link=lambda **changed: "/reviews?" + urlencode({**filters, "order": order, "page": number, **changed}),
+        link=lambda **changed: "/reviews?" + urlencode({**filters, "order": order, **changed}),
     )
 
 
@@ -228,10 +233,12 @@ def decide_form(
 
 
 @get("/runs", sync_to_thread=True)
-def runs(request: Request, user: UserView, limit: int = 100) -> Template:
+def runs(request: Request, user: UserView, limit: int = 100, after: str | None = None) -> Template:
     from ..service.runs import list_runs
 
-    return render_page("runs.html", user, runs=list_runs(services_of(request), max(1, min(limit, 1000))))
+    page = list_runs(services_of(request), max(1, min(limit, 1000)), after)
+    older = next_address(request, page.next_cursor) if page.next_cursor else None
+    return render_page("runs.html", user, runs=page.items, older=older, paged=after is not None)
 
 
 @get("/runs/{run_id:str}", sync_to_thread=True)
