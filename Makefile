@@ -40,12 +40,14 @@ test: image lint
 
 bench: image
 	$(BIN)/python benchmarks/cli_startup.py
+	$(BIN)/python benchmarks/cold_run.py
 	$(BIN)/python benchmarks/executor_latency.py
 	$(BIN)/python benchmarks/batch_throughput.py
 	$(BIN)/python benchmarks/scale_out.py
 	$(BIN)/python benchmarks/web.py
 	$(BIN)/python benchmarks/environment_build.py
 	$(BIN)/python benchmarks/tool_calls.py
+	$(BIN)/python benchmarks/lists.py
 
 # Mutation testing of the modules that decide what a reviewer sees and what crosses the sandbox
 # boundary, against their fast tests: a score per module, at least 95% of the non-equivalent mutants.

@@ -2,11 +2,14 @@
 
 A store is seeded through the product's own records (crewgate's Records, reply log
 and batch insert, as a run writes them): per run a step, two trace events, a model
-call and a review item, one in ten pending, the others approved; one run in ten
-belongs to a batch of 1,000. Then every list is read through the service function its
-surfaces (CLI, pages, API) call: its first page and a page deep inside it (by
-cursor), 30 times each; the median is reported at 10,000 runs, the store is seeded
-on to 100,000, and each is read again. Goal: every list under 100 ms at 100,000 runs,
+call and a review item, one in ten pending, the others approved. The first 10,000
+runs hold one large batch (every tenth run: 1,000 runs) and, at both sizes, one run
+in ten belongs to a batch of 20 (50 of them at 10,000 runs, 500 at 100,000), so the
+batches list's first page shows 50 batches of the same shape at both sizes. Then
+every list is read through the service function its surfaces (CLI, pages, API)
+call: its first page and a page deep inside it (by cursor), 30 times each; the
+median is reported at 10,000 runs, the store is seeded on to 100,000, and each is
+read again. Goal: every list under 100 ms at 100,000 runs,
 and growing less than 2x from 10,000.
 
 Seeding writes with SQLite's `synchronous=OFF` (only here: the reads measured do not
@@ -43,7 +46,8 @@ from workflows.store.rows import NewBatch, NewRun  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "lists.json"
 SIZES = (10_000, 100_000)
-BATCH = 1_000  # runs per batch; one run in ten is in a batch
+LARGE_BATCH = "b-large"  # every tenth of the first 10,000 runs: the batch whose runs and queue are read
+SMALL_BATCH = 20  # runs per small batch: one run in ten (number % 10 == 1) is in one
 GOAL_MS = 100.0
 READS = 30
 POLICY = '{"required": 1, "reviewers": ["any"], "allow_requester": false}'
@@ -70,18 +74,31 @@ def new_run(number: int, batch: str | None) -> NewRun:
     )
 
 
+def in_a_batch(number: int) -> bool:
+    return (number % 10 == 0 and number < 10_000) or number % 10 == 1
+
+
+def batch_starting_at(number: int) -> tuple[str, tuple[NewRun, ...]]:
+    """The batch whose runs are recorded at run `number` (its first), or ("", ()) where none starts."""
+    if number == 0:
+        return LARGE_BATCH, tuple(new_run(member, LARGE_BATCH) for member in range(0, 10_000, 10))
+    if number % (10 * SMALL_BATCH) == 1:
+        batch = f"b{number // (10 * SMALL_BATCH):05d}"
+        return batch, tuple(new_run(member, batch) for member in range(number, number + 10 * SMALL_BATCH, 10))
+    return "", ()
+
+
 def seed(records: Records, start: int, stop: int, say: Callable[[str], None]) -> None:
     """Runs start..stop-1 as a run writes them: its row, a step, its trace, a model call, a review item."""
     began = time.perf_counter()
     for number in range(start, stop):
-        if number % 10 == 0 and (number // 10) % BATCH == 0:  # a batch's runs are recorded with it
-            batch = f"b{number // 10 // BATCH:05d}"
-            members = tuple(new_run(member * 10, batch) for member in range(number // 10, number // 10 + BATCH))
+        batch, members = batch_starting_at(number)
+        if members:  # a batch's runs are recorded with it
             with records.engine.begin() as db:
                 insert_batch(
                     db, NewBatch(batch, "add-feature", "1.0.0", 4, "rows.csv", "alice", members), records.timestamp()
                 )
-        if number % 10 != 0:
+        if not in_a_batch(number):
             records.create_run(new_run(number, None))
         run_id = f"r{number:011d}"
         records.start_step(run_id, "implement", 1, "task")
@@ -111,7 +128,7 @@ def lists(services: RunServices, size: int) -> dict[str, Callable[[], Any]]:
     at = services.records.run(middle).created_at
     deep_runs = encode_cursor(at, middle)
     deep_queue = encode_cursor(1, services.records.review(f"{middle}-approve-1").created_at, f"{middle}-approve-1")
-    batch = f"b{(size // 10 // BATCH) // 2:05d}"
+    batch = LARGE_BATCH
     batch_page = show_batch(services, batch, 50)
     return {
         "runs list, first page": lambda: list_runs(services, 50),

@@ -3,7 +3,7 @@
 A `crew` step runs a `RoundRobinGroupChat` (members in order, for at most
 `max_rounds` rounds) or a `SelectorGroupChat` (a model picks who speaks next,
 through the run's gateway), each with a termination condition. A `task` step
-runs one member agent.
+runs its member directly (CrewBase.run_task): AutoGen is not loaded for it.
 """
 
 import asyncio
@@ -107,16 +107,9 @@ class GatewayChatClient(ChatCompletionClient):
 
 
 class AutoGenCrew(CrewBase):
-    """Runs task and crew steps as AgentChat agents and teams."""
+    """Runs crew steps as AgentChat teams."""
 
     framework = "autogen"
-
-    def run_task(self, member: str, task: str, context: str = "", max_turns: int | None = None) -> CrewOutcome:
-        log: list[MemberResult] = []
-        with self.turns(member, max_turns) as chosen:
-            agent = CodeActChatAgent(chosen, log, context=context)
-            response = asyncio.run(agent.on_messages([TextMessage(content=task, source="user")], CancellationToken()))
-        return outcome_from(response.chat_message.to_text(), log)
 
     def run_crew(
         self, goal: str, process: str, members: list[str] | None = None, context: str = "", max_rounds: int = 1

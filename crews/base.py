@@ -8,7 +8,7 @@ from agents import CodeActMember, LLMGateway, TraceEvent, TraceSink
 from agents.gateway import Completion
 from agents.trace import discard
 
-from .outcome import CrewOutcome
+from .outcome import CrewOutcome, outcome_from
 
 Coordinate = Callable[[str, list[dict[str, str]]], Completion]  # (manager or selector, messages) -> its reply
 
@@ -77,6 +77,18 @@ class CrewBase:
             )
         )
         return completion
+
+    def run_task(self, member: str, task: str, context: str = "", max_turns: int | None = None) -> CrewOutcome:
+        """One member on one task: its own CodeAct loop, with no framework in between.
+
+        A framework adds nothing to one member's work, and importing one takes seconds
+        (crewAI about 5 s): a run of task steps only never loads it.
+        """
+        with self.turns(member, max_turns) as chosen:
+            result = chosen.run(task, context)
+        if result.status != "done":
+            return outcome_from(f"[{member} stopped: {result.status}: {result.message}]", [result])
+        return outcome_from(result.final_answer, [result])
 
     @contextlib.contextmanager
     def turns(self, member: str, max_turns: int | None) -> Iterator[CodeActMember]:

@@ -5,7 +5,8 @@ Each member plugs in through crewAI's extension point for foreign agents
 crewAI task reaches a member, the member runs its CodeAct loop in the shared
 sandbox and its final answer is the task output. Tasks and processes
 (sequential, hierarchical) are crewAI's. The hierarchical manager is crewAI's
-own agent, talking to its model through the run's gateway.
+own agent, talking to its model through the run's gateway. A `task` step runs its
+member directly (CrewBase.run_task): crewAI is not loaded for it.
 """
 
 from typing import Any
@@ -105,7 +106,7 @@ class GatewayLLM(BaseLLM):
 
 
 class CrewAICrew(CrewBase):
-    """Runs task and crew steps as crewAI tasks and crews."""
+    """Runs crew steps as crewAI crews."""
 
     framework = "crewai"
 
@@ -114,14 +115,6 @@ class CrewAICrew(CrewBase):
         agent = CodeActAgent(role=name, goal=member.goal or f"act as the {member.role}", backstory=member.role)
         agent._step_context = step_context
         return agent.bind(member, log)
-
-    def run_task(self, member: str, task: str, context: str = "", max_turns: int | None = None) -> CrewOutcome:
-        log: list[MemberResult] = []
-        agent = self._agent(member, log, context)
-        crew_task = Task(description=task, expected_output="your final answer", agent=agent)
-        with self.turns(member, max_turns):
-            output: Any = Crew(agents=[agent], tasks=[crew_task], process=Process.sequential, verbose=False).kickoff()
-        return outcome_from(str(output.raw), log)
 
     def run_crew(
         self, goal: str, process: str, members: list[str] | None = None, context: str = "", max_rounds: int = 1

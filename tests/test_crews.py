@@ -142,3 +142,34 @@ def test_crewgate_help_does_not_import_the_frameworks() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("engine", ["crewai", "autogen"])
+def test_task_steps_never_load_the_framework_and_a_crew_step_does(engine: str, tmp_path: Path) -> None:
+    """Importing crewAI takes seconds: a member's task runs its own loop directly, the framework loads at the
+    first crew step. Checked in a new interpreter, where nothing else has imported the framework."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "replies.yaml"
+    script.write_text(yaml.safe_dump({"coder": [CODER_SETS, final("set"), final("crew: done")], "tester": ["x"]}))
+    module = {"crewai": "crewai", "autogen": "autogen_agentchat"}[engine]
+    probe = f"""
+import sys
+from agents import LLMGateway
+from crews import build_crew, build_members
+from executors import DockerSandbox
+from workflows.runbook.schema import MemberSpec
+with DockerSandbox() as box:
+    gateway = LLMGateway()
+    members = build_members({{"coder": MemberSpec(goal="Write the code")}}, box, gateway, "scripted/{script}")
+    crew = build_crew("{engine}", members, gateway, "scripted/{script}")
+    done = crew.run_task("coder", "Set the shared value")
+    print(done.ok, done.output, "{module}" in sys.modules)
+    process = "sequential" if "{engine}" == "crewai" else "round_robin"
+    together = crew.run_crew("Finish", process, ["coder"])
+    print(together.ok, together.output, "{module}" in sys.modules)
+"""
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=240)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert ran.stdout.splitlines() == ["True set False", "True crew: done True"]

@@ -114,6 +114,26 @@ def test_the_queue_pending_first_then_the_rest_across_pages(services: RunService
     assert [item.id for item in by_offset.items] == (pending + rest)[24:29], "pages by number still work"
 
 
+def test_the_queue_counts_each_part_up_to_its_cap_and_offsets_still_land(
+    services: RunServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting every pending item on every page would grow with the queue: each part is counted up to a cap
+    (1,000; 20 here, so the fixture's 26 pending and 234 decided items pass it), the total is then a lower bound
+    shown with a "+", and a page by number still lands where it should, counted past the cap as far as it goes."""
+    from workflows.store import queue
+
+    monkeypatch.setattr(queue, "COUNT_CAP", 20)
+    pending = [f"run{n:05d}-approve-1" for n in range(0, RUNS, 10)]
+    rest = [f"run{n:05d}-approve-1" for n in range(RUNS) if n % 10]
+    page = review_queue(services, QueueQuery(limit=5))
+    assert (page.total, page.total_capped, page.total_text) == (40, True, "40+")
+    for offset in (0, 19, 24, 26, 30, 250):
+        found = review_queue(services, QueueQuery(limit=5, offset=offset))
+        assert [item.id for item in found.items] == (pending + rest)[offset : offset + 5], offset
+    only_pending = review_queue(services, QueueQuery(status="pending", limit=50))
+    assert [item.id for item in only_pending.items] == pending and only_pending.total_text == "20+"
+
+
 def test_batches_and_a_batchs_runs_a_page_at_a_time(services: RunServices) -> None:
     batches = list_batches(services, 1)
     assert [batch.id for batch in batches.items] in (["batch-b"], ["batch-a"]) and batches.next_cursor

@@ -169,11 +169,11 @@ class QueuePage:
     total: int
     query: QueueQuery
     next_cursor: str | None = None  # the next page's cursor (QueueQuery.cursor); None on the last page
-    total_capped: bool = False  # decided items are counted up to 10,000: `total` is then a lower bound
+    total_capped: bool = False  # pending and other items are each counted up to 1,000: `total` is a lower bound
 
     @property
     def total_text(self) -> str:
-        """How many items match, in words: "1,234", or "10,001+" past the count's cap."""
+        """How many items match, in words: "1,234", or "1,000+" past the count's cap."""
         return f"{self.total:,}{'+' if self.total_capped else ''}"
 
 

@@ -5,8 +5,9 @@ two parts are read as two ranges of an index, not sorted: the pending items from
 `(status, created_at, id)`, the rest from `(created_at, id)`; a page continues after
 a cursor (rank, time, id) naming its last row (store/cursors.py), so a page costs
 the same however deep it is and however long the queue. Each part is counted in
-the same filters, and an `offset` (pages by number) is mapped onto the parts.
-Evidence is never read here.
+the same filters, up to COUNT_CAP items: past that the total is shown as "1,000+"
+(counting 10,000 pending items on every page would make the page grow with the
+queue). Evidence is never read here.
 """
 
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from .cursors import after, decode_cursor, encode_cursor
 from .rows import QueueRecord
 from .tables import reviews, runs
 
-COUNT_CAP = 10_000  # decided items counted at most (and then shown as "10,000+")
+COUNT_CAP = 1_000  # items of each part (pending, the rest) counted at most; more are shown as "1,000+"
 MAX_ROW = 2**62  # an offset or limit past any queue (the database's integers are 64-bit; a page number is not)
 
 
@@ -34,7 +35,7 @@ class QueueQuery:
     requester: str | None = None
     newest_first: bool = False  # default: pending first, oldest first (the longest waiting at the top)
     limit: int | None = None  # None: every item
-    offset: int = 0
+    offset: int = 0  # items skipped first (pages by number: a deep one reads what it skips)
     without_clusters: bool = False  # leave out pending items of a batch's clusters (the web shows each once)
     cursor: str | None = None  # continue after the page that gave this cursor (offset is then not used)
 
@@ -46,7 +47,7 @@ class QueueRows:
     rows: list[QueueRecord]
     total: int
     next_cursor: str | None
-    total_capped: bool = False  # more than COUNT_CAP decided items match: `total` counts COUNT_CAP + 1 of them
+    total_capped: bool = False  # a part holds more than COUNT_CAP items: `total` counts COUNT_CAP of it
 
 
 def queue_page(engine: Engine, query: QueueQuery) -> QueueRows:
@@ -59,11 +60,13 @@ def queue_page(engine: Engine, query: QueueQuery) -> QueueRows:
         start, key, skip = min(max(int(rank), 0), len(parts) - 1), (str(moment), str(last)), 0
     found: list[tuple[int, QueueRecord]] = []
     with engine.connect() as db:
-        counts = [_count(db, query, status) for status in parts]
+        counts = [_count(db, query, status, COUNT_CAP + 1) for status in parts]
         for rank in range(start, len(parts)):
-            if skip >= counts[rank] and key is None:
-                skip -= counts[rank]
-                continue
+            if skip:  # an offset: skip a part it passes (counted as far as the offset, past the cap if need be)
+                held = counts[rank] if counts[rank] <= COUNT_CAP else _count(db, query, parts[rank], skip + 1)
+                if skip >= held:
+                    skip -= held
+                    continue
             wanted = size + 1 - len(found)
             if wanted <= 0:
                 break
@@ -76,7 +79,8 @@ def queue_page(engine: Engine, query: QueueQuery) -> QueueRows:
     shown = found[:size]
     more = len(found) > size and shown
     cursor = encode_cursor(shown[-1][0], shown[-1][1].created_at, shown[-1][1].id) if more else None
-    return QueueRows([row for _, row in shown], sum(counts), cursor, any(count > COUNT_CAP for count in counts))
+    capped = any(count > COUNT_CAP for count in counts)
+    return QueueRows([row for _, row in shown], sum(min(count, COUNT_CAP) for count in counts), cursor, capped)
 
 
 def _columns() -> Select:  # type: ignore[type-arg]
@@ -101,15 +105,13 @@ def _columns() -> Select:  # type: ignore[type-arg]
     ).join(runs, runs.c.id == item.run_id)
 
 
-def _count(db: Connection, query: QueueQuery, status: str | None) -> int:
-    """How many items of `status` match: exactly for pending ones (an index range), and up to COUNT_CAP + 1 for
-    the others (decided items only grow: counting 100,000 of them on every page would cost the page)."""
+def _count(db: Connection, query: QueueQuery, status: str | None, most: int) -> int:
+    """How many items of `status` match, counting at most `most` of them (an index range read that far)."""
     matching = _filtered(select(reviews.c.id).join(runs, runs.c.id == reviews.c.run_id), query, status)
-    if status is None:  # every status but pending, as two ranges of the status index (`!=` would scan the table)
+    if status is None and not query.batch:  # every status but pending, as two ranges of the status index (`!=` scans)
         item = reviews.c
         matching = matching.where(or_(item.status < "pending", item.status > "pending"))
-    if status != "pending":
-        matching = matching.limit(COUNT_CAP + 1)
+    matching = matching.limit(most)
     return int(db.execute(select(func.count()).select_from(matching.subquery())).scalar() or 0)
 
 
@@ -123,7 +125,10 @@ def _order(newest_first: bool) -> tuple[UnaryExpression[str], UnaryExpression[st
 def _filtered(statement: Select, query: QueueQuery, status: str | None) -> Select:  # type: ignore[type-arg]
     """`statement` under the query's filters, for items of `status` (None: of every status but pending)."""
     item = reviews.c
-    statement = statement.where(item.status == status if status else item.status != "pending")
+    # A batch's items are read from its runs (an index range as long as the batch), not picked out of every item
+    # of the status (as long as the queue): `status || ''` keeps the planner off the status index.
+    status_of = item.status.concat("") if query.batch else item.status
+    statement = statement.where(status_of == status if status else status_of != "pending")
     if query.batch:
         statement = statement.where(runs.c.batch_id == query.batch)
     if query.requester:
