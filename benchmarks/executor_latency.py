@@ -8,6 +8,8 @@ Measured:
 - warm round trip of a small cell (`x = x + 1`): median and p95;
 - cold start: constructor to the first result of a cell;
 - containers left behind after 20 sessions;
+- the same warm round trip over the attach stream (`channel="attach"`, through the engine), beside the
+  direct channel a runc session takes by default (executors/_direct.py);
 - the same warm round trip and cold start under gVisor (`runtime="runsc"`), when the engine offers it:
   the isolation tier's cost, side by side with runc (README: Isolation tiers).
 AutoGen's executor starts a fresh interpreter per block, so its cell must
@@ -57,7 +59,13 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 def bench_crewgate(kind: str) -> dict[str, Any]:
     started = time.perf_counter()
-    box = LocalSandbox() if kind == "local" else DockerSandbox(runtime="runsc" if kind == "runsc" else "runc")
+    box: DockerSandbox | LocalSandbox
+    if kind == "local":
+        box = LocalSandbox()
+    else:
+        box = DockerSandbox(
+            runtime="runsc" if kind == "runsc" else "runc", channel="attach" if kind == "attach" else "auto"
+        )
     with box:
         first = box.execute("x = 0")
         cold = time.perf_counter() - started
@@ -66,7 +74,8 @@ def bench_crewgate(kind: str) -> dict[str, Any]:
         warm = timed(lambda: box.execute("x = x + 1"), WARM_CELLS)
         final = box.execute("x").value
         assert final == str(20 + WARM_CELLS), final  # state really persisted across every cell
-    return {"cold_start_s": cold, "warm": summary(warm)}
+    channel = getattr(box, "channel", "pipes")
+    return {"cold_start_s": cold, "warm": summary(warm), "channel": channel}
 
 
 def bench_autogen() -> dict[str, Any]:
@@ -118,14 +127,20 @@ def table(results: dict[str, Any]) -> str:
     rows = [
         "| executor | warm median | warm p95 | cold start | keeps variables |",
         "|---|---|---|---|---|",
-        f"| crewgate DockerSandbox | {docker['warm']['median_ms']:.3f} ms | {docker['warm']['p95_ms']:.3f} ms "
-        f"| {docker['cold_start_s']:.2f} s | yes |",
+        f"| crewgate DockerSandbox ({docker['channel']} channel) | {docker['warm']['median_ms']:.3f} ms "
+        f"| {docker['warm']['p95_ms']:.3f} ms | {docker['cold_start_s']:.2f} s | yes |",
         f"| AutoGen DockerCommandLineCodeExecutor | {autogen['warm']['median_ms']:.1f} ms "
         f"| {autogen['warm']['p95_ms']:.1f} ms | {autogen['cold_start_s']:.2f} s "
         f"| {'yes' if autogen['keeps_variables'] else 'no'} |",
         f"| crewgate LocalSandbox (not isolated) | {local['warm']['median_ms']:.3f} ms "
         f"| {local['warm']['p95_ms']:.3f} ms | {local['cold_start_s']:.2f} s | yes |",
     ]
+    attach = results["crewgate_docker_attach"]
+    rows.insert(
+        3,
+        f"| crewgate DockerSandbox (attach stream, through the engine) | {attach['warm']['median_ms']:.3f} ms "
+        f"| {attach['warm']['p95_ms']:.3f} ms | {attach['cold_start_s']:.2f} s | yes |",
+    )
     gvisor = results.get("crewgate_docker_runsc")
     if gvisor:
         rows.insert(
@@ -154,6 +169,7 @@ def main() -> None:
     results: dict[str, Any] = {}
     measures = [
         ("crewgate_docker", lambda: bench_crewgate("docker")),
+        ("crewgate_docker_attach", lambda: bench_crewgate("attach")),
         ("autogen_docker", bench_autogen),
         ("crewgate_local", lambda: bench_crewgate("local")),
         ("sessions", bench_sessions),

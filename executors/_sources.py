@@ -18,6 +18,8 @@ def kernel_source() -> str:
     return files("executors._insandbox").joinpath("kernel.py").read_text(encoding="utf-8")
 
 
-def supervisor_argv(python: str, mode: str, workspace: str, pids: int) -> list[str]:
-    """Command line that starts the supervisor (which starts the kernel)."""
-    return [python, "-c", supervisor_source(), mode, workspace, str(pids), kernel_source()]
+def supervisor_argv(python: str, mode: str, workspace: str, pids: int, channel_socket: str = "") -> list[str]:
+    """Command line that starts the supervisor (which starts the kernel); with `channel_socket`, the supervisor
+    talks over that Unix socket (executors/_direct.py) instead of stdin/stdout."""
+    argv = [python, "-c", supervisor_source(), mode, workspace, str(pids), kernel_source()]
+    return [*argv, channel_socket] if channel_socket else argv

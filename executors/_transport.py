@@ -1,4 +1,4 @@
-"""Byte pipes to a supervisor: a local subprocess, or a container's attach socket.
+"""Byte pipes to a supervisor: a local subprocess, a container's attach socket, or a direct Unix socket.
 
 Provisioning (who starts the process) lives elsewhere; these only move bytes.
 """
@@ -56,6 +56,37 @@ class PipeTransport:
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 stream.close()
+
+
+class SocketTransport:
+    """Talks to a supervisor over a connected Unix socket (executors/_direct.py: the direct channel)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        sock.setblocking(True)
+
+    def send(self, data: bytes) -> None:
+        try:
+            self._sock.sendall(data)
+        except OSError as exc:
+            raise TransportClosed(f"supervisor socket closed: {exc}") from exc
+
+    def receive(self, timeout: float) -> bytes:
+        ready, _, _ = select.select([self._sock], [], [], max(timeout, 0))
+        if not ready:
+            return b""
+        try:
+            chunk = self._sock.recv(1 << 20)
+        except OSError as exc:
+            raise TransportClosed(f"supervisor socket failed: {exc}") from exc
+        if not chunk:
+            raise TransportClosed("supervisor socket closed")
+        return chunk
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
 
 
 class AttachTransport:

@@ -10,10 +10,11 @@ import socket
 import uuid
 from typing import Any
 
-from ._session import KernelSandbox
+from ._direct import TOKEN_ENV, DirectListener
+from ._session import STARTUP_TIMEOUT_S, KernelSandbox
 from ._sources import supervisor_argv
-from ._transport import AttachTransport, Transport
-from .engine import connect
+from ._transport import AttachTransport, SocketTransport, Transport
+from .engine import connect, engine_address
 from .errors import SandboxUnavailable
 from .faults import pause
 from .image import PATH_ENV, SANDBOX_UID, default_image, image_id
@@ -34,6 +35,9 @@ class DockerSandbox(KernelSandbox):
         labels: extra container labels, e.g. {"crewgate.run": run_id}.
         runtime: the OCI runtime, `runc` (default) or `runsc` (gVisor); executors.runtimes. The engine
             must offer it: the container never starts under another.
+        channel: "auto" (default) talks to the supervisor over the direct channel (executors/_direct.py)
+            where it works, under runc with an engine on this machine, else over the attach stream;
+            "attach" always over the attach stream.
     """
 
     isolated = True
@@ -44,10 +48,15 @@ class DockerSandbox(KernelSandbox):
         limits: SandboxLimits | None = None,
         labels: dict[str, str] | None = None,
         runtime: str = "runc",
+        channel: str = "auto",
     ) -> None:
         super().__init__(limits)
+        if channel not in ("auto", "attach"):
+            raise ValueError(f"channel must be 'auto' or 'attach', not {channel!r}")
         self.image = image or default_image()
         self.runtime = runtime
+        self.wanted_channel = channel
+        self.channel = ""  # the one the session talks over: "socket" or "attach" (set at start)
         self.session_id = uuid.uuid4().hex[:16]
         self.labels = {
             **(labels or {}),
@@ -62,6 +71,7 @@ class DockerSandbox(KernelSandbox):
         self._client: Any = None
         self._attach: Any = None
         self._transport: AttachTransport | None = None
+        self._direct: SocketTransport | None = None
 
     @property
     def workdir(self) -> str:
@@ -84,18 +94,20 @@ class DockerSandbox(KernelSandbox):
                 f"sandbox image {self.image} is not present on the engine: run `crewgate sandbox build` "
                 "(or `make test`, which builds it when missing)"
             )
+        listener = self._direct_listener()
+        socket_path = listener.container_path if listener else ""
         try:
             container = api.create_container(
                 self.image,
-                command=supervisor_argv("python3", "container", "/workspace", self.limits.pids),
+                command=supervisor_argv("python3", "container", "/workspace", self.limits.pids, socket_path),
                 user=f"{SANDBOX_UID}:{SANDBOX_UID}",
                 stdin_open=True,  # with detach=False this also sets StdinOnce: our exit ends the container
-                environment=CONTAINER_ENV,
+                environment={**CONTAINER_ENV, TOKEN_ENV: listener.token} if listener else CONTAINER_ENV,
                 labels=self.labels,
                 working_dir="/workspace",
                 hostname="sandbox",
                 network_disabled=self.limits.network == "none",
-                host_config=api.create_host_config(**self._host_config()),
+                host_config=api.create_host_config(**self._host_config(), binds=listener.bind() if listener else None),
             )
             self.container_id = container["Id"]
             pause("after-container-create")  # crash tests: a created, never started container must be reaped
@@ -104,10 +116,28 @@ class DockerSandbox(KernelSandbox):
             )
             api.start(self.container_id)
         except DockerException as exc:
+            if listener:
+                listener.close()
             self._discard()
             raise SandboxUnavailable(f"could not start a sandbox container from {self.image}: {exc}") from exc
-        self._transport = AttachTransport(getattr(self._attach, "_sock", self._attach))
-        return self._transport
+        attach = getattr(self._attach, "_sock", self._attach)
+        self._transport = AttachTransport(attach)
+        connection = listener.wait(attach, STARTUP_TIMEOUT_S) if listener else None
+        if connection is None:
+            self.channel = "attach"
+            return self._transport
+        self.channel = "socket"
+        self._direct = SocketTransport(connection)
+        return self._direct
+
+    def _direct_listener(self) -> DirectListener | None:
+        """A listener for the direct channel where it can work (runc, an engine on this machine), else None."""
+        if self.wanted_channel != "auto" or self.runtime != "runc" or not engine_address().startswith("unix://"):
+            return None
+        try:
+            return DirectListener()
+        except OSError:  # no room for a socket here (a read-only or full /tmp): the attach stream works anyway
+            return None
 
     def _host_config(self) -> dict[str, Any]:
         from docker.types import Ulimit
@@ -167,6 +197,9 @@ class DockerSandbox(KernelSandbox):
     def _discard(self) -> None:
         from docker.errors import DockerException
 
+        if self._direct is not None:
+            self._direct.close()
+            self._direct = None
         if self._transport is not None:
             self._transport.close()
             self._transport = None

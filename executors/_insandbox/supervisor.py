@@ -11,9 +11,12 @@ shape and passed to the host as `{"op": "tool", ...}`; the host's
 `{"op": "tool_result", ...}` goes back to the kernel. The supervisor decides
 nothing about tools: the host does, for whatever line reaches it.
 
-Usage: python3 -c SOURCE MODE WORKSPACE PIDS_LIMIT KERNEL_SOURCE
+Usage: python3 -c SOURCE MODE WORKSPACE PIDS_LIMIT KERNEL_SOURCE [CHANNEL_SOCKET]
 MODE is "container" (every stray process may be killed) or "local".
-Host protocol: one JSON object per line on stdin/stdout, ASCII only.
+Host protocol: one JSON object per line on stdin/stdout, ASCII only; or, given
+CHANNEL_SOCKET, on that Unix socket (executors/_direct.py), which the supervisor
+connects to first, showing the token from CREWGATE_CHANNEL_TOKEN. The hello says
+which channel it took, and why not the socket when it could not connect.
 """
 
 import base64
@@ -23,13 +26,16 @@ import json
 import os
 import select
 import signal
+import socket
 import stat
 import sys
 import tarfile
 import time
 
 MODE, WORKSPACE, PIDS_LIMIT, KERNEL_SOURCE = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-HOST_IN, HOST_OUT = 0, 1
+CHANNEL_SOCKET = sys.argv[5] if len(sys.argv) > 5 else ""
+HOST_IN, HOST_OUT = 0, 1  # the direct channel's socket replaces both (see _take_channel)
+_host_socket = None
 READ_CHUNK = 65536
 MAX_REPLY = 16 * 1024 * 1024
 TOOL_LINE = 1024 * 1024 + 4096  # a tool call's line from the kernel (arguments are capped at 1 MiB there)
@@ -72,6 +78,34 @@ class Capture:
         elided = self.total - len(head) - len(tail)
         marker = f"\n...[{elided} bytes elided by crewgate]...\n".encode()
         return (head + marker + tail).decode("utf-8", "replace"), True
+
+
+def _host_write(data):
+    """Write what the host channel takes now (never blocking: the caller keeps the rest)."""
+    if _host_socket is None:
+        return os.write(HOST_OUT, data)
+    return _host_socket.send(data, socket.MSG_DONTWAIT)
+
+
+def _take_channel():
+    """Connect to the direct channel's socket and show the token, or stay on stdin/stdout; what the hello says.
+
+    Runs before the kernel starts: the token leaves the environment the kernel inherits.
+    """
+    global HOST_IN, HOST_OUT, _host_socket
+    token = os.environ.pop("CREWGATE_CHANNEL_TOKEN", "")
+    if not CHANNEL_SOCKET:
+        return {"channel": "stdio"}
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(CHANNEL_SOCKET)
+        connection.sendall(f"{token}\n".encode())
+    except OSError as exc:
+        connection.close()
+        return {"channel": "stdio", "channel_error": f"{type(exc).__name__}: {exc}"}
+    _host_socket = connection
+    HOST_IN = HOST_OUT = connection.fileno()
+    return {"channel": "socket"}
 
 
 def _nonblocking(fd):
@@ -198,7 +232,7 @@ class Supervisor:
     def flush_host(self):
         try:
             while self.host_out:
-                del self.host_out[: os.write(HOST_OUT, self.host_out)]
+                del self.host_out[: _host_write(self.host_out)]
         except (BlockingIOError, InterruptedError):
             pass
 
@@ -209,8 +243,8 @@ class Supervisor:
             sys.exit(0)
         self.host_pending += chunk
 
-    def serve(self):
-        self.send({"op": "hello", "pid": os.getpid(), "python": sys.version.split()[0]})
+    def serve(self, channel):
+        self.send({"op": "hello", "pid": os.getpid(), "python": sys.version.split()[0], **channel})
         while True:
             while b"\n" not in self.host_pending:
                 chunk = os.read(HOST_IN, 1 << 20)
@@ -675,12 +709,14 @@ def _undumpable():
 
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _nonblocking(HOST_OUT)
     if MODE == "container":
         _undumpable()
+    channel = _take_channel()
+    if _host_socket is None:
+        _nonblocking(HOST_OUT)
     supervisor = Supervisor()
     try:
-        supervisor.serve()
+        supervisor.serve(channel)
     except (BrokenPipeError, KeyboardInterrupt):
         pass
     finally:

@@ -121,7 +121,8 @@ def _doctor_checks(image: str | None, asked: str | None) -> list[JsonObject]:
         checks.append({"name": "smoke", "ok": False, "detail": str(exc), "fix": "see the message above"})
         return checks
     ok = result.ok and result.value is not None
-    detail = f"python {result.value} answered in {time.monotonic() - started:.2f} s from a cold start"
+    channel = "a direct socket" if box.channel == "socket" else "the engine's attach stream"
+    detail = f"python {result.value} answered over {channel} in {time.monotonic() - started:.2f} s from a cold start"
     checks.append({"name": "smoke", "ok": ok, "detail": detail if ok else f"smoke cell failed: {result.traceback}"})
     return checks
 

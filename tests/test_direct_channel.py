@@ -1,0 +1,162 @@
+"""The direct channel (executors/_direct.py): a runc session talks to its supervisor over a Unix socket
+the host listens on, not through the engine; the attach stream stays for runsc and as the way back.
+
+Attacks: a cell looks for the socket (gone), the token (not in its environment; the one PID 1 still
+holds opens nothing), the mount (read-only, empty); a local process connects first, without the token
+or with a wrong one (closed; the supervisor's connection still wins). When the supervisor cannot
+connect, the session goes on over the attach stream, isolated the same.
+"""
+
+import socket
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from executors import DockerSandbox, SandboxLimits
+from executors._direct import MOUNT_POINT, DirectListener
+
+pytestmark = pytest.mark.docker
+
+LIMITS = SandboxLimits(timeout_s=20.0, grace_s=1.0)
+
+
+@pytest.fixture
+def box() -> Iterator[DockerSandbox]:
+    with DockerSandbox(limits=LIMITS) as session:
+        yield session
+
+
+def test_a_runc_session_talks_over_the_socket_and_runsc_or_attach_over_the_engine() -> None:
+    with DockerSandbox(limits=LIMITS) as direct, DockerSandbox(limits=LIMITS, channel="attach") as attached:
+        assert (direct.channel, attached.channel) == ("socket", "attach")
+        direct.execute("x = 20")
+        attached.execute("x = 21")
+        assert (direct.execute("x * 2").value, attached.execute("x * 2").value) == ("40", "42")
+    with pytest.raises(ValueError, match="channel must be"):
+        DockerSandbox(channel="tcp")
+
+
+@pytest.mark.runsc
+def test_under_gvisor_the_session_uses_the_attach_stream() -> None:
+    with DockerSandbox(limits=LIMITS, runtime="runsc") as box:
+        assert box.channel == "attach" and box.execute("6 * 7").value == "42"
+
+
+def test_a_cell_finds_no_socket_no_token_and_a_read_only_empty_mount(box: DockerSandbox) -> None:
+    probe = textwrap.dedent(
+        f"""
+        import os, socket
+        found = {{"token_in_env": "CREWGATE_CHANNEL_TOKEN" in os.environ}}
+        try:
+            found["listing"] = os.listdir("{MOUNT_POINT}")
+        except OSError as exc:
+            found["listing"] = type(exc).__name__
+        try:
+            open("{MOUNT_POINT}/planted", "w")
+            found["write"] = "allowed"
+        except OSError as exc:
+            found["write"] = type(exc).__name__
+        token = ""
+        try:  # PID 1 (init) started with the container's environment: read it if we can
+            for entry in open("/proc/1/environ", "rb").read().split(b"\\0"):
+                if entry.startswith(b"CREWGATE_CHANNEL_TOKEN="):
+                    token = entry.split(b"=", 1)[1].decode()
+        except OSError:
+            pass
+        attempts = []
+        for name in os.listdir("/run") + ["crewgate-channel/x.sock"]:
+            path = os.path.join("/run", name)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(path)
+                s.sendall((token + "\\n").encode())
+                attempts.append("connected " + path)
+            except OSError as exc:
+                attempts.append(type(exc).__name__)
+            finally:
+                s.close()
+        found["attempts"] = attempts
+        found
+        """
+    )
+    result = box.execute(probe)
+    assert result.ok, result.traceback
+    found = eval(result.value)  # noqa: S307 - a dict of str/bool/list that this test's own cell printed
+    assert found["token_in_env"] is False
+    assert found["listing"] in ([], "PermissionError"), "the folder cannot be listed, and its socket is gone"
+    assert found["write"] != "allowed", found  # read-only, and its folder already removed on the host
+    assert not [attempt for attempt in found["attempts"] if attempt.startswith("connected")], found
+    assert box.execute("1 + 1").value == "2", "the session is unharmed"
+
+
+def test_a_connection_without_the_token_is_closed_and_the_supervisor_still_gets_in() -> None:
+    listener = DirectListener()
+    path = f"{listener.folder}/{listener.name}"
+    attach_side, never_speaks = socket.socketpair()
+    strangers: list[bytes] = []
+
+    def stranger(token: bytes) -> None:
+        intruder = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        intruder.connect(path)
+        intruder.sendall(token)
+        try:
+            strangers.append(intruder.recv(16))  # b"": closed by the host
+        except ConnectionResetError:
+            strangers.append(b"")
+        intruder.close()
+
+    def supervisor() -> None:
+        time.sleep(0.2)  # after the strangers
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect(path)
+        connection.sendall(f"{listener.token}\n".encode() + b'{"op": "hello"}\n')
+        time.sleep(1)
+        connection.close()
+
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.connect(path)  # connects first and never speaks: holds up nothing
+    threads = [
+        threading.Thread(target=stranger, args=(b"\n",)),
+        threading.Thread(target=stranger, args=(b"0" * 64 + b"\n",)),
+        threading.Thread(target=supervisor),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        accepted = listener.wait(attach_side, timeout=10)
+        assert accepted is not None
+        assert accepted.recv(64) == b'{"op": "hello"}\n', "the token line is taken, what follows is the channel's"
+        accepted.close()
+    finally:
+        for thread in threads:
+            thread.join(10)
+        attach_side.close()
+        never_speaks.close()
+        silent.close()
+    assert strangers == [b"", b""]
+    late = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with pytest.raises(OSError):
+        late.connect(path)  # the listener is closed and its folder gone
+    late.close()
+
+
+class SocketGoneSandbox(DockerSandbox):
+    """A session whose socket is removed before the container starts: the supervisor cannot connect."""
+
+    def _direct_listener(self) -> DirectListener | None:
+        listener = super()._direct_listener()
+        assert listener is not None
+        import os
+
+        os.unlink(f"{listener.folder}/{listener.name}")
+        return listener
+
+
+def test_when_the_supervisor_cannot_connect_the_session_goes_on_over_the_attach_stream() -> None:
+    with SocketGoneSandbox(limits=LIMITS) as box:
+        assert box.channel == "attach"
+        box.execute("x = 41")
+        assert box.execute("x + 1").value == "42"
