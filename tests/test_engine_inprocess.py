@@ -17,7 +17,8 @@ from tests.durable_helpers import git, make_repo
 from workflows.runs.follow import follow
 from workflows.runs.hosting import launch, start
 from workflows.runs.services import LocalSandboxes, RunServices, open_services
-from workflows.service.reviews import decide, list_reviews
+from workflows.service.queue import list_reviews
+from workflows.service.reviews import decide
 from workflows.service.runs import show_run, start_run
 
 # crewAI and litellm take seconds to import: one worker runs every in-process test that needs them

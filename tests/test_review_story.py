@@ -107,6 +107,36 @@ def test_review_show_prints_the_request_the_target_and_the_rounds(rounds: Rounds
     assert re.search(r"  implement\s+check\s+done after 2 tries: \(exit code 0\)", later), later
 
 
+def test_the_queue_says_the_target_kept_at_the_gate_and_lists_without_loading_a_runbook(rounds: Rounds) -> None:
+    """The gate step keeps where approving writes on the item; `review list` shows it and loads no runbook
+    (nor pydantic, the template engine or YAML: seconds of a reviewer's day, a tenth of a second at a time)."""
+    import json
+    import subprocess
+    import sys
+
+    from sqlalchemy import select
+
+    from workflows.store.tables import reviews
+
+    cg, run_id = rounds.cg, rounds.run_id
+    expected = f"approving writes 1 commit (1 changed path) to the new branch crewgate/{run_id} of the repository"
+    with Store(cg.url).engine.connect() as db:
+        kept = dict(db.execute(select(reviews.c.id, reviews.c.target).where(reviews.c.run_id == run_id)).all())
+    assert set(kept) == set(rounds.items)
+    assert all(target.startswith(expected) for target in kept.values()), kept
+    listed = json.loads(cg.run("review", "list", "--json").stdout)
+    assert {item["id"]: item["target"] for item in listed} == kept, "the queue shows what the gate kept"
+    probe = (
+        "import sys\nfrom workflows.cli import main\nsys.argv = ['crewgate', 'review', 'list']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ['pydantic', 'jinja2', 'yaml', 'workflows.runbook.schema', 'workflows.runbook.loader']\n"
+        "print([name for name in heavy if name in sys.modules], file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=cg.env(), timeout=60)
+    assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
+    assert run_id in done.stdout
+
+
 def test_list_commands_have_header_rows_and_no_read_command_prints_python_values(rounds: Rounds) -> None:
     cg, run_id, items = rounds.cg, rounds.run_id, rounds.items
     assert cg.run("users", "add", "alice", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0

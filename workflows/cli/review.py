@@ -48,7 +48,7 @@ def list_command(
     A page at a time: the command that prints the next page is printed after each (on standard error).
     """
     from ..service.batches import check_batch
-    from ..service.reviews import review_queue
+    from ..service.queue import review_queue
     from ..service.views import QueueQuery
     from ..service.views import as_json as json_of
 

@@ -21,10 +21,12 @@ from ..runbook.schema import DirectoryTarget, GitTarget, PromoteStep
 from ..store.records import Records
 from ..store.rows import ReviewRecord
 from ..store.tool_calls import list_tool_calls
+from ..targets.words import target_words
 from ..visible import visible
 from ..webhooks import review_created
 from .live import LiveRuns
 from .results import Outcome, ReviewOpened
+from .variables import template_variables
 
 
 def open_review(
@@ -78,6 +80,7 @@ def open_review(
         lines_removed=size.removed,
         paths=len(artifact.changes),
         change_key=change_key(artifact.diff),
+        target=target_words(book, step_id, template_variables(records, run_id, {}), len(artifact.changes)),
     )
     if not opened:
         runs.close(run_id)

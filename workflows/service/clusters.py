@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 from ..artifacts.change_key import change_differences
 from ..errors import BadInput, GateError, NotFound
 from ..store.clusters import ClusterRow, PendingItem, batch_pending_items, pending_clusters
+from .queue import request_title
 from .review_view import DIFF_LIMIT, cut_diff
-from .reviews import check_decision_fields, decide, request_title, show_review
+from .reviews import check_decision_fields, decide, show_review
 from .views import DecisionResult, ReviewView
 
 if TYPE_CHECKING:

@@ -102,6 +102,7 @@ def _columns() -> Select:  # type: ignore[type-arg]
         item.lines_removed,
         item.paths,
         item.change_key,
+        item.target,
     ).join(runs, runs.c.id == item.run_id)
 
 

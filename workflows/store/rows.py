@@ -218,6 +218,7 @@ class QueueRecord(SameColumns):
     lines_removed: int | None
     paths: int | None
     change_key: str | None
+    target: str | None  # where approving writes, in words (targets.words); None: opened before crewgate kept it
 
 
 @dataclass(frozen=True)

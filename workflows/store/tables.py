@@ -91,6 +91,7 @@ reviews = Table(
     Column("lines_removed", Integer, nullable=True),
     Column("paths", Integer, nullable=True),
     Column("change_key", String(64), nullable=True),  # artifacts.change_key: equal keys form a batch's cluster
+    Column("target", Text, nullable=True),  # targets.words: where approving writes; NULL before 0016
     Index("ix_crewgate_reviews_status_created", "status", "created_at", "id"),
     Index("ix_crewgate_reviews_created", "created_at", "id"),
 )

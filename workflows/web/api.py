@@ -108,7 +108,7 @@ def list_review_items(
     """Review items, pending first (oldest or newest first within a status), filtered by status, batch,
     runbook (NAME or NAME@VERSION) and requester, `limit` to a page; the next page is in the `Link` header
     (`after` = its cursor). `offset` skips items instead (pages by number; a deep one reads what it skips)."""
-    from ..service.reviews import review_queue
+    from ..service.queue import review_queue
     from ..service.views import QueueQuery
 
     require(user, "read")

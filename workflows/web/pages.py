@@ -130,7 +130,7 @@ def queue(
     batch; filters, an order and pages of QUEUE_PAGE items read after a cursor (one page is read, however
     long the queue and however deep the page). `start` only says how many items came before this page."""
     from ..service.clusters import list_clusters
-    from ..service.reviews import review_queue
+    from ..service.queue import review_queue
     from ..service.views import QueueQuery
 
     filters = {"status": status or "", "batch": batch or "", "runbook": runbook or "", "requester": requester or ""}

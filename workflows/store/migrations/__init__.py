@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Column, MetaData, String, Table, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
-HEAD = "0015"
+HEAD = "0016"
 BASELINE = "0001"
 VERSION_TABLE = "crewgate_alembic_version"
 SCHEMA_LOCK = 0x63726577  # "crew": the advisory lock every migrating process takes on PostgreSQL
