@@ -32,9 +32,12 @@ import socket
 import tempfile
 import time
 
+from ._transport import AttachTransport
+
 MOUNT_POINT = "/run/crewgate-channel"  # in the container; read-only
 TOKEN_ENV = "CREWGATE_CHANNEL_TOKEN"  # noqa: S105 - the variable's name, not a secret
 TOKEN_BYTES = 32
+MOST_PENDING = 16  # connections read side by side; a newer one closes the oldest (no flood exhausts descriptors)
 
 
 class DirectListener:
@@ -64,41 +67,55 @@ class DirectListener:
         """The read-only bind mount, in the engine's `binds` form."""
         return {self.folder: {"bind": MOUNT_POINT, "mode": "ro"}}
 
-    def wait(self, attach: socket.socket, timeout: float) -> socket.socket | None:
+    def wait(self, attach: AttachTransport, timeout: float) -> socket.socket | None:
         """The supervisor's connection, once it has shown the token; None when it spoke on the attach stream
-        instead (it could not connect) or nothing came in time. The listener is closed either way.
+        instead (it could not connect), or nothing came in time. The listener is closed either way.
 
-        Every connection is read as its bytes come, side by side: one that stays silent or sends a wrong line
-        holds up nothing (a wrong line closes it), so no other local process can keep the supervisor out.
+        Connections are read side by side as their bytes come, before new ones are taken: one that stays
+        silent or sends a wrong line holds up nothing (a wrong line closes it; past MOST_PENDING the oldest
+        makes room), so no other local process can keep the supervisor out.
         """
         deadline = time.monotonic() + timeout
-        expected = f"{self.token}\n".encode()
         pending: dict[socket.socket, bytes] = {}
         try:
             while self._listener is not None and (remaining := deadline - time.monotonic()) > 0:
-                ready, _, _ = select.select([self._listener, attach, *pending], [], [], remaining)
-                if attach in ready:
+                watched: list[socket.socket | AttachTransport] = [self._listener, attach, *pending]
+                ready, _, _ = select.select(watched, [], [], remaining)
+                if attach in ready and attach.pump():
                     return None
+                for connection in [each for each in ready if each in pending]:
+                    if self._read_token(connection, pending):
+                        return connection
                 if self._listener in ready:
+                    if len(pending) >= MOST_PENDING:  # the oldest has had its turns to speak: it makes room
+                        oldest = next(iter(pending))
+                        del pending[oldest]
+                        oldest.close()
                     connection, _ = self._listener.accept()
                     pending[connection] = b""
-                for connection in [each for each in ready if each in pending]:
-                    received = pending[connection] + connection.recv(len(expected) - len(pending[connection]))
-                    if hmac.compare_digest(received, expected):
-                        del pending[connection]
-                        return connection
-                    if (
-                        len(received) == len(pending[connection]) or b"\n" in received or len(received) == len(expected)
-                    ):  # closed, or a line that is not the token: not the supervisor
-                        del pending[connection]
-                        connection.close()
-                    else:
-                        pending[connection] = received
             return None
         finally:
             for connection in pending:
                 connection.close()
             self.close()
+
+    def _read_token(self, connection: socket.socket, pending: dict[socket.socket, bytes]) -> bool:
+        """Read what `connection` sent; whether it is the token, whole. A connection that closed, failed or
+        sent a line that is not the token is closed and forgotten; one still short of a line is kept."""
+        expected = f"{self.token}\n".encode()
+        so_far = pending.pop(connection)
+        try:
+            chunk = connection.recv(len(expected) - len(so_far))
+        except OSError:
+            chunk = b""
+        received = so_far + chunk
+        if hmac.compare_digest(received, expected):
+            return True
+        if chunk and b"\n" not in received and len(received) < len(expected):
+            pending[connection] = received
+        else:
+            connection.close()
+        return False
 
     def close(self) -> None:
         """Stop listening and remove the socket and its folder (the container's mount keeps an empty one)."""

@@ -102,6 +102,8 @@ class AttachTransport:
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._raw = bytearray()
+        self._out = bytearray()  # protocol bytes demultiplexed and not yet received
+        self._ended = False
         self.diagnostics = bytearray()
 
     def send(self, data: bytes) -> None:
@@ -111,23 +113,39 @@ class AttachTransport:
             raise TransportClosed(f"container stdin closed: {exc}") from exc
 
     def receive(self, timeout: float) -> bytes:
-        out = self._demultiplex()
-        if out:
+        if not self._out and not self._ended:
+            self._sock.settimeout(max(timeout, 0.000001))
+            try:
+                self._take(self._sock.recv(1 << 20))
+            except (TimeoutError, BlockingIOError):
+                return b""
+            except OSError as exc:
+                raise TransportClosed(f"container attach socket failed: {exc}") from exc
+        if self._out:
+            out = bytes(self._out)
+            self._out.clear()
             return out
-        self._sock.settimeout(max(timeout, 0.000001))
-        try:
-            chunk = self._sock.recv(1 << 20)
-        except (TimeoutError, BlockingIOError):
-            return b""
-        except OSError as exc:
-            raise TransportClosed(f"container attach socket failed: {exc}") from exc
-        if not chunk:
+        if self._ended:
             raise TransportClosed("container output closed")
-        self._raw += chunk
-        return self._demultiplex()
+        return b""
 
-    def _demultiplex(self) -> bytes:
-        out = bytearray()
+    def pump(self) -> bool:
+        """Take what has arrived, without waiting: diagnostics are kept, protocol bytes wait for `receive`.
+        Whether the supervisor has spoken on this stream (or the stream ended)."""
+        self._sock.settimeout(0)
+        try:
+            self._take(self._sock.recv(1 << 20))
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            self._ended = True
+        return bool(self._out) or self._ended
+
+    def _take(self, chunk: bytes) -> None:
+        if not chunk:
+            self._ended = True
+            return
+        self._raw += chunk
         while len(self._raw) >= 8:
             stream, size = self._raw[0], struct.unpack(">I", self._raw[4:8])[0]
             if len(self._raw) < 8 + size:
@@ -135,11 +153,13 @@ class AttachTransport:
             payload = self._raw[8 : 8 + size]
             del self._raw[: 8 + size]
             if stream == 1:
-                out += payload
+                self._out += payload
             else:
                 room = self.DIAGNOSTIC_BYTES - len(self.diagnostics)
                 self.diagnostics += payload[: max(room, 0)]
-        return bytes(out)
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

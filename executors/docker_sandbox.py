@@ -120,9 +120,12 @@ class DockerSandbox(KernelSandbox):
                 listener.close()
             self._discard()
             raise SandboxUnavailable(f"could not start a sandbox container from {self.image}: {exc}") from exc
-        attach = getattr(self._attach, "_sock", self._attach)
-        self._transport = AttachTransport(attach)
-        connection = listener.wait(attach, STARTUP_TIMEOUT_S) if listener else None
+        self._transport = AttachTransport(getattr(self._attach, "_sock", self._attach))
+        try:
+            connection = listener.wait(self._transport, STARTUP_TIMEOUT_S) if listener else None
+        except OSError as exc:  # the listener failed (the attach stream's own failures surface in the handshake)
+            self._discard()
+            raise SandboxUnavailable(f"could not reach the sandbox's supervisor: {exc}") from exc
         if connection is None:
             self.channel = "attach"
             return self._transport
@@ -173,6 +176,8 @@ class DockerSandbox(KernelSandbox):
             self._client = None
 
     def _diagnostics(self) -> str:
+        if self._transport:
+            self._transport.pump()  # over the direct channel, nothing else reads the attach stream
         if self._transport and self._transport.diagnostics:
             return "The sandbox said: " + self._transport.diagnostics.decode("utf-8", "replace")[-2000:]
         return ""

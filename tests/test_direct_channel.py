@@ -16,7 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from executors import DockerSandbox, SandboxLimits
-from executors._direct import MOUNT_POINT, DirectListener
+from executors._direct import MOST_PENDING, MOUNT_POINT, DirectListener
+from executors._transport import AttachTransport
 
 pytestmark = pytest.mark.docker
 
@@ -96,6 +97,7 @@ def test_a_connection_without_the_token_is_closed_and_the_supervisor_still_gets_
     listener = DirectListener()
     path = f"{listener.folder}/{listener.name}"
     attach_side, never_speaks = socket.socketpair()
+    attach = AttachTransport(attach_side)
     strangers: list[bytes] = []
 
     def stranger(token: bytes) -> None:
@@ -109,16 +111,23 @@ def test_a_connection_without_the_token_is_closed_and_the_supervisor_still_gets_
         intruder.close()
 
     def supervisor() -> None:
-        time.sleep(0.2)  # after the strangers
+        time.sleep(0.3)  # after the strangers and the flood
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         connection.connect(path)
         connection.sendall(f"{listener.token}\n".encode() + b'{"op": "hello"}\n')
         time.sleep(1)
         connection.close()
 
-    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    silent.connect(path)  # connects first and never speaks: holds up nothing
+    silent: list[socket.socket] = []
+
+    def flood() -> None:  # connections that never speak, more than are read side by side: they hold up nothing
+        for _ in range(MOST_PENDING + 4):
+            quiet = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            quiet.connect(path)
+            silent.append(quiet)
+
     threads = [
+        threading.Thread(target=flood),
         threading.Thread(target=stranger, args=(b"\n",)),
         threading.Thread(target=stranger, args=(b"0" * 64 + b"\n",)),
         threading.Thread(target=supervisor),
@@ -126,7 +135,7 @@ def test_a_connection_without_the_token_is_closed_and_the_supervisor_still_gets_
     for thread in threads:
         thread.start()
     try:
-        accepted = listener.wait(attach_side, timeout=10)
+        accepted = listener.wait(attach, timeout=10)
         assert accepted is not None
         assert accepted.recv(64) == b'{"op": "hello"}\n', "the token line is taken, what follows is the channel's"
         accepted.close()
@@ -135,7 +144,8 @@ def test_a_connection_without_the_token_is_closed_and_the_supervisor_still_gets_
             thread.join(10)
         attach_side.close()
         never_speaks.close()
-        silent.close()
+        for quiet in silent:
+            quiet.close()
     assert strangers == [b"", b""]
     late = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with pytest.raises(OSError):
