@@ -35,6 +35,7 @@ import time
 from ._transport import AttachTransport
 
 MOUNT_POINT = "/run/crewgate-channel"  # in the container; read-only
+FOLDER_PREFIX = "crewgate-channel-"  # then the owner's pid: a folder a killed process left is pruned
 TOKEN_ENV = "CREWGATE_CHANNEL_TOKEN"  # noqa: S105 - the variable's name, not a secret
 TOKEN_BYTES = 32
 MOST_PENDING = 16  # connections read side by side; a newer one closes the oldest (no flood exhausts descriptors)
@@ -44,7 +45,7 @@ class DirectListener:
     """A one-connection Unix socket in a private folder, to be bind-mounted read-only into one container."""
 
     def __init__(self) -> None:
-        self.folder = tempfile.mkdtemp(prefix="crewgate-channel-")
+        self.folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
         # The sandbox's uid reaches the socket by its name; nobody may list the folder.
         os.chmod(self.folder, 0o711)  # noqa: S103 - search only, no read or write
         self.name = f"{secrets.token_hex(16)}.sock"
@@ -125,3 +126,25 @@ class DirectListener:
         with contextlib.suppress(OSError):
             os.unlink(os.path.join(self.folder, self.name))
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def prune_channel_folders() -> int:
+    """Remove the folders of listeners whose process is gone (killed before it could close them); how many."""
+    root = tempfile.gettempdir()
+    removed = 0
+    for name in os.listdir(root):
+        owner = name[len(FOLDER_PREFIX) :].split("-", 1)[0] if name.startswith(FOLDER_PREFIX) else ""
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -64,6 +64,7 @@ def list_sandboxes(client: "docker.DockerClient") -> list[SandboxContainer]:
 def prune(client: "docker.DockerClient", everything: bool = False, run: str | None = None) -> list[SandboxContainer]:
     """Remove orphaned sandbox containers (every one with `everything`; only one `run`'s, all of them, with `run`).
 
+    Without `run`, the folders of direct channels whose owner is gone go too (executors/_direct.py).
     A run's reap touches only that run's containers: other runs' orphans may belong to a process
     that is being resumed right now, and are the worker's to prune. Sandboxes run with auto-remove,
     so a container listed a moment ago may be gone (404) or already being removed by the engine
@@ -71,6 +72,10 @@ def prune(client: "docker.DockerClient", everything: bool = False, run: str | No
     """
     from docker.errors import APIError, NotFound
 
+    from ._direct import prune_channel_folders
+
+    if run is None:
+        prune_channel_folders()  # the direct channels' folders their killed owners left on this machine
     removed = []
     for container in list_sandboxes(client):
         chosen = container.run == run if run is not None else everything or container.orphaned

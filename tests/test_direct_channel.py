@@ -170,3 +170,24 @@ def test_when_the_supervisor_cannot_connect_the_session_goes_on_over_the_attach_
         assert box.channel == "attach"
         box.execute("x = 41")
         assert box.execute("x + 1").value == "42"
+
+
+def test_a_killed_owners_channel_folder_is_pruned_and_a_live_ones_kept() -> None:
+    """A process killed between making its listener and closing it leaves a folder: `sandbox prune` (and a
+    worker's start) removes the folders whose owner is gone, never a live process's."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from executors._direct import FOLDER_PREFIX, prune_channel_folders
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{int(gone.stdout)}-")
+    open(os.path.join(left, "x.sock"), "w").close()
+    live = DirectListener()
+    try:
+        assert prune_channel_folders() >= 1
+        assert not os.path.exists(left) and os.path.isdir(live.folder)
+    finally:
+        live.close()
