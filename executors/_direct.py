@@ -6,13 +6,15 @@ A socket the host listens on, in a folder bind-mounted read-only into the contai
 carries the same JSON lines with the engine out of the way.
 
 Why it is safe:
-- The listener takes one connection, the supervisor's, and is then closed and its file
-  removed, before the supervisor starts the kernel: no code of the model's ever runs
-  while it listens, and nothing can connect afterwards.
-- The supervisor proves who it is with a token passed in its environment (readable only
-  by its own uid and root on the host; dropped from the environment before the kernel
-  starts). A connection without the token is closed: another local user who read the
-  socket's name from the process list cannot stand in for the supervisor.
+- The host writes a one-time token on the container's stdin (the attach stream, which
+  only the engine's users reach); the supervisor reads it, connects and shows it. A
+  connection without it is closed: another local user who read the socket's name in the
+  process list, even one with the sandbox's uid, cannot stand in for the supervisor. The
+  token is in no environment and no file; the supervisor holding it is not dumpable.
+- The listener takes that one connection and is then closed and its file and folder
+  removed, before the host sends the first cell: no code of the model's runs while it
+  listens (the kernel starts meanwhile, but runs nothing until a cell comes), and nothing
+  can connect afterwards.
 - The folder is mounted read-only and holds nothing but the socket: the container gains
   no writable path. The container keeps its attach stream too (its stdin ends the
   container when the host goes; its stderr carries the supervisor's diagnostics).
@@ -26,17 +28,16 @@ import contextlib
 import hmac
 import os
 import secrets
-import select
+import selectors
 import shutil
 import socket
 import tempfile
 import time
 
-from ._transport import AttachTransport
+from ._transport import AttachTransport, TransportClosed
 
 MOUNT_POINT = "/run/crewgate-channel"  # in the container; read-only
 FOLDER_PREFIX = "crewgate-channel-"  # then the owner's pid: a folder a killed process left is pruned
-TOKEN_ENV = "CREWGATE_CHANNEL_TOKEN"  # noqa: S105 - the variable's name, not a secret
 TOKEN_BYTES = 32
 MOST_PENDING = 16  # connections read side by side; a newer one closes the oldest (no flood exhausts descriptors)
 
@@ -46,17 +47,19 @@ class DirectListener:
 
     def __init__(self) -> None:
         self.folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
-        # The sandbox's uid reaches the socket by its name; nobody may list the folder.
-        os.chmod(self.folder, 0o711)  # noqa: S103 - search only, no read or write
         self.name = f"{secrets.token_hex(16)}.sock"
         self.token = secrets.token_hex(TOKEN_BYTES)
-        self._listener: socket.socket | None = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener: socket.socket | None = None
         try:
+            # The sandbox's uid reaches the socket by its name; nobody may list the folder.
+            os.chmod(self.folder, 0o711)  # noqa: S103 - search only, no read or write
+            self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._listener.setblocking(False)
             self._listener.bind(os.path.join(self.folder, self.name))
             # Connecting needs write permission on the socket; who connects must still show the token.
             os.chmod(os.path.join(self.folder, self.name), 0o666)  # noqa: S103
             self._listener.listen(4)
-        except OSError:
+        except BaseException:
             self.close()
             raise
 
@@ -69,8 +72,9 @@ class DirectListener:
         return {self.folder: {"bind": MOUNT_POINT, "mode": "ro"}}
 
     def wait(self, attach: AttachTransport, timeout: float) -> socket.socket | None:
-        """The supervisor's connection, once it has shown the token; None when it spoke on the attach stream
-        instead (it could not connect), or nothing came in time. The listener is closed either way.
+        """Hand the supervisor its token over the attach stream; its connection, once it has shown the token.
+        None when it spoke on the attach stream instead (it could not connect), or nothing came in time. The
+        listener is closed either way.
 
         Connections are read side by side as their bytes come, before new ones are taken: one that stays
         silent or sends a wrong line holds up nothing (a wrong line closes it; past MOST_PENDING the oldest
@@ -78,45 +82,75 @@ class DirectListener:
         """
         deadline = time.monotonic() + timeout
         pending: dict[socket.socket, bytes] = {}
+        watch = selectors.DefaultSelector()  # epoll: any descriptor number, unlike select()
         try:
-            while self._listener is not None and (remaining := deadline - time.monotonic()) > 0:
-                watched: list[socket.socket | AttachTransport] = [self._listener, attach, *pending]
-                ready, _, _ = select.select(watched, [], [], remaining)
+            try:
+                attach.send(f"{self.token}\n".encode())
+            except TransportClosed:  # the container is gone already: the handshake on the attach stream says why
+                return None
+            if self._listener is None:
+                return None
+            watch.register(self._listener, selectors.EVENT_READ)
+            watch.register(attach, selectors.EVENT_READ)
+            while (remaining := deadline - time.monotonic()) > 0:
+                ready = {key.fileobj for key, _ in watch.select(remaining)}
                 if attach in ready and attach.pump():
                     return None
-                for connection in [each for each in ready if each in pending]:
-                    if self._read_token(connection, pending):
+                for connection in [each for each in pending if each in ready]:
+                    if self._read_token(connection, pending, watch):
                         return connection
                 if self._listener in ready:
-                    if len(pending) >= MOST_PENDING:  # the oldest has had its turns to speak: it makes room
-                        oldest = next(iter(pending))
-                        del pending[oldest]
-                        oldest.close()
-                    connection, _ = self._listener.accept()
-                    pending[connection] = b""
+                    self._take(self._listener, pending, watch)
             return None
         finally:
             for connection in pending:
                 connection.close()
+            watch.close()
             self.close()
 
-    def _read_token(self, connection: socket.socket, pending: dict[socket.socket, bytes]) -> bool:
+    def _take(
+        self, listener: socket.socket, pending: dict[socket.socket, bytes], watch: selectors.BaseSelector
+    ) -> None:
+        """Accept a connection (if one is still there), the oldest waiting one making room past MOST_PENDING."""
+        try:
+            connection, _ = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        if len(pending) >= MOST_PENDING:  # the oldest has had its turns to speak
+            self._drop(next(iter(pending)), pending, watch)
+        connection.setblocking(False)
+        pending[connection] = b""
+        watch.register(connection, selectors.EVENT_READ)
+
+    def _read_token(
+        self, connection: socket.socket, pending: dict[socket.socket, bytes], watch: selectors.BaseSelector
+    ) -> bool:
         """Read what `connection` sent; whether it is the token, whole. A connection that closed, failed or
         sent a line that is not the token is closed and forgotten; one still short of a line is kept."""
         expected = f"{self.token}\n".encode()
-        so_far = pending.pop(connection)
         try:
-            chunk = connection.recv(len(expected) - len(so_far))
+            chunk = connection.recv(len(expected) - len(pending[connection]))
+        except (BlockingIOError, InterruptedError):
+            return False
         except OSError:
             chunk = b""
-        received = so_far + chunk
+        received = pending[connection] + chunk
         if hmac.compare_digest(received, expected):
+            watch.unregister(connection)
+            del pending[connection]
+            connection.setblocking(True)
             return True
         if chunk and b"\n" not in received and len(received) < len(expected):
             pending[connection] = received
         else:
-            connection.close()
+            self._drop(connection, pending, watch)
         return False
+
+    @staticmethod
+    def _drop(connection: socket.socket, pending: dict[socket.socket, bytes], watch: selectors.BaseSelector) -> None:
+        watch.unregister(connection)
+        del pending[connection]
+        connection.close()
 
     def close(self) -> None:
         """Stop listening and remove the socket and its folder (the container's mount keeps an empty one)."""

@@ -11,6 +11,8 @@ import struct
 import subprocess
 from typing import Protocol
 
+SEND_TIMEOUT_S = 60.0  # a send the supervisor does not take in this long fails (a whole archive fits in it)
+
 
 class TransportClosed(Exception):
     """The other end went away."""
@@ -63,20 +65,16 @@ class SocketTransport:
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-        sock.setblocking(True)
 
     def send(self, data: bytes) -> None:
-        try:
-            self._sock.sendall(data)
-        except OSError as exc:
-            raise TransportClosed(f"supervisor socket closed: {exc}") from exc
+        _send_within(self._sock, data, "supervisor socket")
 
     def receive(self, timeout: float) -> bytes:
-        ready, _, _ = select.select([self._sock], [], [], max(timeout, 0))
-        if not ready:
-            return b""
+        self._sock.settimeout(max(timeout, 0.000001))
         try:
             chunk = self._sock.recv(1 << 20)
+        except (TimeoutError, BlockingIOError):
+            return b""
         except OSError as exc:
             raise TransportClosed(f"supervisor socket failed: {exc}") from exc
         if not chunk:
@@ -87,6 +85,18 @@ class SocketTransport:
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
+
+
+def _send_within(sock: socket.socket, data: bytes, what: str) -> None:
+    """Send all of `data` within SEND_TIMEOUT_S, whatever timeout a read left on the socket: a supervisor that
+    stopped reading (a cell can SIGSTOP it) fails the send instead of holding the host forever."""
+    sock.settimeout(SEND_TIMEOUT_S)
+    try:
+        sock.sendall(data)
+    except TimeoutError as exc:
+        raise TransportClosed(f"{what}: nothing was read for {SEND_TIMEOUT_S:.0f} s") from exc
+    except OSError as exc:
+        raise TransportClosed(f"{what} closed: {exc}") from exc
 
 
 class AttachTransport:
@@ -107,10 +117,7 @@ class AttachTransport:
         self.diagnostics = bytearray()
 
     def send(self, data: bytes) -> None:
-        try:
-            self._sock.sendall(data)
-        except OSError as exc:
-            raise TransportClosed(f"container stdin closed: {exc}") from exc
+        _send_within(self._sock, data, "container stdin")
 
     def receive(self, timeout: float) -> bytes:
         if not self._out and not self._ended:

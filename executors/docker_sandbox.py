@@ -10,7 +10,7 @@ import socket
 import uuid
 from typing import Any
 
-from ._direct import TOKEN_ENV, DirectListener
+from ._direct import DirectListener
 from ._session import STARTUP_TIMEOUT_S, KernelSandbox
 from ._sources import supervisor_argv
 from ._transport import AttachTransport, SocketTransport, Transport
@@ -102,7 +102,7 @@ class DockerSandbox(KernelSandbox):
                 command=supervisor_argv("python3", "container", "/workspace", self.limits.pids, socket_path),
                 user=f"{SANDBOX_UID}:{SANDBOX_UID}",
                 stdin_open=True,  # with detach=False this also sets StdinOnce: our exit ends the container
-                environment={**CONTAINER_ENV, TOKEN_ENV: listener.token} if listener else CONTAINER_ENV,
+                environment=CONTAINER_ENV,
                 labels=self.labels,
                 working_dir="/workspace",
                 hostname="sandbox",
@@ -115,17 +115,21 @@ class DockerSandbox(KernelSandbox):
                 self.container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
             )
             api.start(self.container_id)
-        except DockerException as exc:
+        except BaseException as exc:
             if listener:
                 listener.close()
             self._discard()
-            raise SandboxUnavailable(f"could not start a sandbox container from {self.image}: {exc}") from exc
+            if isinstance(exc, DockerException):
+                raise SandboxUnavailable(f"could not start a sandbox container from {self.image}: {exc}") from exc
+            raise
         self._transport = AttachTransport(getattr(self._attach, "_sock", self._attach))
         try:
             connection = listener.wait(self._transport, STARTUP_TIMEOUT_S) if listener else None
-        except OSError as exc:  # the listener failed (the attach stream's own failures surface in the handshake)
+        except BaseException as exc:  # the listener closed itself; the container goes too
             self._discard()
-            raise SandboxUnavailable(f"could not reach the sandbox's supervisor: {exc}") from exc
+            if isinstance(exc, OSError):
+                raise SandboxUnavailable(f"could not reach the sandbox's supervisor: {exc}") from exc
+            raise
         if connection is None:
             self.channel = "attach"
             return self._transport

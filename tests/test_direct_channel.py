@@ -1,9 +1,10 @@
 """The direct channel (executors/_direct.py): a runc session talks to its supervisor over a Unix socket
 the host listens on, not through the engine; the attach stream stays for runsc and as the way back.
 
-Attacks: a cell looks for the socket (gone), the token (not in its environment; the one PID 1 still
-holds opens nothing), the mount (read-only, empty); a local process connects first, without the token
-or with a wrong one (closed; the supervisor's connection still wins). When the supervisor cannot
+Attacks: a cell looks for the socket (gone), the token (in no environment: the host writes it on the
+container's stdin), the mount (read-only, unlistable); a local process connects first, without the token
+or with a wrong one, or floods the listener with silent connections (closed; the supervisor's connection
+still wins). When the supervisor cannot
 connect, the session goes on over the attach stream, isolated the same.
 """
 
@@ -50,7 +51,7 @@ def test_a_cell_finds_no_socket_no_token_and_a_read_only_empty_mount(box: Docker
     probe = textwrap.dedent(
         f"""
         import os, socket
-        found = {{"token_in_env": "CREWGATE_CHANNEL_TOKEN" in os.environ}}
+        found = {{"token_in_env": any("TOKEN" in name for name in os.environ)}}
         try:
             found["listing"] = os.listdir("{MOUNT_POINT}")
         except OSError as exc:
@@ -61,12 +62,10 @@ def test_a_cell_finds_no_socket_no_token_and_a_read_only_empty_mount(box: Docker
         except OSError as exc:
             found["write"] = type(exc).__name__
         token = ""
-        try:  # PID 1 (init) started with the container's environment: read it if we can
-            for entry in open("/proc/1/environ", "rb").read().split(b"\\0"):
-                if entry.startswith(b"CREWGATE_CHANNEL_TOKEN="):
-                    token = entry.split(b"=", 1)[1].decode()
+        try:  # PID 1 (init) started with the container's environment: nothing there either
+            found["init_env_token"] = b"TOKEN" in open("/proc/1/environ", "rb").read()
         except OSError:
-            pass
+            found["init_env_token"] = False
         attempts = []
         for name in os.listdir("/run") + ["crewgate-channel/x.sock"]:
             path = os.path.join("/run", name)
@@ -86,7 +85,7 @@ def test_a_cell_finds_no_socket_no_token_and_a_read_only_empty_mount(box: Docker
     result = box.execute(probe)
     assert result.ok, result.traceback
     found = eval(result.value)  # noqa: S307 - a dict of str/bool/list that this test's own cell printed
-    assert found["token_in_env"] is False
+    assert found["token_in_env"] is False and found["init_env_token"] is False
     assert found["listing"] in ([], "PermissionError"), "the folder cannot be listed, and its socket is gone"
     assert found["write"] != "allowed", found  # read-only, and its folder already removed on the host
     assert not [attempt for attempt in found["attempts"] if attempt.startswith("connected")], found
@@ -191,3 +190,25 @@ def test_a_killed_owners_channel_folder_is_pruned_and_a_live_ones_kept() -> None
         assert not os.path.exists(left) and os.path.isdir(live.folder)
     finally:
         live.close()
+
+
+@pytest.mark.parametrize("channel", ["auto", "attach"])
+def test_a_cell_that_stops_the_supervisor_cannot_hold_the_host(channel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cell may SIGSTOP its supervisor (same uid). The host's next big send then finds nobody reading: it
+    fails after the send timeout (2 s here, 60 s by default) and a fresh sandbox takes the place, on either
+    channel, instead of holding the host forever."""
+    from executors import _transport
+    from executors.errors import KernelDied
+
+    monkeypatch.setattr(_transport, "SEND_TIMEOUT_S", 2.0)
+    with DockerSandbox(limits=LIMITS, channel=channel) as box:
+        stopper = (
+            "import os, signal, subprocess\nsubprocess.Popen(['sh', '-c', 'sleep 0.5; kill -STOP %d' % os.getppid()])"
+        )
+        assert box.execute(stopper).ok
+        time.sleep(1.5)  # the background process stops the supervisor after the cell has returned
+        started = time.monotonic()
+        with pytest.raises(KernelDied, match="fresh sandbox"):
+            box.put_files({"big.bin": b"x" * (8 * 1024 * 1024)})
+        assert time.monotonic() - started < 40
+        assert box.execute("6 * 7").value == "42", "the fresh sandbox answers"

@@ -15,7 +15,7 @@ Usage: python3 -c SOURCE MODE WORKSPACE PIDS_LIMIT KERNEL_SOURCE [CHANNEL_SOCKET
 MODE is "container" (every stray process may be killed) or "local".
 Host protocol: one JSON object per line on stdin/stdout, ASCII only; or, given
 CHANNEL_SOCKET, on that Unix socket (executors/_direct.py), which the supervisor
-connects to first, showing the token from CREWGATE_CHANNEL_TOKEN. The hello says
+connects to first, showing the token the host wrote on stdin. The hello says
 which channel it took, and why not the socket when it could not connect.
 """
 
@@ -88,18 +88,21 @@ def _host_write(data):
 
 
 def _take_channel():
-    """Connect to the direct channel's socket and show the token, or stay on stdin/stdout; what the hello says.
-
-    Runs before the kernel starts: the token leaves the environment the kernel inherits.
-    """
+    """Read the token the host writes on stdin, connect to the direct channel's socket and show it; or stay on
+    stdin/stdout. What the hello says. Runs before the kernel starts; the token is in no environment or file."""
     global HOST_IN, HOST_OUT, _host_socket
-    token = os.environ.pop("CREWGATE_CHANNEL_TOKEN", "")
     if not CHANNEL_SOCKET:
         return {"channel": "stdio"}
+    token = b""
+    while not token.endswith(b"\n") and len(token) <= 128:  # a byte at a time: what follows is the host's
+        byte = os.read(HOST_IN, 1)
+        if not byte:
+            break
+        token += byte
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         connection.connect(CHANNEL_SOCKET)
-        connection.sendall(f"{token}\n".encode())
+        connection.sendall(token)
     except OSError as exc:
         connection.close()
         return {"channel": "stdio", "channel_error": f"{type(exc).__name__}: {exc}"}
