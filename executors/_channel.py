@@ -1,9 +1,19 @@
-"""Request/reply over a transport: JSON lines matched by message id.
+"""Request/reply over a transport: signed JSON lines matched by message id.
 
 Everything that arrives is untrusted bytes from the sandbox: frames are
 bounded in size, parsed as JSON only (never unpickled), and type-checked.
+
+Every line, both ways, is `MAC JSON`: a keyed BLAKE2b MAC (128 bits, hex) of the
+JSON under a key the host hands the supervisor as the first line on its stdin,
+before any code of the model's runs. Over the attach stream, code in the sandbox can
+reach the container's stdin and stdout through its init process (/proc/1/fd), so it
+could write lines that look like the supervisor's replies (a check "passed") or like
+the host's requests; without the key it cannot sign them, and a line that is not
+signed breaks the channel (the sandbox is replaced) instead of being believed.
 """
 
+import hashlib
+import hmac
 import itertools
 import json
 import threading
@@ -16,6 +26,23 @@ from ._transport import Transport, TransportClosed
 OnMessage = Callable[[dict[str, Any]], dict[str, Any] | None]  # a message that is not the reply -> what to send back
 
 
+def mac(key: bytes, body: bytes) -> bytes:
+    """The line's MAC: keyed BLAKE2b, 128 bits, in hex (CPython's own BLAKE2: a few cache lines, where OpenSSL's
+    HMAC cost about 10 µs a line on the way to every cell, its code cold after each wait)."""
+    return hashlib.blake2b(body, key=key, digest_size=16).hexdigest().encode()
+
+
+def sign(key: bytes, body: bytes) -> bytes:
+    """`body` (one JSON text) as a signed line: MAC, a space, the body, a newline."""
+    return mac(key, body) + b" " + body + b"\n"
+
+
+def signed_body(key: bytes, line: bytes) -> bytes | None:
+    """The JSON of a signed line (without its newline), or None when its MAC is not the key's."""
+    found, _, body = line.partition(b" ")
+    return body if hmac.compare_digest(found, mac(key, body)) else None
+
+
 class ChannelBroken(Exception):
     """The supervisor closed, went silent, or sent something that is not a reply."""
 
@@ -23,8 +50,9 @@ class ChannelBroken(Exception):
 class Channel:
     """Sends one request at a time and waits for the reply with the same id."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, key: bytes) -> None:
         self.transport = transport
+        self.key = key
         self._ids = itertools.count(1)
         self._pending = bytearray()
         self._sending = threading.Lock()  # `notify` may write from another thread while `call` waits
@@ -64,9 +92,9 @@ class Channel:
     def _send(self, request: dict[str, Any]) -> int:
         with self._sending:
             message_id = next(self._ids)
-            payload = json.dumps({**request, "id": message_id}, ensure_ascii=True) + "\n"
+            payload = json.dumps({**request, "id": message_id}, ensure_ascii=True).encode()
             try:
-                self.transport.send(payload.encode())
+                self.transport.send(sign(self.key, payload))
             except TransportClosed as exc:
                 raise ChannelBroken(str(exc)) from exc
         return message_id
@@ -86,8 +114,11 @@ class Channel:
         self._pending = bytearray(rest)
         if len(line) > limit:
             raise ChannelBroken(f"the sandbox sent a frame over the {limit}-byte limit")
+        body = signed_body(self.key, line)
+        if body is None:
+            raise ChannelBroken(f"the sandbox sent a frame the supervisor did not sign: {line[:120]!r}")
         try:
-            message = json.loads(line)
+            message = json.loads(body)
         except ValueError as exc:
             raise ChannelBroken(f"the sandbox sent a frame that is not JSON: {line[:120]!r}") from exc
         if not isinstance(message, dict):

@@ -7,7 +7,8 @@ carries the same JSON lines with the engine out of the way.
 
 Why it is safe:
 - The host writes a one-time token on the container's stdin (the attach stream, which
-  only the engine's users reach); the supervisor reads it, connects and shows it. A
+  only the engine's users reach; it is also the key the channel's lines are signed with,
+  executors/_channel.py); the supervisor reads it, connects and shows it. A
   connection without it is closed: another local user who read the socket's name in the
   process list, even one with the sandbox's uid, cannot stand in for the supervisor. The
   token is in no environment and no file; the supervisor holding it is not dumpable.
@@ -34,21 +35,20 @@ import socket
 import tempfile
 import time
 
-from ._transport import AttachTransport, TransportClosed
+from ._transport import AttachTransport
 
 MOUNT_POINT = "/run/crewgate-channel"  # in the container; read-only
 FOLDER_PREFIX = "crewgate-channel-"  # then the owner's pid: a folder a killed process left is pruned
-TOKEN_BYTES = 32
 MOST_PENDING = 16  # connections read side by side; a newer one closes the oldest (no flood exhausts descriptors)
 
 
 class DirectListener:
     """A one-connection Unix socket in a private folder, to be bind-mounted read-only into one container."""
 
-    def __init__(self) -> None:
+    def __init__(self, token: bytes) -> None:
         self.folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
         self.name = f"{secrets.token_hex(16)}.sock"
-        self.token = secrets.token_hex(TOKEN_BYTES)
+        self.token = token
         self._listener: socket.socket | None = None
         try:
             # The sandbox's uid reaches the socket by its name; nobody may list the folder.
@@ -72,8 +72,8 @@ class DirectListener:
         return {self.folder: {"bind": MOUNT_POINT, "mode": "ro"}}
 
     def wait(self, attach: AttachTransport, timeout: float) -> socket.socket | None:
-        """Hand the supervisor its token over the attach stream; its connection, once it has shown the token.
-        None when it spoke on the attach stream instead (it could not connect), or nothing came in time. The
+        """The supervisor's connection, once it has shown the token (the caller wrote it on its stdin). None
+        when it spoke on the attach stream instead (it could not connect), or nothing came in time. The
         listener is closed either way.
 
         Connections are read side by side as their bytes come, before new ones are taken: one that stays
@@ -84,10 +84,6 @@ class DirectListener:
         pending: dict[socket.socket, bytes] = {}
         watch = selectors.DefaultSelector()  # epoll: any descriptor number, unlike select()
         try:
-            try:
-                attach.send(f"{self.token}\n".encode())
-            except TransportClosed:  # the container is gone already: the handshake on the attach stream says why
-                return None
             if self._listener is None:
                 return None
             watch.register(self._listener, selectors.EVENT_READ)
@@ -127,7 +123,7 @@ class DirectListener:
     ) -> bool:
         """Read what `connection` sent; whether it is the token, whole. A connection that closed, failed or
         sent a line that is not the token is closed and forgotten; one still short of a line is kept."""
-        expected = f"{self.token}\n".encode()
+        expected = self.token + b"\n"
         try:
             chunk = connection.recv(len(expected) - len(pending[connection]))
         except (BlockingIOError, InterruptedError):

@@ -8,6 +8,7 @@ import abc
 import base64
 import contextlib
 import logging
+import secrets
 import time
 import zlib
 from collections.abc import Mapping
@@ -47,8 +48,9 @@ class KernelSandbox(abc.ABC):
 
     # -- provisioning, per subclass -----------------------------------------
     @abc.abstractmethod
-    def _provision(self) -> Transport:
-        """Start a supervisor and return a transport to it."""
+    def _provision(self, key: bytes) -> Transport:
+        """Start a supervisor, hand it `key` (the first line on its stdin: what it signs its lines with, see
+        `_channel`), and return a transport to it."""
 
     @abc.abstractmethod
     def _discard(self) -> None:
@@ -81,8 +83,9 @@ class KernelSandbox(abc.ABC):
         return self
 
     def _connect(self) -> None:
-        transport = self._provision()
-        channel = Channel(transport)
+        key = secrets.token_hex(32).encode()  # a new one for every supervisor
+        transport = self._provision(key)
+        channel = Channel(transport, key)
         try:
             channel.handshake(STARTUP_TIMEOUT_S)
         except ChannelBroken as exc:

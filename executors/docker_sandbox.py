@@ -13,7 +13,7 @@ from typing import Any
 from ._direct import DirectListener
 from ._session import STARTUP_TIMEOUT_S, KernelSandbox
 from ._sources import supervisor_argv
-from ._transport import AttachTransport, SocketTransport, Transport
+from ._transport import AttachTransport, SocketTransport, Transport, TransportClosed
 from .engine import connect, engine_address
 from .errors import SandboxUnavailable
 from .faults import pause
@@ -81,7 +81,7 @@ class DockerSandbox(KernelSandbox):
         short = self.container_id[:12] if self.container_id else "not started"
         return f"DockerSandbox({self.image}, {self.runtime}, container {short})"
 
-    def _provision(self) -> Transport:
+    def _provision(self, key: bytes) -> Transport:
         from docker.errors import DockerException
 
         if self._client is None:
@@ -94,7 +94,7 @@ class DockerSandbox(KernelSandbox):
                 f"sandbox image {self.image} is not present on the engine: run `crewgate sandbox build` "
                 "(or `make test`, which builds it when missing)"
             )
-        listener = self._direct_listener()
+        listener = self._direct_listener(key)
         socket_path = listener.container_path if listener else ""
         try:
             container = api.create_container(
@@ -124,6 +124,10 @@ class DockerSandbox(KernelSandbox):
             raise
         self._transport = AttachTransport(getattr(self._attach, "_sock", self._attach))
         try:
+            self._transport.send(key + b"\n")  # the supervisor's first line: its key (and the listener's token)
+        except TransportClosed:
+            return self._transport  # it ended at once: the handshake says why
+        try:
             connection = listener.wait(self._transport, STARTUP_TIMEOUT_S) if listener else None
         except BaseException as exc:  # the listener closed itself; the container goes too
             self._discard()
@@ -137,12 +141,12 @@ class DockerSandbox(KernelSandbox):
         self._direct = SocketTransport(connection)
         return self._direct
 
-    def _direct_listener(self) -> DirectListener | None:
+    def _direct_listener(self, key: bytes) -> DirectListener | None:
         """A listener for the direct channel where it can work (runc, an engine on this machine), else None."""
         if self.wanted_channel != "auto" or self.runtime != "runc" or not engine_address().startswith("unix://"):
             return None
         try:
-            return DirectListener()
+            return DirectListener(key)
         except OSError:  # no room for a socket here (a read-only or full /tmp): the attach stream works anyway
             return None
 

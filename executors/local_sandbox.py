@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ._session import KernelSandbox
 from ._sources import supervisor_argv
-from ._transport import PipeTransport, Transport
+from ._transport import PipeTransport, Transport, TransportClosed
 from .errors import SandboxError
 from .limits import SandboxLimits
 
@@ -42,7 +42,7 @@ class LocalSandbox(KernelSandbox):
     def describe(self) -> str:
         return f"LocalSandbox({self.workspace or 'not started'}, NOT isolated)"
 
-    def _provision(self) -> Transport:
+    def _provision(self, key: bytes) -> Transport:
         log.warning("LocalSandbox runs model code on this host WITHOUT isolation: use it for development only")
         self.workspace = Path(tempfile.mkdtemp(prefix="crewgate-local-"))
         env = {
@@ -62,6 +62,8 @@ class LocalSandbox(KernelSandbox):
             start_new_session=True,
         )
         self._transport = PipeTransport(self._process)
+        with contextlib.suppress(TransportClosed):  # it ended at once: the handshake says so
+            self._transport.send(key + b"\n")
         return self._transport
 
     def _kill(self) -> None:

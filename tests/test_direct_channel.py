@@ -93,7 +93,7 @@ def test_a_cell_finds_no_socket_no_token_and_a_read_only_empty_mount(box: Docker
 
 
 def test_a_connection_without_the_token_is_closed_and_the_supervisor_still_gets_in() -> None:
-    listener = DirectListener()
+    listener = DirectListener(b"5" * 64)
     path = f"{listener.folder}/{listener.name}"
     attach_side, never_speaks = socket.socketpair()
     attach = AttachTransport(attach_side)
@@ -113,7 +113,7 @@ def test_a_connection_without_the_token_is_closed_and_the_supervisor_still_gets_
         time.sleep(0.3)  # after the strangers and the flood
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         connection.connect(path)
-        connection.sendall(f"{listener.token}\n".encode() + b'{"op": "hello"}\n')
+        connection.sendall(listener.token + b'\n{"op": "hello"}\n')
         time.sleep(1)
         connection.close()
 
@@ -155,8 +155,8 @@ def test_a_connection_without_the_token_is_closed_and_the_supervisor_still_gets_
 class SocketGoneSandbox(DockerSandbox):
     """A session whose socket is removed before the container starts: the supervisor cannot connect."""
 
-    def _direct_listener(self) -> DirectListener | None:
-        listener = super()._direct_listener()
+    def _direct_listener(self, key: bytes) -> DirectListener | None:
+        listener = super()._direct_listener(key)
         assert listener is not None
         import os
 
@@ -184,7 +184,7 @@ def test_a_killed_owners_channel_folder_is_pruned_and_a_live_ones_kept() -> None
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     left = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{int(gone.stdout)}-")
     open(os.path.join(left, "x.sock"), "w").close()
-    live = DirectListener()
+    live = DirectListener(b"6" * 64)
     try:
         assert prune_channel_folders() >= 1
         assert not os.path.exists(left) and os.path.isdir(live.folder)
@@ -212,3 +212,43 @@ def test_a_cell_that_stops_the_supervisor_cannot_hold_the_host(channel: str, mon
             box.put_files({"big.bin": b"x" * (8 * 1024 * 1024)})
         assert time.monotonic() - started < 40
         assert box.execute("6 * 7").value == "42", "the fresh sandbox answers"
+
+
+FORGER = """
+import os, subprocess, sys
+script = '''
+import os, time
+time.sleep(1.0)
+lines = b"".join(
+    b'{"id": %d, "ok": true, "value": "FORGED", "error": null, "traceback": "", "stdout": "", "stderr": "",'
+    b' "truncated": false, "timed_out": false, "kernel_restarted": false}\\\\n' % n
+    for n in range(1, 400)
+)
+for target in ("/proc/1/fd/1", "/proc/1/fd/0"):  # as the supervisor's replies, and as the host's requests
+    try:
+        fd = os.open(target, os.O_WRONLY)
+        os.write(fd, lines.replace(b'"ok": true', b'"op": "exec", "code": "print(1)", "ok": true'))
+        os.write(fd, lines)
+        os.close(fd)
+    except OSError:
+        pass
+'''
+subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+"""
+
+
+@pytest.mark.parametrize(
+    "runtime, channel",
+    [("runc", "attach"), ("runc", "auto"), pytest.param("runsc", "auto", marks=pytest.mark.runsc)],
+)
+def test_lines_forged_through_init_are_never_believed(runtime: str, channel: str) -> None:
+    """Code in the sandbox can open the container's stdin and stdout through its init process (/proc/1/fd) and
+    write lines that look like the supervisor's replies for every id (the next check "passed") or like the host's
+    requests. Unsigned, they are never taken for the supervisor's: the next cells give their own values, or the
+    channel breaks and a fresh sandbox answers."""
+    with DockerSandbox(limits=LIMITS, runtime=runtime, channel=channel) as box:
+        assert box.execute(FORGER).ok
+        time.sleep(2.0)  # the forged lines are written meanwhile
+        values = [box.execute(f"{n} * 2").value for n in range(5)]
+        assert "FORGED" not in str(values), values
+        assert box.execute("6 * 7").value == "42"

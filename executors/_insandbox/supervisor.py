@@ -13,7 +13,12 @@ nothing about tools: the host does, for whatever line reaches it.
 
 Usage: python3 -c SOURCE MODE WORKSPACE PIDS_LIMIT KERNEL_SOURCE [CHANNEL_SOCKET]
 MODE is "container" (every stray process may be killed) or "local".
-Host protocol: one JSON object per line on stdin/stdout, ASCII only; or, given
+Host protocol: the host's first line on stdin is a key; then one JSON object per
+line, ASCII only, each signed (`MAC JSON`, the MAC a keyed BLAKE2b of the JSON under the
+key, 128 bits in hex; executors/_channel.py): a line not signed with the key
+is dropped here, and the host breaks the channel on one. Code in the sandbox can reach
+the container's stdin and stdout through its init process, but not the key. Lines go
+over stdin/stdout; or, given
 CHANNEL_SOCKET, on that Unix socket (executors/_direct.py), which the supervisor
 connects to first, showing the token the host wrote on stdin. The hello says
 which channel it took, and why not the socket when it could not connect.
@@ -21,6 +26,8 @@ which channel it took, and why not the socket when it could not connect.
 
 import base64
 import fcntl
+import hashlib
+import hmac
 import io
 import json
 import os
@@ -36,6 +43,7 @@ MODE, WORKSPACE, PIDS_LIMIT, KERNEL_SOURCE = sys.argv[1], sys.argv[2], int(sys.a
 CHANNEL_SOCKET = sys.argv[5] if len(sys.argv) > 5 else ""
 HOST_IN, HOST_OUT = 0, 1  # the direct channel's socket replaces both (see _take_channel)
 _host_socket = None
+KEY = b""  # the host's key, read first thing (see _read_key)
 READ_CHUNK = 65536
 MAX_REPLY = 16 * 1024 * 1024
 TOOL_LINE = 1024 * 1024 + 4096  # a tool call's line from the kernel (arguments are capped at 1 MiB there)
@@ -87,22 +95,42 @@ def _host_write(data):
     return _host_socket.send(data, socket.MSG_DONTWAIT)
 
 
+def _mac(body):
+    return hashlib.blake2b(body, key=KEY, digest_size=16).hexdigest().encode()
+
+
+def _sign(body):
+    return _mac(body) + b" " + body + b"\n"
+
+
+def _signed_body(line):
+    """The JSON of a line the host signed, or None (a line anyone else wrote: dropped)."""
+    found, _, body = line.partition(b" ")
+    return body if hmac.compare_digest(found, _mac(body)) else None
+
+
+def _read_key():
+    """The host's first line on stdin, read a byte at a time: what follows is the host's requests."""
+    global KEY
+    line = b""
+    while not line.endswith(b"\n") and len(line) <= 256:
+        byte = os.read(0, 1)
+        if not byte:
+            break
+        line += byte
+    KEY = line.strip()
+
+
 def _take_channel():
-    """Read the token the host writes on stdin, connect to the direct channel's socket and show it; or stay on
-    stdin/stdout. What the hello says. Runs before the kernel starts; the token is in no environment or file."""
+    """Connect to the direct channel's socket and show the key as its token; or stay on stdin/stdout. What the
+    hello says. Runs before the kernel starts."""
     global HOST_IN, HOST_OUT, _host_socket
     if not CHANNEL_SOCKET:
         return {"channel": "stdio"}
-    token = b""
-    while not token.endswith(b"\n") and len(token) <= 128:  # a byte at a time: what follows is the host's
-        byte = os.read(HOST_IN, 1)
-        if not byte:
-            break
-        token += byte
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         connection.connect(CHANNEL_SOCKET)
-        connection.sendall(token)
+        connection.sendall(KEY + b"\n")
     except OSError as exc:
         connection.close()
         return {"channel": "stdio", "channel_error": f"{type(exc).__name__}: {exc}"}
@@ -229,7 +257,7 @@ class Supervisor:
             self.flush_host()
 
     def queue(self, message):
-        self.host_out += (json.dumps(message, ensure_ascii=True) + "\n").encode()
+        self.host_out += _sign(json.dumps(message, ensure_ascii=True).encode())
         self.flush_host()
 
     def flush_host(self):
@@ -255,7 +283,10 @@ class Supervisor:
                     return
                 self.host_pending += chunk
             line, self.host_pending = self.host_pending.split(b"\n", 1)
-            request = json.loads(line)
+            body = _signed_body(line)
+            if body is None:
+                continue  # not the host's
+            request = json.loads(body)
             try:
                 reply = self.handle(request)
             except Exception as exc:  # report, keep serving
@@ -376,8 +407,11 @@ class Supervisor:
         *lines, rest = self.host_pending.split(b"\n")
         kept, found = [], False
         for line in lines:
+            body = _signed_body(line)
+            if body is None:
+                continue  # not the host's: dropped
             try:
-                message = json.loads(line)
+                message = json.loads(body)
             except ValueError:
                 message = None
             if isinstance(message, dict) and message.get("op") == "interrupt":
@@ -714,6 +748,7 @@ if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if MODE == "container":
         _undumpable()
+    _read_key()
     channel = _take_channel()
     if _host_socket is None:
         _nonblocking(HOST_OUT)
