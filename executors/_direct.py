@@ -156,25 +156,3 @@ class DirectListener:
         with contextlib.suppress(OSError):
             os.unlink(os.path.join(self.folder, self.name))
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def prune_channel_folders() -> int:
-    """Remove the folders of listeners whose process is gone (killed before it could close them); how many."""
-    root = tempfile.gettempdir()
-    removed = 0
-    for name in os.listdir(root):
-        owner = name[len(FOLDER_PREFIX) :].split("-", 1)[0] if name.startswith(FOLDER_PREFIX) else ""
-        if owner.isdigit() and not _alive(int(owner)):
-            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
-            removed += 1
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -1,7 +1,9 @@
 """Finding and removing sandbox containers whose owner is gone."""
 
 import os
+import shutil
 import socket
+import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -43,6 +45,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def prune_channel_folders() -> int:
+    """Remove the direct channels' folders (executors/_direct.py) whose process is gone (killed before it could
+    close them); how many."""
+    from ._direct import FOLDER_PREFIX
+
+    root = tempfile.gettempdir()
+    removed = 0
+    for name in os.listdir(root):
+        owner = name[len(FOLDER_PREFIX) :].split("-", 1)[0] if name.startswith(FOLDER_PREFIX) else ""
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def list_sandboxes(client: "docker.DockerClient") -> list[SandboxContainer]:
     found = []
     for item in client.api.containers(all=True, filters=MANAGED_FILTER):
@@ -71,8 +88,6 @@ def prune(client: "docker.DockerClient", everything: bool = False, run: str | No
     (409); either way it is going, which is all a prune wants.
     """
     from docker.errors import APIError, NotFound
-
-    from ._direct import prune_channel_folders
 
     if run is None:
         prune_channel_folders()  # the direct channels' folders their killed owners left on this machine

@@ -179,7 +179,8 @@ def test_a_killed_owners_channel_folder_is_pruned_and_a_live_ones_kept() -> None
     import sys
     import tempfile
 
-    from executors._direct import FOLDER_PREFIX, prune_channel_folders
+    from executors._direct import FOLDER_PREFIX
+    from executors.prune import prune_channel_folders
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     left = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{int(gone.stdout)}-")
