@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import CREWGATE, crewgate, wait_until
+from tests import prefork
+from tests.helpers import crewgate, wait_until
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DATA = Path(__file__).resolve().parent / "data"
@@ -51,8 +52,8 @@ class Crewgate:
         return crewgate(*args, env=self.env(**extra), timeout=timeout, stdin=stdin, process=process)
 
     def start(self, *args: str, **extra: str) -> subprocess.Popen[str]:
-        process = subprocess.Popen(
-            [str(CREWGATE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env(**extra)
+        process = prefork.popen(
+            list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env(**extra)
         )
         self.started.append(process)
         return process
@@ -60,8 +61,8 @@ class Crewgate:
     def start_logged(self, log: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
         """Start a long-running command (a worker) writing to `log`: an unread pipe would fill and stall it."""
         with log.open("w") as output:
-            process = subprocess.Popen(
-                [str(CREWGATE), *args], stdout=output, stderr=subprocess.STDOUT, text=True, env=self.env(**extra)
+            process = prefork.popen(
+                list(args), stdout=output, stderr=subprocess.STDOUT, text=True, env=self.env(**extra)
             )
         self.started.append(process)
         return process

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from tests import prefork
+
 T = TypeVar("T")
 
 CREWGATE = Path(sys.executable).with_name("crewgate")
@@ -47,29 +49,17 @@ def crewgate(
         process = len(args) < 2 or args[1] not in IN_PROCESS.get(args[0], set()) or "--help" in args
     if not process:
         return _in_this_process(list(args), env or {}, stdin)
-    return subprocess.run(
-        [*_command(), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **env} if env else None,
-        check=False,
-    )
+    environment = {**os.environ, **env} if env else None
+    return prefork.run(list(args), env=environment, timeout=timeout, input=stdin, text=True)
 
 
 def crewgate_bytes(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> bytes:
     """What `crewgate ARGS` (a real process) writes to stdout, as the bytes a terminal would get: for checks
     that no raw control byte reaches it. Fails the test on a non-zero exit."""
-    done = subprocess.run(
-        [*_command(), *args], capture_output=True, timeout=timeout, env={**os.environ, **env} if env else None
-    )
+    environment = {**os.environ, **env} if env else None
+    done = prefork.run(list(args), env=environment, timeout=timeout, input=None, text=False)
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     return done.stdout
-
-
-def _command() -> list[str]:
-    return [str(CREWGATE)] if CREWGATE.exists() else [sys.executable, "-m", "workflows.cli"]
 
 
 def _in_this_process(args: list[str], env: dict[str, str], stdin: str | None) -> subprocess.CompletedProcess[str]:

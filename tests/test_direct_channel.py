@@ -114,7 +114,7 @@ def test_a_connection_without_the_token_is_closed_and_the_supervisor_still_gets_
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         connection.connect(path)
         connection.sendall(listener.token + b'\n{"op": "hello"}\n')
-        time.sleep(1)
+        time.sleep(1)  # a supervisor stays connected: the host's accept must see it open
         connection.close()
 
     silent: list[socket.socket] = []

@@ -120,7 +120,10 @@ def images_with_digest_prefix(prefix: str) -> list[str]:
 
     client = docker.from_env()
     try:
-        return [tag for image in client.images.list("crewgate-env") for tag in image.tags if f":{prefix}" in tag]
+        # One listing call: `images.list` inspects each image after listing, and another test's prune may
+        # remove one in between (ImageNotFound).
+        listed = client.api.images(name="crewgate-env")
+        return [tag for image in listed for tag in image.get("RepoTags") or [] if f":{prefix}" in tag]
     finally:
         client.close()
 

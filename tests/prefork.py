@@ -1,0 +1,306 @@
+"""`crewgate` processes for the tests, forked from an interpreter that has already imported crewgate.
+
+A new `crewgate run` spends about 3.5 s of CPU importing litellm, DBOS, Docker's client and crewgate
+before it does anything, and the suite starts a few hundred of them on two cores. Here one server
+process per test process imports all of that once (never a crew framework: a run loads it at its first
+crew step, as it does anywhere) and forks a child per command. The child is a real process with its own
+pid, environment, working folder and standard streams, killed and waited for like any other: only its
+imports are already done. The test's `ForkedPopen` is a `subprocess.Popen` whose child comes from that
+server, so `communicate`, `wait`, `poll`, `kill` and timeouts behave as Popen's do.
+
+CREWGATE_TEST_FRESH_PROCESSES=1 starts every command as a new interpreter instead (slower; to compare).
+"""
+
+import atexit
+import contextlib
+import json
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+FRESH = os.environ.get("CREWGATE_TEST_FRESH_PROCESSES") == "1"
+# Modules a `crewgate` command may load and a new interpreter must not find already loaded: the crew
+# frameworks (loaded at a run's first crew step) and the AutoGen executor adapter.
+NOT_PRELOADED = ("crews.autogen_crew", "crews.crewai_crew", "crews.members", "crews.outcome", "crews._environment")
+NOT_PRELOADED_PREFIXES = ("executors.autogen", "executors._insandbox", "workflows.store.migrations.env")
+
+
+class ForkedPopen(subprocess.Popen[Any]):
+    """`subprocess.Popen` of `crewgate ARGS`, the child forked by this test process's prefork server."""
+
+    _connection: socket.socket
+    _unread: bytes
+
+    def _execute_child(  # type: ignore[override]
+        self,
+        args: list[str],
+        executable: object,
+        preexec_fn: object,
+        close_fds: bool,
+        pass_fds: object,
+        cwd: str | None,
+        env: dict[str, str] | None,
+        startupinfo: object,
+        creationflags: object,
+        shell: bool,
+        p2cread: int,
+        p2cwrite: int,
+        c2pread: int,
+        c2pwrite: int,
+        errread: int,
+        errwrite: int,
+        *rest: object,
+    ) -> None:
+        start_new_session = bool(rest[-2])
+        streams = [fd if fd != -1 else inherited for fd, inherited in ((p2cread, 0), (c2pwrite, 1), (errwrite, 2))]
+        request = {
+            "args": [str(arg) for arg in args[1:]],
+            "env": dict(os.environ if env is None else env),
+            "cwd": os.fspath(cwd) if cwd is not None else os.getcwd(),
+            "new_session": start_new_session,
+        }
+        self._connection = _server().connect()
+        self._unread = b""
+        try:
+            payload = json.dumps(request).encode() + b"\n"
+            sent = socket.send_fds(self._connection, [payload], streams)
+            self._connection.sendall(payload[sent:])
+            self.pid = int(self._read_line(None).removeprefix("pid "))
+        finally:
+            self._close_pipe_fds(p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite)  # type: ignore[attr-defined]
+
+    def _read_line(self, timeout: float | None) -> str:
+        """The server's next line on this process's connection; TimeoutExpired after `timeout` s."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._unread:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([self._connection], [], [], left)[0]:
+                raise subprocess.TimeoutExpired(self.args, timeout or 0)
+            chunk = self._connection.recv(4096)
+            if not chunk:
+                raise RuntimeError("the prefork server went away (see its log, tests/prefork.py)")
+            self._unread += chunk
+        line, self._unread = self._unread.split(b"\n", 1)
+        return line.decode()
+
+    def _internal_poll(self, _deadstate: int | None = None, **_: object) -> int | None:
+        if self.returncode is None:
+            try:
+                self._wait(0)
+            except (subprocess.TimeoutExpired, OSError, RuntimeError):
+                if _deadstate is not None:
+                    self.returncode = _deadstate
+        return self.returncode
+
+    def _wait(self, timeout: float | None) -> int:
+        if self.returncode is None:
+            self.returncode = int(self._read_line(timeout).removeprefix("exit "))
+            self._connection.close()
+        return self.returncode
+
+
+def popen(args: list[str], **options: Any) -> subprocess.Popen[Any]:
+    """`crewgate ARGS` started with Popen's `options`: forked from the prefork server, or a new interpreter."""
+    if FRESH:
+        return subprocess.Popen([_crewgate(), *args], **options)
+    return ForkedPopen(["crewgate", *args], **options)
+
+
+def run(
+    args: list[str], *, env: dict[str, str] | None, timeout: float, input: str | bytes | None, text: bool
+) -> subprocess.CompletedProcess[Any]:
+    """`subprocess.run` of `crewgate ARGS` with its output captured; never raises on a non-zero exit."""
+    stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
+    options = {"stdin": stdin, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "env": env, "text": text}
+    with popen(args, **options) as process:
+        try:
+            out, err = process.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+    return subprocess.CompletedProcess(["crewgate", *args], process.returncode, out, err)
+
+
+def _crewgate() -> str:
+    script = Path(sys.executable).with_name("crewgate")
+    return str(script) if script.exists() else f"{sys.executable} -m workflows.cli"
+
+
+class _Server:
+    """The prefork server of this test process: started at first use, stopped when the process ends."""
+
+    def __init__(self) -> None:
+        folder = tempfile.mkdtemp(prefix="crewgate-prefork-")
+        self.path = os.path.join(folder, "socket")
+        self.log = os.path.join(folder, "server.log")
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, __file__, self.path],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+            )
+        assert self.process.stdout is not None
+        ready = self.process.stdout.readline()
+        if ready != b"ready\n":
+            raise RuntimeError(f"the prefork server did not start: {Path(self.log).read_text()[-3000:]}")
+        atexit.register(self.stop)
+
+    def stop(self) -> None:
+        """Stop the server (its running children are the tests' to stop) and remove its folder."""
+        self.process.kill()
+        self.process.wait()
+        shutil.rmtree(os.path.dirname(self.path), ignore_errors=True)
+
+    def connect(self) -> socket.socket:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect(self.path)
+        return connection
+
+
+_started: list[_Server] = []
+_starting = threading.Lock()
+
+
+def _server() -> _Server:
+    with _starting:
+        if not _started or _started[0].process.poll() is not None:
+            _started[:] = [_Server()]
+        return _started[0]
+
+
+# The server side, run as `python tests/prefork.py SOCKET`.
+
+
+def _preload() -> None:
+    """Import what a `crewgate` command may need, except the crew frameworks."""
+    import importlib
+    import pkgutil
+
+    import dbos  # noqa: F401
+    import docker  # noqa: F401
+    import litellm  # noqa: F401
+
+    for package in ("executors", "agents", "crews", "workflows"):
+        for found in pkgutil.walk_packages(importlib.import_module(package).__path__, f"{package}."):
+            name = found.name
+            if name in NOT_PRELOADED or name.startswith(NOT_PRELOADED_PREFIXES) or name.endswith("__main__"):
+                continue
+            importlib.import_module(name)
+    frameworks = [name for name in ("crewai", "autogen_agentchat", "autogen_core") if name in sys.modules]
+    assert not frameworks, f"preloading imported {frameworks}"
+    assert threading.active_count() == 1, f"preloading started threads: {threading.enumerate()}"
+
+
+def _serve(path: str) -> None:
+    import signal
+
+    _preload()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    wake_read, wake_write = socket.socketpair()
+    wake_read.setblocking(False)
+    wake_write.setblocking(False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake_write.fileno())
+    parent = os.getppid()
+    children: dict[int, socket.socket] = {}
+    print("ready", flush=True)
+    while os.getppid() == parent:  # the test process is gone: so is its server
+        readable = select.select([listener, wake_read], [], [], 1.0)[0]
+        if wake_read in readable:
+            while True:
+                try:
+                    wake_read.recv(4096)
+                except BlockingIOError:
+                    break
+        if listener in readable:
+            connection = listener.accept()[0]
+            request, streams = _receive(connection)
+            pid = os.fork()
+            if pid == 0:
+                for held in (listener, wake_read, wake_write, connection, *children.values()):
+                    held.close()
+                _child(request, streams)
+            for stream in streams:
+                os.close(stream)
+            children[pid] = connection
+            connection.sendall(f"pid {pid}\n".encode())
+        _reap(children)
+
+
+def _receive(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    data, streams, _, _ = socket.recv_fds(connection, 1 << 16, 3)
+    while not data.endswith(b"\n"):
+        chunk = connection.recv(1 << 16)
+        if not chunk:
+            break
+        data += chunk
+    return json.loads(data), list(streams)
+
+
+def _reap(children: dict[int, socket.socket]) -> None:
+    while children:
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            return
+        connection = children.pop(pid, None)
+        if connection is not None:
+            with contextlib.suppress(OSError):  # the test stopped listening
+                connection.sendall(f"exit {os.waitstatus_to_exitcode(status)}\n".encode())
+            connection.close()
+
+
+def _child(request: dict[str, Any], streams: list[int]) -> None:
+    """Become `crewgate ARGS` as a new process would be, then exit with its code."""
+    import random
+    import signal
+
+    code: int | str | None = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        if request["new_session"]:
+            os.setsid()
+        for target, stream in enumerate(streams):
+            os.dup2(stream, target)
+            os.close(stream)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        random.seed()
+        sys.argv = ["crewgate", *request["args"]]
+        from workflows.cli import main
+
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    atexit._run_exitfuncs()
+    os._exit(code or 0)
+
+
+if __name__ == "__main__":
+    del sys.path[0]  # tests/: its modules must not shadow any a command imports
+    _serve(sys.argv[1])
