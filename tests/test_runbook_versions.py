@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.durable_helpers import Crewgate, last_event
+from tests.durable_helpers import Crewgate, last_event, make_repo
 from workflows.runbook import load_runbook
 from workflows.store.runbooks import json_schema_text
 
@@ -94,3 +94,22 @@ def test_name_at_version_runs_the_stored_content_after_the_file_changes(cg: Crew
     assert latest.returncode == 0 and last_event(latest.stdout)["status"] == "completed"
     unknown = cg.run("run", "versioned@9.9.9")
     assert unknown.returncode == 2 and "no registered version '9.9.9' (registered: 1.0.0)" in unknown.stderr
+
+
+def test_a_version_registered_from_a_removed_folder_runs_from_its_new_one(cg: Crewgate, tmp_path: Path) -> None:
+    """The same content run from another folder, once the first is gone, reads its scripted replies there."""
+    first = tmp_path / "first"
+    shutil.copytree(ROOT / "runbooks", first)
+    assert cg.run("runbook", "register", str(first / "add-feature.yaml")).returncode == 0
+    shutil.rmtree(first)
+    again = tmp_path / "again"
+    shutil.copytree(ROOT / "runbooks", again)
+    repo = make_repo(tmp_path / "repo")
+    ran = cg.run("run", str(again / "add-feature.yaml"), "-i", f"repo={repo}", "--json")
+    assert ran.returncode == 10, ran.stdout[-1500:] + ran.stderr[-1500:]  # at its gate, the replies found
+    folder = "SELECT base_dir FROM crewgate_runbook_versions WHERE name = 'add-feature'"
+    assert cg.query(folder) == [(str(again),)]
+    third = tmp_path / "third"
+    shutil.copytree(ROOT / "runbooks", third)
+    assert cg.run("runbook", "register", str(third / "add-feature.yaml")).returncode == 0
+    assert cg.query(folder) == [(str(again),)]  # a folder that still exists is kept

@@ -9,7 +9,7 @@ import base64
 import datetime
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -140,7 +140,22 @@ class Store:
                     )
                 ]
             )
-        return existing, False
+        return self._moved_folder(existing, record), False
+
+    def _moved_folder(self, existing: RegisteredRunbook, again: RegisteredRunbook) -> RegisteredRunbook:
+        """The same content registered again from another folder, where the first one is gone: its relative
+        files (scripted replies, batch inputs) are read from the new folder from now on, not from nowhere.
+        A folder that still exists is kept: runs pinned to the version keep reading what they read."""
+        gone = existing.base_dir is not None and not Path(existing.base_dir).is_dir()
+        if not gone or again.base_dir is None or again.base_dir == existing.base_dir:
+            return existing
+        with self.engine.begin() as connection:
+            connection.execute(
+                runbook_versions.update()
+                .where(runbook_versions.c.name == existing.name, runbook_versions.c.version == existing.version)
+                .values(base_dir=again.base_dir)
+            )
+        return replace(existing, base_dir=again.base_dir)
 
     def get_runbook(self, name: str, version: str | None = None) -> RegisteredRunbook:
         """A registered version; without `version`, the latest by semantic version."""

@@ -1,0 +1,66 @@
+"""The tests' forked `crewgate` processes behave as new ones would: their own pid, environment, folder,
+streams and exit code; killed by a signal, timed out, and never carrying a crew framework in."""
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests import prefork
+from tests.helpers import wait_until
+
+pytestmark = pytest.mark.skipif(prefork.FRESH, reason="CREWGATE_TEST_FRESH_PROCESSES=1: no forked processes")
+
+
+def test_a_forked_command_has_its_own_environment_folder_streams_and_exit_code(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "CREWGATE_HOME": str(home), "NO_COLOR": "1"}
+    listed = prefork.run(["runs", "list"], env=env, timeout=60, input=None, text=True)
+    assert listed.returncode == 0, listed.stderr
+    assert "no runs yet" in listed.stdout and (home / "crewgate.db").exists()  # this test's home, not the server's
+
+    refused = prefork.run(["runs", "show", "no-such-run"], env=env, timeout=60, input=None, text=True)
+    assert refused.returncode == 2 and "no-such-run" in refused.stderr and refused.stdout == ""
+
+    shipped = Path(__file__).resolve().parents[1] / "runbooks"
+    (tmp_path / "here" / "scripts").mkdir(parents=True)
+    (tmp_path / "here" / "rb.yaml").write_text((shipped / "add-feature.yaml").read_text())
+    (tmp_path / "here" / "scripts" / "add-feature.yaml").write_text(
+        (shipped / "scripts" / "add-feature.yaml").read_text()
+    )
+    checked = prefork.popen(
+        ["runbook", "validate", "rb.yaml"], cwd=tmp_path / "here", env=env, stdout=subprocess.PIPE, text=True
+    )
+    out, _ = checked.communicate(timeout=60)
+    assert checked.returncode == 0 and "rb.yaml" in out  # a relative path, read from the given folder
+
+
+def test_a_forked_command_is_a_real_process_that_a_signal_ends(tmp_path: Path) -> None:
+    env = {**os.environ, "CREWGATE_HOME": str(tmp_path / "home")}
+    worker = prefork.popen(["worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert worker.pid != os.getpid() and Path(f"/proc/{worker.pid}").exists()
+    with pytest.raises(subprocess.TimeoutExpired):
+        worker.wait(timeout=0.5)  # a worker runs until stopped
+    assert worker.poll() is None
+    os.kill(worker.pid, signal.SIGKILL)
+    assert worker.wait(timeout=30) == -signal.SIGKILL
+    wait_until(lambda: not Path(f"/proc/{worker.pid}").exists(), 10, "the killed process was not reaped")
+
+
+def test_a_forked_command_past_its_timeout_is_killed_and_reported(tmp_path: Path) -> None:
+    env = {**os.environ, "CREWGATE_HOME": str(tmp_path / "home")}
+    before = set(os.listdir("/proc"))
+    with pytest.raises(subprocess.TimeoutExpired):
+        prefork.run(["worker"], env=env, timeout=1, input=None, text=True)
+    server = str(prefork._server().process.pid)
+    started = {pid for pid in set(os.listdir("/proc")) - before if pid.isdigit() and pid != server}
+    assert [pid for pid in started if _is_forked_command(pid)] == []  # the timed-out worker was killed and reaped
+
+
+def _is_forked_command(pid: str) -> bool:
+    try:
+        return "crewgate-prefork-" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    except OSError:
+        return False
