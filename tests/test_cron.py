@@ -12,13 +12,14 @@ import random
 from zoneinfo import ZoneInfo
 
 import pytest
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from workflows.schedules.cron import CronError, CronTimes
 from workflows.schedules.cron_words import cron_words
 
 UTC = datetime.UTC
 MINUTE = datetime.timedelta(minutes=1)
+HOUR = datetime.timedelta(hours=1)
 
 
 def at(text: str) -> datetime.datetime:
@@ -29,9 +30,27 @@ def local(times: list[datetime.datetime], zone: str) -> list[str]:
     return [moment.astimezone(ZoneInfo(zone)).isoformat() for moment in times]
 
 
+def wall_of(moment: datetime.datetime, tz: ZoneInfo) -> datetime.datetime:
+    return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def matching_walls(expression: str, first: datetime.datetime, last: datetime.datetime) -> set[datetime.datetime]:
+    """Every wall-clock minute in [first, last] croniter says the expression matches, by its own iteration (as
+    `croniter.match` would say of each, which costs 3 ms a minute)."""
+    found = set()
+    walls = croniter(expression, first - MINUTE)
+    try:
+        while (wall := walls.get_next(datetime.datetime)) <= last:
+            found.add(wall)
+    except CroniterBadDateError:  # never fires (day 31 of April)
+        pass
+    return found
+
+
 def reference(expression: str, zone: str, start: datetime.datetime, end: datetime.datetime) -> list[datetime.datetime]:
     """Every minute in [start, end) judged on its own (5-field expressions only)."""
     tz = ZoneInfo(zone)
+    matches = matching_walls(expression, wall_of(start, tz) - 3 * HOUR, wall_of(end, tz) + 3 * HOUR)
     fired = []
     moment = start.replace(second=0, microsecond=0)
     if moment < start:
@@ -43,8 +62,8 @@ def reference(expression: str, zone: str, start: datetime.datetime, end: datetim
         assert offset is not None and before is not None
         jumped = offset > before
         skipped = [wall - (offset - before) + n * MINUTE for n in range(int((offset - before) / MINUTE) + 1)]
-        over_a_match = jumped and any(croniter.match(expression, w) for w in skipped)
-        if (first and croniter.match(expression, wall)) or over_a_match:
+        over_a_match = jumped and any(w in matches for w in skipped)
+        if (first and wall in matches) or over_a_match:
             fired.append(moment)
         moment += MINUTE
     return fired
