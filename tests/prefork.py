@@ -110,7 +110,7 @@ class ForkedPopen(subprocess.Popen[Any]):
 def popen(args: list[str], **options: Any) -> subprocess.Popen[Any]:
     """`crewgate ARGS` started with Popen's `options`: forked from the prefork server, or a new interpreter."""
     if FRESH:
-        return subprocess.Popen([_crewgate(), *args], **options)
+        return subprocess.Popen([*_crewgate(), *args], **options)
     return ForkedPopen(["crewgate", *args], **options)
 
 
@@ -130,9 +130,9 @@ def run(
     return subprocess.CompletedProcess(["crewgate", *args], process.returncode, out, err)
 
 
-def _crewgate() -> str:
+def _crewgate() -> list[str]:
     script = Path(sys.executable).with_name("crewgate")
-    return str(script) if script.exists() else f"{sys.executable} -m workflows.cli"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "workflows.cli"]
 
 
 class _Server:
