@@ -5,15 +5,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 from tests import prefork
 
 T = TypeVar("T")
-
-CREWGATE = Path(sys.executable).with_name("crewgate")
-
 
 # Commands that host no run, serve nothing and start no sandbox: a test runs them in its own process (the
 # same `invoke` the console script calls), sparing a new interpreter and its imports each time. Any other

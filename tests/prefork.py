@@ -27,10 +27,15 @@ from pathlib import Path
 from typing import Any
 
 FRESH = os.environ.get("CREWGATE_TEST_FRESH_PROCESSES") == "1"
-# Modules a `crewgate` command may load and a new interpreter must not find already loaded: the crew
-# frameworks (loaded at a run's first crew step) and the AutoGen executor adapter.
-NOT_PRELOADED = ("crews.autogen_crew", "crews.crewai_crew", "crews.members", "crews.outcome", "crews._environment")
-NOT_PRELOADED_PREFIXES = ("executors.autogen", "executors._insandbox", "workflows.store.migrations.env")
+# Not preloaded: the modules that import a crew framework (a run loads it at its first crew step, and a new
+# interpreter must not find it loaded), the code that runs inside the sandbox, and Alembic's migration script.
+NOT_PRELOADED = (
+    "crews.autogen_crew",
+    "crews.crewai_crew",
+    "executors.autogen",
+    "executors._insandbox",
+    "workflows.store.migrations.env",
+)
 
 
 class ForkedPopen(subprocess.Popen[Any]):
@@ -110,7 +115,7 @@ class ForkedPopen(subprocess.Popen[Any]):
 def popen(args: list[str], **options: Any) -> subprocess.Popen[Any]:
     """`crewgate ARGS` started with Popen's `options`: forked from the prefork server, or a new interpreter."""
     if FRESH:
-        return subprocess.Popen([*_crewgate(), *args], **options)
+        return subprocess.Popen([*command(), *args], **options)
     return ForkedPopen(["crewgate", *args], **options)
 
 
@@ -130,7 +135,8 @@ def run(
     return subprocess.CompletedProcess(["crewgate", *args], process.returncode, out, err)
 
 
-def _crewgate() -> list[str]:
+def command() -> list[str]:
+    """How a new `crewgate` process is started: the console script, or the module where it is not installed."""
     script = Path(sys.executable).with_name("crewgate")
     return [str(script)] if script.exists() else [sys.executable, "-m", "workflows.cli"]
 
@@ -194,7 +200,7 @@ def _preload() -> None:
     for package in ("executors", "agents", "crews", "workflows"):
         for found in pkgutil.walk_packages(importlib.import_module(package).__path__, f"{package}."):
             name = found.name
-            if name in NOT_PRELOADED or name.startswith(NOT_PRELOADED_PREFIXES) or name.endswith("__main__"):
+            if name.startswith(NOT_PRELOADED) or name.endswith("__main__"):
                 continue
             importlib.import_module(name)
     frameworks = [name for name in ("crewai", "autogen_agentchat", "autogen_core") if name in sys.modules]
@@ -263,11 +269,12 @@ def _reap(children: dict[int, socket.socket]) -> None:
 
 
 def _child(request: dict[str, Any], streams: list[int]) -> None:
-    """Become `crewgate ARGS` as a new process would be, then exit with its code."""
+    """Become `crewgate ARGS` as a new process would be. `main` ends the process itself: with DBOS imported, as it
+    is here, `workflows.cli._leave` flushes the streams and exits without running exit hooks, as `crewgate run`
+    does."""
     import random
     import signal
 
-    code: int | str | None = 1
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -282,23 +289,13 @@ def _child(request: dict[str, Any], streams: list[int]) -> None:
         random.seed()
         sys.argv = ["crewgate", *request["args"]]
         from workflows.cli import main
-
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
     except BaseException:
         import traceback
 
         traceback.print_exc()
-    if isinstance(code, str):
-        print(code, file=sys.stderr)
-        code = 1
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    atexit._run_exitfuncs()
-    os._exit(code or 0)
+        os._exit(1)
+    main()
+    os._exit(1)  # not reached: `main` exits
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import prefork
 from tests.durable_helpers import Crewgate, durable_runbook, kill, make_repo
-from tests.helpers import CREWGATE
 from tests.test_http_api import PASSWORD, serve, to_gate
 from workflows.cli._display import FLAG_GUTTER, GUTTER
 from workflows.store.accounts import Accounts
@@ -64,7 +64,7 @@ def on_a_terminal(cg: Crewgate, *args: str, **extra: str) -> str:
     import subprocess
 
     leader, follower = pty.openpty()
-    process = subprocess.Popen([str(CREWGATE), *args], stdout=follower, stderr=follower, env=cg.env(**extra))
+    process = subprocess.Popen([*prefork.command(), *args], stdout=follower, stderr=follower, env=cg.env(**extra))
     os.close(follower)
     chunks = []
     while True:
