@@ -36,6 +36,21 @@ NOT_PRELOADED = (
     "executors._insandbox",
     "workflows.store.migrations.env",
 )
+# Imported by the libraries themselves at first use, not at import, and costly in every command that uses them:
+# litellm's tokenizer and its file-id helper (every model call), OpenAI's client resources (0.7 s of CPU), the MCP
+# client (tool servers), the web server's framework and password hashing.
+FIRST_USE_IMPORTS = (
+    "litellm.litellm_core_utils.default_encoding",
+    "litellm.proxy.openai_files_endpoints.common_utils",
+    "openai.resources",
+    "mcp",
+    "mcp.client.stdio",
+    "mcp.client.streamable_http",
+    "httpcore",
+    "anyio._backends._asyncio",
+    "litestar",
+    "argon2",
+)
 
 
 class ForkedPopen(subprocess.Popen[Any]):
@@ -203,6 +218,8 @@ def _preload() -> None:
             if name.startswith(NOT_PRELOADED) or name.endswith("__main__"):
                 continue
             importlib.import_module(name)
+    for name in FIRST_USE_IMPORTS:
+        importlib.import_module(name)
     frameworks = [name for name in ("crewai", "autogen_agentchat", "autogen_core") if name in sys.modules]
     assert not frameworks, f"preloading imported {frameworks}"
     assert threading.active_count() == 1, f"preloading started threads: {threading.enumerate()}"

@@ -16,6 +16,7 @@ queues any, and a long downtime is recorded with its true count.
 
 import bisect
 import datetime
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -50,7 +51,7 @@ class CronTimes:
     zone: str = "UTC"
     _tz: ZoneInfo = field(init=False, repr=False, compare=False)
     _seconds: bool = field(init=False, repr=False, compare=False)
-    _times_of_day: list[int] = field(init=False, repr=False, compare=False)  # seconds after midnight that match
+    _times_of_day: tuple[int, ...] = field(init=False, repr=False, compare=False)  # seconds after midnight that match
 
     def __post_init__(self) -> None:
         parts = self.expression.split()
@@ -62,19 +63,12 @@ class CronTimes:
             raise CronError(f"{self.zone!r} is not an IANA time zone") from exc
         object.__setattr__(self, "_tz", tz)
         object.__setattr__(self, "_seconds", len(parts) == 6)
-        object.__setattr__(self, "_times_of_day", self._matching_times_of_day())
+        object.__setattr__(self, "_times_of_day", _matching_times_of_day(self.expression))
 
     # -- reading the expression ---------------------------------------------------
     def _croniter(self, wall: datetime.datetime, expression: str | None = None) -> croniter:
         text = expression or self.expression
         return croniter(text, wall, ret_type=datetime.datetime, second_at_beginning=len(text.split()) == 6)
-
-    def _matching_times_of_day(self) -> list[int]:
-        expanded = self._croniter(datetime.datetime(2000, 1, 1)).expanded  # minute, hour, dom, month, dow[, second]
-        minutes = range(60) if expanded[0] == ["*"] else expanded[0]
-        hours = range(24) if expanded[1] == ["*"] else expanded[1]
-        seconds = (range(60) if expanded[5] == ["*"] else expanded[5]) if self._seconds else [0]
-        return sorted(h * 3600 + m * 60 + s for h in hours for m in minutes for s in seconds)
 
     def _daily_expression(self) -> str:
         """The expression's day part alone (day of month, month, day of week), firing at midnight."""
@@ -242,6 +236,18 @@ class CronTimes:
             low = _seconds_into_day(first, ceiling=True) if day == first.date() else 0
             high = _seconds_into_day(last, ceiling=True) if day == last.date() else DAY_SECONDS
             total += bisect.bisect_left(self._times_of_day, high) - bisect.bisect_left(self._times_of_day, low)
+
+
+@functools.lru_cache(maxsize=64)
+def _matching_times_of_day(expression: str) -> tuple[int, ...]:
+    """The seconds after midnight `expression` matches, sorted. Remembered per expression: a per-second cron
+    matches 86,400 of them, and a worker's scheduler reads every schedule's expression again at each look."""
+    seconds_field = len(expression.split()) == 6
+    expanded = croniter(expression, datetime.datetime(2000, 1, 1), second_at_beginning=seconds_field).expanded
+    minutes = range(60) if expanded[0] == ["*"] else expanded[0]  # minute, hour, dom, month, dow[, second]
+    hours = range(24) if expanded[1] == ["*"] else expanded[1]
+    seconds = (range(60) if expanded[5] == ["*"] else expanded[5]) if seconds_field else [0]
+    return tuple(sorted(h * 3600 + m * 60 + s for h in hours for m in minutes for s in seconds))
 
 
 def _next(times: croniter, expression: str) -> datetime.datetime:
