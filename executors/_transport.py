@@ -4,6 +4,7 @@ Provisioning (who starts the process) lives elsewhere; these only move bytes.
 """
 
 import contextlib
+import math
 import os
 import select
 import socket
@@ -37,6 +38,8 @@ class PipeTransport:
         self.process = process
         self._in = process.stdin.fileno()
         self._out = process.stdout.fileno()
+        self._readable = select.poll()  # not select(): a busy host's descriptors may be numbered past 1024
+        self._readable.register(self._out, select.POLLIN)
 
     def send(self, data: bytes) -> None:
         try:
@@ -46,8 +49,7 @@ class PipeTransport:
             raise TransportClosed(f"supervisor stdin closed: {exc}") from exc
 
     def receive(self, timeout: float) -> bytes:
-        ready, _, _ = select.select([self._out], [], [], max(timeout, 0))
-        if not ready:
+        if not self._readable.poll(math.ceil(max(timeout, 0) * 1000)):
             return b""
         chunk = os.read(self._out, 1 << 20)
         if not chunk:
@@ -70,21 +72,30 @@ class SocketTransport:
         _send_within(self._sock, data, "supervisor socket")
 
     def receive(self, timeout: float) -> bytes:
-        self._sock.settimeout(max(timeout, 0.000001))
-        try:
-            chunk = self._sock.recv(1 << 20)
-        except (TimeoutError, BlockingIOError):
-            return b""
-        except OSError as exc:
-            raise TransportClosed(f"supervisor socket failed: {exc}") from exc
-        if not chunk:
+        chunk = _receive_within(self._sock, timeout, "supervisor socket")
+        if chunk == b"":
             raise TransportClosed("supervisor socket closed")
-        return chunk
+        return chunk or b""
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-        self._sock.close()
+        _close(self._sock)
+
+
+def _receive_within(sock: socket.socket, timeout: float, what: str) -> bytes | None:
+    """The next bytes on `sock` (b"" when the other end closed it), or None when none arrived within `timeout`."""
+    sock.settimeout(max(timeout, 0.000001))
+    try:
+        return sock.recv(1 << 20)
+    except (TimeoutError, BlockingIOError):
+        return None
+    except OSError as exc:
+        raise TransportClosed(f"{what} failed: {exc}") from exc
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
 
 
 def _send_within(sock: socket.socket, data: bytes, what: str) -> None:
@@ -121,13 +132,10 @@ class AttachTransport:
 
     def receive(self, timeout: float) -> bytes:
         if not self._out and not self._ended:
-            self._sock.settimeout(max(timeout, 0.000001))
-            try:
-                self._take(self._sock.recv(1 << 20))
-            except (TimeoutError, BlockingIOError):
+            chunk = _receive_within(self._sock, timeout, "container attach socket")
+            if chunk is None:
                 return b""
-            except OSError as exc:
-                raise TransportClosed(f"container attach socket failed: {exc}") from exc
+            self._take(chunk)
         if self._out:
             out = bytes(self._out)
             self._out.clear()
@@ -169,6 +177,4 @@ class AttachTransport:
         return self._sock.fileno()
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-        self._sock.close()
+        _close(self._sock)

@@ -1,11 +1,14 @@
 """The Sandbox contract, run against DockerSandbox and LocalSandbox alike."""
 
 import io
+import os
+import resource
 import tarfile
 
 import pytest
 
-from executors import ExecutionResult, Sandbox, SandboxState, SandboxStateError, WorkspaceError
+from executors import ExecutionResult, LocalSandbox, Sandbox, SandboxState, SandboxStateError, WorkspaceError
+from tests.conftest import FAST_LIMITS
 
 
 def test_both_implement_the_protocol(any_box: Sandbox) -> None:
@@ -182,3 +185,19 @@ def test_lifecycle_misuse_is_refused(any_box: Sandbox) -> None:
     with pytest.raises(SandboxStateError, match="closed"):
         any_box.start()
     any_box.close()  # twice is fine
+
+
+def test_a_host_whose_descriptors_pass_1024_still_talks_to_its_sandbox() -> None:
+    """select() cannot watch a descriptor numbered 1024 or more, and a busy host (a worker with many runs,
+    sockets and logs open) gets there: the local transport's pipes are numbered past it here."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with LocalSandbox(limits=FAST_LIMITS) as box:
+            assert box.execute("6 * 7").value == "42"
+            assert box.execute("print('x' * 20_000)").stdout.strip() == "x" * 20_000
+    finally:
+        for descriptor in held:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
