@@ -238,7 +238,7 @@ class CronTimes:
             total += bisect.bisect_left(self._times_of_day, high) - bisect.bisect_left(self._times_of_day, low)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)  # a per-second cron's tuple is about 0.7 MB
 def _matching_times_of_day(expression: str) -> tuple[int, ...]:
     """The seconds after midnight `expression` matches, sorted. Remembered per expression: a per-second cron
     matches 86,400 of them, and a worker's scheduler reads every schedule's expression again at each look."""
