@@ -2,17 +2,19 @@
 
 A new `crewgate run` spends about 3.5 s of CPU importing litellm, DBOS, Docker's client and crewgate
 before it does anything, and the suite starts a few hundred of them on two cores. Here one server
-process per test process imports all of that once (never a crew framework: a run loads it at its first
-crew step, as it does anywhere) and forks a child per command. The child is a real process with its own
-pid, environment, working folder and standard streams, killed and waited for like any other: only its
-imports are already done. The test's `ForkedPopen` is a `subprocess.Popen` whose child comes from that
-server, so `communicate`, `wait`, `poll`, `kill` and timeouts behave as Popen's do.
+process (shared by the xdist workers of a run) imports all of that once (never a crew framework: a
+run loads it at its first crew step, as it does anywhere) and forks a child per command. The child
+is a real process with its own pid, environment, working folder and standard streams, killed and
+waited for like any other: only its imports are already done. The test's `ForkedPopen` is a
+`subprocess.Popen` whose child comes from that server, so `communicate`, `wait`, `poll`, `kill` and
+timeouts behave as Popen's do.
 
 CREWGATE_TEST_FRESH_PROCESSES=1 starts every command as a new interpreter instead (slower; to compare).
 """
 
 import atexit
 import contextlib
+import fcntl
 import gc
 import json
 import os
@@ -88,7 +90,7 @@ class ForkedPopen(subprocess.Popen[Any]):
             "cwd": os.fspath(cwd) if cwd is not None else os.getcwd(),
             "new_session": start_new_session,
         }
-        self._connection = _server().connect()
+        self._connection = _connect()
         self._unread = b""
         try:
             payload = json.dumps(request).encode() + b"\n"
@@ -158,35 +160,71 @@ def command() -> list[str]:
 
 
 class _Server:
-    """The prefork server of this test process: started at first use, stopped when the process ends."""
+    """The prefork server this test process forks its commands from, started at first use.
+
+    Under xdist the workers of one run share one server (its folder is named by the run's id): each server
+    imports everything once, several seconds of CPU. A shared server belongs to the run's controller, not to the
+    worker that happened to start it (a worker with no tests left ends early) and stops when the controller has
+    gone; alone, a test process's server stops with it.
+    """
 
     def __init__(self) -> None:
-        folder = tempfile.mkdtemp(prefix="crewgate-prefork-")
+        run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+        if run:
+            folder = os.path.join(tempfile.gettempdir(), f"crewgate-prefork-{run}")
+            os.makedirs(folder, exist_ok=True)
+            owner = os.getppid()
+        else:
+            folder = tempfile.mkdtemp(prefix="crewgate-prefork-")
+            owner = os.getpid()
         self.path = os.path.join(folder, "socket")
         self.log = os.path.join(folder, "server.log")
-        with open(self.log, "w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, __file__, self.path],
+        with open(os.path.join(folder, "lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one worker starts it; the others wait and find it
+            if not self._answers():
+                self._start(owner)
+
+    def _answers(self) -> bool:
+        try:
+            self.connect().close()
+        except OSError:
+            return False
+        return True
+
+    def _start(self, owner: int) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)  # a server that went away left it
+        with open(self.log, "a") as log:
+            process = subprocess.Popen(
+                [sys.executable, __file__, self.path, str(owner)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=log,
                 env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+                start_new_session=True,  # a signal to the worker's process group is not one to the shared server
             )
-        assert self.process.stdout is not None
-        ready = self.process.stdout.readline()
+        assert process.stdout is not None
+        ready = process.stdout.readline()
+        process.stdout.close()
         if ready != b"ready\n":
             raise RuntimeError(f"the prefork server did not start: {Path(self.log).read_text()[-3000:]}")
-        atexit.register(self.stop)
+        self.process = process  # kept: a Popen collected while its process runs warns
+        if owner == os.getpid():
+            atexit.register(self._stop, process)
 
-    def stop(self) -> None:
-        """Stop the server (its running children are the tests' to stop) and remove its folder."""
-        self.process.kill()
-        self.process.wait()
+    def _stop(self, process: subprocess.Popen[bytes]) -> None:
+        """Stop this process's own server (its running children are the tests' to stop) and remove its folder."""
+        process.kill()
+        process.wait()
         shutil.rmtree(os.path.dirname(self.path), ignore_errors=True)
 
     def connect(self) -> socket.socket:
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        connection.connect(self.path)
+        try:
+            connection.connect(self.path)
+        except OSError:
+            connection.close()
+            raise
         return connection
 
 
@@ -194,14 +232,17 @@ _started: list[_Server] = []
 _starting = threading.Lock()
 
 
-def _server() -> _Server:
+def _connect() -> socket.socket:
+    """A connection to the prefork server, started (again) when none answers."""
     with _starting:
-        if not _started or _started[0].process.poll() is not None:
-            _started[:] = [_Server()]
-        return _started[0]
+        if _started:
+            with contextlib.suppress(OSError):
+                return _started[0].connect()
+        _started[:] = [_Server()]
+        return _started[0].connect()
 
 
-# The server side, run as `python tests/prefork.py SOCKET`.
+# The server side, run as `python tests/prefork.py SOCKET OWNER_PID`.
 
 
 def _preload() -> None:
@@ -226,7 +267,7 @@ def _preload() -> None:
     assert threading.active_count() == 1, f"preloading started threads: {threading.enumerate()}"
 
 
-def _serve(path: str) -> None:
+def _serve(path: str, owner: int) -> None:
     import signal
 
     _preload()
@@ -239,10 +280,9 @@ def _serve(path: str) -> None:
     wake_write.setblocking(False)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.set_wakeup_fd(wake_write.fileno())
-    parent = os.getppid()
     children: dict[int, socket.socket] = {}
     print("ready", flush=True)
-    while os.getppid() == parent:  # the test process is gone: so is its server
+    while _alive(owner):  # the test run (or the test process) is gone: so is its server
         readable = select.select([listener, wake_read], [], [], 1.0)[0]
         if wake_read in readable:
             while True:
@@ -253,6 +293,9 @@ def _serve(path: str) -> None:
         if listener in readable:
             connection = listener.accept()[0]
             request, streams = _receive(connection)
+            if request is None:  # a test process looking whether the server answers
+                connection.close()
+                continue
             pid = os.fork()
             if pid == 0:
                 for held in (listener, wake_read, wake_write, connection, *children.values()):
@@ -263,16 +306,25 @@ def _serve(path: str) -> None:
             children[pid] = connection
             connection.sendall(f"pid {pid}\n".encode())
         _reap(children)
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
-def _receive(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _receive(connection: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
     data, streams, _, _ = socket.recv_fds(connection, 1 << 16, 3)
-    while not data.endswith(b"\n"):
+    while data and not data.endswith(b"\n"):
         chunk = connection.recv(1 << 16)
         if not chunk:
             break
         data += chunk
-    return json.loads(data), list(streams)
+    return (json.loads(data) if data else None), list(streams)
 
 
 def _reap(children: dict[int, socket.socket]) -> None:
@@ -319,4 +371,4 @@ def _child(request: dict[str, Any], streams: list[int]) -> None:
 
 if __name__ == "__main__":
     del sys.path[0]  # tests/: its modules must not shadow any a command imports
-    _serve(sys.argv[1])
+    _serve(sys.argv[1], int(sys.argv[2]))
