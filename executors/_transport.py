@@ -73,9 +73,11 @@ class SocketTransport:
 
     def receive(self, timeout: float) -> bytes:
         chunk = _receive_within(self._sock, timeout, "supervisor socket")
-        if chunk == b"":
+        if chunk is None:
+            return b""
+        if not chunk:
             raise TransportClosed("supervisor socket closed")
-        return chunk or b""
+        return chunk
 
     def close(self) -> None:
         _close(self._sock)
