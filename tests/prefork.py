@@ -95,7 +95,8 @@ class ForkedPopen(subprocess.Popen[Any]):
         try:
             payload = json.dumps(request).encode() + b"\n"
             sent = socket.send_fds(self._connection, [payload], streams)
-            self._connection.sendall(payload[sent:])
+            if sent < len(payload):  # never an empty send: a quick command may have ended and closed the connection
+                self._connection.sendall(payload[sent:])
             self.pid = int(self._read_line(None).removeprefix("pid "))
         finally:
             self._close_pipe_fds(p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite)  # type: ignore[attr-defined]

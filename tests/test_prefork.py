@@ -3,8 +3,11 @@ streams and exit code; killed by a signal, timed out, and never carrying a crew 
 
 import os
 import signal
+import socket
 import subprocess
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,3 +66,19 @@ def _home(pid: str) -> str | None:
     except OSError:
         return None
     return next((item[14:].decode() for item in environment if item.startswith(b"CREWGATE_HOME=")), None)
+
+
+def test_a_command_that_ends_before_its_test_process_runs_again_is_still_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent_whole = socket.send_fds
+
+    def then_descheduled(*args: Any, **kwargs: Any) -> int:
+        sent = sent_whole(*args, **kwargs)
+        time.sleep(1)  # the forked command is given time to end (and its connection to close) before the next send
+        return sent
+
+    monkeypatch.setattr(socket, "send_fds", then_descheduled)
+    env = {**os.environ, "CREWGATE_HOME": str(tmp_path / "home")}
+    done = prefork.run(["--version"], env=env, timeout=60, input=None, text=True)
+    assert done.returncode == 0 and "crewgate, version" in done.stdout
