@@ -294,7 +294,7 @@ def _serve(path: str, owner: int) -> None:
         if listener in readable:
             connection = listener.accept()[0]
             request, streams = _receive(connection)
-            if request is None:  # a test process looking whether the server answers
+            if request is None:
                 connection.close()
                 continue
             pid = os.fork()
@@ -305,7 +305,8 @@ def _serve(path: str, owner: int) -> None:
             for stream in streams:
                 os.close(stream)
             children[pid] = connection
-            connection.sendall(f"pid {pid}\n".encode())
+            with contextlib.suppress(OSError):  # the test process went away: the others' commands go on
+                connection.sendall(f"pid {pid}\n".encode())
         _reap(children)
     shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
@@ -319,13 +320,24 @@ def _alive(pid: int) -> bool:
 
 
 def _receive(connection: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
-    data, streams, _, _ = socket.recv_fds(connection, 1 << 16, 3)
-    while data and not data.endswith(b"\n"):
-        chunk = connection.recv(1 << 16)
-        if not chunk:
-            break
-        data += chunk
-    return (json.loads(data) if data else None), list(streams)
+    """The request on `connection` and the streams sent with it; None when there is no whole request (a look
+    whether the server answers, or a test process gone mid-request): one test process must not stop the others'."""
+    data, streams = b"", []
+    try:
+        data, received, _, _ = socket.recv_fds(connection, 1 << 16, 3)
+        streams = list(received)
+        while data and not data.endswith(b"\n"):
+            chunk = connection.recv(1 << 16)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        data = b""
+    if not data.endswith(b"\n"):
+        for stream in streams:
+            os.close(stream)
+        return None, []
+    return json.loads(data), streams
 
 
 def _reap(children: dict[int, socket.socket]) -> None:

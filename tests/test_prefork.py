@@ -4,6 +4,7 @@ streams and exit code; killed by a signal, timed out, and never carrying a crew 
 import os
 import signal
 import socket
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -82,3 +83,20 @@ def test_a_command_that_ends_before_its_test_process_runs_again_is_still_reporte
     env = {**os.environ, "CREWGATE_HOME": str(tmp_path / "home")}
     done = prefork.run(["--version"], env=env, timeout=60, input=None, text=True)
     assert done.returncode == 0 and "crewgate, version" in done.stdout
+
+
+def test_a_test_process_gone_mid_request_leaves_the_server_to_the_others(tmp_path: Path) -> None:
+    env = {**os.environ, "CREWGATE_HOME": str(tmp_path / "home")}
+    assert prefork.run(["--version"], env=env, timeout=60, input=None, text=True).returncode == 0
+    server = _server_pid()
+    gone = prefork._connect()
+    gone.sendall(b'{"args": ["--vers')  # and no more: the test process went away
+    gone.close()
+    done = prefork.run(["--version"], env=env, timeout=60, input=None, text=True)
+    assert done.returncode == 0 and "crewgate, version" in done.stdout
+    assert _server_pid() == server  # the same server answered: the workers of a run share it
+
+
+def _server_pid() -> int:
+    with prefork._connect() as connection:
+        return int(struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0])
