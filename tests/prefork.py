@@ -105,10 +105,12 @@ class ForkedPopen(subprocess.Popen[Any]):
         """The server's next line on this process's connection; TimeoutExpired after `timeout` s."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while b"\n" not in self._unread:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not select.select([self._connection], [], [], left)[0]:
-                raise subprocess.TimeoutExpired(self.args, timeout or 0)
-            chunk = self._connection.recv(4096)
+            # a socket timeout, not select(): a test process may hold descriptors numbered past 1024
+            self._connection.settimeout(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            try:
+                chunk = self._connection.recv(4096)
+            except (TimeoutError, BlockingIOError):
+                raise subprocess.TimeoutExpired(self.args, timeout or 0) from None
             if not chunk:
                 raise RuntimeError("the prefork server went away (see its log, tests/prefork.py)")
             self._unread += chunk
