@@ -67,8 +67,7 @@ class CronTimes:
 
     # -- reading the expression ---------------------------------------------------
     def _croniter(self, wall: datetime.datetime, expression: str | None = None) -> croniter:
-        text = expression or self.expression
-        return croniter(text, wall, ret_type=datetime.datetime, second_at_beginning=len(text.split()) == 6)
+        return _croniter(expression or self.expression, wall)
 
     def _daily_expression(self) -> str:
         """The expression's day part alone (day of month, month, day of week), firing at midnight."""
@@ -242,12 +241,16 @@ class CronTimes:
 def _matching_times_of_day(expression: str) -> tuple[int, ...]:
     """The seconds after midnight `expression` matches, sorted. Remembered per expression: a per-second cron
     matches 86,400 of them, and a worker's scheduler reads every schedule's expression again at each look."""
-    seconds_field = len(expression.split()) == 6
-    expanded = croniter(expression, datetime.datetime(2000, 1, 1), second_at_beginning=seconds_field).expanded
-    minutes = range(60) if expanded[0] == ["*"] else expanded[0]  # minute, hour, dom, month, dow[, second]
+    expanded = _croniter(expression, datetime.datetime(2000, 1, 1)).expanded  # minute, hour, dom, month, dow[, s]
+    minutes = range(60) if expanded[0] == ["*"] else expanded[0]
     hours = range(24) if expanded[1] == ["*"] else expanded[1]
-    seconds = (range(60) if expanded[5] == ["*"] else expanded[5]) if seconds_field else [0]
+    seconds = (range(60) if expanded[5] == ["*"] else expanded[5]) if len(expanded) == 6 else [0]
     return tuple(sorted(h * 3600 + m * 60 + s for h in hours for m in minutes for s in seconds))
+
+
+def _croniter(expression: str, wall: datetime.datetime) -> croniter:
+    """croniter over `expression` from naive wall time `wall`; 6 fields have seconds first."""
+    return croniter(expression, wall, ret_type=datetime.datetime, second_at_beginning=len(expression.split()) == 6)
 
 
 def _next(times: croniter, expression: str) -> datetime.datetime:
