@@ -17,7 +17,7 @@ import pytest
 
 from tests.durable_helpers import Crewgate, git, make_repo, queue_runs
 from tests.helpers import wait_until
-from workflows.store.records import TERMINAL
+from workflows.store.rows import TERMINAL
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("shipped_runbooks")]
 

@@ -11,9 +11,10 @@ import datetime
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
+if TYPE_CHECKING:  # a read command tells the time without SQLAlchemy (store/reading.py)
+    from sqlalchemy.engine import Connection, Engine
 
 RESYNC_S = 60.0
 
@@ -30,14 +31,16 @@ def stamp(at: datetime.datetime) -> str:
     return at.astimezone(datetime.UTC).isoformat(timespec="milliseconds")
 
 
-def database_time(db: Connection) -> float:
+def database_time(db: "Connection") -> float:
     """Seconds since the epoch by the database server's clock (SQLite: this machine is the only one)."""
     if db.dialect.name == "postgresql":
+        from sqlalchemy import text
+
         return float(db.execute(text("SELECT extract(epoch FROM clock_timestamp())")).scalar_one())
     return time.time()
 
 
-def database_now(engine: Engine) -> datetime.datetime:
+def database_now(engine: "Engine") -> datetime.datetime:
     with engine.connect() as db:
         return datetime.datetime.fromtimestamp(database_time(db), datetime.UTC)
 
@@ -45,7 +48,7 @@ def database_now(engine: Engine) -> datetime.datetime:
 class DatabaseClock:
     """The database's time as an aware UTC datetime: this machine's clock plus the server's measured offset."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: "Engine") -> None:
         self.engine = engine
         self._offset = 0.0
         self._synced_at = -RESYNC_S

@@ -1,5 +1,6 @@
 """Frozen dataclasses as plain JSON data, for artifact manifests and `--json` views."""
 
+from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from functools import cache
 from typing import Any
@@ -9,6 +10,10 @@ Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
 JsonObject = dict[str, Json]
 # A progress event: what a command prints as a sentence, or with --json as one JSON line
 Event = dict[str, object]
+# A database row by column name, as a query returns it (SQLAlchemy's RowMapping, or a dict from sqlite3): its
+# values are the columns' str, int, float or None, typed by a record's `from_row` (store/rows.py); its keys are
+# Any because SQLAlchemy types RowMapping's keys wider than str.
+Row = Mapping[Any, Any]
 
 
 def plain(value: Any) -> Any:

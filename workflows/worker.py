@@ -34,8 +34,7 @@ from .runs.hosting import launch, start, take_over, wake_decided
 from .runs.liveness import alive, worker_executor_id
 from .runs.services import RunServices
 from .store.batches import Batches
-from .store.records import TERMINAL
-from .store.rows import RunRecord
+from .store.rows import TERMINAL, RunRecord
 from .store.schedules import ScheduleRecords
 from .webhooks.delivery import Dispatcher
 

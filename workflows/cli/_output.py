@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:  # imported by the commands that need them: a listing must not pay for the engine
+    from ..service.read_services import Reads
     from ..service.run_services import RunServices
 
 # The database a command without run services names to the service functions: None is this
@@ -27,4 +28,14 @@ def open_services() -> "RunServices":
     services = build()
     if services.telemetry is not None:
         click.get_current_context().call_on_close(services.telemetry.shutdown)
+    return services
+
+
+def open_read_services() -> "Reads":
+    """What a read command (`runs list`, `runs show`, `review list`) needs: a SQLite home read without
+    importing SQLAlchemy, else the run services (runs/read_services.py). Closed when the command ends."""
+    from ..service.read_services import open_read_services as build
+
+    services = build()
+    click.get_current_context().call_on_close(services.close)
     return services

@@ -6,7 +6,7 @@ import click
 
 from executors.errors import BadInput, Exit
 
-from ._output import emit_json, open_services
+from ._output import emit_json, open_read_services, open_services
 from ._progress import reporter
 from ._table import echo_table, next_page
 from .review_clusters import cluster_command, clusters_command, decide_cluster_command
@@ -47,12 +47,11 @@ def list_command(
 
     A page at a time: the command that prints the next page is printed after each (on standard error).
     """
-    from ..service.batches import check_batch
-    from ..service.queue import review_queue
+    from ..service.queue import check_batch, review_queue
     from ..service.views import QueueQuery
     from ..service.views import as_json as json_of
 
-    services = open_services()
+    services = open_read_services()
     if batch is not None:
         check_batch(services, batch)  # an unknown batch is bad input, not an empty list
     query = QueueQuery(status, batch, runbook, requester, newest, limit, offset, cursor=cursor)

@@ -40,8 +40,8 @@ def decide_cluster_command(
 def clusters_command(batch: str | None, as_json: bool) -> None:
     """A batch's pending items that make the same change (context and base set aside), grouped: decide each
     group with `review approve --cluster ID` (each member bound to its own sha256)."""
-    from ..service.batches import check_batch
     from ..service.clusters import list_clusters
+    from ..service.queue import check_batch
     from ..service.views import as_json as json_of
 
     services = open_services()

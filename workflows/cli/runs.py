@@ -9,7 +9,7 @@ import click
 from ..plain import JsonObject, json_object
 from ..visible import display_lines
 from ._display import one_line, quoted, terminal_safe
-from ._output import emit_json, open_services
+from ._output import emit_json, open_read_services, open_services
 from ._progress import reporter
 from ._table import echo_table, next_page
 
@@ -28,7 +28,7 @@ def list_command(as_json: bool, limit: int | None, cursor: str | None) -> None:
     from ..service.runs import list_runs
     from ..service.views import as_json as json_of
 
-    page = list_runs(open_services(), limit, cursor)
+    page = list_runs(open_read_services(), limit, cursor)
     items = page.items
     if as_json:
         emit_json(json_of(items))
@@ -52,7 +52,7 @@ def show(run_id: str, as_json: bool) -> None:
     from ..service.views import as_json as json_of
     from ..service.views import cost_text
 
-    view = show_run(open_services(), run_id)
+    view = show_run(open_read_services(), run_id)
     if as_json:
         emit_json(json_of(view))
         return

@@ -14,7 +14,7 @@ from executors.image import default_image
 
 from ..errors import RunbookError, RunError
 from ..runbook.loader import LoadedRunbook, problem_at
-from ..store.database import crewgate_home
+from ..store.location import crewgate_home
 from .services import RunServices
 
 WHEELHOUSE_VARIABLE = "CREWGATE_WHEELHOUSE"

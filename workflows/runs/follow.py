@@ -6,7 +6,8 @@ from collections.abc import Callable
 from executors.errors import Exit
 
 from ..plain import Event, json_object
-from ..store.records import TERMINAL, Records
+from ..store.records import Records
+from ..store.rows import TERMINAL
 
 
 def exit_code(status: str) -> int:

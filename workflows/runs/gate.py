@@ -9,8 +9,6 @@ import datetime
 import json
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
 from ..artifacts.artifact import Artifact, build_artifact
 from ..artifacts.change_key import change_key, diff_size
 from ..durations import parse_duration
@@ -18,6 +16,7 @@ from ..errors import RunCancelled
 from ..plain import Json, JsonObject
 from ..repo.git import unstorable
 from ..runbook.schema import DirectoryTarget, GitTarget, PromoteStep
+from ..store.reading import Reader
 from ..store.records import Records
 from ..store.rows import ReviewRecord
 from ..store.tool_calls import list_tool_calls
@@ -70,7 +69,7 @@ def open_review(
                 **evidence,
                 "warnings": warnings,
                 "blocked": blocked,
-                "tool_calls": _tool_calls(records.engine, run_id),
+                "tool_calls": _tool_calls(records.reader, run_id),
                 "trace": f"crewgate runs trace {run_id}",
             }
         ),
@@ -91,11 +90,11 @@ def open_review(
     return ReviewOpened(review_id, sha, expires.isoformat() if expires else None)
 
 
-def _tool_calls(engine: Engine, run_id: str) -> list[Json]:
+def _tool_calls(reader: Reader, run_id: str) -> list[Json]:
     """Who called which tool, and how it ended, for the reviewer (arguments and results are in the trace)."""
     return [
         {"step": call.scope, "member": call.member, "tool": call.tool, "outcome": call.outcome}
-        for call in list_tool_calls(engine, run_id)
+        for call in list_tool_calls(reader, run_id)
     ]
 
 

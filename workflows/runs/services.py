@@ -19,8 +19,10 @@ from agents.telemetry import Telemetry, open_telemetry
 from ..clock import Clock, DatabaseClock, wall_clock
 from ..errors import RunError, StoreCorrupt
 from ..store.blobs import Blobs, BlobStore
-from ..store.database import Store, crewgate_home
+from ..store.database import Store
 from ..store.database_blobs import DatabaseBlobStore
+from ..store.location import crewgate_home
+from ..store.reading import Reader
 from ..store.records import Records
 
 if TYPE_CHECKING:  # imported where used: a read command (`runs list`) opens services and never needs them
@@ -146,6 +148,11 @@ class RunServices:
     clock: Clock = wall_clock
     telemetry: Telemetry | None = None
     progress: Callable[[str], None] = field(default=lambda line: _to_stderr(line))
+
+    @property
+    def reader(self) -> Reader:
+        """The read commands' SQL text on this process's engine (store/reading.py)."""
+        return self.records.reader
 
     def pinned_runbook(self, run_id: str) -> "LoadedRunbook":
         """The exact registered runbook content the run was pinned to."""

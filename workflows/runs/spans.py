@@ -26,7 +26,8 @@ from agents.secret_names import is_secret_name
 from agents.span_shapes import CHAIN, SPAN_KIND, derived_span_id, run_attributes, short
 
 from ..plain import JsonObject
-from ..store.records import Records, parse_time
+from ..store.records import Records
+from ..store.rows import parse_time
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context

@@ -1,10 +1,14 @@
 """What a runbook's templates can see: the run's inputs, earlier outputs, and the run itself."""
 
+from typing import TYPE_CHECKING
+
 from ..plain import JsonObject
-from ..store.records import Records
+
+if TYPE_CHECKING:  # the queue (a read command) titles its rows with run_variables, without the records' SQLAlchemy
+    from ..store.records import Records
 
 
-def template_variables(records: Records, run_id: str, outputs: dict[str, str]) -> JsonObject:
+def template_variables(records: "Records", run_id: str, outputs: dict[str, str]) -> JsonObject:
     run = records.run(run_id)
     return run_variables(run_id, run.runbook, run.version, run.requester, run.inputs, outputs)
 

@@ -15,8 +15,7 @@ from ..errors import BadInput
 from ..store.batches import Batches, tally_counts
 from ..store.costs import Cost, costs_of_batches, costs_of_runs
 from ..store.cursors import Page, page_size
-from ..store.records import TERMINAL
-from ..store.rows import BatchRecord
+from ..store.rows import TERMINAL, BatchRecord
 from .batch_views import BatchRunView, BatchView, StartedBatch
 from .story_views import masked_inputs
 
@@ -61,7 +60,7 @@ def list_batches(services: "RunServices", limit: int | None = None, cursor: str 
     batches = Batches(services.store.engine)
     found = batches.recent(page_size(limit), cursor)
     ids = [row.id for row in found.items]
-    statuses, costs = batches.statuses(ids), costs_of_batches(services.store.engine, ids)
+    statuses, costs = batches.statuses(ids), costs_of_batches(services.reader, ids)
     views = [_view(row, statuses[row.id], costs.get(row.id, Cost())) for row in found.items]
     return Page(views, found.next_cursor)
 
@@ -73,10 +72,10 @@ def show_batch(
     batches = Batches(services.store.engine)
     row = batches.get(batch_id)
     statuses = batches.statuses([batch_id])[batch_id]
-    view = _view(row, statuses, costs_of_batches(services.store.engine, [batch_id]).get(batch_id, Cost()))
+    view = _view(row, statuses, costs_of_batches(services.reader, [batch_id]).get(batch_id, Cost()))
     page = batches.runs_page(batch_id, page_size(limit), cursor)
     before = batches.position(batch_id, page.items[0]) if cursor is not None and page.items else 0
-    costs = costs_of_runs(services.store.engine, (member.id for member in page.items))
+    costs = costs_of_runs(services.reader, (member.id for member in page.items))
     runs = tuple(
         BatchRunView(
             run=member.id,
@@ -92,12 +91,6 @@ def show_batch(
         for index, member in enumerate(page.items, start=1)
     )
     return replace(view, runs=runs, runs_cursor=page.next_cursor)
-
-
-def check_batch(services: "RunServices", batch_id: str) -> None:
-    """Refuse an unknown batch id (NotFound): a filter by it must not quietly match nothing."""
-    engine = services.store.engine
-    Batches(engine).get(batch_id)
 
 
 def batch_counts(services: "RunServices", batch_id: str) -> dict[str, int]:

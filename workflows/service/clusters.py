@@ -106,9 +106,9 @@ def list_clusters(services: "RunServices", batch: str | None = None) -> list[Clu
     """Every cluster of two or more pending items (of one batch), oldest first."""
     pending: dict[str, list[PendingItem]] = {}  # each batch's pending items, read once for all its clusters
     found = []
-    for row in pending_clusters(services.store.engine, batch):
+    for row in pending_clusters(services.reader, batch):
         if row.batch_id not in pending:
-            pending[row.batch_id] = batch_pending_items(services.store.engine, row.batch_id)
+            pending[row.batch_id] = batch_pending_items(services.reader, row.batch_id)
         members = [item for item in pending[row.batch_id] if item.change_key == row.change_key]
         found.append(_summary(services, row, members[0]))
     return found
@@ -124,7 +124,7 @@ def show_cluster(services: "RunServices", cluster: str) -> ClusterView:
         for view in views
     )
     others = []
-    for pending in batch_pending_items(services.store.engine, row.batch_id):
+    for pending in batch_pending_items(services.reader, row.batch_id):
         if pending.change_key != row.change_key:
             other = show_review(services, pending.id, full=True)
             differences = tuple(change_differences(first.diff, other.diff))
@@ -173,7 +173,7 @@ def _members(services: "RunServices", cluster: str) -> tuple[ClusterRow, list[Pe
         raise BadInput(f"{cluster!r} is not a cluster id (BATCH-KEY): see `crewgate review clusters`")
     items = [
         found
-        for found in batch_pending_items(services.store.engine, batch)
+        for found in batch_pending_items(services.reader, batch)
         if found.change_key is not None and found.change_key.startswith(key)
     ]
     if not items:

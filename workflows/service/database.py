@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..store.database import Store, shown_url
-from ..store.database import crewgate_home as crewgate_home  # where the web server keeps its secret
+from ..store.location import crewgate_home as crewgate_home  # where the web server keeps its secret
 
 
 @contextmanager

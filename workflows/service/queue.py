@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from ..errors import CrewgateError
 from ..runs.variables import run_variables
 from ..store.queue import QueueQuery, queue_page
-from ..store.records import parse_time
-from ..store.rows import QueueRecord
+from ..store.reads import read_batch
+from ..store.rows import QueueRecord, parse_time
 from ..visible import display_lines
 from .story_views import masked_inputs
 from .views import QueuePage, ReviewSummary
@@ -21,7 +21,7 @@ from .views import QueuePage, ReviewSummary
 if TYPE_CHECKING:
     from ..plain import JsonObject
     from ..runbook.schema import Runbook
-    from ..runs.services import RunServices
+    from ..runs.read_services import Reads
 
 TITLE_LENGTH = 100  # characters of a queue row's title
 
@@ -36,24 +36,28 @@ def age(created_at: str, now: datetime.datetime) -> str:
 
 
 def list_reviews(
-    services: "RunServices", now: datetime.datetime | None = None, batch: str | None = None, status: str | None = None
+    services: "Reads", now: datetime.datetime | None = None, batch: str | None = None, status: str | None = None
 ) -> list[ReviewSummary]:
     """Every review item (of one batch, in one status), pending first, oldest first within a status."""
     return list(review_queue(services, QueueQuery(status, batch), now).items)
 
 
-def review_queue(services: "RunServices", query: QueueQuery, now: datetime.datetime | None = None) -> QueuePage:
+def check_batch(services: "Reads", batch_id: str) -> None:
+    """Refuse an unknown batch id (NotFound): a filter by it must not quietly match nothing."""
+    read_batch(services.reader, batch_id)
+
+
+def review_queue(services: "Reads", query: QueueQuery, now: datetime.datetime | None = None) -> QueuePage:
     """One page of the queue (README: "The review queue"), with how many items match in all."""
-    records = services.records
-    now = now or records.clock()
-    found = queue_page(records.engine, query)
+    now = now or services.clock()
+    found = queue_page(services.reader, query)
     books: dict[str, Runbook | str] = {}  # older items' runbooks: a page's come from few versions, each loaded once
     items = tuple(_summary(services, books, found_item, now) for found_item in found.rows)
     return QueuePage(items, found.total, query, found.next_cursor, found.total_capped)
 
 
 def _summary(
-    services: "RunServices", books: "dict[str, Runbook | str]", r: QueueRecord, now: datetime.datetime
+    services: "Reads", books: "dict[str, Runbook | str]", r: QueueRecord, now: datetime.datetime
 ) -> ReviewSummary:
     inputs = json.loads(r.inputs)
     return ReviewSummary(
@@ -78,7 +82,7 @@ def _summary(
 
 
 def _target_of_older_item(
-    services: "RunServices", books: "dict[str, Runbook | str]", r: QueueRecord, inputs: "JsonObject"
+    services: "Reads", books: "dict[str, Runbook | str]", r: QueueRecord, inputs: "JsonObject"
 ) -> str:
     """Where approving an item opened before crewgate kept it writes, from its run's pinned runbook ("" when
     that does not load here)."""
@@ -95,7 +99,7 @@ def _target_of_older_item(
     )
 
 
-def pinned_book(services: "RunServices", run_id: str) -> "Runbook | str":
+def pinned_book(services: "Reads", run_id: str) -> "Runbook | str":
     """The run's pinned runbook, or why it does not load here (a view shows the rest without it)."""
     try:
         return services.pinned_runbook(run_id).runbook

@@ -1,7 +1,8 @@
 """Runs as a user or a web page asks for them: start, list, show, trace, cancel, continue.
 
-Reading functions take only the `Records` (a listing must not pay for the engine);
-the ones that start or stop work take the process's `RunServices`.
+Reading functions take `Reads` (runs/read_services.py: a read command reads a SQLite
+database without SQLAlchemy; any `RunServices` will do too); the ones that start or
+stop work take the process's `RunServices`.
 """
 
 import json
@@ -14,7 +15,9 @@ from ..errors import RunError
 from ..plain import Event
 from ..store.costs import Cost, costs_of_runs, run_costs
 from ..store.cursors import Page, page_size
-from ..store.records import TERMINAL as TERMINAL  # the statuses of an ended run, for a page that stops polling
+from ..store.reads import promotions_of_run, read_run, runs_page, steps_of_run
+from ..store.reads import reviews_of_run as run_reviews
+from ..store.rows import TERMINAL as TERMINAL  # the statuses of an ended run, for a page that stops polling
 from ..store.rows import ReviewRecord, RunRecord, StepRecord
 from ..store.tool_calls import list_tool_calls
 from .verdicts import verdict_line
@@ -22,17 +25,17 @@ from .views import PromotionView, RunSummary, RunView, StartedRun, StepView, Tra
 
 if TYPE_CHECKING:  # the engine's services are imported only by the commands that run work
     from ..runbook.models import ModelOverride
+    from ..runs.read_services import Reads
     from ..runs.services import RunServices
 
 Report = Callable[[Event], None]
 HOST_STOP_S = 3.0  # how long `runs cancel` waits for a running run's host to stop it before removing its containers
 
 
-def list_runs(services: "RunServices", limit: int | None = None, cursor: str | None = None) -> Page[RunSummary]:
+def list_runs(services: "Reads", limit: int | None = None, cursor: str | None = None) -> Page[RunSummary]:
     """A page of runs, newest first (DEFAULT_PAGE of them unless `limit` says), after `cursor` if given."""
-    records = services.records
-    found = records.list_runs(page_size(limit), cursor)
-    costs = costs_of_runs(records.engine, (r.id for r in found.items))
+    found = runs_page(services.reader, page_size(limit), cursor)
+    costs = costs_of_runs(services.reader, (r.id for r in found.items))
     return Page(
         [
             RunSummary(
@@ -49,15 +52,16 @@ def list_runs(services: "RunServices", limit: int | None = None, cursor: str | N
     )
 
 
-def show_run(services: "RunServices", run_id: str) -> RunView:
+def show_run(services: "Reads", run_id: str) -> RunView:
     """A run, its steps and its promotion (NotFound for an unknown id)."""
-    records = services.records
-    run = records.run(run_id)
-    done = [p for p in records.promotions(run_id) if p.status == "done"]
-    costs = run_costs(records.engine, run_id)
-    calls = list_tool_calls(records.engine, run_id)
+    reader = services.reader
+    run = read_run(reader, run_id)
+    done = [p for p in promotions_of_run(reader, run_id) if p.status == "done"]
+    costs = run_costs(reader, run_id)
+    calls = list_tool_calls(reader, run_id)
     steps = tuple(
-        _step_view(row, costs.by_step.get(f"{row.step_id}#{row.attempt}", Cost())) for row in records.steps(run_id)
+        _step_view(row, costs.by_step.get(f"{row.step_id}#{row.attempt}", Cost()))
+        for row in steps_of_run(reader, run_id)
     )
     return RunView(
         id=run.id,
@@ -84,7 +88,7 @@ def show_run(services: "RunServices", run_id: str) -> RunView:
         tool_calls=len(calls),
         tool_calls_refused=sum(call.outcome == "refused" for call in calls),
         cost_by_member={member: cost.cost_usd for member, cost in sorted(costs.by_member.items())},
-        continues=_continues(records.reviews_of_run(run_id), run),
+        continues=_continues(reviews_of_run(services, run_id), run),
         runtime=run.runtime,
         pruned=run.pruned,
     )
@@ -128,9 +132,9 @@ def run_trace(services: "RunServices", run_id: str) -> list[TraceEntry]:
     ]
 
 
-def pruned_at(services: "RunServices", run_id: str) -> str:
+def pruned_at(services: "Reads", run_id: str) -> str:
     """When `runs prune` removed the run's trace ('' if it did not)."""
-    pruned = services.records.run(run_id).pruned
+    pruned = read_run(services.reader, run_id).pruned
     return str(pruned.get("at", "")) if pruned else ""
 
 
@@ -261,7 +265,6 @@ def run_worker(
     work(services, report, until_idle, concurrency, batch=batch, progress=progress)
 
 
-def reviews_of_run(services: "RunServices", run_id: str) -> list[ReviewRecord]:
+def reviews_of_run(services: "Reads", run_id: str) -> list[ReviewRecord]:
     """The run's review items, oldest first (the run page lists them)."""
-    records = services.records
-    return records.reviews_of_run(run_id)
+    return run_reviews(services.reader, run_id)

@@ -7,7 +7,7 @@ without importing what tells a story (the runbook schema, the artifact reader).
 from dataclasses import dataclass
 
 from ..plain import Json, JsonObject
-from ..store.records import Decision
+from ..store.rows import Decision
 
 
 @dataclass(frozen=True)

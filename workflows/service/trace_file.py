@@ -41,8 +41,7 @@ from ..runs.spans import (
     trace_ids,
     unix_ns,
 )
-from ..store.records import TERMINAL, parse_time
-from ..store.rows import TraceRecord
+from ..store.rows import TERMINAL, TraceRecord, parse_time
 
 if TYPE_CHECKING:
     from ..runs.services import RunServices

@@ -13,7 +13,7 @@ from ..plain import Json, JsonObject, plain
 from ..store.costs import cost_text as cost_text
 from ..store.cursors import Page as Page  # one page of a long list and the cursor of the next (store/cursors.py)
 from ..store.queue import QueueQuery as QueueQuery  # the queue's filters, order and page (surfaces build one)
-from ..store.records import Decision, parse_time
+from ..store.rows import Decision, parse_time
 from .story_views import ItemStory, masked_inputs
 
 

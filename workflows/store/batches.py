@@ -1,12 +1,14 @@
 """Reading and writing batches: a batch is a row, its runs are ordinary runs that carry its id."""
 
 import json
+from collections.abc import Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import TextClause, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import NotFound
 from .cursors import DEFAULT_PAGE, Page, after, decode_cursor, page_of
+from .reading import EngineReader
+from .reads import read_batch
 from .records import insert_run
 from .rows import BatchRecord, BatchRunRecord, NewBatch
 from .tables import batches, reviews, runs
@@ -22,18 +24,14 @@ class Batches:
         self.engine = engine
 
     def get(self, batch_id: str) -> BatchRecord:
-        with self.engine.connect() as db:
-            row = db.execute(select(batches).where(batches.c.id == batch_id)).mappings().first()
-        if row is None:
-            raise NotFound(f"no batch {batch_id!r}: see `crewgate batch list`")
-        return BatchRecord.from_row(row)
+        return read_batch(EngineReader(self.engine), batch_id)
 
     def recent(self, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> Page[BatchRecord]:
         """A page of batches, newest first, after `cursor` if given (store/cursors.py)."""
         query = select(batches).order_by(batches.c.created_at.desc(), batches.c.id.desc()).limit(limit + 1)
         if cursor is not None:
             key = decode_cursor(cursor, (str, str))
-            query = query.where(after(batches.c.created_at, batches.c.id, key, newest_first=True))
+            query = query.where(_after(batches.name, key, newest_first=True))
         with self.engine.connect() as db:
             found = [BatchRecord.from_row(row) for row in db.execute(query).mappings()]
         return page_of(found, limit, lambda batch: (batch.created_at, batch.id))
@@ -66,7 +64,7 @@ class Batches:
             .order_by(runs.c.created_at, runs.c.id)
         )
         if cursor is not None:
-            query = query.where(after(runs.c.created_at, runs.c.id, decode_cursor(cursor, (str, str)), False))
+            query = query.where(_after(runs.name, decode_cursor(cursor, (str, str)), newest_first=False))
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as db:
@@ -97,7 +95,7 @@ class Batches:
 
     def position(self, batch_id: str, run: BatchRunRecord) -> int:
         """How many of the batch's runs come before `run` in the order of its file (read from the index)."""
-        earlier = after(runs.c.created_at, runs.c.id, (run.created_at, run.id), newest_first=True)
+        earlier = _after(runs.name, (run.created_at, run.id), newest_first=True)
         query = select(func.count()).select_from(runs).where(runs.c.batch_id == batch_id, earlier)
         with self.engine.connect() as db:
             return int(db.execute(query).scalar() or 0)
@@ -108,6 +106,12 @@ class Batches:
         with self.engine.connect() as db:
             rows = db.execute(select(batches.c.id, batches.c.concurrency).where(batches.c.id.in_(sorted(batch_ids))))
             return {row.id: row.concurrency for row in rows}
+
+
+def _after(table: str, key: Sequence[str | int], newest_first: bool) -> TextClause:
+    """The rows of `table` after the one whose (created_at, id) is `key` (store/cursors.py)."""
+    sql, params = after(f"{table}.created_at", f"{table}.id", key, newest_first)
+    return text(sql).bindparams(**params)
 
 
 def insert_batch(db: Connection, batch: NewBatch, at: str) -> None:

@@ -1,12 +1,12 @@
 """A batch's pending review items grouped by change key (artifacts.change_key): the clusters a reviewer
-decides at once. Only pending items of a batch with a key form clusters, and only two or more of them."""
+decides at once. Only pending items of a batch with a key form clusters, and only two or more of them.
+
+SQL text on a `Reader` (store/reading.py): the queue leaves clusters out with the same grouping.
+"""
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.engine import Engine
-
-from .tables import reviews, runs
+from .reading import Reader
 
 
 @dataclass(frozen=True)
@@ -17,27 +17,27 @@ class ClusterRow:
     first_created: str
 
 
-def pending_clusters(engine: Engine, batch: str | None = None) -> list[ClusterRow]:
+def pending_clusters(reader: Reader, batch: str | None = None) -> list[ClusterRow]:
     """Every cluster of two or more pending items (of one batch), oldest first."""
-    first = func.min(reviews.c.created_at).label("first")
-    query = clustered().add_columns(func.count(), first).order_by(first)
-    if batch is not None:
-        query = query.where(runs.c.batch_id == batch)
-    with engine.connect() as db:
-        return [ClusterRow(row[0], row[1], int(row[2]), row[3]) for row in db.execute(query)]
+    sums = ", COUNT(*) AS items, MIN(crewgate_reviews.created_at) AS first_created"
+    found = reader.rows(
+        clustered(columns=sums, where=" AND crewgate_runs.batch_id = :batch" if batch is not None else "")
+        + " ORDER BY first_created",
+        {"batch": batch} if batch is not None else {},
+    )
+    return [ClusterRow(row["batch_id"], row["change_key"], int(row["items"]), row["first_created"]) for row in found]
 
 
-def clustered(aliased: bool = False) -> Select:  # type: ignore[type-arg]
-    """(batch id, change key) of every cluster: the one grouping the cluster list and the queue's leaving-out
-    both use. `aliased` reads the tables under other names, for a subquery of a query over them."""
-    items = reviews.alias("clustered") if aliased else reviews
-    its_runs = runs.alias("clustered_runs") if aliased else runs
+def clustered(aliased: bool = False, columns: str = "", where: str = "") -> str:
+    """SQL: (batch id, change key) of every cluster, the one grouping the cluster list and the queue's
+    leaving-out both use; `columns` and `where` add to it. `aliased` reads the tables under other names,
+    for a subquery of a query over them."""
+    items, its_runs = ("clustered", "clustered_runs") if aliased else ("crewgate_reviews", "crewgate_runs")
+    tables = f"crewgate_reviews AS {items} JOIN crewgate_runs AS {its_runs}" if aliased else f"{items} JOIN {its_runs}"
     return (
-        select(its_runs.c.batch_id, items.c.change_key)
-        .join(its_runs, its_runs.c.id == items.c.run_id)
-        .where(items.c.status == "pending", items.c.change_key.is_not(None), its_runs.c.batch_id.is_not(None))
-        .group_by(its_runs.c.batch_id, items.c.change_key)
-        .having(func.count() > 1)
+        f"SELECT {its_runs}.batch_id, {items}.change_key{columns} FROM {tables} ON {its_runs}.id = {items}.run_id"  # noqa: S608
+        f" WHERE {items}.status = 'pending' AND {items}.change_key IS NOT NULL AND {its_runs}.batch_id IS NOT NULL"
+        f"{where} GROUP BY {its_runs}.batch_id, {items}.change_key HAVING COUNT(*) > 1"
     )
 
 
@@ -50,14 +50,16 @@ class PendingItem:
     paths: int | None
 
 
-def batch_pending_items(engine: Engine, batch: str) -> list[PendingItem]:
+def batch_pending_items(reader: Reader, batch: str) -> list[PendingItem]:
     """The batch's pending items, oldest first, each with its change key and size."""
-    item = reviews.c
-    query = (
-        select(item.id, item.change_key, item.lines_added, item.lines_removed, item.paths)
-        .join(runs, runs.c.id == item.run_id)
-        .where(runs.c.batch_id == batch, item.status == "pending")
-        .order_by(item.created_at, item.id)
+    found = reader.rows(
+        "SELECT crewgate_reviews.id, change_key, lines_added, lines_removed, paths"
+        " FROM crewgate_reviews JOIN crewgate_runs ON crewgate_runs.id = crewgate_reviews.run_id"
+        " WHERE crewgate_runs.batch_id = :batch AND crewgate_reviews.status = 'pending'"
+        " ORDER BY crewgate_reviews.created_at, crewgate_reviews.id",
+        {"batch": batch},
     )
-    with engine.connect() as db:
-        return [PendingItem(*row) for row in db.execute(query)]
+    return [
+        PendingItem(row["id"], row["change_key"], row["lines_added"], row["lines_removed"], row["paths"])
+        for row in found
+    ]

@@ -9,10 +9,8 @@ unpriced: a total with unpriced calls is a lower bound, and every view says how 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.engine import Connection, Engine
-
-from .tables import model_calls, runs
+from ..plain import Row
+from .reading import Reader, in_list
 
 
 @dataclass(frozen=True)
@@ -30,41 +28,41 @@ class RunCosts:
     by_member: dict[str, Cost]
 
 
+# What every cost sums, over the calls a query groups (SQL text, store/reading.py: `runs list` reads it).
 _SUMS = (
-    func.coalesce(func.sum(model_calls.c.cost_usd), 0.0),
-    func.count(),
-    func.coalesce(func.sum(model_calls.c.unpriced), 0),
-    func.coalesce(func.sum(model_calls.c.prompt_tokens + model_calls.c.completion_tokens), 0),
+    "COALESCE(SUM(cost_usd), 0.0) AS cost_usd, COUNT(*) AS calls,"
+    " COALESCE(SUM(unpriced), 0) AS unpriced,"
+    " COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS tokens"
 )
 
 
-def run_costs(engine: Engine, run_id: str) -> RunCosts:
+def run_costs(reader: Reader, run_id: str) -> RunCosts:
     """One run's costs by step try and by member, and in all."""
-    with engine.connect() as db:
-        by_step = _grouped(db, model_calls.c.scope, model_calls.c.run_id == run_id)
-        by_member = _grouped(db, model_calls.c.member, model_calls.c.run_id == run_id)
+    by_step = _grouped(reader, "scope", "run_id = :run_id", {"run_id": run_id})
+    by_member = _grouped(reader, "member", "run_id = :run_id", {"run_id": run_id})
     return RunCosts(total_of(by_step.values()), by_step, by_member)
 
 
-def costs_of_runs(engine: Engine, run_ids: Iterable[str]) -> dict[str, Cost]:
+def costs_of_runs(reader: Reader, run_ids: Iterable[str]) -> dict[str, Cost]:
     """Each run's total (runs without calls are left out: they cost nothing)."""
-    wanted = sorted(set(run_ids))
-    if not wanted:
+    wanted, params = in_list("run", sorted(set(run_ids)))
+    if not params:
         return {}
-    with engine.connect() as db:
-        return _grouped(db, model_calls.c.run_id, model_calls.c.run_id.in_(wanted))
+    return _grouped(reader, "run_id", f"run_id IN ({wanted})", params)
 
 
-def costs_of_batches(engine: Engine, batch_ids: Iterable[str]) -> dict[str, Cost]:
+def costs_of_batches(reader: Reader, batch_ids: Iterable[str]) -> dict[str, Cost]:
     """Each batch's total over all its runs, summed by the database (batches without calls are left out)."""
-    wanted = sorted(set(batch_ids))
-    if not wanted:
+    wanted, params = in_list("batch", sorted(set(batch_ids)))
+    if not params:
         return {}
-    joined = model_calls.join(runs, runs.c.id == model_calls.c.run_id)
-    query = select(runs.c.batch_id, *_SUMS).select_from(joined).where(runs.c.batch_id.in_(wanted))
-    with engine.connect() as db:
-        rows = db.execute(query.group_by(runs.c.batch_id))
-        return {str(row[0]): Cost(float(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in rows}
+    found = reader.rows(
+        f"SELECT crewgate_runs.batch_id AS grouped_by, {_SUMS} FROM crewgate_model_calls"  # noqa: S608
+        " JOIN crewgate_runs ON crewgate_runs.id = crewgate_model_calls.run_id"
+        f" WHERE crewgate_runs.batch_id IN ({wanted}) GROUP BY crewgate_runs.batch_id",
+        params,
+    )
+    return {str(row["grouped_by"]): _cost(row) for row in found}
 
 
 def total_of(costs: Iterable[Cost]) -> Cost:
@@ -77,9 +75,17 @@ def total_of(costs: Iterable[Cost]) -> Cost:
     )
 
 
-def _grouped(db: Connection, key: ColumnElement[str], where: ColumnElement[bool]) -> dict[str, Cost]:
-    query = select(key, *_SUMS).where(where).group_by(key)
-    return {str(row[0]): Cost(float(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in db.execute(query)}
+def _grouped(reader: Reader, key: str, where: str, params: dict[str, object]) -> dict[str, Cost]:
+    found = reader.rows(
+        f"SELECT {key} AS grouped_by, {_SUMS} FROM crewgate_model_calls"  # noqa: S608 (values are params)
+        f" WHERE {where} GROUP BY {key}",
+        params,
+    )
+    return {str(row["grouped_by"]): _cost(row) for row in found}
+
+
+def _cost(row: Row) -> Cost:
+    return Cost(float(row["cost_usd"]), int(row["calls"]), int(row["unpriced"]), int(row["tokens"]))
 
 
 def cost_text(cost_usd: float, unpriced_calls: int = 0) -> str:

@@ -17,8 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_
-
 from ..errors import BadInput
 
 DEFAULT_PAGE = 50
@@ -72,15 +70,14 @@ def page_size(limit: int | None) -> int:
     return min(limit, MAX_PAGE)
 
 
-def after(
-    when: ColumnElement[str], row_id: ColumnElement[str], key: Sequence[str | int], newest_first: bool
-) -> ColumnElement[bool]:
-    """Rows after the one whose (time, id) is `key` in a list ordered by time then id, oldest or newest first.
+def after(when: str, row_id: str, key: Sequence[str | int], newest_first: bool) -> tuple[str, dict[str, str]]:
+    """SQL for the rows after the one whose (time, id) is `key`, in a list ordered by the columns `when` then
+    `row_id`, oldest or newest first; and its parameters (`:after_time`, `:after_id`).
 
     Written as a range on the time plus a tie-break, not a row-value comparison, so SQLite and
     PostgreSQL both read it from the (time, id) index.
     """
-    moment, last = str(key[-2]), str(key[-1])
+    params = {"after_time": str(key[-2]), "after_id": str(key[-1])}
     if newest_first:
-        return and_(when <= moment, or_(when < moment, row_id < last))
-    return and_(when >= moment, or_(when > moment, row_id > last))
+        return f"({when} <= :after_time AND ({when} < :after_time OR {row_id} < :after_id))", params
+    return f"({when} >= :after_time AND ({when} > :after_time OR {row_id} > :after_id))", params

@@ -8,7 +8,6 @@ SQL portable between the two.
 import base64
 import datetime
 import json
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,29 +20,12 @@ from ..clock import Clock, wall_clock
 from ..errors import NotFound, Problem, RunbookError, StoreCorrupt
 from ..plain import plain
 from ..runbook.semver import semver_key
+from .location import database_url, is_postgres
 from .migrations import migrate
 from .tables import runbook_versions
 
 if TYPE_CHECKING:  # the loader (pydantic) is imported only by the commands that load runbooks
     from ..runbook.loader import LoadedRunbook
-
-
-def crewgate_home() -> Path:
-    return Path(os.environ.get("CREWGATE_HOME") or Path.home() / ".crewgate")
-
-
-def database_url() -> str:
-    """CREWGATE_DATABASE_URL, or a SQLite file under $CREWGATE_HOME."""
-    url = os.environ.get("CREWGATE_DATABASE_URL")
-    if url:
-        return url
-    home = crewgate_home()
-    home.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{home / 'crewgate.db'}"
-
-
-def is_postgres(url: str) -> bool:
-    return url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
 
 
 def engine_url(url: str) -> str:

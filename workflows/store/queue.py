@@ -7,19 +7,16 @@ a cursor (rank, time, id) naming its last row (store/cursors.py), so a page cost
 the same however deep it is and however long the queue. Each part is counted in
 the same filters, up to COUNT_CAP items: past that the total is shown as "1,000+"
 (counting 10,000 pending items on every page would make the page grow with the
-queue). Evidence is never read here.
+queue). Evidence is never read here. SQL text on a `Reader` (store/reading.py): `review list`
+reads the queue without importing SQLAlchemy.
 """
 
 from dataclasses import dataclass
 
-from sqlalchemy import UnaryExpression, and_, func, or_, select, tuple_
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.sql import Select
-
 from .clusters import clustered
 from .cursors import after, decode_cursor, encode_cursor
+from .reading import Params, Reader
 from .rows import QueueRecord
-from .tables import reviews, runs
 
 COUNT_CAP = 1_000  # items of each part (pending, the rest) counted at most; more are shown as "1,000+"
 MAX_ROW = 2**62  # an offset or limit past any queue (the database's integers are 64-bit; a page number is not)
@@ -50,7 +47,7 @@ class QueueRows:
     total_capped: bool = False  # a part holds more than COUNT_CAP items: `total` counts COUNT_CAP of it
 
 
-def queue_page(engine: Engine, query: QueueQuery) -> QueueRows:
+def queue_page(reader: Reader, query: QueueQuery) -> QueueRows:
     """One page of the queue and how many items match the filters in all."""
     parts = [query.status] if query.status else ["pending", None]  # None: every status but pending
     size = MAX_ROW if query.limit is None else min(max(query.limit, 0), MAX_ROW)
@@ -59,23 +56,30 @@ def queue_page(engine: Engine, query: QueueQuery) -> QueueRows:
         rank, moment, last = decode_cursor(query.cursor, (int, str, str))
         start, key, skip = min(max(int(rank), 0), len(parts) - 1), (str(moment), str(last)), 0
     found: list[tuple[int, QueueRecord]] = []
-    with engine.connect() as db:
-        counts = [_count(db, query, status, COUNT_CAP + 1) for status in parts]
-        for rank in range(start, len(parts)):
-            if skip:  # an offset: skip a part it passes (counted as far as the offset, past the cap if need be)
-                held = counts[rank] if counts[rank] <= COUNT_CAP else _count(db, query, parts[rank], skip + 1)
-                if skip >= held:
-                    skip -= held
-                    continue
-            wanted = size + 1 - len(found)
-            if wanted <= 0:
-                break
-            statement = _filtered(_columns(), query, parts[rank])
-            if key is not None and rank == start:
-                statement = statement.where(after(reviews.c.created_at, reviews.c.id, key, query.newest_first))
-            ordered = statement.order_by(*_order(query.newest_first)).offset(skip).limit(wanted)
-            found += [(rank, QueueRecord.from_row(row)) for row in db.execute(ordered).mappings()]
-            skip = 0
+    counts = [_count(reader, query, status, COUNT_CAP + 1) for status in parts]
+    for rank in range(start, len(parts)):
+        if skip:  # an offset: skip a part it passes (counted as far as the offset, past the cap if need be)
+            held = counts[rank] if counts[rank] <= COUNT_CAP else _count(reader, query, parts[rank], skip + 1)
+            if skip >= held:
+                skip -= held
+                continue
+        wanted = size + 1 - len(found)
+        if wanted <= 0:
+            break
+        where, params = _filtered(query, parts[rank])
+        if key is not None and rank == start:
+            cursor_sql, cursor_params = after(
+                "crewgate_reviews.created_at", "crewgate_reviews.id", key, query.newest_first
+            )
+            where, params = f"{where} AND {cursor_sql}", {**params, **cursor_params}
+        order = "DESC" if query.newest_first else "ASC"
+        rows = reader.rows(
+            f"SELECT {_COLUMNS} FROM {_JOINED} WHERE {where}"  # noqa: S608 (values are parameters)
+            f" ORDER BY crewgate_reviews.created_at {order}, crewgate_reviews.id {order} LIMIT :limit OFFSET :offset",
+            {**params, "limit": wanted, "offset": skip},
+        )
+        found += [(rank, QueueRecord.from_row(row)) for row in rows]
+        skip = 0
     shown = found[:size]
     more = len(found) > size and shown
     cursor = encode_cursor(shown[-1][0], shown[-1][1].created_at, shown[-1][1].id) if more else None
@@ -83,69 +87,53 @@ def queue_page(engine: Engine, query: QueueQuery) -> QueueRows:
     return QueueRows([row for _, row in shown], sum(min(count, COUNT_CAP) for count in counts), cursor, capped)
 
 
-def _columns() -> Select:  # type: ignore[type-arg]
-    item = reviews.c
-    return select(
-        item.id,
-        item.run_id,
-        runs.c.runbook,
-        runs.c.version,
-        item.step_id,
-        item.status,
-        item.artifact_sha256,
-        item.created_at,
-        item.expires_at,
-        runs.c.batch_id,
-        runs.c.requester,
-        runs.c.inputs,
-        item.lines_added,
-        item.lines_removed,
-        item.paths,
-        item.change_key,
-        item.target,
-    ).join(runs, runs.c.id == item.run_id)
+_JOINED = "crewgate_reviews JOIN crewgate_runs ON crewgate_runs.id = crewgate_reviews.run_id"
+_COLUMNS = (  # a QueueRecord's: the item, and its run's runbook, batch, requester and inputs
+    "crewgate_reviews.id, crewgate_reviews.run_id, crewgate_reviews.step_id, crewgate_reviews.status,"
+    " crewgate_reviews.artifact_sha256, crewgate_reviews.created_at, crewgate_reviews.expires_at,"
+    " crewgate_runs.runbook, crewgate_runs.version, crewgate_runs.batch_id, crewgate_runs.requester,"
+    " crewgate_runs.inputs, crewgate_reviews.lines_added, crewgate_reviews.lines_removed, crewgate_reviews.paths,"
+    " crewgate_reviews.change_key, crewgate_reviews.target"
+)
 
 
-def _count(db: Connection, query: QueueQuery, status: str | None, most: int) -> int:
+def _count(reader: Reader, query: QueueQuery, status: str | None, most: int) -> int:
     """How many items of `status` match, counting at most `most` of them (an index range read that far)."""
-    matching = _filtered(select(reviews.c.id).join(runs, runs.c.id == reviews.c.run_id), query, status)
+    where, params = _filtered(query, status)
     if status is None and not query.batch:  # every status but pending, as two ranges of the status index (`!=` scans)
-        item = reviews.c
-        matching = matching.where(or_(item.status < "pending", item.status > "pending"))
-    matching = matching.limit(most)
-    return int(db.execute(select(func.count()).select_from(matching.subquery())).scalar() or 0)
+        where += " AND (crewgate_reviews.status < 'pending' OR crewgate_reviews.status > 'pending')"
+    found = reader.rows(
+        f"SELECT COUNT(*) AS counted FROM (SELECT crewgate_reviews.id FROM {_JOINED} WHERE {where}"  # noqa: S608
+        " LIMIT :most) AS matching",
+        {**params, "most": most},
+    )
+    return int(found[0]["counted"])
 
 
-def _order(newest_first: bool) -> tuple[UnaryExpression[str], UnaryExpression[str]]:
-    item = reviews.c
-    if newest_first:
-        return item.created_at.desc(), item.id.desc()
-    return item.created_at.asc(), item.id.asc()
-
-
-def _filtered(statement: Select, query: QueueQuery, status: str | None) -> Select:  # type: ignore[type-arg]
-    """`statement` under the query's filters, for items of `status` (None: of every status but pending)."""
-    item = reviews.c
+def _filtered(query: QueueQuery, status: str | None) -> tuple[str, Params]:
+    """The SQL condition of the query's filters, for items of `status` (None: of every status but pending)."""
     # A batch's items are read from its runs (an index range as long as the batch), not picked out of every item
     # of the status (as long as the queue): `status || ''` keeps the planner off the status index.
-    status_of = item.status.concat("") if query.batch else item.status
-    statement = statement.where(status_of == status if status else status_of != "pending")
+    status_of = "(crewgate_reviews.status || '')" if query.batch else "crewgate_reviews.status"
+    conditions = [f"{status_of} = :status" if status else f"{status_of} != 'pending'"]
+    params: dict[str, object] = {"status": status} if status else {}
     if query.batch:
-        statement = statement.where(runs.c.batch_id == query.batch)
+        conditions.append("crewgate_runs.batch_id = :batch")
+        params["batch"] = query.batch
     if query.requester:
-        statement = statement.where(runs.c.requester == query.requester)
-    if query.without_clusters:
-        groups = clustered(aliased=True)  # not the outer query's rows
-        in_a_cluster = and_(
-            item.status == "pending",
-            item.change_key.is_not(None),
-            runs.c.batch_id.is_not(None),
-            tuple_(runs.c.batch_id, item.change_key).in_(groups),
+        conditions.append("crewgate_runs.requester = :requester")
+        params["requester"] = query.requester
+    if query.without_clusters:  # not a pending item of a cluster (the grouping read under other names)
+        conditions.append(
+            "NOT (crewgate_reviews.status = 'pending' AND crewgate_reviews.change_key IS NOT NULL"
+            " AND crewgate_runs.batch_id IS NOT NULL"
+            f" AND (crewgate_runs.batch_id, crewgate_reviews.change_key) IN ({clustered(aliased=True)}))"
         )
-        statement = statement.where(~in_a_cluster)
     if query.runbook:
         name, _, version = query.runbook.partition("@")
-        statement = statement.where(runs.c.runbook == name)
+        conditions.append("crewgate_runs.runbook = :runbook")
+        params["runbook"] = name
         if version:
-            statement = statement.where(runs.c.version == version)
-    return statement
+            conditions.append("crewgate_runs.version = :version")
+            params["version"] = version
+    return " AND ".join(conditions), params

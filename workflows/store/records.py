@@ -9,7 +9,6 @@ import contextlib
 import datetime
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -19,32 +18,28 @@ from ..clock import Clock, database_time, stamp, wall_clock
 from ..errors import GateError, GateForbidden, NotFound
 from ..identity import fold, person_key
 from ..plain import json_list
-from .cursors import DEFAULT_PAGE, Page, after, decode_cursor, page_of
-from .rows import NewRun, PromotionRecord, ReviewRecord, RunRecord, StepRecord, TraceRecord
+from .cursors import DEFAULT_PAGE, Page
+from .reading import EngineReader
+from .reads import promotions_of_run, read_run, reviews_of_run, runs_page, steps_of_run
+from .rows import (
+    TERMINAL,
+    Decision,
+    NewRun,
+    PromotionRecord,
+    ReviewRecord,
+    RunRecord,
+    StepRecord,
+    TraceRecord,
+    parse_time,
+)
 from .tables import decisions, promotions, reviews, runs, steps, trace
 
-TERMINAL = frozenset({"promoted", "completed", "failed", "rejected", "cancelled"})
 ANY_REVIEWER = "any"
-
-
-def parse_time(text: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(text)
 
 
 def insert_run(db: Connection, run: NewRun, at: str) -> None:
     """Record a queued run (from `runs.create.prepare_run`) at `at` in the caller's transaction."""
     db.execute(insert(runs).values(**run.columns(), status="queued", message="", created_at=at, updated_at=at))
-
-
-@dataclass(frozen=True)
-class Decision:
-    review_id: str
-    reviewer: str
-    decision: str
-    message: str
-    target_step: str | None
-    artifact_sha256: str
-    created_at: str
 
 
 class Records:
@@ -53,6 +48,7 @@ class Records:
     def __init__(self, engine: Engine, clock: Clock = wall_clock) -> None:
         self.engine = engine
         self.clock = clock
+        self.reader = EngineReader(engine)  # the reads the read commands share (store/reads.py)
 
     def timestamp(self) -> str:
         """The time to record, by this store's clock (the database's, in a process's services)."""
@@ -64,20 +60,11 @@ class Records:
             insert_run(db, run, self.timestamp())
 
     def run(self, run_id: str) -> RunRecord:
-        with self.engine.connect() as db:
-            row = db.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
-        if row is None:
-            raise NotFound(f"no run {run_id!r}: see `crewgate runs list`")
-        return RunRecord.from_row(row)
+        return read_run(self.reader, run_id)
 
     def list_runs(self, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> Page[RunRecord]:
         """A page of runs, newest first, from the start or after `cursor` (store/cursors.py)."""
-        query = select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit + 1)
-        if cursor is not None:
-            query = query.where(after(runs.c.created_at, runs.c.id, decode_cursor(cursor, (str, str)), True))
-        with self.engine.connect() as db:
-            found = [RunRecord.from_row(row) for row in db.execute(query).mappings()]
-        return page_of(found, limit, lambda run: (run.created_at, run.id))
+        return runs_page(self.reader, limit, cursor)
 
     def active_runs(self) -> list[RunRecord]:
         """Every run that has not ended, oldest first."""
@@ -191,11 +178,7 @@ class Records:
             )
 
     def steps(self, run_id: str) -> list[StepRecord]:
-        with self.engine.connect() as db:
-            rows = db.execute(
-                select(steps).where(steps.c.run_id == run_id).order_by(steps.c.started_at, steps.c.attempt)
-            ).mappings()
-            return [StepRecord.from_row(row) for row in rows]
+        return steps_of_run(self.reader, run_id)
 
     def add_trace(
         self, run_id: str, step_id: str, attempt: int, member: str, turn: int, data: Mapping[str, object]
@@ -264,11 +247,7 @@ class Records:
 
     def reviews_of_run(self, run_id: str, status: str | None = None) -> list[ReviewRecord]:
         """The run's review items, oldest first (only those in `status`, if given)."""
-        query = select(reviews).where(reviews.c.run_id == run_id)
-        if status is not None:
-            query = query.where(reviews.c.status == status)
-        with self.engine.connect() as db:
-            return [ReviewRecord.from_row(row) for row in db.execute(query.order_by(reviews.c.created_at)).mappings()]
+        return reviews_of_run(self.reader, run_id, status)
 
     def reviews_of_waiting_runs(self) -> list[ReviewRecord]:
         """The reviews of runs waiting at a gate: what a worker looks at every poll (not the whole history)."""
@@ -363,9 +342,7 @@ class Records:
             )
 
     def promotions(self, run_id: str) -> list[PromotionRecord]:
-        query = select(promotions).where(promotions.c.run_id == run_id)
-        with self.engine.connect() as db:
-            return [PromotionRecord.from_row(row) for row in db.execute(query).mappings()]
+        return promotions_of_run(self.reader, run_id)
 
 
 def _check_decision(

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from .records import TERMINAL
+from .rows import TERMINAL
 from .tables import model_calls, reviews, runs, steps, tool_calls, trace
 
 CHUNK = 200  # runs per transaction: short transactions, so workers writing meanwhile are not held up

@@ -4,22 +4,28 @@ Each record is made from its table's row in one place (`from_row`), which is als
 the one place its JSON columns are decoded.
 """
 
+import datetime
 import json
 from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Self
 
-from sqlalchemy import RowMapping
-
 from ..errors import StoreCorrupt
-from ..plain import Json, JsonObject
+from ..plain import Json, JsonObject, Row
+
+TERMINAL = frozenset({"promoted", "completed", "failed", "rejected", "cancelled"})  # the statuses of an ended run
+
+
+def parse_time(text: str) -> datetime.datetime:
+    """A time as the tables keep it (clock.stamp), read back."""
+    return datetime.datetime.fromisoformat(text)
 
 
 class SameColumns:
     """A record whose fields are its table's (or query's) columns one to one, none of them JSON."""
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> Self:
+    def from_row(cls, row: Row) -> Self:
         return cls(**row)
 
 
@@ -50,7 +56,7 @@ class RunRecord:
     pruned: dict[str, Json] | None = None  # when and what `runs prune` removed of it (store.retention)
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> "RunRecord":
+    def from_row(cls, row: Row) -> "RunRecord":
         return cls(
             id=row["id"],
             runbook=row["runbook"],
@@ -105,7 +111,7 @@ class StepRecord:
     finished_at: str | None
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> "StepRecord":
+    def from_row(cls, row: Row) -> "StepRecord":
         return cls(
             run_id=row["run_id"],
             step_id=row["step_id"],
@@ -133,7 +139,7 @@ class TraceRecord:
     created_at: str
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> "TraceRecord":
+    def from_row(cls, row: Row) -> "TraceRecord":
         return cls(
             id=row["id"],
             run_id=row["run_id"],
@@ -164,7 +170,7 @@ class ReviewRecord:
     evidence_json: str
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> "ReviewRecord":
+    def from_row(cls, row: Row) -> "ReviewRecord":
         return cls(
             id=row["id"],
             run_id=row["run_id"],
@@ -345,3 +351,16 @@ def _object(text: str) -> JsonObject:
     """A JSON column that holds an object, as one ({} for anything else)."""
     found = json.loads(text)
     return found if isinstance(found, dict) else {}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A reviewer's decision on a review item (tables.decisions)."""
+
+    review_id: str
+    reviewer: str
+    decision: str
+    message: str
+    target_step: str | None
+    artifact_sha256: str
+    created_at: str

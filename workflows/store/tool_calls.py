@@ -1,11 +1,11 @@
-"""Reading a run's recorded tool calls, for `runs show` and a review's evidence (runs/tool_calls.py writes them)."""
+"""Reading a run's recorded tool calls, for `runs show` and a review's evidence (runs/tool_calls.py writes them).
+
+SQL text on a `Reader` (store/reading.py): `runs show` reads them without SQLAlchemy.
+"""
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-
-from .tables import tool_calls
+from .reading import Reader
 
 
 @dataclass(frozen=True)
@@ -21,12 +21,13 @@ class ToolCallRecord:
     created_at: str
 
 
-def list_tool_calls(engine: Engine, run_id: str) -> list[ToolCallRecord]:
+def list_tool_calls(reader: Reader, run_id: str) -> list[ToolCallRecord]:
     """The run's tool calls in the order they were made."""
-    table = tool_calls.c
-    query = select(tool_calls).where(table.run_id == run_id).order_by(table.created_at, table.scope, table.call_index)
-    with engine.connect() as db:
-        rows = db.execute(query).mappings().all()
+    found = reader.rows(
+        "SELECT scope, member, call_index, tool, outcome, local, created_at FROM crewgate_tool_calls"
+        " WHERE run_id = :run_id ORDER BY created_at, scope, call_index",
+        {"run_id": run_id},
+    )
     return [
         ToolCallRecord(
             row["scope"],
@@ -37,5 +38,5 @@ def list_tool_calls(engine: Engine, run_id: str) -> list[ToolCallRecord]:
             bool(row["local"]),
             row["created_at"],
         )
-        for row in rows
+        for row in found
     ]

@@ -13,9 +13,10 @@ from pathlib import Path
 from sqlalchemy import Column, MetaData, String, Table, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
-HEAD = "0016"
+from ..schema_head import HEAD as HEAD  # the version this code reads and writes
+from ..schema_head import VERSION_TABLE
+
 BASELINE = "0001"
-VERSION_TABLE = "crewgate_alembic_version"
 SCHEMA_LOCK = 0x63726577  # "crew": the advisory lock every migrating process takes on PostgreSQL
 SCRIPTS = Path(__file__).resolve().parent
 

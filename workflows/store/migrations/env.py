@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from workflows.store.migrations import VERSION_TABLE
+from workflows.store.schema_head import VERSION_TABLE
 
 context.configure(
     connection=context.config.attributes["connection"],
