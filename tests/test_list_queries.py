@@ -157,7 +157,7 @@ def test_a_cursor_from_elsewhere_is_bad_input(services: RunServices) -> None:
 
     runs_cursor = list_runs(services).next_cursor
     assert runs_cursor
-    for bad in ("not a cursor", "W10", runs_cursor + "x"):
+    for bad in ("not a cursor", "W10", runs_cursor + "x", ""):
         with pytest.raises(BadInput, match="not one this list gave"):
             list_runs(services, 10, bad)
     with pytest.raises(BadInput, match="not one this list gave"):

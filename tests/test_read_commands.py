@@ -35,6 +35,7 @@ from workflows.service.queue import check_batch, review_queue
 from workflows.service.runs import list_runs, pruned_at, reviews_of_run, show_run
 from workflows.service.views import QueueQuery, as_json
 from workflows.store.database import Store
+from workflows.store.location import sqlite_file
 from workflows.store.reading import current_sqlite
 from workflows.store.records import Records
 from workflows.store.tables import batches
@@ -231,8 +232,28 @@ def test_a_home_sqlite3_cannot_read_as_it_is_is_opened_by_the_run_services(
     assert current_sqlite(tmp_path / "crewgate.db") is None, "an older schema is upgraded first, by the store"
 
 
+def test_reads_together_see_one_state_of_the_database(sqlite_home: Path, tmp_path: Path) -> None:
+    """A queue page's total and its rows are read together (store/queue.py): what is written meanwhile shows
+    in neither."""
+    copy = tmp_path / "crewgate.db"
+    with sqlite3.connect(sqlite_home / "crewgate.db") as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    reader = current_sqlite(copy)
+    assert reader is not None
+    counted = "SELECT COUNT(*) AS rows FROM crewgate_alembic_version"  # (a copy: any table will do)
+    with reader.together() as db, sqlite3.connect(copy) as writer:
+        before = db.rows(counted)[0]["rows"]
+        writer.execute("INSERT INTO crewgate_alembic_version VALUES ('written meanwhile')")
+        writer.commit()
+        assert db.rows(counted)[0]["rows"] == before == 1, "the same state throughout"
+    assert reader.rows(counted)[0]["rows"] == 2, "and what was written, after"
+    reader.close()
+
+
 def test_a_database_url_is_read_by_the_run_services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """CREWGATE_DATABASE_URL (PostgreSQL, or SQLite spelled with options) is never read around the store."""
+    assert sqlite_file(f"sqlite:///{tmp_path / 'a%20b.db'}") is None, "a %-escape is SQLAlchemy's to decode"
+    assert sqlite_file(f"sqlite:///{tmp_path / 'crewgate.db'}") == tmp_path / "crewgate.db"
     monkeypatch.setenv("CREWGATE_HOME", str(tmp_path))
     monkeypatch.setenv("CREWGATE_DATABASE_URL", f"sqlite:///{tmp_path / 'elsewhere.db'}?timeout=5")
     services = open_read_services()

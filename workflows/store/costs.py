@@ -38,8 +38,9 @@ _SUMS = (
 
 def run_costs(reader: Reader, run_id: str) -> RunCosts:
     """One run's costs by step try and by member, and in all."""
-    by_step = _grouped(reader, "scope", "run_id = :run_id", {"run_id": run_id})
-    by_member = _grouped(reader, "member", "run_id = :run_id", {"run_id": run_id})
+    with reader.together() as db:
+        by_step = _grouped(db, "scope", "run_id = :run_id", {"run_id": run_id})
+        by_member = _grouped(db, "member", "run_id = :run_id", {"run_id": run_id})
     return RunCosts(total_of(by_step.values()), by_step, by_member)
 
 

@@ -27,8 +27,9 @@ def is_postgres(url: str) -> bool:
 
 
 def sqlite_file(url: str) -> Path | None:
-    """The file of a plain `sqlite:///PATH` URL; None for any other database or spelling (a driver, options)."""
+    """The file of a plain `sqlite:///PATH` URL; None for any other database or spelling (a driver, options,
+    a %-escape SQLAlchemy would decode)."""
     prefix = "sqlite:///"
-    if not url.startswith(prefix) or "?" in url or url.endswith(":memory:"):
+    if not url.startswith(prefix) or "?" in url or "%" in url or url.endswith(":memory:"):
         return None
     return Path(url.removeprefix(prefix))

@@ -13,6 +13,7 @@ reads the queue without importing SQLAlchemy.
 
 from dataclasses import dataclass
 
+from ..plain import Row
 from .clusters import clustered
 from .cursors import after, decode_cursor, encode_cursor
 from .reading import Params, Reader
@@ -56,35 +57,42 @@ def queue_page(reader: Reader, query: QueueQuery) -> QueueRows:
         rank, moment, last = decode_cursor(query.cursor, (int, str, str))
         start, key, skip = min(max(int(rank), 0), len(parts) - 1), (str(moment), str(last)), 0
     found: list[tuple[int, QueueRecord]] = []
-    counts = [_count(reader, query, status, COUNT_CAP + 1) for status in parts]
-    for rank in range(start, len(parts)):
-        if skip:  # an offset: skip a part it passes (counted as far as the offset, past the cap if need be)
-            held = counts[rank] if counts[rank] <= COUNT_CAP else _count(reader, query, parts[rank], skip + 1)
-            if skip >= held:
-                skip -= held
-                continue
-        wanted = size + 1 - len(found)
-        if wanted <= 0:
-            break
-        where, params = _filtered(query, parts[rank])
-        if key is not None and rank == start:
-            cursor_sql, cursor_params = after(
-                "crewgate_reviews.created_at", "crewgate_reviews.id", key, query.newest_first
-            )
-            where, params = f"{where} AND {cursor_sql}", {**params, **cursor_params}
-        order = "DESC" if query.newest_first else "ASC"
-        rows = reader.rows(
-            f"SELECT {_COLUMNS} FROM {_JOINED} WHERE {where}"  # noqa: S608 (values are parameters)
-            f" ORDER BY crewgate_reviews.created_at {order}, crewgate_reviews.id {order} LIMIT :limit OFFSET :offset",
-            {**params, "limit": wanted, "offset": skip},
-        )
-        found += [(rank, QueueRecord.from_row(row)) for row in rows]
-        skip = 0
+    with reader.together() as db:
+        counts = [_count(db, query, status, COUNT_CAP + 1) for status in parts]
+        for rank in range(start, len(parts)):
+            if skip:  # an offset: skip a part it passes (counted as far as the offset, past the cap if need be)
+                held = counts[rank] if counts[rank] <= COUNT_CAP else _count(db, query, parts[rank], skip + 1)
+                if skip >= held:
+                    skip -= held
+                    continue
+            wanted = size + 1 - len(found)
+            if wanted <= 0:
+                break
+            rows = _part(db, query, parts[rank], key if rank == start else None, wanted, skip)
+            found += [(rank, QueueRecord.from_row(row)) for row in rows]
+            skip = 0
     shown = found[:size]
     more = len(found) > size and shown
     cursor = encode_cursor(shown[-1][0], shown[-1][1].created_at, shown[-1][1].id) if more else None
     capped = any(count > COUNT_CAP for count in counts)
     return QueueRows([row for _, row in shown], sum(min(count, COUNT_CAP) for count in counts), cursor, capped)
+
+
+def _part(
+    reader: Reader, query: QueueQuery, status: str | None, key: tuple[str, str] | None, limit: int, offset: int
+) -> list[Row]:
+    """Up to `limit` items of one part of the queue (`status`), after `offset` of them or after the item whose
+    (time, id) is `key` (a cursor's), in the query's order."""
+    where, params = _filtered(query, status)
+    if key is not None:
+        cursor_sql, cursor_params = after("crewgate_reviews.created_at", "crewgate_reviews.id", key, query.newest_first)
+        where, params = f"{where} AND {cursor_sql}", {**params, **cursor_params}
+    order = "DESC" if query.newest_first else "ASC"
+    return reader.rows(
+        f"SELECT {_COLUMNS} FROM {_JOINED} WHERE {where}"  # noqa: S608 (values are parameters)
+        f" ORDER BY crewgate_reviews.created_at {order}, crewgate_reviews.id {order} LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit, "offset": offset},
+    )
 
 
 _JOINED = "crewgate_reviews JOIN crewgate_runs ON crewgate_runs.id = crewgate_reviews.run_id"

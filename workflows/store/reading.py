@@ -11,7 +11,8 @@ Parameters are named (`:run_id`); a list of values is spelled with `in_list`.
 """
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -19,7 +20,7 @@ from ..plain import Row
 from .schema_head import HEAD, VERSION_TABLE
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
 Params = Mapping[str, object]
 
@@ -29,6 +30,11 @@ class Reader(Protocol):
 
     def rows(self, sql: str, params: Params | None = None) -> list[Row]: ...
 
+    def together(self) -> AbstractContextManager["Reader"]:
+        """One connection and transaction for several reads, so they see one state of the database (a page's
+        rows and its total)."""
+        ...
+
 
 class EngineReader:
     """The SQL text on a SQLAlchemy engine: the same statements, their plans and events as every other query."""
@@ -37,10 +43,29 @@ class EngineReader:
         self.engine = engine
 
     def rows(self, sql: str, params: Params | None = None) -> list[Row]:
+        with self.engine.connect() as db:
+            return _ConnectionReader(db).rows(sql, params)
+
+    @contextmanager
+    def together(self) -> Iterator[Reader]:
+        with self.engine.connect() as db:
+            yield _ConnectionReader(db)
+
+
+class _ConnectionReader:
+    """Reads on one SQLAlchemy connection (in its one transaction)."""
+
+    def __init__(self, connection: "Connection") -> None:
+        self.connection = connection
+
+    def rows(self, sql: str, params: Params | None = None) -> list[Row]:
         from sqlalchemy import text
 
-        with self.engine.connect() as db:
-            return list(db.execute(text(sql), dict(params or {})).mappings())
+        return list(self.connection.execute(text(sql), dict(params or {})).mappings())
+
+    @contextmanager
+    def together(self) -> Iterator[Reader]:
+        yield self
 
 
 class SQLiteReader:
@@ -54,6 +79,18 @@ class SQLiteReader:
         cursor = self._connect().execute(sql, dict(params or {}))
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, found, strict=True)) for found in cursor.fetchall()]
+
+    @contextmanager
+    def together(self) -> Iterator[Reader]:
+        connection = self._connect()
+        if connection.in_transaction:  # already together
+            yield self
+            return
+        connection.execute("BEGIN")  # deferred: a read snapshot, no lock a writer waits for
+        try:
+            yield self
+        finally:
+            connection.execute("COMMIT")  # nothing was written: this only ends the snapshot
 
     def close(self) -> None:
         if self._connection is not None:

@@ -18,7 +18,9 @@ def read_run(reader: Reader, run_id: str) -> RunRecord:
 
 def runs_page(reader: Reader, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> Page[RunRecord]:
     """A page of runs, newest first, from the start or after `cursor` (store/cursors.py)."""
-    where, params = after("created_at", "id", decode_cursor(cursor, (str, str)), True) if cursor else ("1 = 1", {})
+    where, params = (
+        ("1 = 1", {}) if cursor is None else after("created_at", "id", decode_cursor(cursor, (str, str)), True)
+    )
     found = reader.rows(
         f"SELECT * FROM crewgate_runs WHERE {where} ORDER BY created_at DESC, id DESC LIMIT :limit",  # noqa: S608
         {**params, "limit": limit + 1},
