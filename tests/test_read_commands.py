@@ -1,4 +1,5 @@
-"""The read commands (`runs list`, `runs show`, `review list`) read a SQLite home without SQLAlchemy.
+"""The read commands (`runs list`, `runs show`, `runs trace`, `review list`) read a SQLite home without
+SQLAlchemy.
 
 Their queries are SQL text (store/reading.py) run by sqlite3 on a current SQLite
 database, and by SQLAlchemy everywhere else. The same rows are seeded through the
@@ -32,7 +33,7 @@ from workflows.runs.replies import RecordedReplies
 from workflows.runs.services import RunServices, open_blobs
 from workflows.runs.tool_calls import RecordedToolCalls
 from workflows.service.queue import check_batch, review_queue
-from workflows.service.runs import list_runs, pruned_at, reviews_of_run, show_run
+from workflows.service.runs import list_runs, pruned_at, reviews_of_run, run_trace, show_run
 from workflows.service.views import QueueQuery, as_json
 from workflows.store.database import Store
 from workflows.store.location import sqlite_file
@@ -88,6 +89,7 @@ def seed(store: Store) -> RunServices:
             calls = RecordedToolCalls(store.engine, run_id, records.clock)
             calls.start("implement#1", "coder", 0, "search", "{}", local=bool(number % 8))
             calls.finish("implement#1", "coder", 0, "refused" if number % 8 else "ok", 0.01, "{}")
+        records.add_trace(run_id, "implement", 1, "coder", 1, {"status": "turn", "reply": f"done {number}"})
         records.finish_step(run_id, "implement", 1, "done", "ok", {})
         records.open_review(
             id=f"{run_id}-approve-1", run_id=run_id, step_id="approve", artifact_sha256="a" * 64,
@@ -150,6 +152,7 @@ def said(services: Reads) -> dict[str, Any]:
         "shown": [as_json(show_run(services, run_id)) for run_id in ids],
         "reviews": [as_json(reviews_of_run(services, run_id)) for run_id in ids],
         "pruned": [pruned_at(services, run_id) for run_id in ids],
+        "trace": [as_json(run_trace(services, run_id)) for run_id in ids],
         "queue": queue,
     }
 
@@ -194,6 +197,7 @@ def test_a_new_process_answers_the_read_commands_without_importing_sqlalchemy(sq
         "runs list --json",
         "runs show run005 --json",
         "review list --json --limit 3",
+        "runs trace run005",
         "review list --batch batch-a",
     ]
     done = subprocess.run(
@@ -206,8 +210,9 @@ def test_a_new_process_answers_the_read_commands_without_importing_sqlalchemy(sq
     )
     assert done.returncode == 0, done.stderr
     *printed, verdict = done.stdout.rstrip("\n").split("\n")
-    assert json.loads(verdict) == {"codes": [0, 0, 0, 0], "sqlalchemy": []}, done.stderr
+    assert json.loads(verdict) == {"codes": [0, 0, 0, 0, 0], "sqlalchemy": []}, done.stderr
     assert "run005" in "\n".join(printed) and "crewgate/run005@0123456" in "\n".join(printed)
+    assert "done 5" in "\n".join(printed), "the trace"
 
 
 def test_a_home_sqlite3_cannot_read_as_it_is_is_opened_by_the_run_services(

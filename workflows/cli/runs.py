@@ -118,7 +118,7 @@ def trace_command(run_id: str, as_json: bool, shape: str, output: str | None) ->
         target.write_text(json.dumps(written.document, indent=1) + "\n")
         click.echo(f"wrote {written.spans} spans of run {run_id} to {target}")
         return
-    services = open_services()
+    services = open_read_services()
     events = run_trace(services, run_id)
     if as_json or shape == "json":
         emit_json(json_of(events))

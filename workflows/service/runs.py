@@ -15,7 +15,7 @@ from ..errors import RunError
 from ..plain import Event
 from ..store.costs import Cost, costs_of_runs, run_costs
 from ..store.cursors import Page, page_size
-from ..store.reads import promotions_of_run, read_run, runs_page, steps_of_run
+from ..store.reads import promotions_of_run, read_run, runs_page, steps_of_run, trace_of_run
 from ..store.reads import reviews_of_run as run_reviews
 from ..store.rows import TERMINAL as TERMINAL  # the statuses of an ended run, for a page that stops polling
 from ..store.rows import ReviewRecord, RunRecord, StepRecord
@@ -122,13 +122,12 @@ def _step_view(row: StepRecord, cost: Cost) -> StepView:
     )
 
 
-def run_trace(services: "RunServices", run_id: str) -> list[TraceEntry]:
+def run_trace(services: "Reads", run_id: str) -> list[TraceEntry]:
     """Every member turn of a run, in order (NotFound for an unknown id)."""
-    records = services.records
-    records.run(run_id)
+    read_run(services.reader, run_id)
     return [
         TraceEntry(e.id, e.run_id, e.step_id, e.attempt, e.member, e.turn, e.data, e.created_at)
-        for e in records.trace(run_id)
+        for e in trace_of_run(services.reader, run_id)
     ]
 
 

@@ -1,12 +1,12 @@
-"""The records the read commands read: a run, a page of runs, a run's steps, review items and promotions,
-a batch. SQL text on a `Reader` (store/reading.py), so `runs list`, `runs show` and `review list` never
+"""The records the read commands read: a run, a page of runs, a run's steps, trace, review items and
+promotions, a batch. SQL text on a `Reader` (store/reading.py), so `runs list`, `runs show` and `review list` never
 import SQLAlchemy; `Records` and `Batches` read through these too.
 """
 
 from ..errors import NotFound
 from .cursors import DEFAULT_PAGE, Page, after, decode_cursor, page_of
 from .reading import Reader
-from .rows import BatchRecord, PromotionRecord, ReviewRecord, RunRecord, StepRecord
+from .rows import BatchRecord, PromotionRecord, ReviewRecord, RunRecord, StepRecord, TraceRecord
 
 
 def read_run(reader: Reader, run_id: str) -> RunRecord:
@@ -34,6 +34,15 @@ def steps_of_run(reader: Reader, run_id: str) -> list[StepRecord]:
         "SELECT * FROM crewgate_steps WHERE run_id = :run_id ORDER BY started_at, attempt", {"run_id": run_id}
     )
     return [StepRecord.from_row(row) for row in found]
+
+
+def trace_of_run(reader: Reader, run_id: str, after_id: int = 0) -> list[TraceRecord]:
+    """The run's trace events in order; with `after_id`, only the ones recorded since."""
+    found = reader.rows(
+        "SELECT * FROM crewgate_trace WHERE run_id = :run_id AND id > :after_id ORDER BY id",
+        {"run_id": run_id, "after_id": after_id},
+    )
+    return [TraceRecord.from_row(row) for row in found]
 
 
 def reviews_of_run(reader: Reader, run_id: str, status: str | None = None) -> list[ReviewRecord]:

@@ -20,7 +20,7 @@ from ..identity import fold, person_key
 from ..plain import json_list
 from .cursors import DEFAULT_PAGE, Page
 from .reading import EngineReader
-from .reads import promotions_of_run, read_run, reviews_of_run, runs_page, steps_of_run
+from .reads import promotions_of_run, read_run, reviews_of_run, runs_page, steps_of_run, trace_of_run
 from .rows import (
     TERMINAL,
     Decision,
@@ -198,9 +198,7 @@ class Records:
 
     def trace(self, run_id: str, after_id: int = 0) -> list[TraceRecord]:
         """The run's trace events in order; with `after_id`, only the ones recorded since."""
-        query = select(trace).where(trace.c.run_id == run_id, trace.c.id > after_id).order_by(trace.c.id)
-        with self.engine.connect() as db:
-            return [TraceRecord.from_row(row) for row in db.execute(query).mappings()]
+        return trace_of_run(self.reader, run_id, after_id)
 
     # -- reviews and decisions ------------------------------------------------
     def open_review(self, **fields: object) -> bool:
