@@ -1,6 +1,6 @@
 """What a read command needs, opened without SQLAlchemy where it can be: the rows, the clock.
 
-`runs list`, `runs show` and `review list` answer in a fifth of a second; importing
+`runs list`, `runs show`, `runs trace` and `review list` answer in a sixth of a second; importing
 SQLAlchemy alone would take most of that (store/reading.py). On a SQLite database
 already at this code's schema they read it with sqlite3 (`ReadServices`); on
 PostgreSQL, or a database that must first be created or upgraded, they open the run

@@ -1,6 +1,6 @@
 """Reading rows with SQL text: through the standard library's sqlite3, or through SQLAlchemy.
 
-A read command (`runs list`, `runs show`, `review list`) answers in a fifth of a second:
+A read command (`runs list`, `runs show`, `runs trace`, `review list`) answers in a sixth of a second:
 importing SQLAlchemy alone takes most of that. So the queries those commands run are
 SQL text, written once, that SQLite and PostgreSQL both read: on a current SQLite
 database a `SQLiteReader` runs them with sqlite3 and SQLAlchemy is never imported;
@@ -43,8 +43,8 @@ class EngineReader:
         self.engine = engine
 
     def rows(self, sql: str, params: Params | None = None) -> list[Row]:
-        with self.engine.connect() as db:
-            return _ConnectionReader(db).rows(sql, params)
+        with self.together() as db:
+            return db.rows(sql, params)
 
     @contextmanager
     def together(self) -> Iterator[Reader]:
