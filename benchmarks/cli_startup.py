@@ -1,7 +1,7 @@
 """How long `crewgate --help` and the read commands take to start and answer.
 
 The CLI must not import crewAI, AutoGen, litellm or docker at start, and a read
-command (`runs list`, `review list`, `runs show`, `runs trace`) must not import
+command (`runs list`, `review list`, `runs show`, `runs trace`, `batch list`) must not import
 the runbook loader, the engine or SQLAlchemy: they read a few rows (store/reading.py).
 Each command is measured against a new CREWGATE_HOME holding one add-feature run
 waiting at its gate, as `make demo` leaves it.
@@ -23,7 +23,7 @@ CREWGATE = Path(sys.executable).with_name("crewgate")
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 15
 BUDGET_S = 0.25  # issue 29: a read command answers in at most 0.25 s
-COMMANDS = ("--help", "runs list", "review list", "runs show {run}", "runs trace {run}")
+COMMANDS = ("--help", "runs list", "review list", "runs show {run}", "runs trace {run}", "batch list")
 
 
 def measure(args: list[str], env: dict[str, str]) -> dict[str, float]:

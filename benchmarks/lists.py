@@ -34,7 +34,8 @@ from sqlalchemy import event  # noqa: E402
 from agents import ModelReply, Usage  # noqa: E402
 from workflows.runs.replies import RecordedReplies  # noqa: E402
 from workflows.runs.services import RunServices, open_blobs  # noqa: E402
-from workflows.service.batches import list_batches, show_batch  # noqa: E402
+from workflows.service.batch_list import list_batches  # noqa: E402
+from workflows.service.batches import show_batch  # noqa: E402
 from workflows.service.queue import review_queue  # noqa: E402
 from workflows.service.runs import list_runs, show_run  # noqa: E402
 from workflows.service.views import QueueQuery  # noqa: E402

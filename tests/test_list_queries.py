@@ -19,7 +19,8 @@ from sqlalchemy import event, text
 
 from tests.stored_rows import stored_run
 from workflows.runs.services import RunServices, open_blobs
-from workflows.service.batches import list_batches, show_batch
+from workflows.service.batch_list import list_batches
+from workflows.service.batches import show_batch
 from workflows.service.queue import review_queue
 from workflows.service.runs import list_runs
 from workflows.service.views import QueueQuery

@@ -1,5 +1,5 @@
-"""The read commands (`runs list`, `runs show`, `runs trace`, `review list`) read a SQLite home without
-SQLAlchemy.
+"""The read commands (`runs list`, `runs show`, `runs trace`, `review list`, `batch list`) read a SQLite
+home without SQLAlchemy.
 
 Their queries are SQL text (store/reading.py) run by sqlite3 on a current SQLite
 database, and by SQLAlchemy everywhere else. The same rows are seeded through the
@@ -32,6 +32,7 @@ from workflows.runs.read_services import Reads, ReadServices, open_read_services
 from workflows.runs.replies import RecordedReplies
 from workflows.runs.services import RunServices, open_blobs
 from workflows.runs.tool_calls import RecordedToolCalls
+from workflows.service.batch_list import list_batches
 from workflows.service.queue import check_batch, review_queue
 from workflows.service.runs import list_runs, pruned_at, reviews_of_run, run_trace, show_run
 from workflows.service.views import QueueQuery, as_json
@@ -153,6 +154,7 @@ def said(services: Reads) -> dict[str, Any]:
         "reviews": [as_json(reviews_of_run(services, run_id)) for run_id in ids],
         "pruned": [pruned_at(services, run_id) for run_id in ids],
         "trace": [as_json(run_trace(services, run_id)) for run_id in ids],
+        "batches": as_json(list_batches(services).items),
         "queue": queue,
     }
 
@@ -198,6 +200,7 @@ def test_a_new_process_answers_the_read_commands_without_importing_sqlalchemy(sq
         "runs show run005 --json",
         "review list --json --limit 3",
         "runs trace run005",
+        "batch list --json",
         "review list --batch batch-a",
     ]
     done = subprocess.run(
@@ -210,9 +213,10 @@ def test_a_new_process_answers_the_read_commands_without_importing_sqlalchemy(sq
     )
     assert done.returncode == 0, done.stderr
     *printed, verdict = done.stdout.rstrip("\n").split("\n")
-    assert json.loads(verdict) == {"codes": [0, 0, 0, 0, 0], "sqlalchemy": []}, done.stderr
+    assert json.loads(verdict) == {"codes": [0, 0, 0, 0, 0, 0], "sqlalchemy": []}, done.stderr
     assert "run005" in "\n".join(printed) and "crewgate/run005@0123456" in "\n".join(printed)
     assert "done 5" in "\n".join(printed), "the trace"
+    assert '"id": "batch-a"' in "\n".join(printed), "the batch list"
 
 
 def test_a_home_sqlite3_cannot_read_as_it_is_is_opened_by_the_run_services(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..service.batches import batch_counts
+from ..service.batch_list import batch_counts
 
 if TYPE_CHECKING:
     from ..service.run_services import RunServices

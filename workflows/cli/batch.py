@@ -10,7 +10,7 @@ import click
 from executors.errors import Exit
 
 from ..plain import json_object
-from ._output import emit_json, open_services
+from ._output import emit_json, open_read_services, open_services
 from ._progress import reporter
 from ._table import echo_table, next_page
 
@@ -75,11 +75,11 @@ def start(
 @click.option("--after", "cursor", metavar="CURSOR", help="The page after the one that printed this cursor.")
 def list_command(as_json: bool, limit: int, cursor: str | None) -> None:
     """Batches, newest first, with counts by status, a page at a time."""
-    from ..service.batches import list_batches
+    from ..service.batch_list import list_batches
     from ..service.views import as_json as json_of
     from ._batch_progress import counts_text
 
-    page = list_batches(open_services(), limit, cursor)
+    page = list_batches(open_read_services(), limit, cursor)
     items = page.items
     if as_json:
         emit_json(json_of(items))

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import BadInput
-from ..store.batches import Batches, tally_counts
+from ..store.batches import Batches
 from ..store.costs import Cost, costs_of_batches, costs_of_runs
-from ..store.cursors import Page, page_size
-from ..store.rows import TERMINAL, BatchRecord
+from ..store.cursors import page_size
+from ..store.rows import TERMINAL
+from .batch_list import batch_view
 from .batch_views import BatchRunView, BatchView, StartedBatch
 from .story_views import masked_inputs
 
@@ -55,16 +56,6 @@ def start_batch(
     return StartedBatch(batch.id, loaded.ref, loaded.sha256, concurrency, tuple(run.id for run in batch.runs))
 
 
-def list_batches(services: "RunServices", limit: int | None = None, cursor: str | None = None) -> Page[BatchView]:
-    """A page of batches, newest first, each with its runs counted by status and its cost (no runs listed)."""
-    batches = Batches(services.store.engine)
-    found = batches.recent(page_size(limit), cursor)
-    ids = [row.id for row in found.items]
-    statuses, costs = batches.statuses(ids), costs_of_batches(services.reader, ids)
-    views = [_view(row, statuses[row.id], costs.get(row.id, Cost())) for row in found.items]
-    return Page(views, found.next_cursor)
-
-
 def show_batch(
     services: "RunServices", batch_id: str, limit: int | None = None, cursor: str | None = None
 ) -> BatchView:
@@ -72,7 +63,7 @@ def show_batch(
     batches = Batches(services.store.engine)
     row = batches.get(batch_id)
     statuses = batches.statuses([batch_id])[batch_id]
-    view = _view(row, statuses, costs_of_batches(services.reader, [batch_id]).get(batch_id, Cost()))
+    view = batch_view(row, statuses, costs_of_batches(services.reader, [batch_id]).get(batch_id, Cost()))
     page = batches.runs_page(batch_id, page_size(limit), cursor)
     before = batches.position(batch_id, page.items[0]) if cursor is not None and page.items else 0
     costs = costs_of_runs(services.reader, (member.id for member in page.items))
@@ -93,11 +84,6 @@ def show_batch(
     return replace(view, runs=runs, runs_cursor=page.next_cursor)
 
 
-def batch_counts(services: "RunServices", batch_id: str) -> dict[str, int]:
-    """The batch's runs counted by status (done, waiting, failed, cancelled, running, queued): its live progress."""
-    return tally_counts(Batches(services.store.engine).statuses([batch_id])[batch_id])
-
-
 def cancel_batch(services: "RunServices", batch_id: str) -> BatchView:
     """Cancel every run of the batch that has not ended (queued ones never start); ended runs are kept."""
     from .runs import cancel_runs
@@ -108,21 +94,3 @@ def cancel_batch(services: "RunServices", batch_id: str) -> BatchView:
     unfinished = [run.id for run in batches.runs(batch_id) if run.status not in TERMINAL]
     cancel_runs(services, unfinished, f"cancelled with batch {batch_id}")
     return show_batch(services, batch.id)
-
-
-def _view(row: BatchRecord, statuses: dict[str, int], cost: Cost) -> BatchView:
-    """A batch from its row, its runs counted by status and its cost (its runs are listed by `show_batch`)."""
-    ended = all(status in TERMINAL for status in statuses)
-    return BatchView(
-        id=row.id,
-        runbook=f"{row.runbook}@{row.version}",
-        status="ended" if row.status == "open" and ended else row.status,
-        concurrency=row.concurrency,
-        source=row.source,
-        requester=row.requester,
-        created_at=row.created_at,
-        total=sum(statuses.values()),
-        counts=tally_counts(statuses),
-        cost_usd=cost.cost_usd,
-        unpriced_calls=cost.unpriced_calls,
-    )

@@ -8,13 +8,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from .cursors import DEFAULT_PAGE, Page, after, decode_cursor, page_of
 from .reading import EngineReader
-from .reads import read_batch
+from .reads import batch_statuses, batches_page, read_batch
 from .records import insert_run
-from .rows import BatchRecord, BatchRunRecord, NewBatch
+from .rows import BatchRecord, BatchRunRecord, NewBatch, tally_counts
 from .tables import batches, reviews, runs
-
-DONE = frozenset({"promoted", "completed"})
-FAILED = frozenset({"failed", "rejected"})
 
 
 class Batches:
@@ -28,28 +25,11 @@ class Batches:
 
     def recent(self, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> Page[BatchRecord]:
         """A page of batches, newest first, after `cursor` if given (store/cursors.py)."""
-        query = select(batches).order_by(batches.c.created_at.desc(), batches.c.id.desc()).limit(limit + 1)
-        if cursor is not None:
-            key = decode_cursor(cursor, (str, str))
-            query = query.where(_after(batches.name, key, newest_first=True))
-        with self.engine.connect() as db:
-            found = [BatchRecord.from_row(row) for row in db.execute(query).mappings()]
-        return page_of(found, limit, lambda batch: (batch.created_at, batch.id))
+        return batches_page(EngineReader(self.engine), limit, cursor)
 
     def statuses(self, batch_ids: list[str]) -> dict[str, dict[str, int]]:
         """For each batch, its runs counted by run status, counted by the database (a batch may hold 10,000)."""
-        if not batch_ids:
-            return {}
-        query = (
-            select(runs.c.batch_id, runs.c.status, func.count())
-            .where(runs.c.batch_id.in_(sorted(set(batch_ids))))
-            .group_by(runs.c.batch_id, runs.c.status)
-        )
-        found: dict[str, dict[str, int]] = {batch_id: {} for batch_id in batch_ids}
-        with self.engine.connect() as db:
-            for batch_id, status, count in db.execute(query):
-                found[str(batch_id)][str(status)] = int(count)
-        return found
+        return batch_statuses(EngineReader(self.engine), batch_ids)
 
     def set_status(self, batch_id: str, status: str) -> None:
         with self.engine.begin() as db:
@@ -125,16 +105,3 @@ def insert_batch(db: Connection, batch: NewBatch, at: str) -> None:
 def tally(statuses: list[str]) -> dict[str, int]:
     """Counts by what a person cares about: done, waiting for review, failed, cancelled, running, queued."""
     return tally_counts({status: statuses.count(status) for status in set(statuses)})
-
-
-def tally_counts(by_status: dict[str, int]) -> dict[str, int]:
-    """`tally` of runs already counted by their status."""
-    counts = dict.fromkeys(("done", "waiting", "failed", "cancelled", "running", "queued"), 0)
-    for status, count in by_status.items():
-        if status in DONE:
-            counts["done"] += count
-        elif status in FAILED:
-            counts["failed"] += count
-        elif status in counts:
-            counts[status] += count
-    return counts

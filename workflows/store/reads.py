@@ -4,8 +4,9 @@ import SQLAlchemy; `Records` and `Batches` read through these too.
 """
 
 from ..errors import NotFound
+from ..plain import Row
 from .cursors import DEFAULT_PAGE, Page, after, decode_cursor, page_of
-from .reading import Reader
+from .reading import Reader, in_list
 from .rows import BatchRecord, PromotionRecord, ReviewRecord, RunRecord, StepRecord, TraceRecord
 
 
@@ -18,14 +19,8 @@ def read_run(reader: Reader, run_id: str) -> RunRecord:
 
 def runs_page(reader: Reader, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> Page[RunRecord]:
     """A page of runs, newest first, from the start or after `cursor` (store/cursors.py)."""
-    where, params = (
-        ("1 = 1", {}) if cursor is None else after("created_at", "id", decode_cursor(cursor, (str, str)), True)
-    )
-    found = reader.rows(
-        f"SELECT * FROM crewgate_runs WHERE {where} ORDER BY created_at DESC, id DESC LIMIT :limit",  # noqa: S608
-        {**params, "limit": limit + 1},
-    )
-    return page_of([RunRecord.from_row(row) for row in found], limit, lambda run: (run.created_at, run.id))
+    found = [RunRecord.from_row(row) for row in _newest_first(reader, "crewgate_runs", limit, cursor)]
+    return page_of(found, limit, lambda run: (run.created_at, run.id))
 
 
 def steps_of_run(reader: Reader, run_id: str) -> list[StepRecord]:
@@ -65,3 +60,36 @@ def read_batch(reader: Reader, batch_id: str) -> BatchRecord:
     if not found:
         raise NotFound(f"no batch {batch_id!r}: see `crewgate batch list`")
     return BatchRecord.from_row(found[0])
+
+
+def batches_page(reader: Reader, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> Page[BatchRecord]:
+    """A page of batches, newest first, after `cursor` if given (store/cursors.py)."""
+    found = [BatchRecord.from_row(row) for row in _newest_first(reader, "crewgate_batches", limit, cursor)]
+    return page_of(found, limit, lambda batch: (batch.created_at, batch.id))
+
+
+def batch_statuses(reader: Reader, batch_ids: list[str]) -> dict[str, dict[str, int]]:
+    """For each batch, its runs counted by run status, counted by the database (a batch may hold 10,000)."""
+    wanted, params = in_list("batch", sorted(set(batch_ids)))
+    if not params:
+        return {}
+    found: dict[str, dict[str, int]] = {batch_id: {} for batch_id in batch_ids}
+    for row in reader.rows(
+        f"SELECT batch_id, status, COUNT(*) AS runs FROM crewgate_runs WHERE batch_id IN ({wanted})"  # noqa: S608
+        " GROUP BY batch_id, status",
+        params,
+    ):
+        found[str(row["batch_id"])][str(row["status"])] = int(row["runs"])
+    return found
+
+
+def _newest_first(reader: Reader, table: str, limit: int, cursor: str | None) -> list[Row]:
+    """`limit` + 1 rows of `table` (one more says a next page exists), newest first by (created_at, id), from the
+    start or after `cursor`."""
+    where, params = (
+        ("1 = 1", {}) if cursor is None else after("created_at", "id", decode_cursor(cursor, (str, str)), True)
+    )
+    return reader.rows(
+        f"SELECT * FROM {table} WHERE {where} ORDER BY created_at DESC, id DESC LIMIT :limit",  # noqa: S608
+        {**params, "limit": limit + 1},
+    )

@@ -14,11 +14,27 @@ from ..errors import StoreCorrupt
 from ..plain import Json, JsonObject, Row
 
 TERMINAL = frozenset({"promoted", "completed", "failed", "rejected", "cancelled"})  # the statuses of an ended run
+DONE = frozenset({"promoted", "completed"})
+FAILED = frozenset({"failed", "rejected"})
 
 
 def parse_time(text: str) -> datetime.datetime:
     """A time as the tables keep it (clock.stamp), read back."""
     return datetime.datetime.fromisoformat(text)
+
+
+def tally_counts(by_status: dict[str, int]) -> dict[str, int]:
+    """Runs counted by status, as a person counts them: done, waiting for review, failed, cancelled, running,
+    queued (store/batches.tally counts a list of statuses)."""
+    counts = dict.fromkeys(("done", "waiting", "failed", "cancelled", "running", "queued"), 0)
+    for status, count in by_status.items():
+        if status in DONE:
+            counts["done"] += count
+        elif status in FAILED:
+            counts["failed"] += count
+        elif status in counts:
+            counts[status] += count
+    return counts
 
 
 class SameColumns:

@@ -63,7 +63,7 @@ def schedule_action(
 
 @get("/batches", sync_to_thread=True)
 def batches_page(request: Request, user: UserView, after: str | None = None) -> Template:
-    from ..service.batches import list_batches
+    from ..service.batch_list import list_batches
 
     page = list_batches(services_of(request), 100, after)
     older = next_address(request, page.next_cursor) if page.next_cursor else None
@@ -126,7 +126,7 @@ def list_batch_items(
     after: Annotated[str | None, Parameter(max_length=400)] = None,
 ) -> Response[list[BatchView]]:
     """Batches, newest first, with their runs counted by status; the next page is in the `Link` header."""
-    from ..service.batches import list_batches
+    from ..service.batch_list import list_batches
 
     require(user, "read")
     return paged(request, list_batches(services_of_api(request), limit, after))
