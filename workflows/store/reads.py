@@ -11,10 +11,7 @@ from .rows import BatchRecord, PromotionRecord, ReviewRecord, RunRecord, StepRec
 
 
 def read_run(reader: Reader, run_id: str) -> RunRecord:
-    found = reader.rows("SELECT * FROM crewgate_runs WHERE id = :run_id", {"run_id": run_id})
-    if not found:
-        raise NotFound(f"no run {run_id!r}: see `crewgate runs list`")
-    return RunRecord.from_row(found[0])
+    return RunRecord.from_row(_one(reader, "crewgate_runs", run_id, f"no run {run_id!r}: see `crewgate runs list`"))
 
 
 def runs_page(reader: Reader, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> Page[RunRecord]:
@@ -56,10 +53,8 @@ def promotions_of_run(reader: Reader, run_id: str) -> list[PromotionRecord]:
 
 
 def read_batch(reader: Reader, batch_id: str) -> BatchRecord:
-    found = reader.rows("SELECT * FROM crewgate_batches WHERE id = :batch_id", {"batch_id": batch_id})
-    if not found:
-        raise NotFound(f"no batch {batch_id!r}: see `crewgate batch list`")
-    return BatchRecord.from_row(found[0])
+    missing = f"no batch {batch_id!r}: see `crewgate batch list`"
+    return BatchRecord.from_row(_one(reader, "crewgate_batches", batch_id, missing))
 
 
 def batches_page(reader: Reader, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> Page[BatchRecord]:
@@ -93,3 +88,11 @@ def _newest_first(reader: Reader, table: str, limit: int, cursor: str | None) ->
         f"SELECT * FROM {table} WHERE {where} ORDER BY created_at DESC, id DESC LIMIT :limit",  # noqa: S608
         {**params, "limit": limit + 1},
     )
+
+
+def _one(reader: Reader, table: str, row_id: str, missing: str) -> Row:
+    """The row of `table` whose id is `row_id`; NotFound saying `missing` when there is none."""
+    found = reader.rows(f"SELECT * FROM {table} WHERE id = :id", {"id": row_id})  # noqa: S608 (a table of ours)
+    if not found:
+        raise NotFound(missing)
+    return found[0]
