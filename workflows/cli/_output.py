@@ -32,8 +32,8 @@ def open_services() -> "RunServices":
 
 
 def open_read_services() -> "Reads":
-    """What a read command (`runs list`, `runs show`, `runs trace`, `review list`) needs: a SQLite home read without
-    importing SQLAlchemy, else the run services (runs/read_services.py). Closed when the command ends."""
+    """What a read command (`runs list`, `runs show`, `runs trace`, `review list`, `batch list`) needs: a SQLite
+    home read without importing SQLAlchemy, else the run services (runs/read_services.py). Closed when it ends."""
     from ..service.read_services import open_read_services as build
 
     services = build()

@@ -15,6 +15,7 @@ from ..errors import BadInput
 from ..store.batches import Batches
 from ..store.costs import Cost, costs_of_batches, costs_of_runs
 from ..store.cursors import page_size
+from ..store.reads import batch_statuses
 from ..store.rows import TERMINAL
 from .batch_list import batch_view
 from .batch_views import BatchRunView, BatchView, StartedBatch
@@ -62,7 +63,7 @@ def show_batch(
     """A batch with a page of its runs, in the order of its inputs file (`runs_cursor` continues them)."""
     batches = Batches(services.store.engine)
     row = batches.get(batch_id)
-    statuses = batches.statuses([batch_id])[batch_id]
+    statuses = batch_statuses(services.reader, [batch_id])[batch_id]
     view = batch_view(row, statuses, costs_of_batches(services.reader, [batch_id]).get(batch_id, Cost()))
     page = batches.runs_page(batch_id, page_size(limit), cursor)
     before = batches.position(batch_id, page.items[0]) if cursor is not None and page.items else 0

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from sqlalchemy import TextClause, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
-from .cursors import DEFAULT_PAGE, Page, after, decode_cursor, page_of
+from .cursors import Page, after, decode_cursor, page_of
 from .reading import EngineReader
-from .reads import batch_statuses, batches_page, read_batch
+from .reads import read_batch
 from .records import insert_run
-from .rows import BatchRecord, BatchRunRecord, NewBatch, tally_counts
+from .rows import BatchRecord, BatchRunRecord, NewBatch
 from .tables import batches, reviews, runs
 
 
@@ -22,14 +22,6 @@ class Batches:
 
     def get(self, batch_id: str) -> BatchRecord:
         return read_batch(EngineReader(self.engine), batch_id)
-
-    def recent(self, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> Page[BatchRecord]:
-        """A page of batches, newest first, after `cursor` if given (store/cursors.py)."""
-        return batches_page(EngineReader(self.engine), limit, cursor)
-
-    def statuses(self, batch_ids: list[str]) -> dict[str, dict[str, int]]:
-        """For each batch, its runs counted by run status, counted by the database (a batch may hold 10,000)."""
-        return batch_statuses(EngineReader(self.engine), batch_ids)
 
     def set_status(self, batch_id: str, status: str) -> None:
         with self.engine.begin() as db:
@@ -100,8 +92,3 @@ def insert_batch(db: Connection, batch: NewBatch, at: str) -> None:
     db.execute(insert(batches).values(**row, status="open", created_at=at))
     for run in batch.runs:
         insert_run(db, run, at)
-
-
-def tally(statuses: list[str]) -> dict[str, int]:
-    """Counts by what a person cares about: done, waiting for review, failed, cancelled, running, queued."""
-    return tally_counts({status: statuses.count(status) for status in set(statuses)})

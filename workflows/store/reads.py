@@ -1,6 +1,7 @@
 """The records the read commands read: a run, a page of runs, a run's steps, trace, review items and
-promotions, a batch. SQL text on a `Reader` (store/reading.py), so `runs list`, `runs show` and `review list` never
-import SQLAlchemy; `Records` and `Batches` read through these too.
+promotions, a batch, a page of batches and their runs' statuses. SQL text on a `Reader` (store/reading.py), so
+`runs list`, `runs show`, `runs trace`, `review list` and `batch list` never import SQLAlchemy; `Records` and
+`Batches` read through these too.
 """
 
 from ..errors import NotFound

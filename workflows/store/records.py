@@ -18,9 +18,8 @@ from ..clock import Clock, database_time, stamp, wall_clock
 from ..errors import GateError, GateForbidden, NotFound
 from ..identity import fold, person_key
 from ..plain import json_list
-from .cursors import DEFAULT_PAGE, Page
 from .reading import EngineReader
-from .reads import promotions_of_run, read_run, reviews_of_run, runs_page, steps_of_run, trace_of_run
+from .reads import promotions_of_run, read_run, reviews_of_run, steps_of_run, trace_of_run
 from .rows import (
     TERMINAL,
     Decision,
@@ -61,10 +60,6 @@ class Records:
 
     def run(self, run_id: str) -> RunRecord:
         return read_run(self.reader, run_id)
-
-    def list_runs(self, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> Page[RunRecord]:
-        """A page of runs, newest first, from the start or after `cursor` (store/cursors.py)."""
-        return runs_page(self.reader, limit, cursor)
 
     def active_runs(self) -> list[RunRecord]:
         """Every run that has not ended, oldest first."""

@@ -25,7 +25,7 @@ def parse_time(text: str) -> datetime.datetime:
 
 def tally_counts(by_status: dict[str, int]) -> dict[str, int]:
     """Runs counted by status, as a person counts them: done, waiting for review, failed, cancelled, running,
-    queued (store/batches.tally counts a list of statuses)."""
+    queued."""
     counts = dict.fromkeys(("done", "waiting", "failed", "cancelled", "running", "queued"), 0)
     for status, count in by_status.items():
         if status in DONE:
