@@ -3,9 +3,10 @@
 Each test tries one thing a malicious or broken cell could do and asserts it
 was stopped (or confined to the sandbox). After every test, the autouse check
 proves the host is unaffected: no container is left behind and a host sentinel
-file is intact. Every test starts a brand-new session, so each one also shows
-that the attempt before it left the engine able to start one; after the last
-test, the module starts one more.
+file is intact. The attempts that only look or are refused share one session
+per tier; every other test starts a brand-new session, so it also shows that
+the attempt before it left the engine able to start one; after the last test,
+the module starts one more.
 """
 
 import os
@@ -55,10 +56,24 @@ def host_unaffected(sentinel: Path) -> Iterator[None]:
     wait_until(lambda: _my_containers() <= before, 30, "a sandbox container outlived its session", every=0.2)
 
 
+_shared: list[DockerSandbox] = []  # the session `probed` keeps open across tests: not left behind
+
+
 def _my_containers() -> set[str]:
     with engine() as client:
         found = client.api.containers(all=True, filters={"label": f"crewgate.pid={os.getpid()}"})
-    return {item["Id"] for item in found}
+    return {item["Id"] for item in found} - {sandbox.container_id for sandbox in _shared}
+
+
+@pytest.fixture(scope="module")
+def probed(runtime: str) -> Iterator[DockerSandbox]:
+    """One session per tier for the attempts that only look or are refused (they change nothing a later one
+    reads): a session costs more than such an attempt. Every attempt that can break or fill a session has
+    its own (`box`)."""
+    with DockerSandbox(limits=LIMITS, runtime=runtime) as sandbox:
+        _shared.append(sandbox)
+        yield sandbox
+        _shared.remove(sandbox)
 
 
 @pytest.fixture
@@ -101,9 +116,9 @@ def replaced_under_gvisor(box: DockerSandbox, result: ExecutionResult) -> bool:
 
 
 # -- escape ------------------------------------------------------------------
-def test_runs_as_non_root_and_cannot_become_root(box: DockerSandbox) -> None:
+def test_runs_as_non_root_and_cannot_become_root(probed: DockerSandbox) -> None:
     result = run(
-        box,
+        probed,
         """
         import os
         uid = os.getuid()
@@ -118,9 +133,9 @@ def test_runs_as_non_root_and_cannot_become_root(box: DockerSandbox) -> None:
     assert result.value == "(10001, False)"
 
 
-def test_no_capabilities_and_no_new_privileges(box: DockerSandbox) -> None:
+def test_no_capabilities_and_no_new_privileges(probed: DockerSandbox) -> None:
     result = run(
-        box,
+        probed,
         """
         import ctypes
         libc = ctypes.CDLL(None)
@@ -132,13 +147,13 @@ def test_no_capabilities_and_no_new_privileges(box: DockerSandbox) -> None:
     )
     # Seccomp filters the host kernel's system calls under runc (mode 2); under runsc the calls never reach the
     # host's kernel (gVisor's own kernel answers them), so there is no filter inside the sandbox (mode 0).
-    seccomp = 0 if box.runtime == "runsc" else 2
+    seccomp = 0 if probed.runtime == "runsc" else 2
     assert result.value == f"('0000000000000000', '0000000000000000', 1, {seccomp})"
 
 
-def test_root_filesystem_is_read_only(box: DockerSandbox) -> None:
+def test_root_filesystem_is_read_only(probed: DockerSandbox) -> None:
     result = run(
-        box,
+        probed,
         """
         outcomes = []
         for target in ('/etc/passwd', '/usr/bin/evil', '/opt/x', '/home/x'):
@@ -153,9 +168,9 @@ def test_root_filesystem_is_read_only(box: DockerSandbox) -> None:
     assert result.value is not None and "written" not in result.value
 
 
-def test_cannot_mount(box: DockerSandbox) -> None:
+def test_cannot_mount(probed: DockerSandbox) -> None:
     result = run(
-        box,
+        probed,
         """
         import ctypes, ctypes.util, os
         libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)
@@ -167,6 +182,7 @@ def test_cannot_mount(box: DockerSandbox) -> None:
 
 
 def test_cannot_create_namespaces(box: DockerSandbox) -> None:
+    """Its own session: under runsc the calls succeed (in gVisor's kernel) and would change what later probes see."""
     result = run(
         box,
         """
@@ -206,9 +222,9 @@ def test_cannot_chroot_or_make_devices(box: DockerSandbox) -> None:
         assert result.value == "['PermissionError', 'PermissionError', 'FileNotFoundError']"
 
 
-def test_no_docker_socket_and_no_host_files(box: DockerSandbox) -> None:
+def test_no_docker_socket_and_no_host_files(probed: DockerSandbox) -> None:
     result = run(
-        box,
+        probed,
         """
         import os
         candidates = ('/var/run/docker.sock', '/run/docker.sock', '/run/containerd/containerd.sock')
@@ -219,9 +235,9 @@ def test_no_docker_socket_and_no_host_files(box: DockerSandbox) -> None:
     assert result.value == "([], False, False, 'sandbox')"
 
 
-def test_cannot_see_host_processes(box: DockerSandbox) -> None:
+def test_cannot_see_host_processes(probed: DockerSandbox) -> None:
     result = run(
-        box,
+        probed,
         """
         import os
         commands = []
@@ -236,9 +252,9 @@ def test_cannot_see_host_processes(box: DockerSandbox) -> None:
     assert result.value == "(True, False)"
 
 
-def test_kernel_tunables_are_read_only(box: DockerSandbox) -> None:
+def test_kernel_tunables_are_read_only(probed: DockerSandbox) -> None:
     result = run(
-        box,
+        probed,
         """
         outcomes = []
         for path in ('/proc/sys/kernel/hostname', '/proc/sysrq-trigger', '/sys/kernel/mm/transparent_hugepage/enabled'):
@@ -317,10 +333,10 @@ def test_host_secrets_do_not_enter_the_container(monkeypatch: pytest.MonkeyPatch
 
 
 # -- network -----------------------------------------------------------------
-def test_no_network_but_loopback_no_route_and_no_resolver(box: DockerSandbox) -> None:
+def test_no_network_but_loopback_no_route_and_no_resolver(probed: DockerSandbox) -> None:
     """Proved from inside by what the sandbox has, never by aiming at an address off this machine."""
     result = run(
-        box,
+        probed,
         """
         import os, socket
         routes = open('/proc/net/route').read().splitlines()[1:]
@@ -339,8 +355,8 @@ def test_no_network_but_loopback_no_route_and_no_resolver(box: DockerSandbox) ->
     assert result.value == "(['lo'], [], [], [])", result.value + result.traceback
 
 
-def test_no_raw_sockets(box: DockerSandbox) -> None:
-    result = run(box, "import socket\nsocket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)")
+def test_no_raw_sockets(probed: DockerSandbox) -> None:
+    result = run(probed, "import socket\nsocket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)")
     assert result.error == "PermissionError"
 
 
