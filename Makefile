@@ -35,8 +35,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
+# The suite starts hundreds of Python processes (crewgate commands, workers, servers): where the environment
+# says not to write bytecode (PYTHONDONTWRITEBYTECODE), each would compile the same modules again.
 test: image lint
-	$(BIN)/pytest
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest
 
 bench: image
 	$(BIN)/python benchmarks/cli_startup.py

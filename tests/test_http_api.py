@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.durable_helpers import Crewgate, durable_runbook, git, kill, last_event, make_repo
-from tests.helpers import wait_until
+from tests.helpers import LOCAL_TLS, wait_until
 from tests.postgres import free_port
 from workflows.store.accounts import Accounts
 from workflows.store.database import Store
@@ -38,7 +38,7 @@ def serve(cg: Crewgate, log: Path, *options: str) -> tuple[subprocess.Popen[str]
 
     def answers() -> bool:
         try:
-            return httpx.get(f"{base}/openapi.json").status_code == 200
+            return httpx.get(f"{base}/openapi.json", verify=LOCAL_TLS).status_code == 200
         except httpx.TransportError:
             return False
 
@@ -73,12 +73,17 @@ def test_the_api_refuses_like_the_cli_and_twenty_concurrent_approvals_promote_on
 
     def decide(name: str, review: str, sha: str | None, decision: str = "approve") -> httpx.Response:
         body = {"decision": decision, "sha256": sha, "message": f"by {name}"}
-        return httpx.post(f"{base}/reviews/{review}/decisions", json=body, headers=as_user(name), timeout=60)
+        return httpx.post(
+            f"{base}/reviews/{review}/decisions", json=body, headers=as_user(name), timeout=60, verify=LOCAL_TLS
+        )
 
     try:
-        assert httpx.get(f"{base}/reviews").status_code == 401
-        assert httpx.get(f"{base}/reviews", headers={"Authorization": "Bearer cgt_forged_x"}).status_code == 401
-        item = httpx.get(f"{base}/reviews/{review_id}", headers=as_user("victor")).json()
+        assert httpx.get(f"{base}/reviews", verify=LOCAL_TLS).status_code == 401
+        assert (
+            httpx.get(f"{base}/reviews", headers={"Authorization": "Bearer cgt_forged_x"}, verify=LOCAL_TLS).status_code
+            == 401
+        )
+        item = httpx.get(f"{base}/reviews/{review_id}", headers=as_user("victor"), verify=LOCAL_TLS).json()
         sha = item["artifact_sha256"]
         assert item["changes"] and "def multiply" in item["diff"]  # a viewer reads
         refusals = [
@@ -89,11 +94,23 @@ def test_the_api_refuses_like_the_cli_and_twenty_concurrent_approvals_promote_on
         ]
         for response, status, words in refusals:
             assert response.status_code == status and words in response.json()["detail"], response.text
-        bad = httpx.post(f"{base}/reviews/{review_id}/decisions", json={"decision": "maybe"}, headers=as_user("alice"))
+        bad = httpx.post(
+            f"{base}/reviews/{review_id}/decisions",
+            json={"decision": "maybe"},
+            headers=as_user("alice"),
+            verify=LOCAL_TLS,
+        )
         assert bad.status_code == 422
-        assert json.loads(httpx.get(f"{base}/reviews/{review_id}", headers=as_user("alice")).text)["decisions"] == []
+        assert (
+            json.loads(httpx.get(f"{base}/reviews/{review_id}", headers=as_user("alice"), verify=LOCAL_TLS).text)[
+                "decisions"
+            ]
+            == []
+        )
 
-        other_sha = httpx.get(f"{base}/reviews/{pending_review}", headers=as_user("alice")).json()["artifact_sha256"]
+        other_sha = httpx.get(f"{base}/reviews/{pending_review}", headers=as_user("alice"), verify=LOCAL_TLS).json()[
+            "artifact_sha256"
+        ]
         first = decide("alice", pending_review, other_sha)
         assert first.status_code == 201 and first.json()["status"] == "pending"  # one of two approvals
         again = decide("alice", pending_review, other_sha)
@@ -106,13 +123,18 @@ def test_the_api_refuses_like_the_cli_and_twenty_concurrent_approvals_promote_on
         winner = next(response.json()["reviewer"] for response in responses if response.status_code == 201)
         worker = cg.run("worker", "--until-idle", "--json")
         assert worker.returncode == 0, worker.stdout[-2000:] + worker.stderr[-2000:]
-        shown = httpx.get(f"{base}/runs/{run_id}", headers=as_user("victor")).json()
+        shown = httpx.get(f"{base}/runs/{run_id}", headers=as_user("victor"), verify=LOCAL_TLS).json()
         assert shown["status"] == "promoted" and shown["promotion"]["ref"].startswith(f"crewgate/{run_id}@")
         assert cg.query("SELECT count(*) FROM crewgate_promotions WHERE run_id = ?", run_id) == [(1,)]
         assert git(repo, "rev-list", "--count", f"main..crewgate/{run_id}") == "1"
         assert f"Approved-by: {winner}" in git(repo, "log", "-1", "--format=%B", f"crewgate/{run_id}")
-        assert httpx.get(f"{base}/runs/{pending_run}", headers=as_user("alice")).json()["status"] == "waiting"
-        started = httpx.post(f"{base}/runs", json={"runbook": "durable-test"}, headers=as_user("alice"))
+        assert (
+            httpx.get(f"{base}/runs/{pending_run}", headers=as_user("alice"), verify=LOCAL_TLS).json()["status"]
+            == "waiting"
+        )
+        started = httpx.post(
+            f"{base}/runs", json={"runbook": "durable-test"}, headers=as_user("alice"), verify=LOCAL_TLS
+        )
         assert started.status_code == 403  # only admins start runs
     finally:
         kill(server)

@@ -19,6 +19,7 @@ import pytest
 
 from tests.browser import launch
 from tests.durable_helpers import Crewgate, durable_runbook, kill, make_repo
+from tests.helpers import LOCAL_TLS
 from tests.test_http_api import PASSWORD, serve
 from workflows.store.accounts import Accounts
 from workflows.store.database import Store
@@ -101,11 +102,11 @@ def test_schedules_and_batches_pages_show_their_data_and_only_an_admin_acts(cg: 
             expect(admin.locator("#progress")).to_have_text("2 cancelled of 2")
             browser.close()
         headers = {"Authorization": f"Bearer {token}"}
-        (listed,) = httpx.get(f"{api}/schedules", headers=headers).json()
+        (listed,) = httpx.get(f"{api}/schedules", headers=headers, verify=LOCAL_TLS).json()
         assert listed["cron_words"] == "at 03:30 every day (Europe/Paris)" and listed["paused"] is True
-        shown = httpx.get(f"{api}/schedules/nightly", headers=headers).json()
+        shown = httpx.get(f"{api}/schedules/nightly", headers=headers, verify=LOCAL_TLS).json()
         assert len(shown["next_fires"]) == 5 and {tick["outcome"] for tick in shown["recent"]} >= {"started", "skipped"}
-        batch = httpx.get(f"{api}/batches/{batch_id}", headers=headers).json()
+        batch = httpx.get(f"{api}/batches/{batch_id}", headers=headers, verify=LOCAL_TLS).json()
         assert batch["counts"]["cancelled"] == 2 and batch["runs"][0]["inputs"] == {"repo": str(repo)}
     finally:
         kill(server)

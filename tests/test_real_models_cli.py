@@ -12,6 +12,7 @@ import pytest
 
 from tests.durable_helpers import Crewgate, durable_runbook, kill, last_event, make_repo
 from tests.fake_openai import Failure, FakeOpenAI, serve
+from tests.helpers import LOCAL_TLS
 from tests.test_http_api import PASSWORD
 from tests.test_http_api import serve as serve_api
 from tests.test_run_durability import REPLIES
@@ -191,7 +192,9 @@ def test_the_http_api_refuses_a_run_whose_model_has_no_key(cg: Crewgate, tmp_pat
     server, base = serve_api(cg, tmp_path / "serve.log")
     try:
         body = {"runbook": "durable-test@1.0.0", "inputs": {"repo": str(make_repo(tmp_path / "repo"))}}
-        started = httpx.post(f"{base}/runs", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        started = httpx.post(
+            f"{base}/runs", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60, verify=LOCAL_TLS
+        )
     finally:
         kill(server)
     assert started.status_code == 503 and "set OPENAI_API_KEY for openai/gpt-4o-mini" in started.json()["detail"]

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.durable_helpers import Crewgate
+from tests.helpers import LOCAL_TLS
 from tests.test_http_api import PASSWORD, serve
 from tests.test_web_pages import log_in
 from workflows.runbook import canonical_hash
@@ -102,7 +103,7 @@ def test_the_run_page_shows_stars_for_a_secret_named_input(cg: Crewgate, tmp_pat
     run_id = json.loads(queued.stdout.splitlines()[-1])["run"]
     Accounts(Store(cg.url).engine).add_user("victor", "viewer", PASSWORD)
     _, api = serve(cg, tmp_path / "serve.log")
-    with httpx.Client(base_url=api.removesuffix("/api/v1"), timeout=30) as client:
+    with httpx.Client(base_url=api.removesuffix("/api/v1"), timeout=30, verify=LOCAL_TLS) as client:
         assert log_in(client, "victor").status_code == 303
         page = client.get(f"/runs/{run_id}")
     assert page.status_code == 200, page.text[:2000]

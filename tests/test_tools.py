@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.durable_helpers import Crewgate, kill, last_event, pending_review
-from tests.helpers import wait_until
+from tests.helpers import LOCAL_TLS, wait_until
 from tests.test_http_api import PASSWORD, serve
 from tests.test_telemetry import Receiver, file_matches_live_export, receiver  # noqa: F401 -- the OTLP fixture
 from tests.test_web_pages import log_in
@@ -202,7 +202,7 @@ def test_a_forbidden_call_is_refused_and_a_killed_run_replays_its_recorded_call(
     accounts = Accounts(Store(cg.url).engine)
     accounts.add_user("alice", "reviewer", PASSWORD)
     server, api = serve(cg, tmp_path / "serve.log")
-    with httpx.Client(base_url=api.removesuffix("/api/v1"), timeout=30) as client:
+    with httpx.Client(base_url=api.removesuffix("/api/v1"), timeout=30, verify=LOCAL_TLS) as client:
         assert log_in(client, "alice").status_code == 303
         page = client.get(f"/runs/{run_id}").text
         item = client.get(f"/reviews/{pending_review(cg, run_id)}").text
@@ -319,7 +319,7 @@ def test_a_broken_tool_module_fails_the_run_at_start_with_its_traceback(
     assert view["model_calls"] == 0
     Accounts(Store(cg.url).engine).add_user("alice", "reviewer", PASSWORD)
     server, api = serve(cg, tmp_path / "serve.log")
-    with httpx.Client(base_url=api.removesuffix("/api/v1"), timeout=30) as client:
+    with httpx.Client(base_url=api.removesuffix("/api/v1"), timeout=30, verify=LOCAL_TLS) as client:
         assert log_in(client, "alice").status_code == 303
         page = client.get(f"/runs/{run_id}").text
     kill(server)

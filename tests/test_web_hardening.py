@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.durable_helpers import Crewgate, kill, make_repo
-from tests.helpers import crewgate_bytes
+from tests.helpers import LOCAL_TLS, crewgate_bytes
 from tests.test_gate_integrity import runbook, to_gate
 from tests.test_http_api import PASSWORD, serve
 from tests.test_web_pages import csrf_of, log_in
@@ -111,20 +111,27 @@ def test_decisions_and_requests_are_checked_before_anything_is_recorded(cg: Crew
             "a message of 10,001 characters": {"decision": "approve", "sha256": sha, "message": "x" * 10_001},
         }
         for why, body in refused.items():
-            answer = httpx.post(decisions, json=body, headers=auth)
+            answer = httpx.post(decisions, json=body, headers=auth, verify=LOCAL_TLS)
             assert answer.status_code == 422, (why, answer.status_code, answer.text)
         deep = "[" * 20_000 + "]" * 20_000
         for url in (decisions, f"{base}/api/v1/runs"):
-            answer = httpx.post(url, content=deep, headers={**auth, "Content-Type": "application/json"})
+            answer = httpx.post(
+                url, content=deep, headers={**auth, "Content-Type": "application/json"}, verify=LOCAL_TLS
+            )
             assert answer.status_code == 422 and "nests deeper" in answer.json()["detail"], answer.text[:300]
             assert answer.headers["x-frame-options"] == "DENY"
         assert cg.query("SELECT count(*) FROM crewgate_decisions") == [(0,)]
         long = cg.run("review", "reject", review_id, "--reviewer", "bob", "-m", "y" * 10_001)
         assert long.returncode == 2 and "at most 10000" in long.stderr
-        ok = httpx.post(decisions, json={"decision": "approve", "sha256": sha, "message": "z" * 10_000}, headers=auth)
+        ok = httpx.post(
+            decisions,
+            json={"decision": "approve", "sha256": sha, "message": "z" * 10_000},
+            headers=auth,
+            verify=LOCAL_TLS,
+        )
         assert ok.status_code == 201, ok.text
 
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=30, verify=LOCAL_TLS) as client:
             login = client.get("/reviews")
             assert login.status_code == 303 and login.headers["x-frame-options"] == "DENY"
             assert "default-src 'none'" in login.headers["content-security-policy"]
@@ -143,7 +150,7 @@ def test_csrf_origin_and_cookie_names_hold(cg: Crewgate, tmp_path: Path) -> None
     Accounts(Store(cg.url).engine).add_user("alice", "reviewer", PASSWORD)
     server, base = serve_with(cg, tmp_path / "serve.log")
     try:
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=30, verify=LOCAL_TLS) as client:
             before = client.get("/login")
             old_token = client.cookies["crewgate_csrf"]
             sneaky = client.post("/reviews/api/decide", data={"decision": "approve"})
@@ -168,7 +175,7 @@ def test_csrf_origin_and_cookie_names_hold(cg: Crewgate, tmp_path: Path) -> None
         kill(server)
     secure, secure_base = serve_with(cg, tmp_path / "secure.log", "--https-proxy")
     try:
-        with httpx.Client(base_url=secure_base, timeout=30) as client:
+        with httpx.Client(base_url=secure_base, timeout=30, verify=LOCAL_TLS) as client:
             page = client.get("/login")
             cookies = [value for key, value in page.headers.multi_items() if key == "set-cookie"]
             csrf = next(value for value in cookies if value.startswith("__Host-crewgate_csrf="))
@@ -188,7 +195,7 @@ def test_csrf_origin_and_cookie_names_hold(cg: Crewgate, tmp_path: Path) -> None
 
 def failed_logins(base: str, name: str, times: int, forwarded: str | None = None) -> list[int]:
     codes = []
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with httpx.Client(base_url=base, timeout=30, verify=LOCAL_TLS) as client:
         for _ in range(times):
             token = csrf_of(client.get("/login").text)
             headers = {"X-Forwarded-For": forwarded} if forwarded else {}
@@ -210,11 +217,11 @@ def test_the_login_throttle_is_per_account_shared_kept_and_not_fooled_by_forward
     try:
         assert failed_logins(base, "victim", 3) == [401] * 3
         assert failed_logins(other, "Victim", 2) == [401] * 2  # another server, another spelling: one account
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=30, verify=LOCAL_TLS) as client:
             assert log_in(client, "\uff56ictim").status_code == 429  # fullwidth v: the same account, throttled
         kill(first)
         first, base = serve_with(cg, tmp_path / "one-again.log")  # a restart forgets nothing
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=30, verify=LOCAL_TLS) as client:
             assert log_in(client, "victim").status_code == 429
         codes = [
             code
@@ -247,7 +254,7 @@ def test_a_burst_of_simultaneous_guesses_gets_five_tries_not_forty(cg: Crewgate,
     try:
         forms = []
         for _ in range(20):  # each guess from its own browser, all ready before any is sent
-            client = httpx.Client(base_url=base, timeout=60)
+            client = httpx.Client(base_url=base, timeout=60, verify=LOCAL_TLS)
             forms.append((client, csrf_of(client.get("/login").text)))
 
         def guess(form: tuple[httpx.Client, str]) -> int:

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.durable_helpers import Crewgate, git, kill, make_repo
+from tests.helpers import LOCAL_TLS
 from tests.test_http_api import PASSWORD, serve, to_gate
 from workflows.store.accounts import Accounts
 from workflows.store.database import Store
@@ -75,7 +76,7 @@ def test_pages_log_in_show_hostile_text_flagged_refuse_posts_without_csrf_and_ap
     server, api = serve(cg, tmp_path / "serve.log")
     base = api.removesuffix("/api/v1")
     try:
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=30, verify=LOCAL_TLS) as client:
             assert client.get("/reviews").headers["location"].startswith("/login")  # not logged in: to the login page
             assert log_in(client, "alice", "wrong password!").status_code == 401
             logged = log_in(client, "alice")
@@ -128,13 +129,18 @@ def test_pages_log_in_show_hostile_text_flagged_refuse_posts_without_csrf_and_ap
 
             signed_cookie = client.cookies["crewgate_session"]
             session_token = signed_cookie.rsplit(".", 1)[0]  # a web login is not an API token, nor listed as one
-            assert httpx.get(f"{api}/reviews", headers={"Authorization": f"Bearer {session_token}"}).status_code == 401
+            assert (
+                httpx.get(
+                    f"{api}/reviews", headers={"Authorization": f"Bearer {session_token}"}, verify=LOCAL_TLS
+                ).status_code
+                == 401
+            )
             assert accounts.tokens() == []
             assert client.post("/logout", data={"_csrf_token": csrf_of(client.get("/runs").text)}).status_code == 303
             client.cookies.set("crewgate_session", signed_cookie)  # a copy kept after logout no longer works
             assert client.get("/reviews").status_code == 303
 
-        with httpx.Client(base_url=base, timeout=30) as viewer:
+        with httpx.Client(base_url=base, timeout=30, verify=LOCAL_TLS) as viewer:
             assert log_in(viewer, "mallory").status_code == 303
             shown = viewer.get(f"/reviews/{review_id}")
             assert shown.status_code == 200 and "Your decision" not in shown.text  # viewers get no form
@@ -142,7 +148,7 @@ def test_pages_log_in_show_hostile_text_flagged_refuse_posts_without_csrf_and_ap
             viewer.cookies.set("crewgate_session", tampered)
             assert viewer.get("/reviews").status_code == 303
 
-        with httpx.Client(base_url=base, timeout=30) as guesser:
+        with httpx.Client(base_url=base, timeout=30, verify=LOCAL_TLS) as guesser:
             codes = [log_in(guesser, "alice", f"guess number {n}").status_code for n in range(6)]
             assert codes == [401] * 5 + [429], codes  # five failures per name, then a wait
             assert log_in(guesser, "alice").status_code == 429  # even the right password, until the wait is over
