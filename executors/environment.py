@@ -41,7 +41,7 @@ COMMANDS_LABEL = "crewgate.env.commands"
 WHEELHOUSE_MOUNT = "/wheelhouse"
 LOG_TAIL = 3000
 LINE_SHOWN = 500  # of each line of setup output, on the progress display
-PREPARE_TIMEOUT_S = 300.0  # making the virtualenv the setup installs into (pip included)
+PREPARE_TIMEOUT_S = 300.0  # making the virtualenv the setup installs into (PREPARE_ENVIRONMENT)
 # The virtualenv the setup installs into. Not `venv` with pip: ensurepip copies pip into every environment (3.5 s
 # of a build); here `pip` and `pip3` are launchers, as pip's own console scripts are, that run the image's pip
 # on the virtualenv's python, so what they install lands in the virtualenv (an upgrade of pip too).

@@ -1,22 +1,22 @@
 """Running the real `crewgate` command in tests, and waiting for what it does."""
 
 import os
-import ssl
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import certifi
+import httpx
 
 from tests import prefork
 
 T = TypeVar("T")
 
-# The one TLS context of the tests' HTTP clients (they speak plain HTTP to servers on 127.0.0.1): left to itself,
-# httpx loads the CA bundle into a new context for every client and every `httpx.get`, about 25 ms of CPU each.
-LOCAL_TLS = ssl.create_default_context(cafile=certifi.where())
+# The one TLS context of the tests' HTTP clients (they speak plain HTTP to servers on 127.0.0.1), httpx's own
+# default made once: left to itself, httpx loads the CA bundle again for every client and every `httpx.get`,
+# about 25 ms of CPU each.
+LOCAL_TLS = httpx.create_ssl_context()
 
 # Commands that host no run, serve nothing and start no sandbox: a test runs them in its own process (the
 # same `invoke` the console script calls), sparing a new interpreter and its imports each time. Any other
