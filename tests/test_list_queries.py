@@ -27,6 +27,9 @@ from workflows.service.views import QueueQuery
 from workflows.store.database import Store
 from workflows.store.records import Records
 
+# The seeded store (`services`, a few seconds of CPU) is built once, on the one worker that runs this module.
+pytestmark = pytest.mark.xdist_group("list_queries")
+
 RUNS = 260
 GROWING = ("crewgate_runs", "crewgate_reviews", "crewgate_batches", "crewgate_model_calls", "crewgate_trace")
 FULL_SCAN = re.compile(r"^SCAN (\w+)(?! USING)")
