@@ -5,13 +5,13 @@ only needs `agents.telemetry` or `agents.secret_names` does not import the membe
 loop, the gateway or litellm's seams.
 """
 
-import os
 from typing import TYPE_CHECKING
 
 from executors.lazy_names import lazy_names
 
-# litellm fetches a price list from the network when imported unless told not to.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from .litellm_settings import settle_litellm_settings
+
+settle_litellm_settings()  # before anything imports litellm (crewAI does too)
 
 if TYPE_CHECKING:  # what a type checker sees: the same names, imported at once
     from .credentials import check_models as check_models

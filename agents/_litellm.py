@@ -1,17 +1,18 @@
 """Importing litellm once, offline-safe, with the scripted provider registered.
 
-litellm is heavy (seconds to import) and, unless told otherwise, fetches a price
-list from the network at import; so it is imported lazily, here only.
+litellm is heavy (seconds to import) and reads settings from the environment at
+import (agents/litellm_settings.py); so it is imported lazily, here only.
 """
 
-import os
 from functools import cache
 from types import ModuleType
+
+from .litellm_settings import settle_litellm_settings
 
 
 @cache
 def litellm_module() -> ModuleType:
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    settle_litellm_settings()
     import litellm
 
     from .scripted import ScriptedProvider

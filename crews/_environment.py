@@ -7,11 +7,12 @@ OpenTelemetry SDK in the process into a no-op, crewgate's own spans included.
 
 import os
 
+from agents.litellm_settings import settle_litellm_settings
+
 OFFLINE_DEFAULTS = {
     "CREWAI_TRACING_ENABLED": "false",
     "CREWAI_DISABLE_TELEMETRY": "true",
     "CREWAI_DISABLE_TRACKING": "true",
-    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
 }
 
 
@@ -19,3 +20,4 @@ def quiet_frameworks() -> None:
     """Set the defaults unless the user chose otherwise."""
     for name, value in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    settle_litellm_settings()  # crewAI imports litellm

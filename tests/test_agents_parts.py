@@ -86,3 +86,44 @@ def test_malformed_script_files(tmp_path: Path, content: str, complaint: str) ->
     path.write_text(content)
     with pytest.raises(ScriptError, match=complaint):
         load_script(path)
+
+
+PROBE = """
+import os, sys
+from agents._litellm import litellm_module
+
+litellm = litellm_module()
+imported = os.environ.get("CREWGATE_DOTENV_PROBE", "absent")
+# The control: litellm's own call, made from its own file, finds the file (DEV mode would have loaded it).
+exec(compile("import dotenv; dotenv.load_dotenv()", litellm.__file__, "exec"))
+print(imported, os.environ.get("CREWGATE_DOTENV_PROBE", "absent"))
+"""
+
+
+def test_importing_litellm_loads_no_dotenv_file_from_the_folders_above_it(tmp_path: Path) -> None:
+    """litellm in its default mode loads the first `.env` above its own install folder at import."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    spec = importlib.util.find_spec("litellm")
+    assert spec is not None and spec.origin is not None
+    installed = tmp_path / "project" / ".venv" / "site-packages"
+    installed.mkdir(parents=True)
+    (installed / "litellm").symlink_to(Path(spec.origin).parent)  # litellm installed under the project
+    (tmp_path / "project" / ".env").write_text("CREWGATE_DOTENV_PROBE=loaded\n")
+    (tmp_path / "probe.py").write_text(PROBE)
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("LITELLM_")}
+    repo = Path(__file__).resolve().parents[1]
+    environment["PYTHONPATH"] = f"{installed}{os.pathsep}{repo}"
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "probe.py")],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["absent", "loaded"]
