@@ -1,18 +1,16 @@
 """Importing litellm once, offline-safe, with the scripted provider registered.
 
-litellm is heavy (seconds to import) and reads settings from the environment at
-import (agents/litellm_settings.py); so it is imported lazily, here only.
+litellm is heavy (seconds to import), so it is imported lazily, here only. What it
+reads from the environment at import is set by this package's `__init__`, which runs
+before this module (agents/litellm_settings.py).
 """
 
 from functools import cache
 from types import ModuleType
 
-from .litellm_settings import settle_litellm_settings
-
 
 @cache
 def litellm_module() -> ModuleType:
-    settle_litellm_settings()
     import litellm
 
     from .scripted import ScriptedProvider

@@ -89,7 +89,7 @@ def test_malformed_script_files(tmp_path: Path, content: str, complaint: str) ->
 
 
 PROBE = """
-import os, sys
+import os
 from agents._litellm import litellm_module
 
 litellm = litellm_module()
